@@ -1,0 +1,41 @@
+/**
+ * @overlapped/common: the backend contract, Node-shaped errors, argument
+ * validation, backend selection and the completion-port core shared by every
+ * backend. Pure TypeScript, no dependencies.
+ *
+ * @packageDocumentation
+ */
+export { BACKEND_NAMES, isBackendName } from './backend-names.js';
+export type { BackendName, BackendRequest, NativeBackendName } from './backend-names.js';
+export {
+  AbortError,
+  codedError,
+  ErrorCodes,
+  errnoName,
+  invalidArgType,
+  invalidArgValue,
+  isOverlappedError,
+  outOfRange,
+  systemError,
+} from './errors.js';
+export type { ErrorCode, SystemError, SystemErrorDetails } from './errors.js';
+export {
+  validateAbortSignal,
+  validateBufferSource,
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validateOneOf,
+} from './validate.js';
+export { resolveBackendRequest, selectBackend } from './select.js';
+export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
+export { CompletionPort, MAX_BYTES, MAX_KEY, RECORD_WORDS, RING_CAPACITY } from './port.js';
+export type {
+  Completion,
+  DriverCounters,
+  DriverFactory,
+  PortCapabilities,
+  PortDriver,
+  PortOptions,
+  PortStats,
+} from './port.js';

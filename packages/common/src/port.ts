@@ -1,0 +1,450 @@
+/**
+ * The completion port as JS sees it, written once for every backend. A
+ * backend supplies a {@link PortDriver}: the native core (iocp, io_uring,
+ * threadpool) or the portable one. This class adds what is the same
+ * everywhere: validation, posting in batches, delivery to a callback or an
+ * async iterator, backpressure, keep-alive, close and stats.
+ */
+import { availableParallelism } from 'node:os';
+
+import type { BackendName } from './backend-names.js';
+import { codedError, ErrorCodes } from './errors.js';
+import { validateFunction, validateInteger, validateObject } from './validate.js';
+
+/** Doubles per completion record in the shared ring: key, bytes, token, status. */
+export const RECORD_WORDS = 4;
+/** Completions the ring holds; one drain moves at most this many. */
+export const RING_CAPACITY = 4096;
+/** Largest key a completion can carry (keys are non-negative safe integers). */
+export const MAX_KEY = Number.MAX_SAFE_INTEGER;
+/** Largest byte count a completion can carry (a DWORD, as in Win32). */
+export const MAX_BYTES = 0xffff_ffff;
+
+const STAGING_CAPACITY = 4096;
+const ITERATOR_HIGH_WATER = 65_536;
+
+/** One completion. */
+export interface Completion<V = unknown> {
+  /** The completion key given to {@link CompletionPort.post} (or the handle's key). */
+  readonly key: number;
+  /** Bytes transferred: what the poster said, or what an op moved. */
+  readonly bytes: number;
+  /** The value given to {@link CompletionPort.post}, if any. */
+  readonly value: V | undefined;
+}
+
+/** Options of a completion port. */
+export interface PortOptions<V = unknown> {
+  /** Worker threads, created up front. Default: `os.availableParallelism()`. */
+  threads?: number;
+  /** At most this many workers run completions at once. Default: `threads`. */
+  concurrency?: number;
+  /**
+   * Called once per completion, in order per poster. Without it, completions
+   * are read with `for await (const c of port)`.
+   */
+  onCompletion?: (completion: Completion<V>) => void;
+}
+
+/** Counters of a port. `posted === completed + inFlight` always holds. */
+export interface PortStats {
+  backend: BackendName;
+  threads: number;
+  concurrency: number;
+  /** Completions posted (from JS and native threads) and accepted. */
+  posted: number;
+  /** Completions handed to JS (to the callback, or buffered for the iterator). */
+  completed: number;
+  /** Posted, not yet handed to JS. */
+  inFlight: number;
+  /** Handed to JS, waiting in the iterator's buffer. */
+  buffered: number;
+  /** Most workers seen running completions at once (never above `concurrency`). */
+  peakRunning: number;
+  /** Most completions seen queued natively for JS at once. */
+  peakQueued: number;
+}
+
+/** What the running backend supports. */
+export interface PortCapabilities {
+  backend: BackendName;
+  /** Completions are reaped by native worker threads. */
+  nativeWorkers: boolean;
+  /** Native threads can post ({@link CompletionPort.postFromNativeThreads}). */
+  nativePosters: boolean;
+  /** The kernel queues completions (IOCP, io_uring), not a user-space queue. */
+  kernelQueue: boolean;
+}
+
+/** Counters a driver keeps. */
+export interface DriverCounters {
+  posted: number;
+  delivered: number;
+  peakQueued: number;
+  peakRunning: number;
+  activePosters: number;
+}
+
+/**
+ * What a backend implements for {@link CompletionPort}. The native core's
+ * `Port` object has exactly this shape.
+ */
+export interface PortDriver {
+  /** Memory of {@link RING_CAPACITY} records that `drain()` fills. */
+  readonly ring: ArrayBuffer;
+  /** Posts `count` triples `[key, bytes, token]` from `staging`, in order. */
+  postBatch(staging: Float64Array, count: number): void;
+  /** Moves up to {@link RING_CAPACITY} completions into `ring`; returns how many. */
+  drain(): number;
+  /** Whether anything posted is undelivered, or a native poster still runs. */
+  busy(): boolean;
+  counters(): DriverCounters;
+  /** Whether the port keeps the event loop alive. */
+  setRef(ref: boolean): void;
+  /** Starts native poster threads; absent where the backend has none. */
+  startPosters?(threads: number, perThread: number, baseKey: number): void;
+  stopPosters(): void;
+  /** Stops the workers and frees kernel objects. Called once, when idle. */
+  destroy(): void;
+}
+
+/** Makes the driver; `wake` must be called (on the JS thread) when completions wait. */
+export type DriverFactory = (
+  config: { threads: number; concurrency: number; ringCapacity: number },
+  wake: () => void,
+) => { driver: PortDriver; capabilities: Omit<PortCapabilities, 'backend'> };
+
+const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
+  (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
+
+type State = 'open' | 'closing' | 'closed';
+
+/**
+ * A completion port: completions posted by anyone (this thread, native
+ * threads, finished I/O) reach JS in batches, one wake-up per drain.
+ *
+ * Packages export it bound to a backend; see `@overlapped/iocp` and
+ * `@overlapped/portable`.
+ *
+ * @example
+ * ```ts
+ * import { CompletionPort } from '@overlapped/iocp';
+ *
+ * const port = new CompletionPort({ onCompletion: (c) => console.log(c.key, c.bytes, c.value) });
+ * port.post(7, 512, 'hello');
+ * await port.close(); // delivers what was posted, then stops the workers
+ * ```
+ */
+export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>> {
+  /** The backend serving this port. */
+  readonly backend: BackendName;
+  /** Worker threads. */
+  readonly threads: number;
+  /** At most this many workers run completions at once. */
+  readonly concurrency: number;
+
+  readonly #driver: PortDriver;
+  readonly #capabilities: PortCapabilities;
+  readonly #ring: Float64Array;
+  readonly #callback: ((completion: Completion<V>) => void) | undefined;
+  readonly #staging = new Float64Array(STAGING_CAPACITY * 3);
+  #staged = 0;
+  #flushQueued = false;
+  readonly #values = new Map<number, V>();
+  #nextToken = 1;
+  #completed = 0;
+  #referenced = false;
+  #draining = false;
+  #state: State = 'open';
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+  readonly #buffer: Array<Completion<V>> = [];
+  #bufferHead = 0;
+  readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
+
+  /**
+   * Creates the port and its workers. Backend packages call this with their
+   * driver; users call their package's `CompletionPort` constructor.
+   */
+  constructor(backend: BackendName, factory: DriverFactory, options: PortOptions<V> = {}) {
+    validateObject(options, 'options', true);
+    const threads = options.threads ?? availableParallelism();
+    validateInteger(threads, 'options.threads', 1, 1024);
+    const concurrency = options.concurrency ?? threads;
+    validateInteger(concurrency, 'options.concurrency', 1, 1024);
+    if (options.onCompletion !== undefined) validateFunction(options.onCompletion, 'options.onCompletion');
+    this.backend = backend;
+    this.threads = threads;
+    this.concurrency = concurrency;
+    this.#callback = options.onCompletion;
+    const made = factory({ threads, concurrency, ringCapacity: RING_CAPACITY }, this.#wake);
+    this.#driver = made.driver;
+    this.#capabilities = { backend, ...made.capabilities };
+    this.#ring = new Float64Array(this.#driver.ring);
+  }
+
+  /**
+   * Queues a completion of the caller's own (PostQueuedCompletionStatus).
+   * It reaches the callback or the iterator exactly once, after every
+   * completion this thread posted before it.
+   *
+   * @param key - a non-negative safe integer
+   * @param bytes - 0 to 2^32 - 1
+   * @param value - any value; handed back untouched
+   * @throws `ERR_PORT_CLOSED` once `close()` was called; `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
+   *
+   * @example
+   * ```ts
+   * port.post(1, 0, { job: 'resize', id: 42 });
+   * ```
+   */
+  post(key: number, bytes = 0, value?: V): void {
+    if (this.#state !== 'open') throw portClosed('post');
+    validateInteger(key, 'key', 0, MAX_KEY);
+    validateInteger(bytes, 'bytes', 0, MAX_BYTES);
+    let token = 0;
+    if (value !== undefined) {
+      token = this.#nextToken++;
+      this.#values.set(token, value);
+    }
+    const at = this.#staged * 3;
+    this.#staging[at] = key;
+    this.#staging[at + 1] = bytes;
+    this.#staging[at + 2] = token;
+    this.#staged++;
+    if (!this.#referenced) this.#setRef(true);
+    if (this.#staged === STAGING_CAPACITY) {
+      this.#flush();
+    } else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  /**
+   * Starts `threads` native threads that each post `count` completions, the
+   * way another thread of the process would. Poster `i` uses key `key + i`
+   * and bytes = its sequence number (0, 1, 2, ...), so order per poster can
+   * be checked. Native posters wait while 65,536 completions are undelivered,
+   * so memory stays bounded however slowly JS consumes.
+   *
+   * @throws `ERR_NOT_SUPPORTED` where `capabilities().nativePosters` is false
+   *
+   * @example
+   * ```ts
+   * port.postFromNativeThreads({ threads: 4, count: 250_000, key: 100 });
+   * ```
+   */
+  postFromNativeThreads(options: { threads: number; count: number; key?: number }): void {
+    if (this.#state !== 'open') throw portClosed('postFromNativeThreads');
+    validateObject(options, 'options');
+    validateInteger(options.threads, 'options.threads', 1, 64);
+    validateInteger(options.count, 'options.count', 0, 2 ** 40);
+    const key = options.key ?? 0;
+    validateInteger(key, 'options.key', 0, MAX_KEY - options.threads);
+    if (!this.#capabilities.nativePosters || !this.#driver.startPosters) {
+      throw codedError(ErrorCodes.NOT_SUPPORTED, `The ${this.backend} backend has no native threads to post from`);
+    }
+    this.#setRef(true);
+    this.#driver.startPosters(options.threads, options.count, key);
+  }
+
+  /**
+   * Counters that add up: `posted === completed + inFlight`.
+   *
+   * @example
+   * ```ts
+   * const { posted, completed, inFlight } = port.stats();
+   * ```
+   */
+  stats(): PortStats {
+    const counters = this.#driver.counters();
+    const posted = counters.posted + this.#staged;
+    return {
+      backend: this.backend,
+      threads: this.threads,
+      concurrency: this.concurrency,
+      posted,
+      completed: this.#completed,
+      inFlight: posted - this.#completed,
+      buffered: this.#buffer.length - this.#bufferHead,
+      peakRunning: counters.peakRunning,
+      peakQueued: counters.peakQueued,
+    };
+  }
+
+  /**
+   * What the backend serving this port supports.
+   *
+   * @example
+   * ```ts
+   * if (port.capabilities().nativePosters) port.postFromNativeThreads({ threads: 2, count: 10 });
+   * ```
+   */
+  capabilities(): PortCapabilities {
+    return { ...this.#capabilities };
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /**
+   * Stops accepting posts and native posters, delivers every completion
+   * already posted, then stops the workers. Idempotent: every call returns
+   * the same promise. Iterators end after the last buffered completion.
+   *
+   * @example
+   * ```ts
+   * port.post(1);
+   * await port.close(); // the completion for key 1 was delivered before this resolves
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    this.#state = 'closing';
+    this.#flush();
+    this.#driver.stopPosters();
+    this.#closed = new Promise<void>((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#setRef(true);
+    queueMicrotask(this.#wake);
+    return this.#closed;
+  }
+
+  /** `await using port = new CompletionPort()` closes it on scope exit. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Reads completions in order per poster. Only for ports made without
+   * `onCompletion`. Breaking out of the loop leaves the port open.
+   *
+   * @example
+   * ```ts
+   * const port = new CompletionPort();
+   * port.post(1, 10);
+   * for await (const completion of port) {
+   *   console.log(completion.key, completion.bytes);
+   *   break;
+   * }
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Completion<V>> {
+    if (this.#callback) {
+      throw codedError(ErrorCodes.INVALID_STATE, 'This port delivers to its onCompletion callback; it cannot be iterated');
+    }
+    return {
+      next: () => this.#next(),
+      return: async () => ({ done: true, value: undefined }),
+    };
+  }
+
+  #next(): Promise<IteratorResult<Completion<V>>> {
+    if (this.#bufferHead < this.#buffer.length) {
+      const value = this.#buffer[this.#bufferHead] as Completion<V>;
+      this.#buffer[this.#bufferHead++] = undefined as unknown as Completion<V>;
+      if (this.#bufferHead === this.#buffer.length) {
+        this.#buffer.length = 0;
+        this.#bufferHead = 0;
+      } else if (this.#bufferHead > 4096 && this.#bufferHead * 2 > this.#buffer.length) {
+        this.#buffer.splice(0, this.#bufferHead);
+        this.#bufferHead = 0;
+      }
+      if (this.#buffer.length - this.#bufferHead === ITERATOR_HIGH_WATER / 2) queueMicrotask(this.#wake);
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#state === 'closed') return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    if (this.#staged === 0) return;
+    const count = this.#staged;
+    this.#staged = 0;
+    this.#driver.postBatch(this.#staging, count);
+  };
+
+  #setRef(ref: boolean): void {
+    if (this.#referenced === ref || this.#state === 'closed') return;
+    this.#referenced = ref;
+    this.#driver.setRef(ref);
+  }
+
+  // Runs on the JS thread when completions wait: drains the shared ring in
+  // batches until it is empty, or until an unread iterator buffer is full.
+  readonly #wake = (): void => {
+    if (this.#draining || this.#state === 'closed') return;
+    this.#draining = true;
+    let firstError: unknown;
+    let failed = false;
+    try {
+      for (;;) {
+        if (!this.#callback && this.#state === 'open' && this.#buffer.length - this.#bufferHead >= ITERATOR_HIGH_WATER) {
+          break;
+        }
+        const count = this.#driver.drain();
+        if (count === 0) break;
+        this.#completed += count;
+        const ring = this.#ring;
+        for (let i = 0; i < count; i++) {
+          const at = i * RECORD_WORDS;
+          const token = ring[at + 2] as number;
+          let value: V | undefined;
+          if (token !== 0) {
+            value = this.#values.get(token);
+            this.#values.delete(token);
+          }
+          const completion: Completion<V> = { key: ring[at] as number, bytes: ring[at + 1] as number, value };
+          if (this.#callback) {
+            // A throwing callback must not lose the rest of the batch: the
+            // first error is rethrown as an uncaught exception afterwards.
+            try {
+              this.#callback(completion);
+            } catch (error) {
+              if (!failed) {
+                failed = true;
+                firstError = error;
+              }
+            }
+          } else {
+            const waiter = this.#waiters.shift();
+            if (waiter) waiter({ done: false, value: completion });
+            else this.#buffer.push(completion);
+          }
+        }
+        if (count < RING_CAPACITY) break;
+      }
+    } finally {
+      this.#draining = false;
+    }
+    this.#afterDrain();
+    if (failed) {
+      queueMicrotask(() => {
+        throw firstError;
+      });
+    }
+  };
+
+  #afterDrain(): void {
+    if (this.#staged > 0 || this.#driver.busy()) return;
+    if (this.#state === 'closing') {
+      this.#state = 'closed';
+      this.#driver.destroy();
+      this.#referenced = false;
+      for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
+      this.#resolveClosed?.();
+      return;
+    }
+    this.#setRef(false);
+  }
+}
+
+function portClosed(operation: string): Error {
+  return codedError(ErrorCodes.PORT_CLOSED, `Cannot ${operation}: the port is closed`);
+}

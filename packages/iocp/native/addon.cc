@@ -1,0 +1,46 @@
+// Module initialisation: exports only. Everything that talks Node-API lives
+// in native/common; the platform folders implement backend.h.
+#include <napi.h>
+
+#include "common/backend.h"
+#include "common/port.h"
+
+namespace overlapped {
+
+// backends(): the backends compiled into this build, best first.
+static Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names = CompiledBackends();
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); i++) out.Set(static_cast<uint32_t>(i), names[i]);
+  return out;
+}
+
+// probe(name): { available, code?, errno?, message? } without side effects
+// that outlive the call.
+static Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>();
+  BackendError why;
+  bool available = ProbeBackend(name, &why);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("available", available);
+  if (!available) {
+    out.Set("code", why.code);
+    out.Set("errno", why.errnum);
+    out.Set("message", why.message);
+  }
+  return out;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Port", Port::Define(env));
+  exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
+  exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace overlapped
+
+NODE_API_MODULE(overlapped, overlapped::Init)

@@ -1,0 +1,45 @@
+{
+  "targets": [
+    {
+      "target_name": "overlapped",
+      "sources": [
+        "addon.cc",
+        "common/delivery_queue.cc",
+        "common/errors.cc",
+        "common/native_posters.cc",
+        "common/port.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "."],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "MACOSX_DEPLOYMENT_TARGET": "11.0"
+      },
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "<!@(node -p \"require('fs').readdirSync('linux').filter(f => f.endsWith('.cc')).map(f => 'linux/' + f).join(' ')\")",
+            "posix/threadpool.cc"
+          ],
+          "libraries": ["-lpthread"]
+        }],
+        ["OS!='linux' and OS!='win'", {
+          "sources": [
+            "<!@(node -p \"require('fs').readdirSync('posix').filter(f => f.endsWith('.cc')).map(f => 'posix/' + f).join(' ')\")"
+          ]
+        }],
+        ["OS=='win'", {
+          "sources": [
+            "<!@(node -p \"require('fs').readdirSync('win').filter(f => f.endsWith('.cc')).map(f => 'win/' + f).join(' ')\")"
+          ],
+          "libraries": ["-lws2_32", "-lmswsock"],
+          "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
+        }]
+      ]
+    }
+  ]
+}

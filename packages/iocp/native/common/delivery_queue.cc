@@ -1,0 +1,111 @@
+#include "delivery_queue.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace overlapped {
+
+DeliveryQueue::DeliveryQueue(unsigned concurrency, std::function<void()> wake)
+    : wake_(std::move(wake)), concurrency_(concurrency == 0 ? 1 : concurrency) {}
+
+void DeliveryQueue::AppendLocked(const CompletionRecord& record) {
+  queue_.push_back(record);
+}
+
+void DeliveryQueue::Deliver(const Posted* posted, size_t count) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < count; i++) {
+      const Posted& item = posted[i];
+      if (item.poster == kUnordered) {
+        AppendLocked(item.record);
+        continue;
+      }
+      PosterState& state = posters_[item.poster];
+      if (item.seq != state.next_seq) {
+        state.held.emplace(item.seq, item.record);
+        held_count_++;
+        continue;
+      }
+      AppendLocked(item.record);
+      state.next_seq++;
+      // Release the run of held completions that this one unblocked.
+      auto it = state.held.begin();
+      while (it != state.held.end() && it->first == state.next_seq) {
+        AppendLocked(it->second);
+        state.next_seq++;
+        held_count_--;
+        it = state.held.erase(it);
+      }
+    }
+    uint64_t queued = queue_.size() - head_ + held_count_;
+    if (queued > peak_queued_.load(std::memory_order_relaxed)) {
+      peak_queued_.store(queued, std::memory_order_relaxed);
+    }
+    if (queue_.size() > head_ && !wake_pending_) {
+      wake_pending_ = true;
+      wake = true;
+    }
+  }
+  if (wake) wake_();
+}
+
+size_t DeliveryQueue::Drain(CompletionRecord* ring, size_t capacity) {
+  size_t taken;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    size_t available = queue_.size() - head_;
+    taken = std::min(available, capacity);
+    if (taken > 0) {
+      std::memcpy(ring, queue_.data() + head_, taken * sizeof(CompletionRecord));
+      head_ += taken;
+      // Counted under the lock so that a poster checking for room under the
+      // same lock cannot miss the notification below.
+      delivered_.fetch_add(taken, std::memory_order_relaxed);
+    }
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+      // Release memory after a burst, but keep a working set allocated.
+      if (queue_.capacity() > (1u << 16)) queue_.shrink_to_fit();
+      wake_pending_ = false;
+    } else if (head_ > queue_.size() / 2) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  if (taken > 0) room_.notify_all();
+  return taken;
+}
+
+bool DeliveryQueue::WaitForRoom(uint64_t limit, const std::atomic<bool>& stop) {
+  if (posted() - delivered() <= limit) return !stop.load();
+  std::unique_lock<std::mutex> lock(mutex_);
+  room_.wait(lock, [&] { return stop.load() || posted() - delivered() <= limit; });
+  return !stop.load();
+}
+
+void DeliveryQueue::WakeWaiters() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  room_.notify_all();
+}
+
+void DeliveryQueue::EnterRun() {
+  std::unique_lock<std::mutex> lock(gate_mutex_);
+  gate_.wait(lock, [&] { return running_ < concurrency_; });
+  running_++;
+  if (running_ > peak_running_.load(std::memory_order_relaxed)) {
+    peak_running_.store(running_, std::memory_order_relaxed);
+  }
+}
+
+void DeliveryQueue::LeaveRun() {
+  {
+    std::lock_guard<std::mutex> lock(gate_mutex_);
+    running_--;
+  }
+  gate_.notify_one();
+}
+
+}  // namespace overlapped

@@ -1,0 +1,167 @@
+#include "port.h"
+
+#include <string>
+
+#include "errors.h"
+
+namespace overlapped {
+
+Napi::Function Port::Define(Napi::Env env) {
+  return DefineClass(env, "Port",
+                     {
+                         InstanceAccessor<&Port::Ring>("ring"),
+                         InstanceMethod<&Port::PostBatch>("postBatch"),
+                         InstanceMethod<&Port::Drain>("drain"),
+                         InstanceMethod<&Port::Busy>("busy"),
+                         InstanceMethod<&Port::Counters>("counters"),
+                         InstanceMethod<&Port::SetRef>("setRef"),
+                         InstanceMethod<&Port::StartPosters>("startPosters"),
+                         InstanceMethod<&Port::StopPosters>("stopPosters"),
+                         InstanceMethod<&Port::Destroy>("destroy"),
+                     });
+}
+
+// Arguments are validated in TypeScript before they get here; these checks
+// only keep a bad call from reaching the kernel.
+Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsNumber() || !info[4].IsFunction()) {
+    throw ArgumentTypeError(env, "new Port(backend, threads, concurrency, ringCapacity, onWake)");
+  }
+  std::string name = info[0].As<Napi::String>();
+  unsigned threads = info[1].As<Napi::Number>().Uint32Value();
+  unsigned concurrency = info[2].As<Napi::Number>().Uint32Value();
+  ring_capacity_ = info[3].As<Napi::Number>().Uint32Value();
+  if (threads == 0 || concurrency == 0 || ring_capacity_ == 0) {
+    throw ArgumentTypeError(env, "threads, concurrency and ringCapacity must be positive");
+  }
+
+  Napi::ArrayBuffer ring = Napi::ArrayBuffer::New(env, ring_capacity_ * sizeof(CompletionRecord));
+  ring_data_ = static_cast<CompletionRecord*>(ring.Data());
+  ring_ = Napi::Persistent(ring);
+
+  // The wake function carries no data: JS drains the queue when it runs.
+  // It is unreferenced while nothing is in flight, so an idle port does not
+  // keep the process alive (JS references it again when it posts).
+  wake_ = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "overlapped.port", 0, 1);
+  wake_.Unref(env);
+  queue_ = std::make_unique<DeliveryQueue>(concurrency, [this] {
+    // napi_closing during environment teardown is expected and harmless.
+    wake_.NonBlockingCall();
+  });
+
+  backend_.reset(CreateBackend(name));
+  if (!backend_) {
+    wake_.Release();
+    throw BackendUnavailable(env, name, BackendError{"ENOTSUP", 0, "not compiled into this build"});
+  }
+  BackendError error;
+  BackendConfig config{threads, concurrency};
+  if (!backend_->Start(config, queue_.get(), &error)) {
+    wake_.Release();
+    backend_.reset();
+    throw BackendUnavailable(env, name, error);
+  }
+  started_ = true;
+  posters_ = std::make_unique<NativePosters>(backend_.get(), queue_.get());
+  napi_add_env_cleanup_hook(env_, CleanupHook, this);
+  cleanup_hook_added_ = true;
+}
+
+Port::~Port() { Shutdown(); }
+
+void Port::CleanupHook(void* self) {
+  Port* port = static_cast<Port*>(self);
+  port->cleanup_hook_added_ = false;
+  port->Shutdown();
+}
+
+void Port::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (posters_) posters_->Stop();
+  if (backend_ && started_) backend_->Stop();
+  if (started_) wake_.Release();
+  if (cleanup_hook_added_) {
+    napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+    cleanup_hook_added_ = false;
+  }
+}
+
+Napi::Value Port::Ring(const Napi::CallbackInfo& info) { return ring_.Value(); }
+
+// postBatch(staging: Float64Array, count): `count` triples [key, bytes, token]
+// posted from the JS thread (poster 0), in order.
+void Port::PostBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
+  Napi::Float64Array staging = info[0].As<Napi::Float64Array>();
+  size_t count = info[1].As<Napi::Number>().Uint32Value();
+  if (count * 3 > staging.ElementLength()) {
+    throw ArgumentTypeError(env, "postBatch: count exceeds the staging array");
+  }
+  const double* words = staging.Data();
+  staging_.resize(count);
+  for (size_t i = 0; i < count; i++) {
+    Posted& item = staging_[i];
+    item.record = CompletionRecord{words[i * 3], words[i * 3 + 1], words[i * 3 + 2], 0};
+    item.poster = 0;
+    item.seq = js_seq_++;
+  }
+  queue_->CountPosted(count);
+  backend_->Post(staging_.data(), count);
+}
+
+Napi::Value Port::Drain(const Napi::CallbackInfo& info) {
+  size_t count = queue_->Drain(ring_data_, ring_capacity_);
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+// True while anything posted is undelivered or a native poster still runs.
+Napi::Value Port::Busy(const Napi::CallbackInfo& info) {
+  bool busy = queue_->posted() != queue_->delivered() || (posters_ && posters_->active() > 0);
+  return Napi::Boolean::New(info.Env(), busy);
+}
+
+Napi::Value Port::Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("posted", static_cast<double>(queue_->posted()));
+  out.Set("delivered", static_cast<double>(queue_->delivered()));
+  out.Set("peakQueued", static_cast<double>(queue_->peak_queued()));
+  out.Set("peakRunning", static_cast<double>(queue_->peak_running()));
+  out.Set("activePosters", static_cast<double>(posters_ ? posters_->active() : 0));
+  return out;
+}
+
+void Port::SetRef(const Napi::CallbackInfo& info) {
+  if (shut_down_) return;
+  bool ref = info[0].ToBoolean();
+  if (ref == referenced_) return;
+  referenced_ = ref;
+  if (ref) {
+    wake_.Ref(info.Env());
+  } else {
+    wake_.Unref(info.Env());
+  }
+}
+
+// startPosters(threads, perThread, baseKey)
+void Port::StartPosters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
+  unsigned threads = info[0].As<Napi::Number>().Uint32Value();
+  double per_thread = info[1].As<Napi::Number>().DoubleValue();
+  double base_key = info[2].As<Napi::Number>().DoubleValue();
+  posters_->Start(threads, static_cast<uint64_t>(per_thread), base_key, next_poster_);
+  next_poster_ += threads;
+}
+
+void Port::StopPosters(const Napi::CallbackInfo&) {
+  if (posters_) posters_->Stop();
+}
+
+void Port::Destroy(const Napi::CallbackInfo&) { Shutdown(); }
+
+}  // namespace overlapped

@@ -1,0 +1,58 @@
+// The JS-facing completion port: one Backend, one DeliveryQueue and the
+// shared ring JS reads completions from. The TypeScript CompletionPort in
+// @overlapped/common drives it through the PortDriver contract.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "backend.h"
+#include "delivery_queue.h"
+#include "native_posters.h"
+
+namespace overlapped {
+
+class Port : public Napi::ObjectWrap<Port> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+
+  // new Port(backend, threads, concurrency, ringCapacity, onWake)
+  explicit Port(const Napi::CallbackInfo& info);
+  ~Port() override;
+
+ private:
+  Napi::Value Ring(const Napi::CallbackInfo& info);
+  void PostBatch(const Napi::CallbackInfo& info);
+  Napi::Value Drain(const Napi::CallbackInfo& info);
+  Napi::Value Busy(const Napi::CallbackInfo& info);
+  Napi::Value Counters(const Napi::CallbackInfo& info);
+  void SetRef(const Napi::CallbackInfo& info);
+  void StartPosters(const Napi::CallbackInfo& info);
+  void StopPosters(const Napi::CallbackInfo& info);
+  void Destroy(const Napi::CallbackInfo& info);
+
+  // Stops posters and workers and releases the wake function. Runs on the
+  // JS thread: from destroy(), the finalizer, or the environment's cleanup
+  // hook at exit, whichever comes first.
+  void Shutdown();
+  static void CleanupHook(void* self);
+
+  napi_env env_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<DeliveryQueue> queue_;
+  std::unique_ptr<NativePosters> posters_;
+  Napi::ThreadSafeFunction wake_;
+  Napi::Reference<Napi::ArrayBuffer> ring_;
+  CompletionRecord* ring_data_ = nullptr;
+  size_t ring_capacity_ = 0;
+  std::vector<Posted> staging_;
+  uint64_t js_seq_ = 0;
+  uint32_t next_poster_ = 1;
+  bool started_ = false;
+  bool shut_down_ = false;
+  bool referenced_ = false;
+  bool cleanup_hook_added_ = false;
+};
+
+}  // namespace overlapped

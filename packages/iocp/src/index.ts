@@ -1,0 +1,106 @@
+/**
+ * @overlapped/iocp: the native completion port and worker thread pool.
+ * Backends: `iocp` (Windows), `io_uring` (Linux) and `threadpool` (POSIX).
+ *
+ * @packageDocumentation
+ */
+import {
+  type BackendCandidate,
+  type BackendRequest,
+  CompletionPort as PortCore,
+  ErrorCodes,
+  type NativeBackendName,
+  type PortOptions,
+  resolveBackendRequest,
+  selectBackend,
+  validateObject,
+} from '@overlapped/common';
+
+import { tryLoadNativeCore } from './load.js';
+
+export { loadNativeCore, packageRoot, tryLoadNativeCore } from './load.js';
+export type { NativeBinding, NativePort } from './load.js';
+
+/** The native backends, best first. */
+export const NATIVE_BACKENDS: readonly NativeBackendName[] = ['iocp', 'io_uring', 'threadpool'];
+
+/**
+ * The native rungs of the backend ladder, best first, each with a probe
+ * that never throws: a missing core, a backend not built for this platform
+ * or one the kernel refuses (io_uring_disabled, seccomp, memlock) each say why.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from '@overlapped/common';
+ * const chosen = selectBackend('auto', [...nativeCandidates(), { name: 'portable', probe: () => ({ available: true }) }]);
+ * ```
+ */
+export function nativeCandidates(): BackendCandidate[] {
+  return NATIVE_BACKENDS.map((name) => ({
+    name,
+    probe: () => {
+      const core = tryLoadNativeCore();
+      if ('error' in core) {
+        return { available: false, code: ErrorCodes.NATIVE_CORE_UNAVAILABLE, message: core.error.message };
+      }
+      if (!core.binding.backends().includes(name)) {
+        return { available: false, code: 'ENOTSUP', message: `not built for ${process.platform}` };
+      }
+      const outcome = core.binding.probe(name);
+      return outcome.available
+        ? { available: true }
+        : { available: false, code: outcome.code, message: outcome.message };
+    },
+  }));
+}
+
+/** Options of a native completion port. */
+export interface NativePortOptions<V = unknown> extends PortOptions<V> {
+  /**
+   * `auto` (default, or `OVERLAPPED_BACKEND`) takes the best native backend
+   * that runs here; naming one that cannot run throws `ERR_BACKEND_UNAVAILABLE`.
+   */
+  backend?: Exclude<BackendRequest, 'portable'>;
+}
+
+/**
+ * A completion port on the native core: worker threads created up front wait
+ * on the kernel's queue (IOCP, io_uring) or the thread pool's, at most
+ * `concurrency` of them run completions at once, and completions reach JS in
+ * batches through a shared ring, one wake-up per drain.
+ *
+ * @example
+ * ```ts
+ * import { CompletionPort } from '@overlapped/iocp';
+ *
+ * const port = new CompletionPort<string>({ threads: 4, concurrency: 2 });
+ * port.post(1, 0, 'job done');
+ * port.postFromNativeThreads({ threads: 2, count: 1000, key: 10 });
+ * let seen = 0;
+ * for await (const c of port) {
+ *   if (++seen === 2001) break;
+ * }
+ * console.log(port.stats()); // { backend: 'io_uring', posted: 2001, completed: 2001, ... }
+ * await port.close();
+ * ```
+ */
+export class CompletionPort<V = unknown> extends PortCore<V> {
+  constructor(options: NativePortOptions<V> = {}) {
+    validateObject(options, 'options', true);
+    const selection = selectBackend(resolveBackendRequest(options.backend), nativeCandidates());
+    const name = selection.name as NativeBackendName;
+    super(
+      name,
+      (config, wake) => {
+        const core = tryLoadNativeCore();
+        if ('error' in core) throw core.error;
+        const driver = new core.binding.Port(name, config.threads, config.concurrency, config.ringCapacity, wake);
+        return {
+          driver,
+          capabilities: { nativeWorkers: true, nativePosters: true, kernelQueue: name !== 'threadpool' },
+        };
+      },
+      options,
+    );
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Loads the native core: a local from-source build
+ * (`native/build/Release`) unless PREBUILDS_ONLY is set, then
+ * `prebuilds/<platform>-<arch>/` through node-gyp-build. A core that cannot load is reported with
+ * its own code, the paths tried and the cause; it never crashes the process.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { codedError, ErrorCodes, type DriverCounters, type NativeBackendName } from '@overlapped/common';
+
+const require = createRequire(import.meta.url);
+
+/** The native Port object; see native/common/port.h. */
+export interface NativePort {
+  readonly ring: ArrayBuffer;
+  postBatch(staging: Float64Array, count: number): void;
+  drain(): number;
+  busy(): boolean;
+  counters(): DriverCounters;
+  setRef(ref: boolean): void;
+  startPosters(threads: number, perThread: number, baseKey: number): void;
+  stopPosters(): void;
+  destroy(): void;
+}
+
+/** What the addon exports. */
+export interface NativeBinding {
+  Port: new (
+    backend: NativeBackendName,
+    threads: number,
+    concurrency: number,
+    ringCapacity: number,
+    onWake: () => void,
+  ) => NativePort;
+  backends(): NativeBackendName[];
+  probe(name: NativeBackendName): { available: boolean; code?: string; errno?: number; message?: string };
+  abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+
+/** The folder this package is installed in. */
+export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+let loaded: { binding: NativeBinding } | { error: Error } | undefined;
+
+/**
+ * Loads the native core from `root` (default: this package). Throws an
+ * error with code `ERR_NATIVE_CORE_UNAVAILABLE`, `tried` (the paths looked
+ * at) and `cause` if there is no usable binary.
+ *
+ * @example
+ * ```ts
+ * import { loadNativeCore } from '@overlapped/iocp';
+ * const core = loadNativeCore();
+ * core.backends(); // ['io_uring', 'threadpool'] on Linux
+ * ```
+ */
+export function loadNativeCore(root: string = packageRoot): NativeBinding {
+  if (root === packageRoot && loaded) {
+    if ('error' in loaded) throw loaded.error;
+    return loaded.binding;
+  }
+  const tag = `${process.platform}-${process.arch}`;
+  // A from-source build (node-gyp in native/) wins over the prebuilds,
+  // unless PREBUILDS_ONLY asks to test exactly what is shipped.
+  const localBuild = join(root, 'native', 'build', 'Release', 'overlapped.node');
+  const prebuildsOnly = Boolean(process.env['PREBUILDS_ONLY']);
+  const tried = [...(prebuildsOnly ? [] : [localBuild]), join(root, 'prebuilds', tag)];
+  let result: { binding: NativeBinding } | { error: Error };
+  try {
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    const file = !prebuildsOnly && existsSync(localBuild) ? localBuild : nodeGypBuild.resolve(root);
+    const binding = require(file) as NativeBinding;
+    if (binding.abiVersion !== ABI_VERSION) {
+      throw new Error(`${file} has ABI version ${String(binding.abiVersion)}, this package needs ${ABI_VERSION}`);
+    }
+    result = { binding };
+  } catch (cause) {
+    const found = tried.filter((dir) => existsSync(dir));
+    const error = codedError(
+      ErrorCodes.NATIVE_CORE_UNAVAILABLE,
+      `The overlapped native core cannot load on ${tag} (Node ${process.version}): ${
+        (cause as Error).message?.split('\n')[0] ?? String(cause)
+      }. Tried: ${tried.join(', ')}${found.length === 0 ? ' (none exist)' : ''}`,
+      { tried, cause },
+    );
+    result = { error };
+  }
+  if (root === packageRoot) loaded = result;
+  if ('error' in result) throw result.error;
+  return result.binding;
+}
+
+/**
+ * The native core, or the error saying why it cannot load.
+ *
+ * @example
+ * ```ts
+ * const outcome = tryLoadNativeCore();
+ * if ('error' in outcome) console.warn(outcome.error.message);
+ * ```
+ */
+export function tryLoadNativeCore(): { binding: NativeBinding } | { error: Error & { code?: string } } {
+  try {
+    return { binding: loadNativeCore() };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Which backends can run here, and how a suite makes a port on each.
+ */
+import { type BackendName, CompletionPort, type PortOptions } from '@overlapped/common';
+import { CompletionPort as NativePort, nativeCandidates } from '@overlapped/iocp';
+import { CompletionPort as PortablePort } from '@overlapped/portable';
+
+/** Whether `backend` can run in this process, and why not. */
+export function backendAvailability(backend: BackendName): { available: boolean; reason?: string } {
+  if (backend === 'portable') return { available: true };
+  const candidate = nativeCandidates().find((c) => c.name === backend);
+  const outcome = candidate?.probe() ?? { available: false, message: 'unknown backend' };
+  return outcome.available
+    ? { available: true }
+    : { available: false, reason: `${outcome.message ?? 'unavailable'}${outcome.code ? ` (${outcome.code})` : ''}` };
+}
+
+/** Makes a port on `backend`. */
+export function makePort<V = unknown>(backend: BackendName, options: PortOptions<V> = {}): CompletionPort<V> {
+  if (backend === 'portable') return new PortablePort<V>(options as PortOptions<V> & { threads?: 1; concurrency?: 1 });
+  return new NativePort<V>({ ...options, backend });
+}

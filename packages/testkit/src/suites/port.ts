@@ -1,0 +1,355 @@
+/**
+ * The completion-port conformance suite, written once and run against every
+ * backend: exactly-once delivery at volume (from JS and from native
+ * threads), order per poster, keys and values intact, backpressure, close,
+ * use after close, invalid arguments, stats, and a clean process exit.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import type { BackendName, Completion, CompletionPort } from '@overlapped/common';
+
+import { makePort } from '../backends.js';
+import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
+
+/** Scale of the suite's volume tests; 1 = the full million. */
+export interface PortSuiteOptions {
+  /** Completions in the volume tests (default 1,000,000). */
+  volume?: number;
+  /** Per-test timeout in ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+const exitChild = fileURLToPath(new URL('../../fixtures/port-exit-child.mjs', import.meta.url));
+
+function expectCode(code: string): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, code, `expected ${code}, got ${String(error)}`);
+    return true;
+  };
+}
+
+/** Collects completions from a callback port until `count` arrived. */
+function collector<V>(): { seen: Array<Completion<V>>; onCompletion: (c: Completion<V>) => void } {
+  const seen: Array<Completion<V>> = [];
+  return { seen, onCompletion: (c) => seen.push(c) };
+}
+
+/**
+ * Defines the port suite for `backend` on `api`.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * definePortSuite({ describe, it }, 'io_uring');
+ * ```
+ */
+export function definePortSuite(api: TestApi, backend: BackendName, options: PortSuiteOptions = {}): void {
+  const volume = options.volume ?? 1_000_000;
+  const timeout = options.timeoutMs ?? 120_000;
+  const { describe, it } = api;
+  const isNative = backend !== 'portable';
+
+  describe(`completion port [${backend}]`, () => {
+    it('reports the backend serving it and what it supports', async () => {
+      const port = makePort(backend, { threads: 2, concurrency: 1 });
+      assert.equal(port.backend, backend);
+      const caps = port.capabilities();
+      assert.equal(caps.backend, backend);
+      assert.equal(caps.nativeWorkers, isNative);
+      assert.equal(caps.nativePosters, isNative);
+      assert.equal(caps.kernelQueue, backend === 'iocp' || backend === 'io_uring');
+      const stats = port.stats();
+      assert.equal(stats.backend, backend);
+      assert.equal(stats.threads, isNative ? 2 : 1);
+      assert.equal(stats.concurrency, isNative ? 1 : 1);
+      await port.close();
+    });
+
+    it(`delivers ${volume.toLocaleString('en-US')} completions posted from JS exactly once, in order`, async () => {
+      let next = 0;
+      let misordered = 0;
+      const port = makePort(backend, {
+        onCompletion: (c) => {
+          if (c.bytes !== next || c.key !== next % 1000) misordered++;
+          next++;
+        },
+      });
+      for (let i = 0; i < volume; i++) port.post(i % 1000, i);
+      await port.close();
+      assert.equal(misordered, 0);
+      assert.equal(next, volume);
+      const stats = port.stats();
+      assert.equal(stats.posted, volume);
+      assert.equal(stats.completed, volume);
+      assert.equal(stats.inFlight, 0);
+    }, timeout);
+
+    it(`delivers ${volume.toLocaleString('en-US')} completions posted from 4 native threads exactly once, in order per poster`, async () => {
+      const port = makePort(backend, { threads: 4, concurrency: 2 });
+      if (!isNative) {
+        assert.throws(() => port.postFromNativeThreads({ threads: 4, count: 10 }), expectCode('ERR_NOT_SUPPORTED'));
+        await port.close();
+        return;
+      }
+      const perThread = Math.floor(volume / 4);
+      const expected = [0, 0, 0, 0];
+      let errors = 0;
+      let seen = 0;
+      port.postFromNativeThreads({ threads: 4, count: perThread, key: 500 });
+      // Interleave JS posts with the native ones: they are a fifth poster.
+      let jsNext = 0;
+      for (let i = 0; i < 1000; i++) port.post(7, i);
+      for await (const c of port) {
+        seen++;
+        if (c.key === 7) {
+          if (c.bytes !== jsNext++) errors++;
+        } else {
+          const poster = c.key - 500;
+          if (poster < 0 || poster > 3 || c.bytes !== expected[poster]) errors++;
+          else expected[poster] = (expected[poster] as number) + 1;
+        }
+        if (seen === perThread * 4 + 1000) break;
+      }
+      assert.equal(errors, 0);
+      assert.deepEqual(expected, [perThread, perThread, perThread, perThread]);
+      assert.equal(jsNext, 1000);
+      await port.close();
+      const stats = port.stats();
+      assert.equal(stats.posted, perThread * 4 + 1000);
+      assert.equal(stats.completed, stats.posted);
+      assert.ok(stats.peakRunning >= 1 && stats.peakRunning <= 2, `peakRunning ${stats.peakRunning} > concurrency 2`);
+    }, timeout);
+
+    it('never runs more than `concurrency` workers at once', async () => {
+      const port = makePort(backend, { threads: 4, concurrency: 1 });
+      if (isNative) port.postFromNativeThreads({ threads: 4, count: 20_000, key: 0 });
+      for (let i = 0; i < 20_000; i++) port.post(9, i);
+      let seen = 0;
+      const total = isNative ? 100_000 : 20_000;
+      for await (const _ of port) if (++seen === total) break;
+      await port.close();
+      assert.equal(port.stats().peakRunning, 1);
+    }, timeout);
+
+    it('hands keys and values back intact, including across a garbage collection', async () => {
+      const values: unknown[] = [
+        { nested: { list: [1, 2, 3] } },
+        'text',
+        0,
+        null,
+        false,
+        Number.NaN,
+        Symbol.for('marker'),
+        Buffer.from('bytes'),
+        [undefined],
+      ];
+      const { seen, onCompletion } = collector<unknown>();
+      const port = makePort<unknown>(backend, { onCompletion });
+      const keys = [0, 1, 2 ** 32, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+      const objects: Array<{ id: number; payload: Buffer }> = [];
+      for (let i = 0; i < 2000; i++) objects.push({ id: i, payload: Buffer.alloc(64, i & 0xff) });
+      values.forEach((value, i) => port.post(keys[i % keys.length] as number, 0xffff_ffff - i, value));
+      port.post(3, 3); // no value: delivered as undefined
+      // Values held only by the port must survive a collection in flight.
+      for (const object of objects) port.post(11, object.id, { ...object });
+      objects.length = 0;
+      if (canForceGc()) forceGc();
+      await port.close();
+      assert.equal(seen.length, values.length + 1 + 2000);
+      values.forEach((value, i) => {
+        const c = seen[i] as Completion<unknown>;
+        assert.equal(c.key, keys[i % keys.length]);
+        assert.equal(c.bytes, 0xffff_ffff - i);
+        if (typeof value === 'number' && Number.isNaN(value)) assert.ok(Number.isNaN(c.value));
+        else assert.equal(c.value, value); // the same object, not a copy
+      });
+      assert.equal(seen[values.length]?.value, undefined);
+      for (let i = 0; i < 2000; i++) {
+        const c = seen[values.length + 1 + i] as Completion<{ id: number; payload: Buffer }>;
+        assert.equal(c.bytes, i);
+        assert.equal(c.value?.id, i);
+        assert.ok(c.value?.payload.equals(Buffer.alloc(64, i & 0xff)));
+      }
+    }, timeout);
+
+    it('delivers to an async iterator in order and ends it after close', async () => {
+      const port = makePort<number>(backend);
+      for (let i = 0; i < 10_000; i++) port.post(1, i, i * 2);
+      const closing = port.close();
+      let next = 0;
+      for await (const c of port) {
+        assert.equal(c.bytes, next);
+        assert.equal(c.value, next * 2);
+        next++;
+      }
+      assert.equal(next, 10_000);
+      await closing;
+    }, timeout);
+
+    it('close() delivers pending completions first, and is idempotent', async () => {
+      const { seen, onCompletion } = collector();
+      const port = makePort(backend, { onCompletion });
+      for (let i = 0; i < 50_000; i++) port.post(2, i);
+      if (isNative) port.postFromNativeThreads({ threads: 2, count: 10_000 });
+      const first = port.close();
+      const second = port.close();
+      assert.equal(first, second);
+      assert.equal(port.closed, true);
+      await first;
+      const stats = port.stats();
+      // Native posters may be stopped early by close(); whatever they posted arrives.
+      assert.equal(seen.length, stats.posted);
+      assert.ok(stats.posted >= 50_000);
+      assert.equal(stats.inFlight, 0);
+      assert.deepEqual(
+        seen.filter((c) => c.key === 2).map((c) => c.bytes),
+        Array.from({ length: 50_000 }, (_, i) => i),
+      );
+      await port.close();
+    }, timeout);
+
+    it('rejects use after close with ERR_PORT_CLOSED and keeps its stats', async () => {
+      const port = makePort(backend);
+      port.post(1);
+      await port.close();
+      assert.throws(() => port.post(1), expectCode('ERR_PORT_CLOSED'));
+      assert.throws(() => port.postFromNativeThreads({ threads: 1, count: 1 }), expectCode('ERR_PORT_CLOSED'));
+      assert.equal(port.stats().posted, 1);
+      assert.equal(port.stats().completed, 1);
+      const iterator = port[Symbol.asyncIterator]();
+      assert.equal((await iterator.next()).done, false); // the one buffered completion
+      assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+      await port.close();
+    });
+
+    it('rejects invalid arguments with ERR_* codes before doing anything', async () => {
+      assert.throws(() => makePort(backend, { threads: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => makePort(backend, { threads: 1.5 }), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => makePort(backend, { threads: '2' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      assert.throws(() => makePort(backend, { concurrency: -1 }), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => makePort(backend, { onCompletion: 5 as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      assert.throws(() => makePort(backend, null as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      const port = makePort(backend, { onCompletion: () => {} });
+      assert.throws(() => port.post(-1), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.post(1.5), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.post(2 ** 53), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.post('1' as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      assert.throws(() => port.post(1, -1), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.post(1, 2 ** 32), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.post(1, null as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      assert.throws(() => port.postFromNativeThreads({ threads: 0, count: 1 }), expectCode('ERR_OUT_OF_RANGE'));
+      assert.throws(() => port.postFromNativeThreads(undefined as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      assert.throws(() => port[Symbol.asyncIterator](), expectCode('ERR_INVALID_STATE'));
+      assert.equal(port.stats().posted, 0);
+      await port.close();
+    });
+
+    it('keeps stats that add up while completions are in flight', async () => {
+      const port = makePort(backend, { threads: 2 });
+      for (let i = 0; i < 20_000; i++) port.post(1, i);
+      let checks = 0;
+      let seen = 0;
+      for await (const _ of port) {
+        seen++;
+        if (seen % 1000 === 0) {
+          const s = port.stats();
+          assert.equal(s.posted, s.completed + s.inFlight);
+          assert.equal(s.posted, 20_000);
+          assert.ok(s.completed >= seen);
+          assert.equal(s.buffered, s.completed - seen);
+          checks++;
+        }
+        if (seen === 20_000) break;
+      }
+      assert.equal(checks, 20);
+      await port.close();
+      const s = port.stats();
+      assert.deepEqual([s.posted, s.completed, s.inFlight, s.buffered], [20_000, 20_000, 0, 0]);
+    }, timeout);
+
+    it('bounds memory when native threads post faster than JS reads', async () => {
+      const port = makePort(backend, { threads: 2 });
+      if (!isNative) {
+        await port.close();
+        return;
+      }
+      const perThread = 200_000;
+      port.postFromNativeThreads({ threads: 4, count: perThread, key: 0 });
+      // Read nothing for a while: posters must stall, not queue everything.
+      await sleep(300);
+      const stalled = port.stats();
+      assert.ok(stalled.posted < perThread * 4, `posters did not stall: ${stalled.posted} posted`);
+      assert.ok(stalled.posted - stalled.completed <= 65_536 + 4, `in flight ${stalled.posted - stalled.completed}`);
+      assert.ok(stalled.buffered <= 65_536 + 4096, `buffered ${stalled.buffered}`);
+      assert.ok(stalled.peakQueued <= 65_536 + 4, `peakQueued ${stalled.peakQueued}`);
+      let seen = 0;
+      for await (const _ of port) if (++seen === perThread * 4) break;
+      const done = port.stats();
+      assert.equal(done.completed, perThread * 4);
+      assert.ok(done.peakQueued <= 65_536 + 4, `peakQueued ${done.peakQueued}`);
+      await port.close();
+    }, timeout);
+
+    it('rethrows a throwing callback as uncaught without losing the rest of the batch', async () => {
+      const seen: number[] = [];
+      const port = makePort(backend, {
+        onCompletion: (c) => {
+          seen.push(c.bytes);
+          if (c.bytes === 5) throw new Error('callback failed on purpose');
+        },
+      });
+      const uncaught: unknown[] = [];
+      const listeners = process.listeners('uncaughtException');
+      process.removeAllListeners('uncaughtException');
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      try {
+        for (let i = 0; i < 10; i++) port.post(1, i);
+        await port.close();
+        await waitFor(() => uncaught.length === 1, 'the uncaught callback error', 5000);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+        for (const listener of listeners) process.on('uncaughtException', listener);
+      }
+      assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.equal((uncaught[0] as Error).message, 'callback failed on purpose');
+    });
+
+    for (const scenario of ['idle-open', 'closed', 'busy-open', 'posters-running'] as const) {
+      it(`lets the process exit cleanly with a port ${scenario}`, async () => {
+        const result = await runExitChild(backend, scenario);
+        assert.equal(result.code, 0, `exit ${result.code} ${result.signal ?? ''}\n${result.output}`);
+        assert.match(result.output, /^delivered \d+/m);
+        if (scenario === 'busy-open') assert.match(result.output, /^delivered 100000$/m);
+      }, timeout);
+    }
+  });
+}
+
+function runExitChild(
+  backend: BackendName,
+  scenario: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [exitChild, backend, scenario], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`exit child for ${backend}/${scenario} hung; output:\n${output}`));
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output });
+    });
+  });
+}
+
+export type { CompletionPort };

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Runs every test suite and says, per backend, how many tests ran:
+//   - vitest: the packages' own tests and the testkit conformance suites on
+//     io_uring, threadpool and portable (whichever run here);
+//   - the Windows suite: the same testkit suites under the Windows node.exe
+//     (Wine on Linux) against the packed win32-x64 prebuild.
+// OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
+// skipped backend a failure (CI sets it). The last line reads
+// "N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const artifacts = join(root, '.artifacts');
+mkdirSync(artifacts, { recursive: true });
+const required = (process.env.OVERLAPPED_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+const rows = new Map(); // suite -> { passed, failed, skipped }
+function add(suite, status, count = 1) {
+  const row = rows.get(suite) ?? { passed: 0, failed: 0, skipped: 0 };
+  row[status] += count;
+  rows.set(suite, row);
+}
+
+// vitest, with a JSON report beside the usual output.
+const vitestReport = join(artifacts, 'vitest.json');
+rmSync(vitestReport, { force: true });
+const vitestBin = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const vitest = spawnSync(
+  process.execPath,
+  [vitestBin, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`],
+  { cwd: root, stdio: 'inherit' },
+);
+if (!existsSync(vitestReport)) {
+  console.error(`vitest wrote no report (exit ${vitest.status ?? vitest.signal})`);
+  process.exit(1);
+}
+const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
+for (const file of report.testResults) {
+  const match = /\.([a-z_]+)\.test\.ts$/.exec(file.name);
+  const suite = match ? match[1] : file.name.replace(`${root}/`, '').split('/').slice(0, 2).join('/');
+  for (const test of file.assertionResults) {
+    add(suite, test.status === 'passed' ? 'passed' : test.status === 'failed' ? 'failed' : 'skipped');
+  }
+  if (file.assertionResults.length === 0 && file.status === 'failed') add(suite, 'failed');
+}
+
+// The Windows suite.
+const windowsSuite = join(root, 'scripts', 'windows-suite.mjs');
+if (existsSync(windowsSuite)) {
+  const summaryFile = join(artifacts, 'windows-summary.json');
+  rmSync(summaryFile, { force: true });
+  const windows = spawnSync(process.execPath, [windowsSuite, '--summary', summaryFile], { cwd: root, stdio: 'inherit' });
+  if (existsSync(summaryFile)) {
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+    if (summary.skipped) {
+      add('iocp', 'skipped');
+      console.log(`\n[iocp] skipped: ${summary.reason}`);
+    } else {
+      add('iocp', 'passed', summary.passed);
+      add('iocp', 'failed', summary.failed);
+      add('iocp', 'skipped', summary.skippedTests ?? 0);
+    }
+  } else {
+    console.error(`the Windows suite wrote no summary (exit ${windows.status ?? windows.signal})`);
+    add('iocp', 'failed');
+  }
+}
+
+console.log('\nTests per suite and backend:');
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const [suite, row] of [...rows].sort()) {
+  console.log(`  ${suite.padEnd(22)} ${String(row.passed).padStart(5)} passed ${String(row.failed).padStart(4)} failed ${String(row.skipped).padStart(4)} skipped`);
+  passed += row.passed;
+  failed += row.failed;
+  skipped += row.skipped;
+}
+const missing = required.filter((backend) => {
+  const row = rows.get(backend);
+  return !row || row.passed === 0 || row.skipped > 0;
+});
+if (missing.length > 0) {
+  console.error(`\nRequired backends that did not run in full: ${missing.join(', ')}`);
+}
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || missing.length > 0 || vitest.status !== 0 ? 1 : 0);

@@ -1,0 +1,263 @@
+#include "io_uring_backend.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "../posix/errno_name.h"
+#include "../posix/worker_thread.h"
+#include "probe.h"
+
+namespace overlapped {
+
+namespace {
+
+void FillError(BackendError* error, int errnum, std::string message) {
+  if (error == nullptr) return;
+  error->code = ErrnoName(errnum);
+  error->errnum = errnum;
+  error->message = std::move(message);
+}
+
+void PauseOneMillisecond() {
+  timespec pause{0, 1000000};
+  nanosleep(&pause, nullptr);
+}
+
+// EAGAIN (no memory for requests right now) and EBUSY (CQ overflow backlog)
+// clear once the kernel or the reaper catches up.
+bool IsTransient(int result) {
+  return result == -EINTR || result == -EAGAIN || result == -EBUSY;
+}
+
+}  // namespace
+
+IoUringBackend::~IoUringBackend() {
+  Stop();
+  ReleaseWorkers();
+}
+
+void IoUringBackend::ReleaseWorkers() {
+  // A worker that could not be woken (see StopWorkers) still runs on its
+  // ring, so its record is leaked rather than freed under it.
+  for (std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->thread.joinable()) {
+      worker->thread.detach();
+      worker.release();
+    }
+  }
+  workers_.clear();
+}
+
+bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
+                           BackendError* error) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (running_ || stopped_) {
+    FillError(error, EBUSY, "the io_uring backend was already started");
+    return false;
+  }
+  if (sink == nullptr || config.threads < 1 || config.concurrency < 1) {
+    FillError(error, EINVAL,
+              "the io_uring backend needs a sink, threads >= 1 and "
+              "concurrency >= 1");
+    return false;
+  }
+  sink_ = sink;
+  workers_.clear();
+  for (unsigned index = 0; index < config.threads; ++index) {
+    auto worker = std::make_unique<Worker>();
+    worker->index = index;
+    const int setup = uring::SetUpWorkerRing(&worker->ring);
+    if (setup < 0) {
+      uring::ExplainRingSetupFailure(-setup, error);
+      if (error != nullptr && index > 0) {
+        error->message = "ring " + std::to_string(index + 1) + " of " +
+                         std::to_string(config.threads) + ": " +
+                         error->message;
+      }
+      workers_.clear();
+      return false;
+    }
+    // Every ring comes from the same kernel, so checking one is enough.
+    if (index == 0 && !uring::CheckWorkerRing(&worker->ring, error)) {
+      workers_.clear();
+      return false;
+    }
+    worker->posted.reserve(256);
+    worker->delivering.reserve(256);
+    workers_.push_back(std::move(worker));
+  }
+  for (size_t index = 0; index < workers_.size(); ++index) {
+    Worker* worker = workers_[index].get();
+    int errnum = 0;
+    if (!StartWorkerThread(&worker->thread,
+                           [this, worker] { RunWorker(worker); }, &errnum)) {
+      StopWorkers(index);
+      ReleaseWorkers();
+      FillError(error, errnum,
+                "could not create io_uring worker thread " +
+                    std::to_string(index + 1) + " of " +
+                    std::to_string(config.threads) +
+                    "; lower `threads` or raise the process's thread limit "
+                    "(ulimit -u)");
+      return false;
+    }
+  }
+  running_ = true;
+  return true;
+}
+
+void IoUringBackend::Post(const Posted* posted, size_t count) {
+  if (count == 0) return;
+  // Round-robin spreads posters over the rings; each ring keeps the order
+  // of the items it is given, and the sink orders each poster's items.
+  Worker* worker =
+      workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) %
+               workers_.size()]
+          .get();
+  bool ring_doorbell = false;
+  bool deliver_inline = false;
+  {
+    std::lock_guard<std::mutex> lock(worker->posted_mutex);
+    if (!worker->closed) {
+      worker->posted.insert(worker->posted.end(), posted, posted + count);
+      // One doorbell per drain: items queued while one is on its way ride
+      // along, because the worker clears the flag and swaps the queue out
+      // under this same lock.
+      ring_doorbell = !worker->doorbell_outstanding;
+      worker->doorbell_outstanding = true;
+    } else {
+      // Stop has drained this worker but not returned yet, and Post is
+      // still allowed in that window: deliver here rather than lose them.
+      deliver_inline = true;
+    }
+  }
+  if (deliver_inline) DeliverHere(posted, count);
+  if (ring_doorbell && SubmitNop(worker, kDoorbellUserData) != 0) {
+    // The kernel kept refusing the doorbell, so the worker will not wake
+    // for these items: deliver them on this thread instead.
+    DeliverPostedHere(worker, false);
+  }
+}
+
+void IoUringBackend::RunWorker(Worker* worker) noexcept {
+  char thread_name[16];
+  std::snprintf(thread_name, sizeof thread_name, "uring-worker-%u",
+                worker->index % 100);
+  pthread_setname_np(pthread_self(), thread_name);
+  for (;;) {
+    const int waited = worker->ring.WaitForCompletions(1);
+    if (waited < 0 && waited != -EINTR) {
+      // Nothing here is expected to fail; pause instead of spinning, and
+      // leave once Stop has asked even if its NOP never arrives.
+      if (worker->stop_requested.load(std::memory_order_acquire)) {
+        DeliverPostedOnWorker(worker);
+        return;
+      }
+      PauseOneMillisecond();
+    }
+    bool doorbell = false;
+    bool stop = false;
+    worker->ring.ReapCompletions([&](const io_uring_cqe& cqe) {
+      if (cqe.user_data == kDoorbellUserData) doorbell = true;
+      if (cqe.user_data == kStopUserData) stop = true;
+    });
+    // A stop NOP is submitted after the Posts that precede Stop, so draining
+    // once more here delivers everything queued before it.
+    if (doorbell || stop) DeliverPostedOnWorker(worker);
+    if (stop) return;
+  }
+}
+
+void IoUringBackend::DeliverPostedOnWorker(Worker* worker) {
+  {
+    std::lock_guard<std::mutex> lock(worker->posted_mutex);
+    worker->doorbell_outstanding = false;
+    worker->posted.swap(worker->delivering);
+  }
+  if (worker->delivering.empty()) return;
+  DeliverHere(worker->delivering.data(), worker->delivering.size());
+  worker->delivering.clear();
+}
+
+void IoUringBackend::DeliverPostedHere(Worker* worker, bool close) {
+  std::vector<Posted> taken;
+  {
+    std::lock_guard<std::mutex> lock(worker->posted_mutex);
+    if (close) worker->closed = true;
+    worker->doorbell_outstanding = false;
+    taken.swap(worker->posted);
+  }
+  if (!taken.empty()) DeliverHere(taken.data(), taken.size());
+}
+
+void IoUringBackend::DeliverHere(const Posted* posted, size_t count) {
+  if (count == 0) return;
+  sink_->EnterRun();
+  sink_->Deliver(posted, count);
+  sink_->LeaveRun();
+}
+
+int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
+  std::lock_guard<std::mutex> lock(worker->submit_mutex);
+  // Stop closes a ring only after draining it, so a late doorbell has
+  // nothing left to announce.
+  if (!worker->ring.is_open()) return 0;
+  // About a second of retries for conditions that clear by themselves.
+  constexpr int kMaxAttempts = 1000;
+  io_uring_sqe* sqe = worker->ring.GetSqe();
+  for (int attempt = 0; sqe == nullptr; ++attempt) {
+    // Without SQPOLL the kernel consumes the whole SQ on each enter, so a
+    // full SQ only means an earlier submission failed: push it again.
+    const int flushed = worker->ring.Submit();
+    if (flushed < 0 && !IsTransient(flushed)) return flushed;
+    if (attempt >= kMaxAttempts) return -EBUSY;
+    if (flushed < 0) PauseOneMillisecond();
+    sqe = worker->ring.GetSqe();
+  }
+  uring::Ring::PrepareNop(sqe, user_data);
+  for (int attempt = 0;; ++attempt) {
+    const int submitted = worker->ring.Submit();
+    if (submitted >= 0) return 0;
+    if (!IsTransient(submitted) || attempt >= kMaxAttempts) return submitted;
+    if (submitted != -EINTR) PauseOneMillisecond();
+  }
+}
+
+void IoUringBackend::StopWorkers(size_t count) {
+  for (size_t index = 0; index < count; ++index) {
+    Worker* worker = workers_[index].get();
+    worker->stop_requested.store(true, std::memory_order_release);
+    if (SubmitNop(worker, kStopUserData) != 0) {
+      // The worker stays blocked in io_uring_enter and cannot be joined;
+      // the destructor leaks it with its ring. Only a kernel that stops
+      // accepting NOPs mid-run leads here.
+      continue;
+    }
+    worker->thread.join();
+  }
+  for (size_t index = 0; index < count; ++index) {
+    Worker* worker = workers_[index].get();
+    // Anything a Post queued after its worker left is delivered here, and
+    // later Posts deliver inline.
+    DeliverPostedHere(worker, true);
+    if (!worker->thread.joinable()) {
+      std::lock_guard<std::mutex> lock(worker->submit_mutex);
+      worker->ring.Close();
+    }
+  }
+}
+
+void IoUringBackend::Stop() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (!running_) return;
+  StopWorkers(workers_.size());
+  running_ = false;
+  stopped_ = true;
+}
+
+}  // namespace overlapped

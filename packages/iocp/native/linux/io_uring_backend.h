@@ -1,0 +1,80 @@
+// The `io_uring` backend: one ring per worker thread; each worker blocks in
+// io_uring_enter on its own ring and hands what it reaps to the sink.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../common/backend.h"
+#include "ring.h"
+
+namespace overlapped {
+
+class IoUringBackend final : public Backend {
+ public:
+  IoUringBackend() = default;
+  ~IoUringBackend() override;
+  IoUringBackend(const IoUringBackend&) = delete;
+  IoUringBackend& operator=(const IoUringBackend&) = delete;
+
+  const char* name() const override { return "io_uring"; }
+  bool Start(const BackendConfig& config, CompletionSink* sink,
+             BackendError* error) override;
+  void Post(const Posted* posted, size_t count) override;
+  void Stop() override;
+
+ private:
+  // CQE user_data values the backend reserves for itself. Operations will
+  // use the address of their record, which is never 1 or 2.
+  static constexpr uint64_t kDoorbellUserData = 1;
+  static constexpr uint64_t kStopUserData = 2;
+
+  struct Worker {
+    unsigned index = 0;
+    uring::Ring ring;
+    // Serializes the ring's submission side among every thread that submits
+    // (posters, Stop) and guards closing the ring.
+    std::mutex submit_mutex;
+    // Guards posted, doorbell_outstanding and closed. Post appends to
+    // `posted`; the worker swaps it out when it reaps a doorbell.
+    std::mutex posted_mutex;
+    std::vector<Posted> posted;
+    bool doorbell_outstanding = false;  // a doorbell NOP is on its way
+    bool closed = false;  // Stop has drained this worker: deliver inline
+    // Only the worker thread touches `delivering`; swapping it with `posted`
+    // recycles both buffers, so the worker loop does not allocate.
+    std::vector<Posted> delivering;
+    std::atomic<bool> stop_requested{false};
+    std::thread thread;
+  };
+
+  void RunWorker(Worker* worker) noexcept;
+  void DeliverPostedOnWorker(Worker* worker);
+  // Takes whatever `worker` has queued and delivers it on the calling
+  // thread; with `close`, later Posts to it deliver inline too.
+  void DeliverPostedHere(Worker* worker, bool close);
+  void DeliverHere(const Posted* posted, size_t count);
+  // Submits a NOP carrying `user_data` to the worker's ring. Returns 0, or
+  // -errno when the kernel keeps refusing it.
+  int SubmitNop(Worker* worker, uint64_t user_data);
+  // Wakes and joins the workers in workers_[0, count), delivers what they
+  // left queued and closes their rings.
+  void StopWorkers(size_t count);
+  // Frees the worker records; a worker that could not be joined is leaked.
+  void ReleaseWorkers();
+
+  CompletionSink* sink_ = nullptr;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<uint32_t> next_worker_{0};
+
+  // Serializes Start and Stop.
+  std::mutex lifecycle_mutex_;
+  bool running_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace overlapped

@@ -1,0 +1,149 @@
+#include "threadpool.h"
+
+#include <cerrno>
+#include <string>
+
+#include "errno_name.h"
+#include "worker_thread.h"
+
+namespace overlapped {
+
+namespace {
+
+void FillError(BackendError* error, int errnum, std::string message) {
+  if (error == nullptr) return;
+  error->code = ErrnoName(errnum);
+  error->errnum = errnum;
+  error->message = std::move(message);
+}
+
+}  // namespace
+
+ThreadPoolBackend::~ThreadPoolBackend() { Stop(); }
+
+bool ThreadPoolBackend::Start(const BackendConfig& config,
+                              CompletionSink* sink, BackendError* error) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (running_ || closed_) {
+    FillError(error, EBUSY, "the threadpool backend was already started");
+    return false;
+  }
+  if (sink == nullptr || config.threads < 1 || config.concurrency < 1) {
+    FillError(error, EINVAL,
+              "the threadpool backend needs a sink, threads >= 1 and "
+              "concurrency >= 1");
+    return false;
+  }
+  sink_ = sink;
+  workers_.reserve(config.threads);
+  for (unsigned index = 0; index < config.threads; ++index) {
+    std::thread worker;
+    int errnum = 0;
+    if (!StartWorkerThread(&worker, [this] { RunWorker(); }, &errnum)) {
+      // Leave nothing running, and allow a later Start to try again.
+      StopAndJoinWorkers();
+      stopping_ = false;
+      sink_ = nullptr;
+      FillError(error, errnum,
+                "could not create threadpool worker thread " +
+                    std::to_string(index + 1) + " of " +
+                    std::to_string(config.threads) +
+                    "; lower `threads` or raise the process's thread limit "
+                    "(ulimit -u)");
+      return false;
+    }
+    workers_.push_back(std::move(worker));
+  }
+  running_ = true;
+  return true;
+}
+
+void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
+  if (count == 0) return;
+  {
+    std::unique_lock<std::mutex> lock(queue_mutex_);
+    if (!closed_) {
+      for (size_t index = 0; index < count; ++index) {
+        queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index]});
+      }
+      lock.unlock();
+      // One wake-up is enough: a worker that leaves items behind wakes the
+      // next one itself.
+      queue_ready_.notify_one();
+      return;
+    }
+  }
+  // Stop has joined the workers but has not returned yet; Post is still
+  // allowed in that window, so deliver here rather than lose the items.
+  DeliverOnThisThread(posted, count);
+}
+
+void ThreadPoolBackend::RunWorker() noexcept {
+  // Reserved once, so the loop below never allocates: a worker must not
+  // throw, and std::bad_alloc is the only thing here that could.
+  std::vector<Posted> batch;
+  batch.reserve(kMaxBatch);
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  for (;;) {
+    queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything was delivered
+    while (!queue_.empty() && batch.size() < kMaxBatch) {
+      const WorkItem& item = queue_.front();
+      if (item.kind == WorkKind::kCompletion) batch.push_back(item.completion);
+      queue_.pop_front();
+    }
+    const bool more_queued = !queue_.empty();
+    lock.unlock();
+    if (more_queued) queue_ready_.notify_one();
+    if (!batch.empty()) {
+      sink_->EnterRun();
+      sink_->Deliver(batch.data(), batch.size());
+      sink_->LeaveRun();
+      batch.clear();
+    }
+    lock.lock();
+  }
+}
+
+void ThreadPoolBackend::DeliverOnThisThread(const Posted* posted,
+                                            size_t count) {
+  sink_->EnterRun();
+  sink_->Deliver(posted, count);
+  sink_->LeaveRun();
+}
+
+void ThreadPoolBackend::StopAndJoinWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void ThreadPoolBackend::Stop() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (!running_) return;
+  // The workers drain the queue before they leave.
+  StopAndJoinWorkers();
+  std::deque<WorkItem> late_items;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    closed_ = true;
+    late_items.swap(queue_);
+  }
+  // Items can only be left if a Post raced with the workers' exit.
+  std::vector<Posted> late_completions;
+  for (const WorkItem& item : late_items) {
+    if (item.kind == WorkKind::kCompletion) {
+      late_completions.push_back(item.completion);
+    }
+  }
+  if (!late_completions.empty()) {
+    DeliverOnThisThread(late_completions.data(), late_completions.size());
+  }
+  running_ = false;
+}
+
+}  // namespace overlapped

@@ -1,0 +1,66 @@
+// The `threadpool` backend: completion port semantics emulated with a queue
+// and native worker threads, for any POSIX system (and for Linux when
+// io_uring is missing or forbidden).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../common/backend.h"
+
+namespace overlapped {
+
+class ThreadPoolBackend final : public Backend {
+ public:
+  ThreadPoolBackend() = default;
+  ~ThreadPoolBackend() override;
+  ThreadPoolBackend(const ThreadPoolBackend&) = delete;
+  ThreadPoolBackend& operator=(const ThreadPoolBackend&) = delete;
+
+  const char* name() const override { return "threadpool"; }
+  bool Start(const BackendConfig& config, CompletionSink* sink,
+             BackendError* error) override;
+  void Post(const Posted* posted, size_t count) override;
+  void Stop() override;
+
+ private:
+  // A worker takes at most this many items per wake-up, so that one large
+  // Post is spread over several workers and one slot of the concurrency gate
+  // is not held for long.
+  static constexpr size_t kMaxBatch = 256;
+
+  // What a queue item asks a worker to do. Only completions exist today;
+  // blocking operations (file and socket syscalls) will be a second kind
+  // that a worker runs before delivering the completion it produces.
+  enum class WorkKind : uint8_t { kCompletion };
+
+  struct WorkItem {
+    WorkKind kind;
+    Posted completion;  // valid when kind == kCompletion
+  };
+
+  void RunWorker() noexcept;
+  void DeliverOnThisThread(const Posted* posted, size_t count);
+  void StopAndJoinWorkers();
+
+  CompletionSink* sink_ = nullptr;
+
+  // queue_mutex_ guards the queue and the two flags after it.
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::deque<WorkItem> queue_;
+  bool stopping_ = false;  // workers leave once the queue is empty
+  bool closed_ = false;    // workers are gone: Post delivers on its caller
+
+  // lifecycle_mutex_ serializes Start and Stop; workers_ is only touched
+  // under it.
+  std::mutex lifecycle_mutex_;
+  bool running_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace overlapped

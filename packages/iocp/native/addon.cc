@@ -33,7 +33,10 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
   return out;
 }
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+}  // namespace overlapped
+
+static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
+  using namespace overlapped;
   exports.Set("Port", Port::Define(env));
   exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
@@ -41,6 +44,4 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace overlapped
-
-NODE_API_MODULE(overlapped, overlapped::Init)
+NODE_API_MODULE(overlapped, InitOverlapped)

@@ -12,8 +12,16 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 
+// Build against the running Node's own headers where they are installed
+// (<prefix>/include/node), instead of downloading a headers tarball.
+const env = { ...process.env };
+const prefix = dirname(dirname(process.execPath));
+if (!env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) {
+  env.npm_config_nodedir = prefix;
+}
+
 function run(command, args) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) {
     console.error(`build-native: ${command} ${args.join(' ')} failed (${result.status ?? result.signal})`);
     process.exit(1);

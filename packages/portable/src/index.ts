@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { CompletionPort as PortCore, type PortOptions } from '@overlapped/common';
+import { CompletionPort as PortCore, type PortOptions, validateInteger, validateObject } from '@overlapped/common';
 
 import { PortableDriver } from './portable-driver.js';
 
@@ -29,6 +29,10 @@ export { PortableDriver } from './portable-driver.js';
  */
 export class CompletionPort<V = unknown> extends PortCore<V> {
   constructor(options: Omit<PortOptions<V>, 'threads' | 'concurrency'> & { threads?: 1; concurrency?: 1 } = {}) {
+    // The JS thread is the only worker: 1 is the one valid count.
+    validateObject(options, 'options', true);
+    if (options.threads !== undefined) validateInteger(options.threads, 'options.threads', 1, 1);
+    if (options.concurrency !== undefined) validateInteger(options.concurrency, 'options.concurrency', 1, 1);
     super(
       'portable',
       (config, wake) => ({

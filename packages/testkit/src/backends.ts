@@ -17,6 +17,18 @@ export function backendAvailability(backend: BackendName): { available: boolean;
 
 /** Makes a port on `backend`. */
 export function makePort<V = unknown>(backend: BackendName, options: PortOptions<V> = {}): CompletionPort<V> {
-  if (backend === 'portable') return new PortablePort<V>(options as PortOptions<V> & { threads?: 1; concurrency?: 1 });
+  if (backend === 'portable') {
+    // The portable port has one worker; a suite asking for more gets one.
+    const { threads, concurrency, ...rest } = options ?? ({} as PortOptions<V>);
+    const single = (n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n > 1 ? 1 : n);
+    return new PortablePort<V>(
+      options === null || typeof options !== 'object'
+        ? (options as never)
+        : ({ ...rest, threads: single(threads), concurrency: single(concurrency) } as never),
+    );
+  }
+  // Anything but an object goes through untouched, so that the port's own
+  // validation sees it.
+  if (options === null || typeof options !== 'object') return new NativePort<V>(options as never);
   return new NativePort<V>({ ...options, backend });
 }

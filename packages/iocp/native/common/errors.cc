@@ -21,7 +21,7 @@ Napi::Error BackendUnavailable(Napi::Env env, const std::string& backend, const 
   error.Set("code", "ERR_BACKEND_UNAVAILABLE");
   error.Set("backend", backend);
   error.Set("reason", why.code);
-  error.Set("errno", why.errnum);
+  error.Set("errno", Napi::Number::New(env, why.errnum));
   return error;
 }
 

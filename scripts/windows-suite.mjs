@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// The Windows suite: the testkit conformance suites on the iocp backend,
+// run by the Windows node.exe under Wine against what users install: the
+// packed tarballs of common, iocp (dist + the win32-x64 prebuild), portable
+// and testkit, unpacked into a fresh node_modules, with PREBUILDS_ONLY=1 so
+// that nothing but the shipped prebuild can load.
+//
+//   node scripts/windows-suite.mjs [--summary FILE] [--volume N]
+//
+// When Wine, the mingw-w64 build or the Windows node.exe is missing it
+// writes { skipped: true, reason } and exits 0; the test command fails on
+// that only if OVERLAPPED_REQUIRE_BACKENDS names iocp.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
+const summaryFile = values.summary;
+const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function finish(summary, code = 0) {
+  if (summaryFile) writeFileSync(summaryFile, JSON.stringify(summary));
+  process.exit(code);
+}
+
+function skip(reason) {
+  console.log(`\n[iocp] Windows suite skipped: ${reason}`);
+  finish({ skipped: true, reason });
+}
+
+const iocpRoot = join(root, 'packages', 'iocp');
+const prebuildDir = join(iocpRoot, 'prebuilds', 'win32-x64');
+if (spawnSync('wine', ['--version'], { stdio: 'ignore' }).status !== 0) skip('wine is not installed (apt-get install wine64)');
+if (!existsSync(prebuildDir) || !readdirSync(prebuildDir).some((f) => f.endsWith('.node'))) {
+  skip('no win32-x64 prebuild (apt-get install g++-mingw-w64-x86-64, then build)');
+}
+
+const { ensureWindowsNode } = await import(join(iocpRoot, 'scripts', 'windows', 'fetch-node.mjs'));
+const { runWindowsNode } = await import(join(iocpRoot, 'scripts', 'windows', 'wine-node.mjs'));
+try {
+  ensureWindowsNode(process.version);
+} catch (error) {
+  skip(`the Windows node.exe ${process.version} could not be fetched: ${error.message}`);
+}
+
+// Pack the packages as they would be published and unpack them in place.
+const work = mkdtempSync(join(tmpdir(), 'overlapped-windows-suite-'));
+let outcome;
+try {
+  const tarballs = join(work, 'tarballs');
+  mkdirSync(tarballs);
+  const modules = join(work, 'node_modules');
+  for (const name of ['common', 'iocp', 'portable', 'testkit']) {
+    execFileSync('npx', ['--yes', packageManager, 'pack', '--pack-destination', tarballs], {
+      cwd: join(root, 'packages', name),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const tarball = readdirSync(tarballs).find((f) => f.startsWith(`overlapped-${name}-`));
+    const target = join(modules, '@overlapped', name);
+    mkdirSync(target, { recursive: true });
+    execFileSync('tar', ['-xzf', join(tarballs, tarball), '-C', target, '--strip-components=1']);
+  }
+  // The one third-party runtime dependency, as installed in the workspace.
+  const nodeGypBuild = realpathSync(join(iocpRoot, 'node_modules', 'node-gyp-build'));
+  cpSync(nodeGypBuild, join(modules, 'node-gyp-build'), { recursive: true });
+  const shipped = readdirSync(join(modules, '@overlapped', 'iocp', 'prebuilds', 'win32-x64'));
+  console.log(`\n[iocp] Windows suite: node.exe ${process.version} under Wine, prebuild ${shipped.join(', ')}`);
+
+  const summaryInside = join(work, 'summary.json');
+  const args = ['--expose-gc', join(modules, '@overlapped', 'testkit', 'windows', 'run.mjs'), '--summary', summaryInside];
+  if (values.volume) args.push('--volume', values.volume);
+  const result = await runWindowsNode({
+    args,
+    cwd: work,
+    env: { PREBUILDS_ONLY: '1', OVERLAPPED_BACKEND: '' },
+    timeoutMs: 20 * 60_000,
+  });
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  if (existsSync(summaryInside)) {
+    const summary = JSON.parse(readFileSync(summaryInside, 'utf8'));
+    outcome = { summary, code: summary.failed > 0 || result.status !== 0 ? 1 : 0 };
+  } else {
+    console.error(`[iocp] node.exe exited ${result.status ?? (result.timedOut ? 'on timeout' : result.signal)} without a summary`);
+    outcome = { summary: { backend: 'iocp', passed: 0, failed: 1 }, code: 1 };
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+finish(outcome.summary, outcome.code);

@@ -23,9 +23,10 @@
         ["OS=='linux'", {
           "sources": [
             "<!@(node -p \"require('fs').readdirSync('linux').filter(f => f.endsWith('.cc')).map(f => 'linux/' + f).join(' ')\")",
-            "posix/threadpool.cc"
+            "<!@(node -p \"require('fs').readdirSync('posix').filter(f => f.endsWith('.cc') && f !== 'registry_posix.cc').map(f => 'posix/' + f).join(' ')\")"
           ],
-          "libraries": ["-lpthread"]
+          "libraries": ["-lpthread"],
+          "ldflags": ["-Wl,-z,now"]
         }],
         ["OS!='linux' and OS!='win'", {
           "sources": [

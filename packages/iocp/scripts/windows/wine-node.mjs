@@ -19,6 +19,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -113,18 +114,19 @@ function ensurePrefix() {
 
 // Returns a node.exe under the requested file name. A renamed copy is how
 // the delay-load hook is tested: the addon imports from "node.exe", and the
-// hook must resolve that to whatever the host process is called.
+// hook must resolve that to whatever the host process is called. The copy
+// lives in a folder of its own, where no node.exe could be found by name.
 function nodeExecutable(nodeVersion, exeName) {
   const nodeExe = ensureWindowsNode(nodeVersion);
-  if (!exeName || exeName === 'node.exe') return nodeExe;
+  if (!exeName || exeName.toLowerCase() === 'node.exe') return nodeExe;
   if (!/^[\w.-]+\.exe$/i.test(exeName)) throw new RangeError(`Bad exe name '${exeName}'`);
-  const renamed = join(dirname(nodeExe), exeName);
+  const renamedDir = `${dirname(nodeExe)}-renamed`;
+  const renamed = join(renamedDir, exeName);
   if (!existsSync(renamed) || statSync(renamed).size !== statSync(nodeExe).size) {
+    mkdirSync(renamedDir, { recursive: true });
     const staging = `${renamed}.${process.pid}.tmp`;
     copyFileSync(nodeExe, staging);
-    rmSync(renamed, { force: true });
-    copyFileSync(staging, renamed);
-    rmSync(staging, { force: true });
+    renameSync(staging, renamed);
   }
   return renamed;
 }
@@ -138,23 +140,14 @@ function killProcessGroup(pid, signal) {
 }
 
 /**
- * Runs the Windows node.exe under Wine and resolves with its exit status and
- * output once it has exited (or was killed on timeout).
+ * Runs a Windows program under Wine in the shared prefix and resolves with
+ * its exit status and output once it has exited (or was killed on timeout).
  *
  * @example
- *   const { status, stdout } = await runWindowsNode({ args: ['-p', 'process.platform'] });
+ *   const { status, stdout } = await runWindowsExecutable({ executable: '/tmp/check.exe' });
  */
-export async function runWindowsNode({
-  args = [],
-  cwd = process.cwd(),
-  env = {},
-  timeoutMs = 120_000,
-  nodeVersion = process.version,
-  exeName = 'node.exe',
-} = {}) {
-  const nodeExe = nodeExecutable(nodeVersion, exeName);
+export async function runWindowsExecutable({ executable, args = [], cwd = process.cwd(), env = {}, timeoutMs = 120_000 }) {
   ensurePrefix();
-
   const outputDir = mkdtempSync(join(tmpdir(), 'overlapped-wine-node-'));
   const stdoutPath = join(outputDir, 'stdout.txt');
   const stderrPath = join(outputDir, 'stderr.txt');
@@ -165,7 +158,7 @@ export async function runWindowsNode({
   try {
     // detached: the child leads a process group of its own, so a timeout
     // can end exactly the processes this run started.
-    const child = spawn('wine', [nodeExe, ...args], {
+    const child = spawn('wine', [executable, ...args], {
       cwd,
       env: wineEnvironment(env),
       stdio: ['ignore', stdoutFd, stderrFd],
@@ -213,6 +206,25 @@ export async function runWindowsNode({
     try { closeSync(stderrFd); } catch { /* already closed */ }
     rmSync(outputDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs the Windows node.exe (or a renamed copy, `exeName`) under Wine and
+ * resolves with its exit status and output.
+ *
+ * @example
+ *   const { status, stdout } = await runWindowsNode({ args: ['-p', 'process.platform'] });
+ */
+export async function runWindowsNode({
+  args = [],
+  cwd = process.cwd(),
+  env = {},
+  timeoutMs = 120_000,
+  nodeVersion = process.version,
+  exeName = 'node.exe',
+} = {}) {
+  const executable = nodeExecutable(nodeVersion, exeName);
+  return runWindowsExecutable({ executable, args, cwd, env, timeoutMs });
 }
 
 function parseCommandLine(argv) {

@@ -55,7 +55,8 @@ extern "C" void* __imp_napi_create_string_utf8;
 // The file name of the module that serves Node-API to this addon, read from
 // the IAT slot once the delay-load helper has filled it in.
 Napi::Value NodeApiModule(const Napi::CallbackInfo& info) {
-  Napi::String resolved_first = Napi::String::New(info.Env(), "");
+  // Calling it first makes the helper resolve the slot.
+  Napi::String::New(info.Env(), "");
   HMODULE module = nullptr;
   GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
                          GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,

@@ -274,13 +274,18 @@ export function buildBackendStress({ output = join(cacheRoot(), 'bin', 'backend_
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
-  if (process.argv.includes('--stress')) {
-    process.stdout.write(`${buildBackendStress()}\n`);
-  } else {
-    const { path, imports } = buildAddon();
-    process.stdout.write(
-      `${path}\nimports: ${imports.loadTime.join(', ')}; delay-loaded: ${imports.delayed.join(', ')}\n` +
-        `built in ${Date.now() - started} ms\n`,
-    );
+  try {
+    if (process.argv.includes('--stress')) {
+      process.stdout.write(`${buildBackendStress()}\n`);
+    } else {
+      const { path, imports } = buildAddon();
+      process.stdout.write(
+        `${path}\nimports: ${imports.loadTime.join(', ')}; delay-loaded: ${imports.delayed.join(', ')}\n` +
+          `built in ${Date.now() - started} ms\n`,
+      );
+    }
+  } catch (error) {
+    process.stderr.write(`build.mjs: ${error.message}\n`);
+    process.exitCode = 1;
   }
 }

@@ -39,7 +39,12 @@ class IocpBackend final : public Backend {
   const char* name() const override { return "iocp"; }
   bool Start(const BackendConfig& config, CompletionSink* sink,
              BackendError* error) override;
+  // If the port cannot take a packet (out of memory), the completion is
+  // handed to the sink from the posting thread instead, so it still arrives
+  // exactly once.
   void Post(const Posted* posted, size_t count) override;
+  // Joins the workers, so it must not be called from inside the sink's
+  // Deliver (a worker thread): that worker would wait for itself.
   void Stop() override;
 
   // The port, for associating handles with it (file and socket ops).

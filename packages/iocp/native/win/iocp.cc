@@ -1,0 +1,244 @@
+#include "iocp.h"
+
+#include <new>
+#include <string>
+#include <system_error>
+
+#include "errors.h"
+
+namespace overlapped {
+namespace {
+
+// A completion queued by Post(). Allocated by the posting thread, owned by
+// the port while queued, and freed by the thread that reaps it.
+struct PostedPacket : PortPacket {
+  double token;
+  double status;
+  uint32_t poster;
+  uint64_t seq;
+};
+
+// One shared stop packet serves every backend: the port never writes to the
+// OVERLAPPED of a packet queued with PostQueuedCompletionStatus, and a stop
+// packet carries nothing but its kind.
+PortPacket stop_packet = {{}, PacketKind::kStop};
+
+// Completion keys are ULONG_PTR; JS hands them over as doubles that the
+// TypeScript layer has already checked to be non-negative safe integers.
+ULONG_PTR KeyFromDouble(double key) {
+  return key >= 0 ? static_cast<ULONG_PTR>(key) : 0;
+}
+
+void FillError(BackendError* error, DWORD code, const std::string& what) {
+  if (error == nullptr) return;
+  error->code = Win32CodeName(code);
+  error->errnum = static_cast<int>(code);
+  error->message = what + ": " + Win32Message(code);
+}
+
+}  // namespace
+
+IocpBackend::~IocpBackend() { Stop(); }
+
+bool IocpBackend::Start(const BackendConfig& config, CompletionSink* sink,
+                        BackendError* error) {
+  std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+  if (state_ != State::kNew || sink == nullptr || config.threads < 1 ||
+      config.concurrency < 1) {
+    FillError(error, ERROR_INVALID_PARAMETER,
+              state_ == State::kNew ? "iocp backend: bad configuration"
+                                    : "iocp backend: already started");
+    return false;
+  }
+
+  // The port's own concurrency value makes the kernel wake at most that many
+  // workers at once (last in, first out); the sink's EnterRun enforces the
+  // same limit across everything that runs completions.
+  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0,
+                                 config.concurrency);
+  if (port_ == nullptr) {
+    FillError(error, GetLastError(), "CreateIoCompletionPort");
+    return false;
+  }
+  sink_ = sink;
+  accepting_posts_.store(true);
+
+  try {
+    workers_.reserve(config.threads);
+    for (unsigned i = 0; i < config.threads; ++i) {
+      workers_.emplace_back(&IocpBackend::RunWorker, this);
+    }
+  } catch (const std::system_error& failure) {
+    // Nothing may be left running: stop and join the workers that started.
+    accepting_posts_.store(false);
+    PostStopPackets(workers_.size());
+    for (std::thread& worker : workers_) worker.join();
+    workers_.clear();
+    CloseHandle(port_);
+    port_ = nullptr;
+    sink_ = nullptr;
+    if (error != nullptr) {
+      error->code = "EAGAIN";
+      error->errnum = failure.code().value();
+      error->message = std::string("iocp backend: cannot start workers: ") +
+                       failure.what();
+    }
+    return false;
+  }
+  state_ = State::kRunning;
+  return true;
+}
+
+void IocpBackend::Post(const Posted* posted, size_t count) {
+  posts_in_flight_.fetch_add(1);
+  if (!accepting_posts_.load()) {
+    // Post before Start or after Stop breaks the contract; there is no port
+    // to queue on, so the completions are dropped rather than crash.
+    posts_in_flight_.fetch_sub(1);
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const Posted& item = posted[i];
+    auto* packet = new (std::nothrow) PostedPacket;
+    if (packet != nullptr) {
+      packet->overlapped = {};
+      packet->kind = PacketKind::kPosted;
+      packet->token = item.record.token;
+      packet->status = item.record.status;
+      packet->poster = item.poster;
+      packet->seq = item.seq;
+      if (PostQueuedCompletionStatus(port_, static_cast<DWORD>(item.record.bytes),
+                                     KeyFromDouble(item.record.key),
+                                     &packet->overlapped)) {
+        continue;
+      }
+      delete packet;
+    }
+    // Out of memory (for the packet or the port's own queue entry): the
+    // completion still has to arrive exactly once, so it goes to the sink
+    // from this thread; the sink keeps each poster's order by seq.
+    DeliverOnCaller(&item, 1);
+  }
+  posts_in_flight_.fetch_sub(1);
+}
+
+void IocpBackend::Stop() {
+  std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+  if (state_ != State::kRunning) {
+    state_ = State::kStopped;
+    return;
+  }
+  // The port dequeues in FIFO order, so every packet posted before this line
+  // is reaped before any stop packet. One stop packet per worker; a worker
+  // that reaps more than one in a batch passes the extras on (see RunWorker),
+  // so no worker is left waiting.
+  PostStopPackets(workers_.size());
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+
+  // Posts that raced with Stop may have landed behind the stop packets:
+  // wait for them to finish queuing, then deliver them from this thread.
+  accepting_posts_.store(false);
+  while (posts_in_flight_.load() != 0) std::this_thread::yield();
+  DeliverRemaining();
+
+  CloseHandle(port_);
+  port_ = nullptr;
+  sink_ = nullptr;
+  state_ = State::kStopped;
+}
+
+void IocpBackend::RunWorker() {
+  OVERLAPPED_ENTRY entries[kReapBatch];
+  Posted batch[kReapBatch];
+  for (;;) {
+    ULONG reaped = 0;
+    if (!GetQueuedCompletionStatusEx(port_, entries, kReapBatch, &reaped,
+                                     INFINITE, FALSE)) {
+      // The port outlives every worker (Stop joins before it closes it), so
+      // this is unexpected; leaving is safer than spinning. Stop still
+      // delivers what this worker would have reaped.
+      return;
+    }
+    size_t completions = 0;
+    size_t stops = 0;
+    for (ULONG i = 0; i < reaped; ++i) {
+      bool is_stop = false;
+      if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
+        ++completions;
+      } else if (is_stop) {
+        ++stops;
+      }
+    }
+    if (completions != 0) {
+      sink_->EnterRun();
+      sink_->Deliver(batch, completions);
+      sink_->LeaveRun();
+    }
+    if (stops != 0) {
+      // This worker leaves; the stop packets it took beyond its own belong
+      // to workers still waiting on the port.
+      PostStopPackets(stops - 1);
+      return;
+    }
+  }
+}
+
+bool IocpBackend::TakeCompletion(const OVERLAPPED_ENTRY& entry, Posted* out,
+                                 bool* is_stop) {
+  if (entry.lpOverlapped == nullptr) return false;
+  // lpOverlapped is the first member of a PortPacket (standard layout).
+  auto* packet = reinterpret_cast<PortPacket*>(entry.lpOverlapped);
+  if (packet->kind == PacketKind::kStop) {
+    *is_stop = true;
+    return false;
+  }
+  auto* posted = static_cast<PostedPacket*>(packet);
+  out->record.key = static_cast<double>(entry.lpCompletionKey);
+  out->record.bytes = static_cast<double>(entry.dwNumberOfBytesTransferred);
+  out->record.token = posted->token;
+  out->record.status = posted->status;
+  out->poster = posted->poster;
+  out->seq = posted->seq;
+  delete posted;
+  return true;
+}
+
+void IocpBackend::PostStopPackets(size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    // A stop packet must get through or a worker waits forever, and queuing
+    // can only fail for want of memory, which is worth waiting out.
+    while (!PostQueuedCompletionStatus(port_, 0, 0, &stop_packet.overlapped)) {
+      Sleep(1);
+    }
+  }
+}
+
+void IocpBackend::DeliverRemaining() {
+  OVERLAPPED_ENTRY entries[kReapBatch];
+  Posted batch[kReapBatch];
+  for (;;) {
+    ULONG reaped = 0;
+    if (!GetQueuedCompletionStatusEx(port_, entries, kReapBatch, &reaped, 0,
+                                     FALSE) ||
+        reaped == 0) {
+      return;  // WAIT_TIMEOUT: the port is empty.
+    }
+    size_t completions = 0;
+    for (ULONG i = 0; i < reaped; ++i) {
+      bool is_stop = false;
+      if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
+        ++completions;
+      }
+    }
+    if (completions != 0) DeliverOnCaller(batch, completions);
+  }
+}
+
+void IocpBackend::DeliverOnCaller(const Posted* posted, size_t count) {
+  sink_->EnterRun();
+  sink_->Deliver(posted, count);
+  sink_->LeaveRun();
+}
+
+}  // namespace overlapped

@@ -66,10 +66,12 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
       for (size_t index = 0; index < count; ++index) {
         queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index]});
       }
+      // A busy worker checks the queue before it waits again, so only an
+      // idle one needs a wake-up, and one is enough: a worker that leaves
+      // items behind wakes the next one itself.
+      const bool wake = idle_workers_ > 0;
       lock.unlock();
-      // One wake-up is enough: a worker that leaves items behind wakes the
-      // next one itself.
-      queue_ready_.notify_one();
+      if (wake) queue_ready_.notify_one();
       return;
     }
   }
@@ -85,16 +87,20 @@ void ThreadPoolBackend::RunWorker() noexcept {
   batch.reserve(kMaxBatch);
   std::unique_lock<std::mutex> lock(queue_mutex_);
   for (;;) {
-    queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) {
+      ++idle_workers_;
+      queue_ready_.wait(lock);
+      --idle_workers_;
+    }
     if (queue_.empty()) return;  // stopping, and everything was delivered
     while (!queue_.empty() && batch.size() < kMaxBatch) {
       const WorkItem& item = queue_.front();
       if (item.kind == WorkKind::kCompletion) batch.push_back(item.completion);
       queue_.pop_front();
     }
-    const bool more_queued = !queue_.empty();
+    const bool wake_another = !queue_.empty() && idle_workers_ > 0;
     lock.unlock();
-    if (more_queued) queue_ready_.notify_one();
+    if (wake_another) queue_ready_.notify_one();
     if (!batch.empty()) {
       sink_->EnterRun();
       sink_->Deliver(batch.data(), batch.size());

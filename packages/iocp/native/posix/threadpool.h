@@ -49,10 +49,11 @@ class ThreadPoolBackend final : public Backend {
 
   CompletionSink* sink_ = nullptr;
 
-  // queue_mutex_ guards the queue and the two flags after it.
+  // queue_mutex_ guards the queue and the three fields after it.
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::deque<WorkItem> queue_;
+  unsigned idle_workers_ = 0;  // workers waiting on queue_ready_
   bool stopping_ = false;  // workers leave once the queue is empty
   bool closed_ = false;    // workers are gone: Post delivers on its caller
 

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "errno_name.h"
-#include "worker_thread.h"
 
 namespace overlapped {
 
@@ -35,11 +34,11 @@ bool ThreadPoolBackend::Start(const BackendConfig& config,
     return false;
   }
   sink_ = sink;
-  workers_.reserve(config.threads);
+  workers_.reset(new WorkerThread[config.threads]);
+  worker_count_ = config.threads;
   for (unsigned index = 0; index < config.threads; ++index) {
-    std::thread worker;
-    int errnum = 0;
-    if (!StartWorkerThread(&worker, [this] { RunWorker(); }, &errnum)) {
+    const int errnum = workers_[index].Start(&RunWorkerEntry, this);
+    if (errnum != 0) {
       // Leave nothing running, and allow a later Start to try again.
       StopAndJoinWorkers();
       stopping_ = false;
@@ -52,7 +51,6 @@ bool ThreadPoolBackend::Start(const BackendConfig& config,
                     "(ulimit -u)");
       return false;
     }
-    workers_.push_back(std::move(worker));
   }
   running_ = true;
   return true;
@@ -78,6 +76,10 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
   // Stop has joined the workers but has not returned yet; Post is still
   // allowed in that window, so deliver here rather than lose the items.
   DeliverOnThisThread(posted, count);
+}
+
+void ThreadPoolBackend::RunWorkerEntry(void* backend) noexcept {
+  static_cast<ThreadPoolBackend*>(backend)->RunWorker();
 }
 
 void ThreadPoolBackend::RunWorker() noexcept {
@@ -124,8 +126,12 @@ void ThreadPoolBackend::StopAndJoinWorkers() {
     stopping_ = true;
   }
   queue_ready_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  // Threads never started (a failed Start) make Join a no-op.
+  for (unsigned index = 0; index < worker_count_; ++index) {
+    workers_[index].Join();
+  }
+  workers_.reset();
+  worker_count_ = 0;
 }
 
 void ThreadPoolBackend::Stop() {

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "../posix/errno_name.h"
-#include "../posix/worker_thread.h"
 #include "probe.h"
 
 namespace overlapped {
@@ -45,8 +44,8 @@ void IoUringBackend::ReleaseWorkers() {
   // A worker that could not be woken (see StopWorkers) still runs on its
   // ring, so its record is leaked rather than freed under it.
   for (std::unique_ptr<Worker>& worker : workers_) {
-    if (worker->thread.joinable()) {
-      worker->thread.detach();
+    if (worker->thread.running()) {
+      worker->thread.Detach();
       worker.release();
     }
   }
@@ -70,6 +69,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
   workers_.clear();
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = std::make_unique<Worker>();
+    worker->backend = this;
     worker->index = index;
     const int setup = uring::SetUpWorkerRing(&worker->ring);
     if (setup < 0) {
@@ -93,9 +93,8 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
   }
   for (size_t index = 0; index < workers_.size(); ++index) {
     Worker* worker = workers_[index].get();
-    int errnum = 0;
-    if (!StartWorkerThread(&worker->thread,
-                           [this, worker] { RunWorker(worker); }, &errnum)) {
+    const int errnum = worker->thread.Start(&RunWorkerEntry, worker);
+    if (errnum != 0) {
       StopWorkers(index);
       ReleaseWorkers();
       FillError(error, errnum,
@@ -142,6 +141,11 @@ void IoUringBackend::Post(const Posted* posted, size_t count) {
     // for these items: deliver them on this thread instead.
     DeliverPostedHere(worker, false);
   }
+}
+
+void IoUringBackend::RunWorkerEntry(void* worker) noexcept {
+  Worker* self = static_cast<Worker*>(worker);
+  self->backend->RunWorker(self);
 }
 
 void IoUringBackend::RunWorker(Worker* worker) noexcept {
@@ -238,14 +242,14 @@ void IoUringBackend::StopWorkers(size_t count) {
       // accepting NOPs mid-run leads here.
       continue;
     }
-    worker->thread.join();
+    worker->thread.Join();
   }
   for (size_t index = 0; index < count; ++index) {
     Worker* worker = workers_[index].get();
     // Anything a Post queued after its worker left is delivered here, and
     // later Posts deliver inline.
     DeliverPostedHere(worker, true);
-    if (!worker->thread.joinable()) {
+    if (!worker->thread.running()) {
       std::lock_guard<std::mutex> lock(worker->submit_mutex);
       worker->ring.Close();
     }

@@ -6,10 +6,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "../common/backend.h"
+#include "../posix/worker_thread.h"
 #include "ring.h"
 
 namespace overlapped {
@@ -34,6 +34,7 @@ class IoUringBackend final : public Backend {
   static constexpr uint64_t kStopUserData = 2;
 
   struct Worker {
+    IoUringBackend* backend = nullptr;
     unsigned index = 0;
     uring::Ring ring;
     // Serializes the ring's submission side among every thread that submits
@@ -49,9 +50,10 @@ class IoUringBackend final : public Backend {
     // recycles both buffers, so the worker loop does not allocate.
     std::vector<Posted> delivering;
     std::atomic<bool> stop_requested{false};
-    std::thread thread;
+    WorkerThread thread;
   };
 
+  static void RunWorkerEntry(void* worker) noexcept;
   void RunWorker(Worker* worker) noexcept;
   void DeliverPostedOnWorker(Worker* worker);
   // Takes whatever `worker` has queued and delivers it on the calling

@@ -294,7 +294,8 @@ int SetUpWorkerRing(Ring* ring) {
 }
 
 bool CheckWorkerRing(Ring* ring, BackendError* why) {
-  return CheckFeatures(*ring, why) && CheckOpcodes(ring, why);
+  return CheckFeatures(*ring, why) && CheckOpcodes(ring, why) &&
+         CheckNopRoundTrip(ring, why);
 }
 
 void ExplainRingSetupFailure(int errnum, BackendError* why) {
@@ -384,7 +385,7 @@ bool ProbeIoUring(BackendError* why) {
     ExplainRingSetupFailure(-setup, why);
     return false;
   }
-  return CheckWorkerRing(&ring, why) && CheckNopRoundTrip(&ring, why);
+  return CheckWorkerRing(&ring, why);
 }
 
 }  // namespace uring

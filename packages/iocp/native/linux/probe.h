@@ -18,7 +18,9 @@ int SetUpWorkerRing(Ring* ring);
 void ExplainRingSetupFailure(int errnum, BackendError* why);
 
 // Checks that a ring created by SetUpWorkerRing offers the IORING_FEAT_*
-// features and the opcodes (IORING_REGISTER_PROBE) the backend relies on.
+// features and the opcodes (IORING_REGISTER_PROBE) the backend relies on,
+// and that a NOP submitted to it completes (which also proves that
+// io_uring_enter is allowed). Leaves the ring empty.
 bool CheckWorkerRing(Ring* ring, BackendError* why);
 
 // Checks, without risking a crash or a hang, that a worker ring can be

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "errno_name.h"
-#include "worker_thread.h"
 
 namespace overlapped {
 
@@ -35,11 +34,11 @@ bool ThreadPoolBackend::Start(const BackendConfig& config,
     return false;
   }
   sink_ = sink;
-  workers_.reserve(config.threads);
+  workers_.reset(new WorkerThread[config.threads]);
+  worker_count_ = config.threads;
   for (unsigned index = 0; index < config.threads; ++index) {
-    std::thread worker;
-    int errnum = 0;
-    if (!StartWorkerThread(&worker, [this] { RunWorker(); }, &errnum)) {
+    const int errnum = workers_[index].Start(&RunWorkerEntry, this);
+    if (errnum != 0) {
       // Leave nothing running, and allow a later Start to try again.
       StopAndJoinWorkers();
       stopping_ = false;
@@ -52,7 +51,6 @@ bool ThreadPoolBackend::Start(const BackendConfig& config,
                     "(ulimit -u)");
       return false;
     }
-    workers_.push_back(std::move(worker));
   }
   running_ = true;
   return true;
@@ -66,16 +64,22 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
       for (size_t index = 0; index < count; ++index) {
         queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index]});
       }
+      // A busy worker checks the queue before it waits again, so only an
+      // idle one needs a wake-up, and one is enough: a worker that leaves
+      // items behind wakes the next one itself.
+      const bool wake = idle_workers_ > 0;
       lock.unlock();
-      // One wake-up is enough: a worker that leaves items behind wakes the
-      // next one itself.
-      queue_ready_.notify_one();
+      if (wake) queue_ready_.notify_one();
       return;
     }
   }
   // Stop has joined the workers but has not returned yet; Post is still
   // allowed in that window, so deliver here rather than lose the items.
   DeliverOnThisThread(posted, count);
+}
+
+void ThreadPoolBackend::RunWorkerEntry(void* backend) noexcept {
+  static_cast<ThreadPoolBackend*>(backend)->RunWorker();
 }
 
 void ThreadPoolBackend::RunWorker() noexcept {
@@ -85,16 +89,20 @@ void ThreadPoolBackend::RunWorker() noexcept {
   batch.reserve(kMaxBatch);
   std::unique_lock<std::mutex> lock(queue_mutex_);
   for (;;) {
-    queue_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    while (!stopping_ && queue_.empty()) {
+      ++idle_workers_;
+      queue_ready_.wait(lock);
+      --idle_workers_;
+    }
     if (queue_.empty()) return;  // stopping, and everything was delivered
     while (!queue_.empty() && batch.size() < kMaxBatch) {
       const WorkItem& item = queue_.front();
       if (item.kind == WorkKind::kCompletion) batch.push_back(item.completion);
       queue_.pop_front();
     }
-    const bool more_queued = !queue_.empty();
+    const bool wake_another = !queue_.empty() && idle_workers_ > 0;
     lock.unlock();
-    if (more_queued) queue_ready_.notify_one();
+    if (wake_another) queue_ready_.notify_one();
     if (!batch.empty()) {
       sink_->EnterRun();
       sink_->Deliver(batch.data(), batch.size());
@@ -118,8 +126,12 @@ void ThreadPoolBackend::StopAndJoinWorkers() {
     stopping_ = true;
   }
   queue_ready_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  // Threads never started (a failed Start) make Join a no-op.
+  for (unsigned index = 0; index < worker_count_; ++index) {
+    workers_[index].Join();
+  }
+  workers_.reset();
+  worker_count_ = 0;
 }
 
 void ThreadPoolBackend::Stop() {

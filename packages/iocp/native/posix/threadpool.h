@@ -6,11 +6,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "../common/backend.h"
+#include "worker_thread.h"
 
 namespace overlapped {
 
@@ -43,24 +44,27 @@ class ThreadPoolBackend final : public Backend {
     Posted completion;  // valid when kind == kCompletion
   };
 
+  static void RunWorkerEntry(void* backend) noexcept;
   void RunWorker() noexcept;
   void DeliverOnThisThread(const Posted* posted, size_t count);
   void StopAndJoinWorkers();
 
   CompletionSink* sink_ = nullptr;
 
-  // queue_mutex_ guards the queue and the two flags after it.
+  // queue_mutex_ guards the queue and the three fields after it.
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::deque<WorkItem> queue_;
+  unsigned idle_workers_ = 0;  // workers waiting on queue_ready_
   bool stopping_ = false;  // workers leave once the queue is empty
   bool closed_ = false;    // workers are gone: Post delivers on its caller
 
   // lifecycle_mutex_ serializes Start and Stop; workers_ is only touched
-  // under it.
+  // under it. An array, not a vector: a WorkerThread must not move.
   std::mutex lifecycle_mutex_;
   bool running_ = false;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<WorkerThread[]> workers_;
+  unsigned worker_count_ = 0;
 };
 
 }  // namespace overlapped

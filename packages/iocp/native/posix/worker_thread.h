@@ -1,39 +1,40 @@
-// Starting a backend worker thread: shared by the POSIX backends.
+// A native worker thread for the POSIX backends, over pthreads rather than
+// std::thread so that starting one reports errno instead of throwing: the
+// addon may be built with -fno-exceptions, and failures become BackendError.
 #pragma once
 
 #include <pthread.h>
-#include <signal.h>
-
-#include <cerrno>
-#include <system_error>
-#include <thread>
-#include <utility>
 
 namespace overlapped {
 
-// Starts `body` on *thread with every signal blocked, so that process-wide
-// signals (SIGINT, SIGCHLD, ...) go to the threads that handle them rather
-// than interrupting a worker's wait. Returns false with *errnum set instead
-// of throwing, because callers report failures as BackendError.
-template <typename Body>
-bool StartWorkerThread(std::thread* thread, Body&& body, int* errnum) noexcept {
-  sigset_t all_signals;
-  sigset_t previous_mask;
-  sigfillset(&all_signals);
-  pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
-  bool started = true;
-  try {
-    // The new thread inherits the blocked mask set above.
-    *thread = std::thread(std::forward<Body>(body));
-  } catch (const std::system_error& failure) {
-    *errnum = failure.code().value() != 0 ? failure.code().value() : EAGAIN;
-    started = false;
-  } catch (...) {
-    *errnum = ENOMEM;
-    started = false;
-  }
-  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-  return started;
-}
+class WorkerThread {
+ public:
+  using Entry = void (*)(void* context);
+
+  WorkerThread() = default;
+  // The owner joins or detaches the thread before destroying this object,
+  // and must not move it: the new thread reads entry_ and context_ from it.
+  ~WorkerThread() = default;
+  WorkerThread(const WorkerThread&) = delete;
+  WorkerThread& operator=(const WorkerThread&) = delete;
+
+  // Runs entry(context) on a new thread that starts with every signal
+  // blocked, so that process-wide signals (SIGINT, SIGCHLD, ...) go to the
+  // threads that handle them rather than interrupting a worker's wait.
+  // Returns 0, or the errno value pthread_create gave.
+  int Start(Entry entry, void* context) noexcept;
+  bool running() const { return started_; }
+  // Both are no-ops for a thread that was never started.
+  void Join() noexcept;
+  void Detach() noexcept;
+
+ private:
+  static void* Run(void* self) noexcept;
+
+  pthread_t thread_{};
+  bool started_ = false;
+  Entry entry_ = nullptr;
+  void* context_ = nullptr;
+};
 
 }  // namespace overlapped

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs every test suite and says, per backend, how many tests ran:
+//   - native: the backends' own stress tests, plain and under sanitizers;
 //   - vitest: the packages' own tests and the testkit conformance suites on
 //     io_uring, threadpool and portable (whichever run here);
 //   - the Windows suite: the same testkit suites under the Windows node.exe
@@ -45,6 +46,22 @@ for (const file of report.testResults) {
     add(suite, test.status === 'passed' ? 'passed' : test.status === 'failed' ? 'failed' : 'skipped');
   }
   if (file.assertionResults.length === 0 && file.status === 'failed') add(suite, 'failed');
+}
+
+// The native backends on their own, without Node: the stress test built
+// plainly, with ASan+UBSan and with TSan, the io_uring probe under seccomp
+// filters, and the threadpool-only source set of non-Linux POSIX systems.
+const nativeTests = join(root, 'packages', 'iocp', 'native', 'test');
+const haveToolchain = ['make', 'g++'].every((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0);
+if (process.platform === 'linux' && haveToolchain) {
+  console.log('\nnative backend tests (no Node): stress, ASan+UBSan, TSan, probe, posix-only');
+  for (const target of ['run', 'run-asan', 'run-tsan', 'run-probe', 'run-posix-only']) {
+    const make = spawnSync('make', ['-s', '-C', nativeTests, target], { stdio: 'inherit' });
+    add('native', make.status === 0 ? 'passed' : 'failed');
+  }
+} else {
+  console.log('\n[native] skipped: needs Linux with make and g++');
+  add('native', 'skipped');
 }
 
 // The Windows suite.

@@ -226,8 +226,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * Starts `threads` native threads that each post `count` completions, the
    * way another thread of the process would. Poster `i` uses key `key + i`
    * and bytes = its sequence number (0, 1, 2, ...), so order per poster can
-   * be checked. Native posters wait while 65,536 completions are undelivered,
-   * so memory stays bounded however slowly JS consumes.
+   * be checked. Each poster posts in batches of up to 64 and waits while
+   * 65,536 completions are undelivered, so memory stays bounded (65,536 + 64
+   * per poster) however slowly JS consumes.
    *
    * @throws `ERR_NOT_SUPPORTED` where `capabilities().nativePosters` is false
    *

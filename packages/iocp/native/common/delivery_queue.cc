@@ -16,26 +16,39 @@ void DeliveryQueue::Deliver(const Posted* posted, size_t count) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (size_t i = 0; i < count; i++) {
-      const Posted& item = posted[i];
-      if (item.poster == kUnordered) {
-        AppendLocked(item.record);
+    size_t i = 0;
+    while (i < count) {
+      const Posted& first = posted[i];
+      if (first.poster == kUnordered) {
+        AppendLocked(first.record);
+        i++;
         continue;
       }
-      PosterState& state = posters_[item.poster];
-      if (item.seq != state.next_seq) {
-        state.held.emplace(item.seq, item.record);
-        held_count_++;
+      // Workers hand over a poster's completions in runs; order is checked
+      // per run, so the common in-order case costs one lookup per run.
+      size_t run = 1;
+      while (i + run < count && posted[i + run].poster == first.poster &&
+             posted[i + run].seq == first.seq + run) {
+        run++;
+      }
+      PosterState& state = posters_[first.poster];
+      if (first.seq != state.next_seq) {
+        std::vector<CompletionRecord>& held = state.held[first.seq];
+        held.reserve(run);
+        for (size_t j = 0; j < run; j++) held.push_back(posted[i + j].record);
+        held_count_ += run;
+        i += run;
         continue;
       }
-      AppendLocked(item.record);
-      state.next_seq++;
-      // Release the run of held completions that this one unblocked.
+      for (size_t j = 0; j < run; j++) AppendLocked(posted[i + j].record);
+      state.next_seq += run;
+      i += run;
+      // Release the held runs that this one unblocked.
       auto it = state.held.begin();
       while (it != state.held.end() && it->first == state.next_seq) {
-        AppendLocked(it->second);
-        state.next_seq++;
-        held_count_--;
+        for (const CompletionRecord& record : it->second) AppendLocked(record);
+        state.next_seq += it->second.size();
+        held_count_ -= it->second.size();
         it = state.held.erase(it);
       }
     }

@@ -52,9 +52,10 @@ class DeliveryQueue final : public CompletionSink {
  private:
   struct PosterState {
     uint64_t next_seq = 0;
-    // Completions that arrived ahead of their turn (reaped by another worker
-    // before an earlier one was handed over), keyed by sequence number.
-    std::map<uint64_t, CompletionRecord> held;
+    // Runs of consecutive completions that arrived ahead of their turn
+    // (reaped by another worker before an earlier run was handed over),
+    // keyed by the sequence number of their first completion.
+    std::map<uint64_t, std::vector<CompletionRecord>> held;
   };
 
   void AppendLocked(const CompletionRecord& record);

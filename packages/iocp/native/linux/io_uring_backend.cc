@@ -112,12 +112,15 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
 
 void IoUringBackend::Post(const Posted* posted, size_t count) {
   if (count == 0) return;
-  // Round-robin spreads posters over the rings; each ring keeps the order
-  // of the items it is given, and the sink orders each poster's items.
-  Worker* worker =
-      workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) %
-               workers_.size()]
-          .get();
+  // A poster's completions go to the ring its number picks, so that one
+  // worker reaps them in post order and the sink seldom has to hold any
+  // back; posters spread over the rings. Unordered batches go round-robin.
+  const size_t index =
+      posted[0].poster != kUnordered
+          ? posted[0].poster % workers_.size()
+          : next_worker_.fetch_add(1, std::memory_order_relaxed) %
+                workers_.size();
+  Worker* worker = workers_[index].get();
   bool ring_doorbell = false;
   bool deliver_inline = false;
   {

@@ -281,14 +281,16 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
       await sleep(300);
       const stalled = port.stats();
       assert.ok(stalled.posted < perThread * 4, `posters did not stall: ${stalled.posted} posted`);
-      assert.ok(stalled.posted - stalled.completed <= 65_536 + 4, `in flight ${stalled.posted - stalled.completed}`);
+      // Each poster may overshoot the high-water mark by one batch of 64.
+      const bound = 65_536 + 4 * 64;
+      assert.ok(stalled.posted - stalled.completed <= bound, `in flight ${stalled.posted - stalled.completed}`);
       assert.ok(stalled.buffered <= 65_536 + 4096, `buffered ${stalled.buffered}`);
-      assert.ok(stalled.peakQueued <= 65_536 + 4, `peakQueued ${stalled.peakQueued}`);
+      assert.ok(stalled.peakQueued <= bound, `peakQueued ${stalled.peakQueued}`);
       let seen = 0;
       for await (const _ of port) if (++seen === perThread * 4) break;
       const done = port.stats();
       assert.equal(done.completed, perThread * 4);
-      assert.ok(done.peakQueued <= 65_536 + 4, `peakQueued ${done.peakQueued}`);
+      assert.ok(done.peakQueued <= bound, `peakQueued ${done.peakQueued}`);
       await port.close();
     }, timeout);
 

@@ -38,6 +38,22 @@ if (process.platform !== 'win32') {
   ]);
 }
 
+// Only Node-API may cross the addon boundary: no libuv, V8 or node:: symbol.
+if (process.platform === 'linux') {
+  const prebuild = join(root, 'prebuilds', `linux-${process.arch}`, '@overlapped+iocp.node');
+  const nm = spawnSync('nm', ['-D', '--undefined-only', prebuild], { encoding: 'utf8' });
+  if (nm.status === 0) {
+    const foreign = nm.stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).pop())
+      .filter((name) => name && /^(uv_|_ZN2v8|_ZN4node|node_)/.test(name));
+    if (foreign.length > 0) {
+      console.error(`build-native: ${prebuild} imports symbols beyond Node-API: ${foreign.join(', ')}`);
+      process.exit(1);
+    }
+  }
+}
+
 const windowsBuild = join(root, 'scripts', 'windows', 'build.mjs');
 const hasMingw = spawnSync('x86_64-w64-mingw32-g++-posix', ['--version'], { stdio: 'ignore' }).status === 0;
 if (process.platform !== 'win32' && existsSync(windowsBuild) && existsSync(join(root, 'native', 'win'))) {

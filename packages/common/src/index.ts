@@ -29,11 +29,14 @@ export {
 } from './validate.js';
 export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
-export { CompletionPort, MAX_BYTES, MAX_KEY, RECORD_WORDS, RING_CAPACITY } from './port.js';
+export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';
 export type {
   Completion,
   DriverCounters,
   DriverFactory,
+  OpCallback,
+  OpErrorDetails,
+  OpRequest,
   PortCapabilities,
   PortDriver,
   PortOptions,

@@ -8,8 +8,8 @@
 import { availableParallelism } from 'node:os';
 
 import type { BackendName } from './backend-names.js';
-import { codedError, ErrorCodes } from './errors.js';
-import { validateFunction, validateInteger, validateObject } from './validate.js';
+import { AbortError, codedError, errnoName, ErrorCodes, systemError } from './errors.js';
+import { validateAbortSignal, validateFunction, validateInteger, validateObject } from './validate.js';
 
 /** Doubles per completion record in the shared ring: key, bytes, token, status. */
 export const RECORD_WORDS = 4;
@@ -65,6 +65,51 @@ export interface PortStats {
   peakQueued: number;
 }
 
+/**
+ * Op kinds the native core knows (native/common/backend.h `OpKind`):
+ * 0 generic, 1-63 file, 64-127 socket.
+ */
+export const OpKinds = {
+  nop: 0,
+} as const;
+
+/** One I/O operation for {@link CompletionPort.submitOp}. */
+export interface OpRequest {
+  /** An {@link OpKinds} value. */
+  kind: number;
+  /** The handle's completion key. */
+  key?: number;
+  /** fd, HANDLE or SOCKET as a number. */
+  handle?: number;
+  /** Absolute position; -1 where none applies. */
+  offset?: number;
+  /** Kind-specific integer. */
+  arg?: number;
+  /** Memory the op reads or writes; referenced until the op completes. */
+  buffers?: Uint8Array | Uint8Array[];
+  /** Kind-specific string (the path of an open). */
+  path?: string;
+}
+
+/** How a failed op is described in its error (Node's shape). */
+export interface OpErrorDetails {
+  syscall: string;
+  path?: string;
+  dest?: string;
+  address?: string;
+  port?: number;
+}
+
+/** Called once when an op completes: `status` 0 and `result` >= 0, or a negative errno and the raw platform code. */
+export type OpCallback = (status: number, result: number) => void;
+
+interface PendingOp {
+  callback: OpCallback;
+  // The op's memory, referenced until its completion has been drained, so
+  // that a garbage collection in flight cannot free it.
+  hold: Uint8Array | Uint8Array[] | undefined;
+}
+
 /** What the running backend supports. */
 export interface PortCapabilities {
   backend: BackendName;
@@ -74,6 +119,8 @@ export interface PortCapabilities {
   nativePosters: boolean;
   /** The kernel queues completions (IOCP, io_uring), not a user-space queue. */
   kernelQueue: boolean;
+  /** I/O ops can be submitted through the port ({@link CompletionPort.submitOp}). */
+  ops: boolean;
 }
 
 /** Counters a driver keeps. */
@@ -106,6 +153,21 @@ export interface PortDriver {
   stopPosters(): void;
   /** Stops the workers and frees kernel objects. Called once, when idle. */
   destroy(): void;
+  /** Starts one op; its completion arrives with `token` (negative). Native drivers only. */
+  submit?(
+    kind: number,
+    token: number,
+    key: number,
+    handle: number,
+    offset: number,
+    arg: number,
+    buffers: Uint8Array | Uint8Array[] | null,
+    path: string | null,
+  ): void;
+  /** Asks for the op with `token` to be cancelled; true if it was in flight. */
+  cancel?(token: number): boolean;
+  /** Associates a handle with the port: 0, or [negative errno, raw code]. */
+  associate?(handle: number, key: number): 0 | [number, number];
 }
 
 /** Makes the driver; `wake` must be called (on the JS thread) when completions wait. */
@@ -162,6 +224,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   readonly #buffer: Array<Completion<V>> = [];
   #bufferHead = 0;
   readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
+  readonly #ops = new Map<number, PendingOp>();
+  #nextOpId = 1;
 
   /**
    * Creates the port and its workers. Backend packages call this with their
@@ -252,6 +316,114 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   }
 
   /**
+   * Starts an I/O op on this port's backend and calls `callback` once when
+   * it completes: on success, error or cancel. The op's buffers stay
+   * referenced until then. Returns the op's token, for {@link cancelOp}.
+   * This is the layer the file and socket packages build on.
+   *
+   * @throws `ERR_PORT_CLOSED` once `close()` was called; `ERR_NOT_SUPPORTED` without native ops
+   *
+   * @example
+   * ```ts
+   * const token = port.submitOp({ kind: OpKinds.nop }, (status, result) => console.log(status, result));
+   * port.cancelOp(token); // only asks: the callback still runs, once
+   * ```
+   */
+  submitOp(request: OpRequest, callback: OpCallback): number {
+    if (this.#state !== 'open') throw portClosed('submitOp');
+    const submit = this.#driver.submit;
+    if (!this.#capabilities.ops || !submit) {
+      throw codedError(ErrorCodes.NOT_SUPPORTED, `The ${this.backend} backend runs no native ops`);
+    }
+    const id = this.#nextOpId++;
+    const token = -id;
+    const buffers = request.buffers ?? null;
+    submit.call(
+      this.#driver,
+      request.kind,
+      token,
+      request.key ?? 0,
+      request.handle ?? -1,
+      request.offset ?? -1,
+      request.arg ?? 0,
+      buffers,
+      request.path ?? null,
+    );
+    this.#ops.set(id, { callback, hold: buffers ?? undefined });
+    if (!this.#referenced) this.#setRef(true);
+    return token;
+  }
+
+  /**
+   * Runs an op and resolves with its result (bytes, or a new handle), or
+   * rejects with a system error described by `details`, or with an
+   * `AbortError` when `signal` aborted it (or the port closed under it).
+   *
+   * @example
+   * ```ts
+   * const result = await port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, AbortSignal.timeout(1000));
+   * ```
+   */
+  runOp(request: OpRequest, details: OpErrorDetails, signal?: AbortSignal): Promise<number> {
+    validateAbortSignal(signal, 'options.signal');
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    return new Promise<number>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const token = this.submitOp(request, (status, result) => {
+        if (onAbort) signal?.removeEventListener('abort', onAbort);
+        if (status === 0) {
+          resolve(result);
+        } else if (errnoName(status) === 'ECANCELED') {
+          reject(new AbortError(undefined, { cause: signal?.aborted ? signal.reason : details.syscall }));
+        } else {
+          reject(systemError({ errno: status, ...details, rawCode: result || undefined }));
+        }
+      });
+      if (signal) {
+        onAbort = () => this.cancelOp(token);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+  }
+
+  /**
+   * Asks the backend to cancel an op (CancelIoEx, IORING_OP_ASYNC_CANCEL).
+   * Only asks: the op's callback still runs once, with ECANCELED if the
+   * cancel won, or with its own result if it finished first. Returns
+   * whether the op was still in flight.
+   *
+   * @example
+   * ```ts
+   * const token = port.submitOp(request, onDone);
+   * port.cancelOp(token);
+   * ```
+   */
+  cancelOp(token: number): boolean {
+    if (!this.#ops.has(-token) || this.#state === 'closed') return false;
+    return this.#driver.cancel?.(token) ?? false;
+  }
+
+  /**
+   * Makes `handle`'s I/O complete on this port (CreateIoCompletionPort on
+   * Windows; nothing to do on the other backends). Throws a system error.
+   *
+   * @example
+   * ```ts
+   * port.associate(fd, 1, { syscall: 'open', path });
+   * ```
+   */
+  associate(handle: number, key: number, details: OpErrorDetails): void {
+    if (this.#state !== 'open') throw portClosed('associate');
+    const result = this.#driver.associate?.(handle, key) ?? 0;
+    if (result !== 0) throw systemError({ errno: result[0], rawCode: result[1], ...details });
+  }
+
+  /** Ops submitted and not yet completed. */
+  get opsInFlight(): number {
+    return this.#ops.size;
+  }
+
+  /**
    * Counters that add up: `posted === completed + inFlight`.
    *
    * @example
@@ -308,6 +480,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     this.#state = 'closing';
     this.#flush();
     this.#driver.stopPosters();
+    // Ops in flight are cancelled; each still completes (ECANCELED, or its
+    // own result if it finished first) before the port is destroyed.
+    for (const id of this.#ops.keys()) this.#driver.cancel?.(-id);
     this.#closed = new Promise<void>((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -391,16 +566,20 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
         }
         const count = this.#driver.drain();
         if (count === 0) break;
-        this.#completed += count;
         const ring = this.#ring;
         for (let i = 0; i < count; i++) {
           const at = i * RECORD_WORDS;
           const token = ring[at + 2] as number;
+          if (token < 0) {
+            this.#completeOp(-token, ring[at + 3] as number, ring[at + 1] as number);
+            continue;
+          }
           let value: V | undefined;
           if (token !== 0) {
             value = this.#values.get(token);
             this.#values.delete(token);
           }
+          this.#completed++;
           const completion: Completion<V> = { key: ring[at] as number, bytes: ring[at + 1] as number, value };
           if (this.#callback) {
             // A throwing callback must not lose the rest of the batch: the
@@ -431,6 +610,19 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
       });
     }
   };
+
+  #completeOp(id: number, status: number, result: number): void {
+    const op = this.#ops.get(id);
+    if (!op) return;
+    this.#ops.delete(id);
+    try {
+      op.callback(status, result);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
 
   #afterDrain(): void {
     if (this.#staged > 0 || this.#driver.busy()) return;

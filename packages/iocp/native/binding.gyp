@@ -37,7 +37,7 @@
           "sources": [
             "<!@(node -p \"require('fs').readdirSync('win').filter(f => f.endsWith('.cc')).map(f => 'win/' + f).join(' ')\")"
           ],
-          "libraries": ["-lws2_32", "-lmswsock"],
+          "libraries": ["-lws2_32", "-lmswsock", "-lntdll"],
           "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1 } }
         }]
       ]

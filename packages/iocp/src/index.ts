@@ -97,7 +97,7 @@ export class CompletionPort<V = unknown> extends PortCore<V> {
         const driver = new core.binding.Port(name, config.threads, config.concurrency, config.ringCapacity, wake);
         return {
           driver,
-          capabilities: { nativeWorkers: true, nativePosters: true, kernelQueue: name !== 'threadpool' },
+          capabilities: { nativeWorkers: true, nativePosters: true, kernelQueue: name !== 'threadpool', ops: true },
         };
       },
       options,

@@ -24,6 +24,19 @@ export interface NativePort {
   startPosters(threads: number, perThread: number, baseKey: number): void;
   stopPosters(): void;
   destroy(): void;
+  submit(
+    kind: number,
+    token: number,
+    key: number,
+    handle: number,
+    offset: number,
+    arg: number,
+    buffers: Uint8Array | Uint8Array[] | null,
+    path: string | null,
+  ): void;
+  cancel(token: number): boolean;
+  associate(handle: number, key: number): 0 | [number, number];
+  opsInFlight(): number;
 }
 
 /** What the addon exports. */

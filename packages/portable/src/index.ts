@@ -37,7 +37,7 @@ export class CompletionPort<V = unknown> extends PortCore<V> {
       'portable',
       (config, wake) => ({
         driver: new PortableDriver(config.ringCapacity, wake),
-        capabilities: { nativeWorkers: false, nativePosters: false, kernelQueue: false },
+        capabilities: { nativeWorkers: false, nativePosters: false, kernelQueue: false, ops: false },
       }),
       { ...options, threads: 1, concurrency: 1 },
     );

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,53 @@ struct Posted {
   uint64_t seq;     // per-poster sequence, from 0
 };
 
+// What an I/O operation asks for. Each backend implements the kinds it
+// can in its own files; a kind a backend lacks completes with ENOSYS.
+// Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
+enum class OpKind : uint32_t {
+  kNop = 0,  // completes at once with result 0: exercises the op path
+};
+
+inline bool IsFileOp(OpKind kind) {
+  return static_cast<uint32_t>(kind) >= 1 && static_cast<uint32_t>(kind) < 64;
+}
+inline bool IsSocketOp(OpKind kind) {
+  return static_cast<uint32_t>(kind) >= 64 && static_cast<uint32_t>(kind) < 128;
+}
+
+// One buffer of an op. JS keeps the memory referenced (and so in place)
+// from submission until the op's completion has been drained.
+struct OpBuffer {
+  uint8_t* data;
+  size_t length;
+};
+
+// An I/O operation. native/common allocates it on the JS thread and frees
+// it there once its completion has been drained, so it outlives every use
+// a backend makes of it; Cancel may name it at any time until then. A
+// backend owns an op from Submit until it calls CompletionSink::CompleteOp,
+// and must not touch it afterwards.
+struct Op {
+  OpKind kind = OpKind::kNop;
+  uint32_t flags = 0;
+  double token = 0;    // negative: identifies the op to JS
+  double key = 0;      // the completion key of the handle
+  int64_t handle = -1; // fd, HANDLE or SOCKET, as an integer
+  int64_t offset = -1; // absolute file position; -1 where none applies
+  int64_t arg = 0;     // kind-specific (a length, a mode, `how` for shutdown)
+  std::vector<OpBuffer> buffers;
+  std::string path;    // kind-specific (the path of an open), UTF-8
+  // Set by the backend before CompleteOp: bytes (or a new handle) when
+  // >= 0, else a negative libuv-style errno (-ECANCELED when cancelled);
+  // raw_error keeps the platform's own code (Win32/WSA), 0 if none.
+  int64_t result = 0;
+  uint32_t raw_error = 0;
+  // Scratch space the backend may use while it owns the op (an OVERLAPPED
+  // and AcceptEx address buffers on Windows, an iovec array elsewhere).
+  alignas(16) unsigned char backend_storage[320];
+  std::atomic<bool> cancel_requested{false};
+};
+
 // Implemented once in native/common. Thread-safe; never blocks for long and
 // never calls into JS on the caller's thread.
 class CompletionSink {
@@ -45,6 +93,9 @@ class CompletionSink {
   // are between the two at once. EnterRun blocks while the limit is reached.
   virtual void EnterRun() = 0;
   virtual void LeaveRun() = 0;
+  // Hands a finished op (result and raw_error set) back for JS. The op
+  // belongs to native/common again from this call on.
+  virtual void CompleteOp(Op* op) = 0;
 };
 
 struct BackendConfig {
@@ -72,8 +123,21 @@ class Backend {
   // Callable from any thread, any number at once, after Start and before
   // Stop returns. Each one reaches sink->Deliver exactly once.
   virtual void Post(const Posted* posted, size_t count) = 0;
+  // Starts ops. Each reaches sink->CompleteOp exactly once: on success, on
+  // error, or cancelled. Called on the JS thread, after Start, before Stop.
+  virtual void Submit(Op* const* ops, size_t count) = 0;
+  // Asks for `op` to be cancelled (CancelIoEx, IORING_OP_ASYNC_CANCEL, or
+  // a flag the pool checks before running it). Only asks: the op still
+  // completes through CompleteOp, with -ECANCELED if the cancel won and its
+  // own result if it finished first. Called on the JS thread.
+  virtual void Cancel(Op* op) = 0;
+  // Makes `handle` deliver its completions to this port under `key`
+  // (CreateIoCompletionPort on Windows; nothing to do elsewhere). Returns 0
+  // or a negative libuv-style errno, with the raw platform code in *raw.
+  virtual int Associate(int64_t handle, double key, uint32_t* raw) = 0;
   // Delivers what is already queued, then stops and joins the workers.
-  // Idempotent. After Stop, Post must not be called.
+  // Idempotent. After Stop, Post must not be called. Ops still in flight
+  // are cancelled and completed before Stop returns.
   virtual void Stop() = 0;
 };
 

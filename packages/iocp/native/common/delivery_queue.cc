@@ -64,6 +64,24 @@ void DeliveryQueue::Deliver(const Posted* posted, size_t count) {
   if (wake) wake_();
 }
 
+// An op's record: bytes (or the new handle) on success; on failure the
+// status is the negative errno and `bytes` carries the raw platform code,
+// which JS keeps on the error as rawCode.
+void DeliveryQueue::CompleteOp(Op* op) {
+  Posted item{};
+  item.poster = kUnordered;
+  item.record.key = op->key;
+  item.record.token = op->token;
+  if (op->result >= 0) {
+    item.record.bytes = static_cast<double>(op->result);
+    item.record.status = 0;
+  } else {
+    item.record.bytes = static_cast<double>(op->raw_error);
+    item.record.status = static_cast<double>(op->result);
+  }
+  Deliver(&item, 1);
+}
+
 size_t DeliveryQueue::Drain(CompletionRecord* ring, size_t capacity) {
   size_t taken;
   {
@@ -73,9 +91,12 @@ size_t DeliveryQueue::Drain(CompletionRecord* ring, size_t capacity) {
     if (taken > 0) {
       std::memcpy(ring, queue_.data() + head_, taken * sizeof(CompletionRecord));
       head_ += taken;
+      // Only posted completions count here (ops are tracked by the port).
       // Counted under the lock so that a poster checking for room under the
       // same lock cannot miss the notification below.
-      delivered_.fetch_add(taken, std::memory_order_relaxed);
+      size_t posts = 0;
+      for (size_t i = 0; i < taken; i++) posts += ring[i].token >= 0;
+      delivered_.fetch_add(posts, std::memory_order_relaxed);
     }
     if (head_ == queue_.size()) {
       queue_.clear();

@@ -27,9 +27,11 @@ class DeliveryQueue final : public CompletionSink {
   void Deliver(const Posted* posted, size_t count) override;
   void EnterRun() override;
   void LeaveRun() override;
+  void CompleteOp(Op* op) override;
 
   // JS thread only: copies up to `capacity` records into `ring` and returns
   // how many. Clears the wake flag when it leaves nothing behind.
+  // `delivered()` counts posted completions only, not op completions.
   size_t Drain(CompletionRecord* ring, size_t capacity);
 
   // Counts a completion as posted before it is handed to the backend, so

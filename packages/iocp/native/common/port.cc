@@ -18,6 +18,10 @@ Napi::Function Port::Define(Napi::Env env) {
                          InstanceMethod<&Port::StartPosters>("startPosters"),
                          InstanceMethod<&Port::StopPosters>("stopPosters"),
                          InstanceMethod<&Port::Destroy>("destroy"),
+                         InstanceMethod<&Port::Submit>("submit"),
+                         InstanceMethod<&Port::Cancel>("cancel"),
+                         InstanceMethod<&Port::Associate>("associate"),
+                         InstanceMethod<&Port::OpsInFlight>("opsInFlight"),
                      });
 }
 
@@ -81,7 +85,10 @@ void Port::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (posters_) posters_->Stop();
+  // Stop cancels and completes the ops still in flight, so none is in a
+  // backend's hands when the map frees them.
   if (backend_ && started_) backend_->Stop();
+  ops_.clear();
   if (started_) wake_.Release();
   if (cleanup_hook_added_) {
     napi_remove_env_cleanup_hook(env_, CleanupHook, this);
@@ -89,7 +96,7 @@ void Port::Shutdown() {
   }
 }
 
-Napi::Value Port::Ring(const Napi::CallbackInfo& info) { return ring_.Value(); }
+Napi::Value Port::Ring(const Napi::CallbackInfo&) { return ring_.Value(); }
 
 // postBatch(staging: Float64Array, count): `count` triples [key, bytes, token]
 // posted from the JS thread (poster 0), in order.
@@ -115,12 +122,19 @@ void Port::PostBatch(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Drain(const Napi::CallbackInfo& info) {
   size_t count = queue_->Drain(ring_data_, ring_capacity_);
+  // An op's completion is now in JS's hands: the op itself can go.
+  if (!ops_.empty()) {
+    for (size_t i = 0; i < count; i++) {
+      if (ring_data_[i].token < 0) ops_.erase(ring_data_[i].token);
+    }
+  }
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
 // True while anything posted is undelivered or a native poster still runs.
 Napi::Value Port::Busy(const Napi::CallbackInfo& info) {
-  bool busy = queue_->posted() != queue_->delivered() || (posters_ && posters_->active() > 0);
+  bool busy = queue_->posted() != queue_->delivered() || (posters_ && posters_->active() > 0) ||
+              !ops_.empty();
   return Napi::Boolean::New(info.Env(), busy);
 }
 
@@ -163,5 +177,71 @@ void Port::StopPosters(const Napi::CallbackInfo&) {
 }
 
 void Port::Destroy(const Napi::CallbackInfo&) { Shutdown(); }
+
+static void AddBuffer(Op* op, const Napi::Value& value) {
+  Napi::TypedArray view = value.As<Napi::TypedArray>();
+  uint8_t* base = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  op->buffers.push_back(OpBuffer{base, view.ByteLength()});
+}
+
+// submit(kind, token, key, handle, offset, arg, buffers, path): starts one
+// op. `buffers` is null, a Uint8Array or an array of them; TypeScript has
+// validated every argument and keeps the buffers referenced until the op's
+// completion is drained. Returns undefined.
+Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
+  auto op = std::make_unique<Op>();
+  op->kind = static_cast<OpKind>(info[0].As<Napi::Number>().Uint32Value());
+  op->token = info[1].As<Napi::Number>().DoubleValue();
+  op->key = info[2].As<Napi::Number>().DoubleValue();
+  op->handle = info[3].As<Napi::Number>().Int64Value();
+  op->offset = info[4].As<Napi::Number>().Int64Value();
+  op->arg = info[5].As<Napi::Number>().Int64Value();
+  if (op->token >= 0) throw ArgumentTypeError(env, "submit: op tokens are negative");
+  if (info.Length() > 6 && info[6].IsArray()) {
+    Napi::Array list = info[6].As<Napi::Array>();
+    op->buffers.reserve(list.Length());
+    for (uint32_t i = 0; i < list.Length(); i++) AddBuffer(op.get(), list.Get(i));
+  } else if (info.Length() > 6 && info[6].IsTypedArray()) {
+    AddBuffer(op.get(), info[6]);
+  }
+  if (info.Length() > 7 && info[7].IsString()) op->path = info[7].As<Napi::String>().Utf8Value();
+  Op* raw = op.get();
+  if (!ops_.emplace(op->token, std::move(op)).second) {
+    throw ArgumentTypeError(env, "submit: token already in flight");
+  }
+  backend_->Submit(&raw, 1);
+  return env.Undefined();
+}
+
+// cancel(token): asks the backend to cancel the op; returns whether it was
+// still in flight. The op completes either way (ECANCELED if the cancel won).
+Napi::Value Port::Cancel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto it = ops_.find(info[0].As<Napi::Number>().DoubleValue());
+  if (it == ops_.end() || shut_down_) return Napi::Boolean::New(env, false);
+  Op* op = it->second.get();
+  if (!op->cancel_requested.exchange(true)) backend_->Cancel(op);
+  return Napi::Boolean::New(env, true);
+}
+
+// associate(handle, key): 0 or [negative errno, raw platform code].
+Napi::Value Port::Associate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
+  uint32_t raw = 0;
+  int result = backend_->Associate(info[0].As<Napi::Number>().Int64Value(),
+                                   info[1].As<Napi::Number>().DoubleValue(), &raw);
+  if (result == 0) return Napi::Number::New(env, 0);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, result));
+  out.Set(1u, Napi::Number::New(env, raw));
+  return out;
+}
+
+Napi::Value Port::OpsInFlight(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(ops_.size()));
+}
 
 }  // namespace overlapped

@@ -10,6 +10,7 @@
 
 #include "../posix/errno_name.h"
 #include "probe.h"
+#include "uring_ops.h"
 
 namespace overlapped {
 
@@ -89,6 +90,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
     }
     worker->posted.reserve(256);
     worker->delivering.reserve(256);
+    worker->reaped_ops.reserve(256);
     workers_.push_back(std::move(worker));
   }
   for (size_t index = 0; index < workers_.size(); ++index) {
@@ -172,7 +174,11 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
     worker->ring.ReapCompletions([&](const io_uring_cqe& cqe) {
       if (cqe.user_data == kDoorbellUserData) doorbell = true;
       if (cqe.user_data == kStopUserData) stop = true;
+      if (cqe.user_data > kLastReservedUserData) {
+        worker->reaped_ops.emplace_back(reinterpret_cast<Op*>(cqe.user_data), cqe);
+      }
     });
+    CompleteReapedOps(worker);
     // A stop NOP is submitted after the Posts that precede Stop, so draining
     // once more here delivers everything queued before it.
     if (doorbell || stop) DeliverPostedOnWorker(worker);
@@ -209,11 +215,12 @@ void IoUringBackend::DeliverHere(const Posted* posted, size_t count) {
   sink_->LeaveRun();
 }
 
-int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
+template <typename Prepare>
+int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare) {
   std::lock_guard<std::mutex> lock(worker->submit_mutex);
   // Stop closes a ring only after draining it, so a late doorbell has
   // nothing left to announce.
-  if (!worker->ring.is_open()) return 0;
+  if (!worker->ring.is_open()) return -EBADF;
   // About a second of retries for conditions that clear by themselves.
   constexpr int kMaxAttempts = 1000;
   io_uring_sqe* sqe = worker->ring.GetSqe();
@@ -226,12 +233,102 @@ int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
     if (flushed < 0) PauseOneMillisecond();
     sqe = worker->ring.GetSqe();
   }
-  uring::Ring::PrepareNop(sqe, user_data);
+  const int prepared = prepare(sqe);
+  if (prepared < 0) {
+    // The SQE is handed out already; it goes in as a NOP nobody waits for.
+    uring::Ring::PrepareNop(sqe, kCancelUserData);
+  }
   for (int attempt = 0;; ++attempt) {
     const int submitted = worker->ring.Submit();
-    if (submitted >= 0) return 0;
+    if (submitted >= 0) return prepared < 0 ? prepared : 0;
     if (!IsTransient(submitted) || attempt >= kMaxAttempts) return submitted;
     if (submitted != -EINTR) PauseOneMillisecond();
+  }
+}
+
+int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
+  const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
+    uring::Ring::PrepareNop(sqe, user_data);
+    return 0;
+  });
+  return result == -EBADF ? 0 : result;
+}
+
+void IoUringBackend::Submit(Op* const* ops, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    Op* op = ops[i];
+    Worker* worker =
+        workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
+    UringOpStateOf(op)->worker = worker->index;
+    {
+      std::lock_guard<std::mutex> lock(worker->ops_mutex);
+      worker->ops.insert(op);
+    }
+    const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
+      const int prepared = PrepareUringOp(op, sqe);
+      sqe->user_data = reinterpret_cast<uint64_t>(op);
+      return prepared;
+    });
+    if (result < 0) {
+      // Refused before it reached the kernel: complete it here.
+      {
+        std::lock_guard<std::mutex> lock(worker->ops_mutex);
+        worker->ops.erase(op);
+      }
+      op->result = result;
+      sink_->CompleteOp(op);
+    }
+  }
+}
+
+void IoUringBackend::Cancel(Op* op) {
+  Worker* worker = workers_[UringOpStateOf(op)->worker].get();
+  std::lock_guard<std::mutex> lock(worker->ops_mutex);
+  if (worker->ops.count(op) == 0) return;  // completed already
+  // The kernel matches the op by its user_data; the cancel's own CQE is
+  // ignored, the op reports -ECANCELED (or its result) through its own.
+  SubmitWith(worker, [&](io_uring_sqe* sqe) {
+    sqe->opcode = IORING_OP_ASYNC_CANCEL;
+    sqe->fd = -1;
+    sqe->addr = reinterpret_cast<uint64_t>(op);
+    sqe->user_data = kCancelUserData;
+    return 0;
+  });
+}
+
+void IoUringBackend::CompleteReapedOps(Worker* worker) {
+  if (worker->reaped_ops.empty()) return;
+  sink_->EnterRun();
+  for (auto& [op, cqe] : worker->reaped_ops) {
+    FinishUringOp(op, cqe);
+    {
+      std::lock_guard<std::mutex> lock(worker->ops_mutex);
+      worker->ops.erase(op);
+    }
+    sink_->CompleteOp(op);
+  }
+  sink_->LeaveRun();
+  worker->reaped_ops.clear();
+}
+
+void IoUringBackend::CancelAllOps() {
+  for (auto& worker : workers_) {
+    std::vector<Op*> live;
+    {
+      std::lock_guard<std::mutex> lock(worker->ops_mutex);
+      live.assign(worker->ops.begin(), worker->ops.end());
+    }
+    for (Op* op : live) Cancel(op);
+  }
+  // The workers still run and reap the cancelled ops' CQEs.
+  for (auto& worker : workers_) {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(worker->ops_mutex);
+        if (worker->ops.empty()) break;
+      }
+      PauseOneMillisecond();
+    }
   }
 }
 
@@ -262,6 +359,7 @@ void IoUringBackend::StopWorkers(size_t count) {
 void IoUringBackend::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   if (!running_) return;
+  CancelAllOps();
   StopWorkers(workers_.size());
   running_ = false;
   stopped_ = true;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "../common/backend.h"
@@ -25,6 +26,9 @@ class IoUringBackend final : public Backend {
   bool Start(const BackendConfig& config, CompletionSink* sink,
              BackendError* error) override;
   void Post(const Posted* posted, size_t count) override;
+  void Submit(Op* const* ops, size_t count) override;
+  void Cancel(Op* op) override;
+  int Associate(int64_t, double, uint32_t*) override { return 0; }
   void Stop() override;
 
  private:
@@ -32,6 +36,10 @@ class IoUringBackend final : public Backend {
   // use the address of their record, which is never 1 or 2.
   static constexpr uint64_t kDoorbellUserData = 1;
   static constexpr uint64_t kStopUserData = 2;
+  // The CQE of an IORING_OP_ASYNC_CANCEL: its result is not needed, the
+  // cancelled op reports through its own CQE.
+  static constexpr uint64_t kCancelUserData = 3;
+  static constexpr uint64_t kLastReservedUserData = 3;
 
   struct Worker {
     IoUringBackend* backend = nullptr;
@@ -50,6 +58,13 @@ class IoUringBackend final : public Backend {
     // recycles both buffers, so the worker loop does not allocate.
     std::vector<Posted> delivering;
     std::atomic<bool> stop_requested{false};
+    // Ops submitted to this ring and not yet completed, so that Cancel and
+    // Stop only ever name live ops. Guarded by ops_mutex, which is taken
+    // before submit_mutex when both are held.
+    std::mutex ops_mutex;
+    std::unordered_set<Op*> ops;
+    // Only the worker thread touches this: ops reaped in one pass.
+    std::vector<std::pair<Op*, io_uring_cqe>> reaped_ops;
     WorkerThread thread;
   };
 
@@ -63,6 +78,15 @@ class IoUringBackend final : public Backend {
   // Submits a NOP carrying `user_data` to the worker's ring. Returns 0, or
   // -errno when the kernel keeps refusing it.
   int SubmitNop(Worker* worker, uint64_t user_data);
+  // Gets an SQE on the worker's ring (retrying while the SQ is full), lets
+  // `prepare` fill it and submits it. A `prepare` that returns -errno has
+  // its SQE turned into a harmless NOP. Returns 0 or -errno.
+  template <typename Prepare>
+  int SubmitWith(Worker* worker, Prepare&& prepare);
+  // Finishes the ops a worker reaped and hands them to the sink.
+  void CompleteReapedOps(Worker* worker);
+  // Cancels every op in flight and waits until all have completed.
+  void CancelAllOps();
   // Wakes and joins the workers in workers_[0, count), delivers what they
   // left queued and closes their rings.
   void StopWorkers(size_t count);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errno_name.h"
+#include "pool_ops.h"
 
 namespace overlapped {
 
@@ -62,7 +63,7 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
     std::unique_lock<std::mutex> lock(queue_mutex_);
     if (!closed_) {
       for (size_t index = 0; index < count; ++index) {
-        queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index]});
+        queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index], nullptr});
       }
       // A busy worker checks the queue before it waits again, so only an
       // idle one needs a wake-up, and one is enough: a worker that leaves
@@ -78,6 +79,42 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
   DeliverOnThisThread(posted, count);
 }
 
+void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
+  if (count == 0) return;
+  {
+    std::unique_lock<std::mutex> lock(queue_mutex_);
+    if (!closed_) {
+      for (size_t index = 0; index < count; ++index) {
+        queue_.push_back(WorkItem{WorkKind::kOp, Posted{}, ops[index]});
+      }
+      const bool wake = idle_workers_ > 0;
+      lock.unlock();
+      if (wake) queue_ready_.notify_one();
+      return;
+    }
+  }
+  for (size_t index = 0; index < count; ++index) RunOp(ops[index], true);
+}
+
+// A queued op checks its cancel flag before it runs; one already running
+// finishes (a blocking syscall cannot be taken back).
+void ThreadPoolBackend::Cancel(Op*) {}
+
+int ThreadPoolBackend::Associate(int64_t, double, uint32_t*) { return 0; }
+
+void ThreadPoolBackend::RunOp(Op* op, bool cancel) {
+  if (cancel || op->cancel_requested.load()) {
+    op->result = -ECANCELED;
+  } else {
+    RunPoolOp(op);
+  }
+  // The syscall ran outside the concurrency gate, as a thread blocked in
+  // the kernel does not count against an IOCP's concurrency either.
+  sink_->EnterRun();
+  sink_->CompleteOp(op);
+  sink_->LeaveRun();
+}
+
 void ThreadPoolBackend::RunWorkerEntry(void* backend) noexcept {
   static_cast<ThreadPoolBackend*>(backend)->RunWorker();
 }
@@ -87,6 +124,8 @@ void ThreadPoolBackend::RunWorker() noexcept {
   // throw, and std::bad_alloc is the only thing here that could.
   std::vector<Posted> batch;
   batch.reserve(kMaxBatch);
+  std::vector<Op*> ops;
+  ops.reserve(kMaxBatch);
   std::unique_lock<std::mutex> lock(queue_mutex_);
   for (;;) {
     while (!stopping_ && queue_.empty()) {
@@ -97,9 +136,16 @@ void ThreadPoolBackend::RunWorker() noexcept {
     if (queue_.empty()) return;  // stopping, and everything was delivered
     while (!queue_.empty() && batch.size() < kMaxBatch) {
       const WorkItem& item = queue_.front();
-      if (item.kind == WorkKind::kCompletion) batch.push_back(item.completion);
+      if (item.kind == WorkKind::kCompletion) {
+        batch.push_back(item.completion);
+      } else {
+        ops.push_back(item.op);
+        queue_.pop_front();
+        break;  // one blocking op per trip, so the others go to idle workers
+      }
       queue_.pop_front();
     }
+    const bool stopping = stopping_;
     const bool wake_another = !queue_.empty() && idle_workers_ > 0;
     lock.unlock();
     if (wake_another) queue_ready_.notify_one();
@@ -109,6 +155,9 @@ void ThreadPoolBackend::RunWorker() noexcept {
       sink_->LeaveRun();
       batch.clear();
     }
+    // Ops still queued when Stop began are cancelled, not run.
+    for (Op* op : ops) RunOp(op, stopping);
+    ops.clear();
     lock.lock();
   }
 }
@@ -150,6 +199,8 @@ void ThreadPoolBackend::Stop() {
   for (const WorkItem& item : late_items) {
     if (item.kind == WorkKind::kCompletion) {
       late_completions.push_back(item.completion);
+    } else {
+      RunOp(item.op, true);
     }
   }
   if (!late_completions.empty()) {

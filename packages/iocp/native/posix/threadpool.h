@@ -26,6 +26,9 @@ class ThreadPoolBackend final : public Backend {
   bool Start(const BackendConfig& config, CompletionSink* sink,
              BackendError* error) override;
   void Post(const Posted* posted, size_t count) override;
+  void Submit(Op* const* ops, size_t count) override;
+  void Cancel(Op* op) override;
+  int Associate(int64_t handle, double key, uint32_t* raw) override;
   void Stop() override;
 
  private:
@@ -34,19 +37,22 @@ class ThreadPoolBackend final : public Backend {
   // is not held for long.
   static constexpr size_t kMaxBatch = 256;
 
-  // What a queue item asks a worker to do. Only completions exist today;
-  // blocking operations (file and socket syscalls) will be a second kind
-  // that a worker runs before delivering the completion it produces.
-  enum class WorkKind : uint8_t { kCompletion };
+  // What a queue item asks a worker to do: deliver a posted completion, or
+  // run an op (a blocking syscall) and complete it.
+  enum class WorkKind : uint8_t { kCompletion, kOp };
 
   struct WorkItem {
     WorkKind kind;
     Posted completion;  // valid when kind == kCompletion
+    Op* op;             // valid when kind == kOp
   };
 
   static void RunWorkerEntry(void* backend) noexcept;
   void RunWorker() noexcept;
   void DeliverOnThisThread(const Posted* posted, size_t count);
+  // Runs `op` (or, if it was cancelled or the pool is stopping, fails it
+  // with ECANCELED) and hands it to the sink.
+  void RunOp(Op* op, bool cancel);
   void StopAndJoinWorkers();
 
   CompletionSink* sink_ = nullptr;

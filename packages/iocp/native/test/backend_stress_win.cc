@@ -74,6 +74,7 @@ class CountingSink final : public CompletionSink {
     if (running_ > peak_running_) peak_running_ = running_;
   }
 
+  void CompleteOp(overlapped::Op*) override {}
   void LeaveRun() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);

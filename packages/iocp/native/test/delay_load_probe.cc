@@ -19,6 +19,7 @@ class CountingSink final : public overlapped::CompletionSink {
   void Deliver(const overlapped::Posted*, size_t count) override { delivered += count; }
   void EnterRun() override {}
   void LeaveRun() override {}
+  void CompleteOp(overlapped::Op*) override {}
   std::atomic<size_t> delivered{0};
 };
 

@@ -81,6 +81,7 @@ class NullSink final : public CompletionSink {
   void Deliver(const Posted*, size_t) override {}
   void EnterRun() override {}
   void LeaveRun() override {}
+  void CompleteOp(overlapped::Op*) override {}
 };
 
 // Runs in the child; returns its exit status.

@@ -6,6 +6,10 @@
 
 #include "errors.h"
 
+// ntdll exports this on every Windows version; mingw-w64's winternl.h
+// declares it only in some configurations.
+extern "C" ULONG WINAPI RtlNtStatusToDosError(LONG status);
+
 namespace overlapped {
 namespace {
 
@@ -128,6 +132,9 @@ void IocpBackend::Stop() {
     state_ = State::kStopped;
     return;
   }
+  // Ops in flight are cancelled and their packets reaped while the workers
+  // still run, so none is left in the kernel's hands.
+  CancelAllOps();
   // The port dequeues in FIFO order, so every packet posted before this line
   // is reaped before any stop packet. One stop packet per worker; a worker
   // that reaps more than one in a batch passes the extras on (see RunWorker),
@@ -162,17 +169,26 @@ void IocpBackend::RunWorker() {
     }
     size_t completions = 0;
     size_t stops = 0;
+    size_t ops = 0;
     for (ULONG i = 0; i < reaped; ++i) {
       bool is_stop = false;
-      if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
+      auto* packet = reinterpret_cast<PortPacket*>(entries[i].lpOverlapped);
+      if (packet != nullptr && packet->kind == PacketKind::kOp) {
+        entries[ops++] = entries[i];  // compacted in place, in order
+      } else if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
         ++completions;
       } else if (is_stop) {
         ++stops;
       }
     }
-    if (completions != 0) {
+    if (completions != 0 || ops != 0) {
       sink_->EnterRun();
-      sink_->Deliver(batch, completions);
+      if (completions != 0) sink_->Deliver(batch, completions);
+      for (size_t i = 0; i < ops; ++i) {
+        auto* packet = reinterpret_cast<OpPacket*>(entries[i].lpOverlapped);
+        FinishOp(packet, entries[i].dwNumberOfBytesTransferred,
+                 static_cast<LONG>(entries[i].Internal));
+      }
       sink_->LeaveRun();
     }
     if (stops != 0) {
@@ -227,7 +243,11 @@ void IocpBackend::DeliverRemaining() {
     size_t completions = 0;
     for (ULONG i = 0; i < reaped; ++i) {
       bool is_stop = false;
-      if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
+      auto* packet = reinterpret_cast<PortPacket*>(entries[i].lpOverlapped);
+      if (packet != nullptr && packet->kind == PacketKind::kOp) {
+        FinishOp(reinterpret_cast<OpPacket*>(packet), entries[i].dwNumberOfBytesTransferred,
+                 static_cast<LONG>(entries[i].Internal));
+      } else if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
         ++completions;
       }
     }
@@ -239,6 +259,104 @@ void IocpBackend::DeliverOnCaller(const Posted* posted, size_t count) {
   sink_->EnterRun();
   sink_->Deliver(posted, count);
   sink_->LeaveRun();
+}
+
+void FailOpWithWin32(Op* op, DWORD error) {
+  op->result = Win32ToErrno(error);
+  op->raw_error = error;
+}
+
+void IocpBackend::Submit(Op* const* ops, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    Op* op = ops[i];
+    auto* packet = new (op->backend_storage) OpPacket;
+    packet->overlapped = {};
+    packet->kind = PacketKind::kOp;
+    packet->op = op;
+    if (op->offset >= 0) {
+      packet->overlapped.Offset = static_cast<DWORD>(op->offset & 0xffffffff);
+      packet->overlapped.OffsetHigh = static_cast<DWORD>(static_cast<uint64_t>(op->offset) >> 32);
+    }
+    {
+      std::lock_guard<std::mutex> lock(ops_mutex_);
+      ops_in_flight_.insert(op);
+    }
+    bool pending;
+    if (op->kind == OpKind::kNop) {
+      // The op path without I/O: a packet of our own, through the port.
+      pending = PostQueuedCompletionStatus(port_, 0, kOpCompletionKey, &packet->overlapped) != 0;
+      if (!pending) FailOpWithWin32(op, GetLastError());
+    } else if (IsFileOp(op->kind)) {
+      pending = StartWinFileOp(this, op, packet);
+    } else if (IsSocketOp(op->kind)) {
+      pending = StartWinSocketOp(this, op, packet);
+    } else {
+      FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+      pending = false;
+    }
+    // Finished at once: no packet will come, so complete it here.
+    if (!pending) CompleteOpHere(op);
+  }
+}
+
+void IocpBackend::FinishOp(OpPacket* packet, DWORD bytes, LONG status) {
+  Op* op = packet->op;
+  // The kernel leaves the I/O's LONG in OVERLAPPED.Internal.
+  DWORD error = status >= 0 ? 0 : RtlNtStatusToDosError(status);
+  if (op->kind == OpKind::kNop) {
+    op->result = 0;
+  } else if (IsFileOp(op->kind)) {
+    FinishWinFileOp(op, packet, bytes, error);
+  } else {
+    FinishWinSocketOp(op, packet, bytes, error);
+  }
+  CompleteOpHere(op);
+}
+
+void IocpBackend::CompleteOpHere(Op* op) {
+  {
+    std::lock_guard<std::mutex> lock(ops_mutex_);
+    ops_in_flight_.erase(op);
+  }
+  sink_->CompleteOp(op);
+}
+
+void IocpBackend::Cancel(Op* op) {
+  if (op->kind == OpKind::kNop) return;  // its packet is already queued
+  auto* packet = reinterpret_cast<OpPacket*>(op->backend_storage);
+  std::lock_guard<std::mutex> lock(ops_mutex_);
+  // Only an op still in flight may be named: its OVERLAPPED is live.
+  if (ops_in_flight_.count(op) != 0) {
+    CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+  }
+}
+
+int IocpBackend::Associate(int64_t handle, double, uint32_t* raw) {
+  if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(handle), port_, kOpCompletionKey, 0) == nullptr) {
+    DWORD error = GetLastError();
+    if (raw != nullptr) *raw = error;
+    return Win32ToErrno(error);
+  }
+  return 0;
+}
+
+void IocpBackend::CancelAllOps() {
+  {
+    std::lock_guard<std::mutex> lock(ops_mutex_);
+    for (Op* op : ops_in_flight_) {
+      if (op->kind == OpKind::kNop) continue;
+      auto* packet = reinterpret_cast<OpPacket*>(op->backend_storage);
+      CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+    }
+  }
+  // Cancelled I/O still completes through the port; the workers reap it.
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(ops_mutex_);
+      if (ops_in_flight_.empty()) return;
+    }
+    Sleep(1);
+  }
 }
 
 }  // namespace overlapped

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "../common/backend.h"
@@ -19,12 +20,39 @@ namespace overlapped {
 enum class PacketKind : uint32_t {
   kPosted = 1,  // a PostedPacket queued by Post()
   kStop = 2,    // wakes one worker and tells it to leave
+  kOp = 3,      // an OpPacket: the completion of an I/O op
 };
 
 struct PortPacket {
   OVERLAPPED overlapped;  // first member: lpOverlapped == &packet->overlapped
   PacketKind kind;
 };
+
+// The packet of an op, built in the op's backend_storage: the kernel
+// writes the OVERLAPPED while the I/O is in flight; the rest is the op's
+// own scratch space (AcceptEx address buffers and the like).
+struct OpPacket : PortPacket {
+  Op* op;
+  alignas(16) unsigned char scratch[192];
+};
+static_assert(sizeof(OpPacket) <= sizeof(Op::backend_storage), "OpPacket must fit in an Op");
+
+// Completion key of every handle associated with the port: an op's own key
+// travels in the Op, and posted completions are told apart by their packet.
+constexpr ULONG_PTR kOpCompletionKey = 0x6f70;
+
+class IocpBackend;
+// Per-kind starts and finishes, defined in file_ops.cc and socket_ops.cc.
+// Start issues the overlapped call; it returns false when the op finished
+// (or failed) at once, with op->result set, and no packet will arrive.
+bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet);
+bool StartWinSocketOp(IocpBackend* backend, Op* op, OpPacket* packet);
+// Finish turns a reaped packet (bytes, and the Win32 error or 0) into
+// op->result / raw_error, and does any work the kind needs afterwards.
+void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+void FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+// Sets op->result from a Win32 error (mapped) and keeps the raw code.
+void FailOpWithWin32(Op* op, DWORD error);
 
 class IocpBackend final : public Backend {
  public:
@@ -46,6 +74,9 @@ class IocpBackend final : public Backend {
   // Joins the workers, so it must not be called from inside the sink's
   // Deliver (a worker thread): that worker would wait for itself.
   void Stop() override;
+  void Submit(Op* const* ops, size_t count) override;
+  void Cancel(Op* op) override;
+  int Associate(int64_t handle, double key, uint32_t* raw) override;
 
   // The port, for associating handles with it (file and socket ops).
   HANDLE port() const { return port_; }
@@ -61,6 +92,12 @@ class IocpBackend final : public Backend {
   void PostStopPackets(size_t count);
   void DeliverRemaining();
   void DeliverOnCaller(const Posted* posted, size_t count);
+  // Completes an op whose packet was reaped (on a worker or in Stop).
+  void FinishOp(OpPacket* packet, DWORD bytes, LONG status);
+  // Hands a finished op to the sink and forgets it.
+  void CompleteOpHere(Op* op);
+  // Cancels every op in flight and waits until their packets were reaped.
+  void CancelAllOps();
 
   std::mutex lifecycle_mutex_;  // serializes Start and Stop
   State state_ = State::kNew;
@@ -75,6 +112,9 @@ class IocpBackend final : public Backend {
   // use sequentially consistent operations for this Dekker-style handshake).
   std::atomic<bool> accepting_posts_{false};
   std::atomic<uint32_t> posts_in_flight_{0};
+  // Ops submitted and not yet completed, so that Stop can cancel them.
+  std::mutex ops_mutex_;
+  std::unordered_set<Op*> ops_in_flight_;
 };
 
 }  // namespace overlapped

@@ -31,7 +31,7 @@ const NM = 'x86_64-w64-mingw32-nm';
 const STRIP = 'x86_64-w64-mingw32-strip';
 
 const COMPILE_FLAGS = ['-std=c++17', '-O2', '-Wall', '-Wextra', '-fexceptions', '-static'];
-const SYSTEM_LIBRARIES = ['-lws2_32', '-lmswsock'];
+const SYSTEM_LIBRARIES = ['-lws2_32', '-lmswsock', '-lntdll'];
 
 // DLLs that ship with every supported Windows. Anything else in the import
 // table (libstdc++-6.dll, libwinpthread-1.dll, libgcc_s_seh-1.dll, ...) would

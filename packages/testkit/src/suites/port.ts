@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import type { BackendName, Completion, CompletionPort } from '@overlapped/common';
+import { type BackendName, type Completion, type CompletionPort, OpKinds } from '@overlapped/common';
 
 import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
@@ -60,6 +60,7 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
       assert.equal(caps.nativeWorkers, isNative);
       assert.equal(caps.nativePosters, isNative);
       assert.equal(caps.kernelQueue, backend === 'iocp' || backend === 'io_uring');
+      assert.equal(caps.ops, isNative);
       const stats = port.stats();
       assert.equal(stats.backend, backend);
       assert.equal(stats.threads, isNative ? 2 : 1);
@@ -318,6 +319,87 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
       assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       assert.equal((uncaught[0] as Error).message, 'callback failed on purpose');
     });
+
+    it('runs ops through the port: each completes exactly once, buffers held until then', async () => {
+      const port = makePort(backend, { threads: 4, concurrency: 2 });
+      if (!isNative) {
+        assert.throws(() => port.submitOp({ kind: OpKinds.nop }, () => {}), expectCode('ERR_NOT_SUPPORTED'));
+        await port.close();
+        return;
+      }
+      const count = 20_000;
+      const results = new Array<number>(count).fill(-1);
+      const calls = new Array<number>(count).fill(0);
+      for (let i = 0; i < count; i++) {
+        // Each op holds a buffer only the port references.
+        port.submitOp({ kind: OpKinds.nop, buffers: new Uint8Array(64).fill(i & 0xff) }, (status) => {
+          calls[i] = (calls[i] as number) + 1;
+          results[i] = status;
+        });
+      }
+      assert.equal(port.opsInFlight, count);
+      if (canForceGc()) forceGc();
+      await waitFor(() => port.opsInFlight === 0, 'every op to complete');
+      assert.ok(calls.every((c) => c === 1), 'an op completed more or less than once');
+      assert.ok(results.every((r) => r === 0), 'a NOP failed');
+      assert.equal(await port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }), 0);
+      // Posted completions and ops share the port without mixing.
+      assert.equal(port.stats().posted, 0);
+      await port.close();
+    }, timeout);
+
+    it('fails an op kind the backend lacks with a system error', async () => {
+      const port = makePort(backend);
+      if (!isNative) return port.close();
+      const error = await port
+        .runOp({ kind: 127 }, { syscall: 'frobnicate', path: '/x' })
+        .then(() => assert.fail('an unknown op kind succeeded'), (e: unknown) => e as { code: string; syscall: string; path: string; errno: number });
+      assert.ok(['ENOSYS', 'ENOTSUP'].includes(error.code), `code ${error.code}`);
+      assert.equal(error.syscall, 'frobnicate');
+      assert.equal(error.path, '/x');
+      assert.equal(typeof error.errno, 'number');
+      await port.close();
+    });
+
+    it('cancels ops: an aborted signal rejects with AbortError, before or during the op', async () => {
+      const port = makePort(backend);
+      if (!isNative) return port.close();
+      const aborted = AbortSignal.abort(new Error('no longer needed'));
+      const early = await port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, aborted).catch((e: unknown) => e);
+      assert.equal((early as Error).name, 'AbortError');
+      assert.equal((early as { code: string }).code, 'ABORT_ERR');
+      assert.equal(((early as Error).cause as Error).message, 'no longer needed');
+      assert.equal(port.opsInFlight, 0); // never submitted
+      // Abort right after submission: a NOP may finish first; either way it settles once.
+      const settled = await Promise.allSettled(
+        Array.from({ length: 1000 }, () => {
+          const controller = new AbortController();
+          const result = port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, controller.signal);
+          controller.abort();
+          return result;
+        }),
+      );
+      for (const outcome of settled) {
+        if (outcome.status === 'rejected') assert.equal((outcome.reason as Error).name, 'AbortError');
+        else assert.equal(outcome.value, 0);
+      }
+      assert.throws(() => port.runOp({ kind: 0 }, { syscall: 'nop' }, 'signal' as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      await port.close();
+      assert.throws(() => port.submitOp({ kind: OpKinds.nop }, () => {}), expectCode('ERR_PORT_CLOSED'));
+    }, timeout);
+
+    it('close() settles every op in flight', async () => {
+      const port = makePort(backend, { threads: 2 });
+      if (!isNative) return port.close();
+      const outcomes = Array.from({ length: 5000 }, () => port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }).then(
+        (value) => value,
+        (error: Error) => error.name,
+      ));
+      await port.close();
+      const settled = await Promise.all(outcomes);
+      assert.equal(port.opsInFlight, 0);
+      assert.ok(settled.every((s) => s === 0 || s === 'AbortError'), `unexpected ${settled.find((s) => s !== 0 && s !== 'AbortError')}`);
+    }, timeout);
 
     for (const scenario of ['idle-open', 'closed', 'busy-open', 'posters-running'] as const) {
       it(`lets the process exit cleanly with a port ${scenario}`, async () => {

@@ -1,0 +1,27 @@
+#include "uring_ops.h"
+
+#include <cerrno>
+
+namespace overlapped {
+
+int PrepareUringOp(Op* op, io_uring_sqe* sqe) {
+  if (op->kind == OpKind::kNop) {
+    sqe->opcode = IORING_OP_NOP;
+    return 0;
+  }
+  if (IsFileOp(op->kind)) return PrepareUringFileOp(op, sqe);
+  if (IsSocketOp(op->kind)) return PrepareUringSocketOp(op, sqe);
+  return -ENOSYS;
+}
+
+void FinishUringOp(Op* op, const io_uring_cqe& cqe) {
+  if (IsFileOp(op->kind)) {
+    FinishUringFileOp(op, cqe);
+  } else if (IsSocketOp(op->kind)) {
+    FinishUringSocketOp(op, cqe);
+  } else {
+    op->result = cqe.res;
+  }
+}
+
+}  // namespace overlapped

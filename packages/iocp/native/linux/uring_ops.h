@@ -1,0 +1,36 @@
+// Ops on the io_uring backend: how each kind fills its SQE and reads its
+// CQE. The file and socket kinds live in files of their own.
+#pragma once
+
+#include <linux/io_uring.h>
+
+#include "../common/backend.h"
+
+namespace overlapped {
+
+// The start of an op's backend_storage on this backend; the rest (from
+// kUringOpScratchOffset) is the kind's own (iovec arrays, sockaddrs).
+struct UringOpState {
+  uint32_t worker;  // the ring the op was submitted to
+};
+constexpr size_t kUringOpScratchOffset = 16;
+static_assert(sizeof(UringOpState) <= kUringOpScratchOffset, "UringOpState must fit");
+
+inline UringOpState* UringOpStateOf(Op* op) {
+  return reinterpret_cast<UringOpState*>(op->backend_storage);
+}
+inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
+
+// Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
+// (-ENOSYS for a kind this backend does not implement).
+int PrepareUringOp(Op* op, io_uring_sqe* sqe);
+// Sets op->result from the op's CQE.
+void FinishUringOp(Op* op, const io_uring_cqe& cqe);
+
+// Defined in uring_file_ops.cc / uring_socket_ops.cc.
+int PrepareUringFileOp(Op* op, io_uring_sqe* sqe);
+void FinishUringFileOp(Op* op, const io_uring_cqe& cqe);
+int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe);
+void FinishUringSocketOp(Op* op, const io_uring_cqe& cqe);
+
+}  // namespace overlapped

@@ -67,7 +67,8 @@ export interface PortStats {
 
 /**
  * Op kinds the native core knows (native/common/backend.h `OpKind`):
- * 0 generic, 1-63 file, 64-127 socket.
+ * 0 generic; 1-63 file kinds and 64-127 socket kinds are defined by
+ * @overlapped/file and @overlapped/socket.
  */
 export const OpKinds = {
   nop: 0,

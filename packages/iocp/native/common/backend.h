@@ -39,6 +39,12 @@ struct Posted {
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
 enum class OpKind : uint32_t {
   kNop = 0,  // completes at once with result 0: exercises the op path
+
+  // File kinds (1-63), used by @overlapped/file.
+  kFileFirst = 1,
+
+  // Socket kinds (64-127), used by @overlapped/socket.
+  kSocketFirst = 64,
 };
 
 inline bool IsFileOp(OpKind kind) {

@@ -9,35 +9,18 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { codedError, ErrorCodes, type DriverCounters, type NativeBackendName } from '@overlapped/common';
+import { codedError, ErrorCodes, type NativeBackendName, type PortDriver } from '@overlapped/common';
 
 const require = createRequire(import.meta.url);
 
-/** The native Port object; see native/common/port.h. */
-export interface NativePort {
-  readonly ring: ArrayBuffer;
-  postBatch(staging: Float64Array, count: number): void;
-  drain(): number;
-  busy(): boolean;
-  counters(): DriverCounters;
-  setRef(ref: boolean): void;
-  startPosters(threads: number, perThread: number, baseKey: number): void;
-  stopPosters(): void;
-  destroy(): void;
-  submit(
-    kind: number,
-    token: number,
-    key: number,
-    handle: number,
-    offset: number,
-    arg: number,
-    buffers: Uint8Array | Uint8Array[] | null,
-    path: string | null,
-  ): void;
-  cancel(token: number): boolean;
-  associate(handle: number, key: number): 0 | [number, number];
+/**
+ * The native Port object (native/common/port.h): the full {@link PortDriver}
+ * contract, native ops included.
+ */
+export type NativePort = Required<PortDriver> & {
+  /** Ops submitted and not yet drained. */
   opsInFlight(): number;
-}
+};
 
 /** What the addon exports. */
 export interface NativeBinding {

@@ -158,10 +158,54 @@ void RunSync(Op* op) {
   }
 }
 
-bool SetEndOfFile(HANDLE handle, int64_t size) {
+bool SetFileSize(HANDLE handle, int64_t size) {
   FILE_END_OF_FILE_INFO info;
   info.EndOfFile.QuadPart = size;
   return SetFileInformationByHandle(handle, FileEndOfFileInfo, &info, sizeof info) != 0;
+}
+
+// One overlapped ReadFile/WriteFile, waited for on this (worker) thread.
+// The event's low bit keeps the completion off the port. Returns the Win32
+// error or 0, with the bytes moved in *moved.
+DWORD WaitedTransfer(HANDLE handle, HANDLE event, bool read, uint8_t* data, DWORD length,
+                     uint64_t position, DWORD* moved) {
+  OVERLAPPED overlapped{};
+  overlapped.Offset = static_cast<DWORD>(position & 0xffffffff);
+  overlapped.OffsetHigh = static_cast<DWORD>(position >> 32);
+  overlapped.hEvent = reinterpret_cast<HANDLE>(reinterpret_cast<ULONG_PTR>(event) | 1);
+  *moved = 0;
+  const BOOL done = read ? ReadFile(handle, data, length, nullptr, &overlapped)
+                         : WriteFile(handle, data, length, nullptr, &overlapped);
+  if (!done && GetLastError() != ERROR_IO_PENDING) return GetLastError();
+  if (!GetOverlappedResult(handle, &overlapped, moved, TRUE)) return GetLastError();
+  return 0;
+}
+
+// Codes that say "this file system (or Wine) does not do that", as opposed
+// to a real failure such as ERROR_DISK_FULL.
+bool IsUnsupported(DWORD error) {
+  return error == ERROR_INVALID_FUNCTION || error == ERROR_NOT_SUPPORTED ||
+         error == ERROR_INVALID_PARAMETER || error == ERROR_CALL_NOT_IMPLEMENTED;
+}
+
+// Where FileAllocationInfo is not implemented, the new range is written
+// with zeros, which allocates it just the same (slower).
+DWORD AllocateByWriting(HANDLE handle, int64_t from, int64_t to) {
+  constexpr DWORD kChunk = 1 << 20;
+  auto* zeros = static_cast<uint8_t*>(VirtualAlloc(nullptr, kChunk, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+  if (zeros == nullptr) return GetLastError();
+  HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  DWORD error = event == nullptr ? GetLastError() : 0;
+  for (int64_t at = from; error == 0 && at < to;) {
+    const DWORD length = static_cast<DWORD>(to - at < kChunk ? to - at : kChunk);
+    DWORD moved = 0;
+    error = WaitedTransfer(handle, event, false, zeros, length, static_cast<uint64_t>(at), &moved);
+    if (error == 0 && moved == 0) error = ERROR_WRITE_FAULT;
+    at += moved;
+  }
+  if (event != nullptr) CloseHandle(event);
+  VirtualFree(zeros, 0, MEM_RELEASE);
+  return error;
 }
 
 // Allocates at least `arg` bytes and grows the file to `arg` if it is
@@ -178,11 +222,17 @@ void RunAllocate(Op* op) {
     FILE_ALLOCATION_INFO allocation;
     allocation.AllocationSize.QuadPart = op->arg;
     if (!SetFileInformationByHandle(handle, FileAllocationInfo, &allocation, sizeof allocation)) {
-      FailOpWithWin32(op, GetLastError());
-      return;
+      const DWORD error = GetLastError();
+      const DWORD fallback = IsUnsupported(error) && standard.EndOfFile.QuadPart < op->arg
+                                 ? AllocateByWriting(handle, standard.EndOfFile.QuadPart, op->arg)
+                                 : error;
+      if (fallback != 0) {
+        FailOpWithWin32(op, fallback);
+        return;
+      }
     }
   }
-  if (standard.EndOfFile.QuadPart < op->arg && !SetEndOfFile(handle, op->arg)) {
+  if (standard.EndOfFile.QuadPart < op->arg && !SetFileSize(handle, op->arg)) {
     FailOpWithWin32(op, GetLastError());
     return;
   }
@@ -252,19 +302,9 @@ void RunVectored(Op* op) {
         error = ERROR_OPERATION_ABORTED;
         break;
       }
-      OVERLAPPED overlapped{};
-      overlapped.Offset = static_cast<DWORD>(position & 0xffffffff);
-      overlapped.OffsetHigh = static_cast<DWORD>(position >> 32);
-      overlapped.hEvent = reinterpret_cast<HANDLE>(reinterpret_cast<ULONG_PTR>(event) | 1);
       const DWORD length = TransferLength(left);
       DWORD moved = 0;
-      BOOL done = read ? ReadFile(handle, data, length, nullptr, &overlapped)
-                       : WriteFile(handle, data, length, nullptr, &overlapped);
-      if (!done && GetLastError() != ERROR_IO_PENDING) {
-        error = GetLastError();
-      } else if (!GetOverlappedResult(handle, &overlapped, &moved, TRUE)) {
-        error = GetLastError();
-      }
+      error = WaitedTransfer(handle, event, read, data, length, position, &moved);
       if (error == ERROR_HANDLE_EOF) {
         error = 0;
         at_end = true;
@@ -320,7 +360,7 @@ void RunOnWorker(IocpBackend* backend, Op* op) {
       RunAllocate(op);
       return;
     case OpKind::kFileTruncate:
-      if (SetEndOfFile(HandleOf(op), op->arg)) {
+      if (SetFileSize(HandleOf(op), op->arg)) {
         Succeed(op, 0);
       } else {
         FailOpWithWin32(op, GetLastError());

@@ -9,9 +9,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
@@ -29,6 +31,7 @@ export interface FileSuiteOptions {
 }
 
 const GiB = 2 ** 30;
+const exitChild = fileURLToPath(new URL('../../fixtures/file-exit-child.mjs', import.meta.url));
 
 /** Asserts that `run` throws or rejects with an error whose code is `code`. */
 async function expectCode(run: () => unknown, code: string, what = code): Promise<Error> {
@@ -551,6 +554,28 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       await expectCode(() => copyFile(source, target, { backend, signal: AbortSignal.abort() }), 'ABORT_ERR', 'aborted copy');
       await expectCode(() => copyFile(`${source}.missing`, target, { backend }), 'ENOENT', 'missing source');
       for (const path of [source, target, empty]) cleanup(path);
+    }, timeout);
+
+    it('lets the process exit with a file open and idle', async () => {
+      const path = fresh();
+      const outcome = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [exitChild, backend, path], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`the child kept running with an idle file; output:\n${output}`));
+        }, 30_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, output });
+        });
+      });
+      assert.equal(outcome.code, 0, outcome.output);
+      assert.match(outcome.output, /read alive/);
+      cleanup(path);
     }, timeout);
   });
 }

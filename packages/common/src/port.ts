@@ -109,6 +109,8 @@ export type BatchOpCallback = (index: number, status: number, result: number) =>
 
 /** Doubles per op in a driver's `submitBatch` fields: kind, token, key, handle, offset, arg. */
 const BATCH_FIELDS = 6;
+/** Single-buffer ops staged for one native call at most. */
+const OP_STAGING_CAPACITY = 1024;
 
 interface PendingOp {
   callback: OpCallback | BatchOpCallback;
@@ -239,6 +241,10 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   #bufferHead = 0;
   readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
   readonly #ops = new Map<number, PendingOp>();
+  readonly #opStaging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
+  readonly #opBuffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
+  #stagedOps = 0;
+  #opFlushQueued = false;
   #nextOpId = 1;
 
   /**
@@ -352,21 +358,63 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const id = this.#nextOpId++;
     const token = -id;
     const buffers = request.buffers ?? null;
-    submit.call(
-      this.#driver,
-      request.kind,
-      token,
-      request.key ?? 0,
-      request.handle ?? -1,
-      request.offset ?? -1,
-      request.arg ?? 0,
-      buffers,
-      request.path ?? null,
-    );
+    if (this.#driver.submitBatch && request.path === undefined && !Array.isArray(buffers)) {
+      // Single-buffer ops started in the same turn go to the native core
+      // together, in one call (and one kernel submission on io_uring).
+      this.#stageOp(request, token, buffers);
+    } else {
+      this.#flushOps();
+      submit.call(
+        this.#driver,
+        request.kind,
+        token,
+        request.key ?? 0,
+        request.handle ?? -1,
+        request.offset ?? -1,
+        request.arg ?? 0,
+        buffers,
+        request.path ?? null,
+      );
+    }
     this.#ops.set(id, { callback, index: -1, hold: buffers ?? undefined });
     if (!this.#referenced) this.#setRef(true);
     return token;
   }
+
+  #stageOp(request: OpRequest, token: number, buffer: Uint8Array | null): void {
+    const at = this.#stagedOps * BATCH_FIELDS;
+    const fields = this.#opStaging;
+    fields[at] = request.kind;
+    fields[at + 1] = token;
+    fields[at + 2] = request.key ?? 0;
+    fields[at + 3] = request.handle ?? -1;
+    fields[at + 4] = request.offset ?? -1;
+    fields[at + 5] = request.arg ?? 0;
+    this.#opBuffers[this.#stagedOps] = buffer;
+    this.#stagedOps++;
+    if (this.#stagedOps === OP_STAGING_CAPACITY) {
+      this.#flushOps();
+    } else if (!this.#opFlushQueued) {
+      this.#opFlushQueued = true;
+      queueMicrotask(this.#flushOps);
+    }
+  }
+
+  // Hands the staged ops to the native core; runs before anything that
+  // must see them there (an unstaged op, a cancel, close) and at the end
+  // of the turn they were started in.
+  readonly #flushOps = (): void => {
+    this.#opFlushQueued = false;
+    const count = this.#stagedOps;
+    if (count === 0) return;
+    this.#stagedOps = 0;
+    const buffers = this.#opBuffers;
+    try {
+      this.#driver.submitBatch?.(this.#opStaging, count, buffers);
+    } finally {
+      buffers.fill(null, 0, count);
+    }
+  };
 
   /**
    * Starts many single-buffer ops with one call into the native core (one
@@ -400,6 +448,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
       }
       return;
     }
+    this.#flushOps();
     const fields = new Float64Array(count * BATCH_FIELDS);
     const buffers = new Array<Uint8Array | null>(count);
     const firstId = this.#nextOpId;
@@ -469,6 +518,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   cancelOp(token: number): boolean {
     if (!this.#ops.has(-token) || this.#state === 'closed') return false;
+    this.#flushOps();
     return this.#driver.cancel?.(token) ?? false;
   }
 
@@ -546,6 +596,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
+    this.#flushOps();
     this.#state = 'closing';
     this.#flush();
     this.#driver.stopPosters();
@@ -695,7 +746,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   }
 
   #afterDrain(): void {
-    if (this.#staged > 0 || this.#driver.busy()) return;
+    if (this.#staged > 0 || this.#stagedOps > 0 || this.#driver.busy()) return;
     if (this.#state === 'closing') {
       this.#state = 'closed';
       this.#driver.destroy();

@@ -347,6 +347,38 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       rmSync(folder, { recursive: true });
     }, timeout);
 
+    it(backend === 'iocp' ? 'share modes are enforced: a conflicting open fails with EBUSY' : 'share modes are accepted and ignored', async () => {
+      const path = fresh();
+      const first = await open(path, { disposition: 'create-always', access: 'read-write', share: [], backend });
+      if (backend === 'iocp') {
+        const error = await expectCode(() => open(path, { access: 'read', backend }), 'EBUSY', 'a second open with no sharing');
+        assert.equal((error as { rawCode?: number }).rawCode, 32, 'ERROR_SHARING_VIOLATION is kept');
+      } else {
+        const second = await open(path, { access: 'read', share: ['read'], backend });
+        await second.close();
+      }
+      await first.close();
+      const reader = await open(path, { access: 'read', share: ['read'], backend });
+      const another = await open(path, { access: 'read', share: ['read'], backend });
+      await Promise.all([reader.close(), another.close()]);
+      cleanup(path);
+    }, timeout);
+
+    it('writeThrough and access hints open and move bytes like any file', async () => {
+      const path = fresh();
+      const data = randomBytes(65536);
+      const writer = await open(path, { disposition: 'create-new', access: 'write', writeThrough: true, hint: 'sequential', backend });
+      assert.equal(await writer.writeAt(data, 0), data.length);
+      await writer.close();
+      const reader = await open(path, { access: 'read', hint: 'random', backend });
+      const back = Buffer.alloc(data.length);
+      assert.equal(await reader.readAt(back, 0), data.length);
+      assert.ok(back.equals(data));
+      await expectCode(() => reader.writeAt(Buffer.from('x'), 0), 'EBADF', 'a write on a read-only handle');
+      await reader.close();
+      cleanup(path);
+    }, timeout);
+
     it('an aborted op rejects with AbortError; ops cancelled mid-flight settle once, with AbortError or their bytes', async () => {
       const path = fresh();
       const file = await openRw(path);

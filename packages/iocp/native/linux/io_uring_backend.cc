@@ -263,7 +263,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   {
     std::lock_guard<std::mutex> lock(worker->ops_mutex);
     for (size_t i = 0; i < count; ++i) {
-      UringOpStateOf(ops[i])->worker = worker->index;
+      StartUringOpState(ops[i])->worker = worker->index;
       worker->ops.insert(ops[i]);
     }
   }
@@ -292,6 +292,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
       }
       const int prepared = PrepareUringOp(op, sqe);
       sqe->user_data = reinterpret_cast<uint64_t>(op);
+      UringOpStateOf(op)->published.store(1, std::memory_order_release);
       if (prepared < 0) {
         // The SQE is handed out already; it goes in as a NOP nobody waits for.
         uring::Ring::PrepareNop(sqe, kCancelUserData);
@@ -345,6 +346,7 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
   if (worker->reaped_ops.empty()) return;
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
+    UringOpStateOf(op)->published.load(std::memory_order_acquire);
     FinishUringOp(op, cqe);
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);

@@ -42,6 +42,8 @@ export interface FileCapabilities {
   nativeOps: boolean;
   /** `flush({ dataOnly: true })` flushes data without metadata where the system allows. */
   dataOnlyFlush: boolean;
+  /** `copyFile` runs its read -> write loop on native workers (copy_file_range on Linux), not through JS. */
+  nativeCopy: boolean;
 }
 
 /** The per-handle operations a backend provides; errors are Node-shaped system errors. */
@@ -59,4 +61,6 @@ export interface FileDriver<H = unknown> {
   truncate(handle: H, size: number, path: string): Promise<void>;
   stat(handle: H, path: string): Promise<Float64Array>;
   close(handle: H, path: string): Promise<void>;
+  /** Copies [position, position + length) to `target`'s same range on a worker; absent where the backend has no such op. */
+  copyRange?(handle: H, target: H, position: number, length: number, bounce: Uint8Array, path: string, signal: AbortSignal | undefined): Promise<number>;
 }

@@ -223,6 +223,9 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
   return new OverlappedFile(driver, handle, request, knownSize);
 }
 
+/** The key of OverlappedFile's internal native range copy (used by copyFile). */
+export const copyRangeTo = Symbol('copyRangeTo');
+
 const asyncDispose: typeof Symbol.asyncDispose =
   (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
   (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
@@ -667,6 +670,22 @@ export class OverlappedFile {
   /** `await using file = await open(...)` closes it on scope exit. */
   [asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Copies `[position, position + length)` of this file to the same range of
+   * `target` on a native worker, through `bounce`; undefined where the
+   * backend has no such op. Internal to copyFile.
+   */
+  [copyRangeTo](target: OverlappedFile, position: number, length: number, bounce: Uint8Array, signal?: AbortSignal): Promise<number> | undefined {
+    const copy = this.#driver.copyRange;
+    if (copy === undefined || target.#driver !== this.#driver) return undefined;
+    if (target.#closing) return Promise.reject(target.#badf('write'));
+    const work = copy.call(this.#driver, this.#handle, target.#handle, position, length, bounce, this.path, signal);
+    return this.#track(target.#track(work).then((copied) => {
+      target.#noteEnd(position + copied);
+      return copied;
+    }));
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ export const FileOpKinds = {
   allocate: 9,
   truncate: 10,
   stat: 11,
+  copyRange: 12,
 } as const;
 
 /** Bits of an open op's `arg` (`file_open` in backend.h). Dispositions and share bits carry their Win32 values. */

@@ -96,6 +96,7 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
     preallocate: 'emulated',
     nativeOps: false,
     dataOnlyFlush: true,
+    nativeCopy: false,
   };
 
   async open(request: OpenRequest, signal: AbortSignal | undefined): Promise<FileHandle> {

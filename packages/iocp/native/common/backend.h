@@ -53,6 +53,11 @@ enum class OpKind : uint32_t {
   kFileAllocate = 9,   // handle; allocate [0, arg), size becomes max(size, arg)
   kFileTruncate = 10,  // handle; arg = the new size
   kFileStat = 11,      // handle; buffers[0] = FileStatRecord (kFileStatBytes)
+  // Copies [offset, offset + length) of `handle` to the same range of the
+  // file `arg`, entirely on a worker: buffers[0] holds the length (one
+  // double), buffers[1] is the bounce buffer (one chunk). Result = bytes
+  // copied (fewer if the source ends first). Not on io_uring (ENOSYS).
+  kFileCopyRange = 12,
 
   // Socket kinds (64-127), used by @overlapped/socket.
   kSocketFirst = 64,

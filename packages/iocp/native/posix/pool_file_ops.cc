@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstddef>
@@ -72,6 +73,73 @@ void RunStat(Op* op) {
   op->result = 0;
 }
 
+// copy_file_range keeps the bytes in the kernel (and lets file systems
+// share extents); where it is missing or refuses the pair of files, the
+// range is copied through the op's bounce buffer.
+#ifdef __linux__
+ssize_t CopyInKernel(int from, int to, int64_t position, size_t length) {
+  loff_t in = position;
+  loff_t out = position;
+  return copy_file_range(from, &in, to, &out, length, 0);
+}
+#else
+ssize_t CopyInKernel(int, int, int64_t, size_t) {
+  errno = ENOSYS;
+  return -1;
+}
+#endif
+
+void RunCopyRange(Op* op) {
+  if (op->buffers.size() != 2 || op->buffers[0].length < sizeof(double) ||
+      op->buffers[1].length == 0 || op->offset < 0) {
+    op->result = -EINVAL;
+    return;
+  }
+  double requested = 0;
+  std::memcpy(&requested, op->buffers[0].data, sizeof requested);
+  const int from = static_cast<int>(op->handle);
+  const int to = static_cast<int>(op->arg);
+  const int64_t length = static_cast<int64_t>(requested);
+  int64_t done = 0;
+  bool in_kernel = true;
+  while (done < length) {
+    if (op->cancel_requested.load(std::memory_order_relaxed)) {
+      op->result = done > 0 ? done : -ECANCELED;
+      return;
+    }
+    const int64_t position = op->offset + done;
+    const size_t chunk = static_cast<size_t>(
+        std::min<int64_t>(length - done, static_cast<int64_t>(op->buffers[1].length)));
+    ssize_t moved = -1;
+    if (in_kernel) {
+      moved = CopyInKernel(from, to, position, chunk);
+      if (moved < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                        errno == EOPNOTSUPP || errno == EBADF)) {
+        in_kernel = false;  // EBADF here can mean O_APPEND or a non-regular file
+        continue;
+      }
+    } else {
+      moved = pread(from, op->buffers[1].data, chunk, position);
+      for (ssize_t written = 0; moved > 0 && written < moved;) {
+        const ssize_t step = pwrite(to, op->buffers[1].data + written,
+                                    static_cast<size_t>(moved - written), position + written);
+        if (step <= 0) {
+          moved = step < 0 ? -1 : (errno = EIO, -1);
+          break;
+        }
+        written += step;
+      }
+    }
+    if (moved < 0) {
+      op->result = done > 0 ? done : -errno;
+      return;
+    }
+    if (moved == 0) break;  // the source ended early
+    done += moved;
+  }
+  op->result = done;
+}
+
 }  // namespace
 
 void RunPoolFileOp(Op* op) {
@@ -123,6 +191,9 @@ void RunPoolFileOp(Op* op) {
       return;
     case OpKind::kFileStat:
       RunStat(op);
+      return;
+    case OpKind::kFileCopyRange:
+      RunCopyRange(op);
       return;
     default:
       op->result = -ENOSYS;

@@ -9,6 +9,7 @@
 // are emulated the same way (one overlapped ReadFile/WriteFile per buffer,
 // waited for on the worker), because ReadFileScatter/WriteFileGather take
 // only page-sized, page-aligned buffers on unbuffered handles.
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -59,6 +60,7 @@ bool RunsOnWorker(OpKind kind) {
     case OpKind::kFileAllocate:
     case OpKind::kFileTruncate:
     case OpKind::kFileStat:
+    case OpKind::kFileCopyRange:
       return true;
     default:
       return false;
@@ -339,6 +341,57 @@ void RunVectored(Op* op) {
   }
 }
 
+// Copies [offset, offset + length) from the op's handle to the handle in
+// `arg` through the bounce buffer, chunk by chunk, on this worker.
+void RunCopyRange(Op* op) {
+  if (op->buffers.size() != 2 || op->buffers[0].length < sizeof(double) ||
+      op->buffers[1].length == 0 || op->offset < 0) {
+    FailOpWithWin32(op, ERROR_INVALID_PARAMETER);
+    return;
+  }
+  double requested = 0;
+  std::memcpy(&requested, op->buffers[0].data, sizeof requested);
+  const int64_t length = static_cast<int64_t>(requested);
+  HANDLE from = HandleOf(op);
+  HANDLE to = reinterpret_cast<HANDLE>(op->arg);
+  HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  if (event == nullptr) {
+    FailOpWithWin32(op, GetLastError());
+    return;
+  }
+  uint8_t* bounce = op->buffers[1].data;
+  int64_t done = 0;
+  DWORD error = 0;
+  while (done < length && error == 0) {
+    if (op->cancel_requested.load(std::memory_order_relaxed)) {
+      error = ERROR_OPERATION_ABORTED;
+      break;
+    }
+    const uint64_t position = static_cast<uint64_t>(op->offset + done);
+    const DWORD chunk = TransferLength(static_cast<size_t>(
+        std::min<int64_t>(length - done, static_cast<int64_t>(op->buffers[1].length))));
+    DWORD got = 0;
+    error = WaitedTransfer(from, event, true, bounce, chunk, position, &got);
+    if (error == ERROR_HANDLE_EOF || (error == 0 && got == 0)) {
+      error = 0;
+      break;  // the source ended early
+    }
+    for (DWORD written = 0; error == 0 && written < got;) {
+      DWORD step = 0;
+      error = WaitedTransfer(to, event, false, bounce + written, got - written, position + written, &step);
+      if (error == 0 && step == 0) error = ERROR_WRITE_FAULT;
+      written += step;
+    }
+    if (error == 0) done += got;
+  }
+  CloseHandle(event);
+  if (error != 0 && done == 0) {
+    FailTransfer(op, error);
+  } else {
+    Succeed(op, done);
+  }
+}
+
 void RunOnWorker(IocpBackend* backend, Op* op) {
   // Cancel cannot reach a call that has not started: the flag is checked
   // here, before it does.
@@ -376,6 +429,9 @@ void RunOnWorker(IocpBackend* backend, Op* op) {
       return;
     case OpKind::kFileStat:
       RunStat(op);
+      return;
+    case OpKind::kFileCopyRange:
+      RunCopyRange(op);
       return;
     default:
       FailOpWithWin32(op, ERROR_NOT_SUPPORTED);

@@ -101,6 +101,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(caps.nativeOps, native);
       assert.equal(caps.shareModes, backend === 'iocp');
       assert.equal(caps.direct, native);
+      assert.equal(caps.nativeCopy, backend === 'threadpool' || backend === 'iocp');
       assert.deepEqual(fileCapabilities(backend), caps);
       assert.equal(file.alignment(), 1);
       await file.close();

@@ -445,6 +445,27 @@ bool RunFileOpChecks(const std::string& name) {
       if (writes[i]->result != 512 || reads[i]->result != 512 || backs[i] != blocks[i]) ++wrong;
     }
     ok &= Expect(wrong == 0, name, "blocks past 4 GiB read back as written");
+    // Copy the written range to a second file on a worker (the pool only:
+    // io_uring has no copy op and says ENOSYS).
+    std::string copy_path = std::string(path) + ".copy";
+    std::vector<std::unique_ptr<Op>> second;
+    second.push_back(make(OpKind::kFileOpen, -1, -1, f::kCreateAlways | f::kAccessRead | f::kAccessWrite));
+    second[0]->path = copy_path;
+    ok &= Expect(run(second) && second[0]->result >= 0, name, "open the copy's target");
+    double length = kBlocks * 4096.0;
+    std::vector<uint8_t> bounce(8192);
+    std::vector<std::unique_ptr<Op>> copy;
+    copy.push_back(make(OpKind::kFileCopyRange, fd, kBase, second[0]->result));
+    copy[0]->buffers.push_back({reinterpret_cast<uint8_t*>(&length), sizeof length});
+    copy[0]->buffers.push_back({bounce.data(), bounce.size()});
+    ok &= Expect(run(copy), name, "copy range completes");
+    const int64_t expected_copy = (kBlocks - 1) * 4096 + 512;  // the source ends early
+    ok &= Expect(name == "io_uring" ? copy[0]->result == -ENOSYS : copy[0]->result == expected_copy, name,
+                 "copy range moves the range up to the source's end (" + std::to_string(copy[0]->result) + ")");
+    std::vector<std::unique_ptr<Op>> second_close;
+    second_close.push_back(make(OpKind::kFileClose, second[0]->result, -1, 0));
+    ok &= Expect(run(second_close) && second_close[0]->result == 0, name, "close the copy");
+    unlink(copy_path.c_str());
     double fields[overlapped::kStatFieldCount] = {};
     std::vector<std::unique_ptr<Op>> meta;
     meta.push_back(make(OpKind::kFileSync, fd, -1, 1));

@@ -5,12 +5,15 @@
 // keeps a poster's items in order, that Deliver only runs inside
 // EnterRun/LeaveRun, and that no more than `concurrency` workers run at
 // once. Exits non-zero on any failure.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <unordered_map>
 #include <cerrno>
@@ -381,6 +384,112 @@ bool RunOpChecks(const std::string& name) {
   return ok;
 }
 
+// File ops through the backend, in batches (one Submit call for many ops):
+// open a temporary file, write blocks at positions past 4 GiB, read them
+// back, stat, sync, allocate, truncate and close; every op completes once
+// with the result its kind promises.
+bool RunFileOpChecks(const std::string& name) {
+  bool ok = true;
+  char path[] = "/tmp/overlapped-stress-file-XXXXXX";
+  const int scratch = mkstemp(path);
+  if (scratch < 0) return Expect(false, name, "mkstemp for the file op checks");
+  close(scratch);
+  OpSink sink;
+  std::unique_ptr<Backend> backend(overlapped::CreateBackend(name));
+  BackendError why;
+  if (!backend->Start(BackendConfig{2, 2}, &sink, &why)) {
+    unlink(path);
+    return Expect(false, name, "start for the file op checks: " + why.message);
+  }
+  size_t submitted = 0;
+  auto run = [&](std::vector<std::unique_ptr<Op>>& batch) {
+    std::vector<Op*> raw;
+    for (auto& op : batch) {
+      op->token = -static_cast<double>(++submitted);
+      raw.push_back(op.get());
+    }
+    backend->Submit(raw.data(), raw.size());
+    return sink.WaitFor(submitted, 30);
+  };
+  auto make = [](OpKind kind, int64_t handle, int64_t offset, int64_t arg) {
+    auto op = std::make_unique<Op>();
+    op->kind = kind;
+    op->handle = handle;
+    op->offset = offset;
+    op->arg = arg;
+    return op;
+  };
+  namespace f = overlapped::file_open;
+  std::vector<std::unique_ptr<Op>> open_batch;
+  open_batch.push_back(make(OpKind::kFileOpen, -1, -1, f::kOpenExisting | f::kAccessRead | f::kAccessWrite));
+  open_batch[0]->path = path;
+  ok &= Expect(run(open_batch) && open_batch[0]->result >= 0, name, "open a temporary file");
+  const int64_t fd = open_batch[0]->result;
+  constexpr size_t kBlocks = 300;  // more than one SQ's worth in one Submit
+  constexpr int64_t kBase = int64_t{5} << 30;
+  std::vector<std::vector<uint8_t>> blocks(kBlocks, std::vector<uint8_t>(512));
+  std::vector<std::vector<uint8_t>> backs(kBlocks, std::vector<uint8_t>(512));
+  std::vector<std::unique_ptr<Op>> writes, reads;
+  for (size_t i = 0; i < kBlocks && fd >= 0; ++i) {
+    std::fill(blocks[i].begin(), blocks[i].end(), static_cast<uint8_t>(i * 13));
+    writes.push_back(make(OpKind::kFileWrite, fd, kBase + static_cast<int64_t>(i) * 4096, 0));
+    writes.back()->buffers.push_back({blocks[i].data(), blocks[i].size()});
+    reads.push_back(make(OpKind::kFileRead, fd, kBase + static_cast<int64_t>(i) * 4096, 0));
+    reads.back()->buffers.push_back({backs[i].data(), backs[i].size()});
+  }
+  if (fd >= 0) {
+    ok &= Expect(run(writes), name, "a batch of writes completes");
+    ok &= Expect(run(reads), name, "a batch of reads completes");
+    size_t wrong = 0;
+    for (size_t i = 0; i < kBlocks; ++i) {
+      if (writes[i]->result != 512 || reads[i]->result != 512 || backs[i] != blocks[i]) ++wrong;
+    }
+    ok &= Expect(wrong == 0, name, "blocks past 4 GiB read back as written");
+    // Copy the written range to a second file on a worker (the pool only:
+    // io_uring has no copy op and says ENOSYS).
+    std::string copy_path = std::string(path) + ".copy";
+    std::vector<std::unique_ptr<Op>> second;
+    second.push_back(make(OpKind::kFileOpen, -1, -1, f::kCreateAlways | f::kAccessRead | f::kAccessWrite));
+    second[0]->path = copy_path;
+    ok &= Expect(run(second) && second[0]->result >= 0, name, "open the copy's target");
+    double length = kBlocks * 4096.0;
+    std::vector<uint8_t> bounce(8192);
+    std::vector<std::unique_ptr<Op>> copy;
+    copy.push_back(make(OpKind::kFileCopyRange, fd, kBase, second[0]->result));
+    copy[0]->buffers.push_back({reinterpret_cast<uint8_t*>(&length), sizeof length});
+    copy[0]->buffers.push_back({bounce.data(), bounce.size()});
+    ok &= Expect(run(copy), name, "copy range completes");
+    const int64_t expected_copy = (kBlocks - 1) * 4096 + 512;  // the source ends early
+    ok &= Expect(name == "io_uring" ? copy[0]->result == -ENOSYS : copy[0]->result == expected_copy, name,
+                 "copy range moves the range up to the source's end (" + std::to_string(copy[0]->result) + ")");
+    std::vector<std::unique_ptr<Op>> second_close;
+    second_close.push_back(make(OpKind::kFileClose, second[0]->result, -1, 0));
+    ok &= Expect(run(second_close) && second_close[0]->result == 0, name, "close the copy");
+    unlink(copy_path.c_str());
+    double fields[overlapped::kStatFieldCount] = {};
+    std::vector<std::unique_ptr<Op>> meta;
+    meta.push_back(make(OpKind::kFileSync, fd, -1, 1));
+    meta.push_back(make(OpKind::kFileAllocate, fd, -1, 1 << 20));
+    ok &= Expect(run(meta) && meta[0]->result == 0 && meta[1]->result == 0, name, "fdatasync and fallocate");
+    std::vector<std::unique_ptr<Op>> trim;
+    trim.push_back(make(OpKind::kFileTruncate, fd, -1, 4096));
+    ok &= Expect(run(trim) && trim[0]->result == 0, name, "ftruncate");
+    std::vector<std::unique_ptr<Op>> stat;
+    stat.push_back(make(OpKind::kFileStat, fd, -1, 0));
+    stat[0]->buffers.push_back({reinterpret_cast<uint8_t*>(fields), sizeof fields});
+    ok &= Expect(run(stat) && stat[0]->result == 0 && fields[overlapped::kStatSize] == 4096, name,
+                 "fstat sees the truncated size");
+    std::vector<std::unique_ptr<Op>> closing;
+    closing.push_back(make(OpKind::kFileClose, fd, -1, 0));
+    ok &= Expect(run(closing) && closing[0]->result == 0, name, "close");
+  }
+  backend->Stop();
+  ok &= Expect(sink.duplicates() == 0, name, "no file op completes twice");
+  unlink(path);
+  if (ok) std::printf("%-10s ok (file ops): %zu ops in batches\n", name.c_str(), submitted);
+  return ok;
+}
+
 int main() {
   bool ok = true;
   for (const std::string& name : overlapped::CompiledBackends()) {
@@ -394,6 +503,7 @@ int main() {
     }
     ok &= RunEdgeCases(name);
     ok &= RunOpChecks(name);
+    ok &= RunFileOpChecks(name);
     for (const PostPattern& pattern : kPatterns) {
       ok &= RunStress(name, pattern);
     }

@@ -28,7 +28,7 @@ const usage = `usage: overlapped-bench <demo|run> [options]
 options:
   --rounds N         rounds per scenario (demo 3, run 5)
   --count N          port-delivery completions per round (demo 400000, run 2000000)
-  --reads N          file-random-read reads per round (demo 50000, run 200000)
+  --reads N          file-random-read reads per round (demo 100000, run 200000)
   --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
   --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
   --json FILE        also write the results as JSON
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   const quick = command === 'demo';
   const rounds = positiveInteger(values.rounds, quick ? 3 : 5);
   const count = positiveInteger(values.count, quick ? 400_000 : 2_000_000);
-  const reads = positiveInteger(values.reads, quick ? 50_000 : 200_000);
+  const reads = positiveInteger(values.reads, quick ? 100_000 : 200_000);
   const fileSizeMiB = positiveInteger(values['file-size'], quick ? 256 : 1024);
   const selected = (values.scenario?.split(',') ?? [...SCENARIOS]) as ScenarioName[];
   const unknown = selected.filter((name) => !SCENARIOS.includes(name));

@@ -16,7 +16,7 @@ export interface BatchRequest {
 export interface OverlappedFile {
   readAt(buffer: Uint8Array, position: number, options?: { offset?: number; length?: number }): Promise<number>;
   writeAt(buffer: Uint8Array, position: number, options?: { offset?: number; length?: number }): Promise<number>;
-  batch(requests: BatchRequest[]): Promise<Array<number | Error>>;
+  batch(requests: BatchRequest[]): Promise<number[]>;
   preallocate(size: number): Promise<void>;
   size(): Promise<number>;
   close(): Promise<void>;

@@ -54,7 +54,7 @@ try {
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
   const modules = join(work, 'node_modules');
-  for (const name of ['common', 'iocp', 'portable', 'testkit']) {
+  for (const name of ['common', 'iocp', 'portable', 'file', 'testkit']) {
     execFileSync('npx', ['--yes', packageManager, 'pack', '--pack-destination', tarballs], {
       cwd: join(root, 'packages', name),
       stdio: ['ignore', 'ignore', 'inherit'],

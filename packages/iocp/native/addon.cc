@@ -2,6 +2,7 @@
 // in native/common; the platform folders implement backend.h.
 #include <napi.h>
 
+#include "common/aligned_buffer.h"
 #include "common/backend.h"
 #include "common/port.h"
 
@@ -40,6 +41,7 @@ static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   exports.Set("Port", Port::Define(env));
   exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
+  exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

@@ -4,6 +4,7 @@
       "target_name": "overlapped",
       "sources": [
         "addon.cc",
+        "common/aligned_buffer.cc",
         "common/delivery_queue.cc",
         "common/errors.cc",
         "common/native_posters.cc",

@@ -50,6 +50,8 @@ export interface NativeBinding {
   ) => NativePort;
   backends(): NativeBackendName[];
   probe(name: NativeBackendName): { available: boolean; code?: string; errno?: number; message?: string };
+  /** An ArrayBuffer of `size` zeroed bytes at a multiple of `alignment` (a power of two). */
+  allocAligned?(size: number, alignment: number): ArrayBuffer;
   abiVersion: number;
 }
 

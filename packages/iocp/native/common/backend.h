@@ -40,12 +40,58 @@ struct Posted {
 enum class OpKind : uint32_t {
   kNop = 0,  // completes at once with result 0: exercises the op path
 
-  // File kinds (1-63), used by @overlapped/file.
+  // File kinds (1-63), used by @overlapped/file. Positions travel in
+  // `offset`, lengths and modes in `arg`, memory in `buffers`.
   kFileFirst = 1,
+  kFileOpen = 2,       // path; arg = FileOpenFlags bits; result = fd or HANDLE
+  kFileClose = 3,      // handle
+  kFileRead = 4,       // handle, offset, buffers[0]; result = bytes (0 at EOF)
+  kFileWrite = 5,      // handle, offset, buffers[0]; result = bytes
+  kFileReadv = 6,      // handle, offset, buffers[]; result = bytes
+  kFileWritev = 7,     // handle, offset, buffers[]; result = bytes
+  kFileSync = 8,       // handle; arg = 1 for data only (fdatasync)
+  kFileAllocate = 9,   // handle; allocate [0, arg), size becomes max(size, arg)
+  kFileTruncate = 10,  // handle; arg = the new size
+  kFileStat = 11,      // handle; buffers[0] = FileStatRecord (kFileStatBytes)
 
   // Socket kinds (64-127), used by @overlapped/socket.
   kSocketFirst = 64,
 };
+
+// The bits of a kFileOpen op's `arg`. Dispositions and share bits carry
+// their Win32 values (CREATE_NEW = 1 ... TRUNCATE_EXISTING = 5,
+// FILE_SHARE_READ = 1, FILE_SHARE_WRITE = 2, FILE_SHARE_DELETE = 4), so the
+// iocp backend passes them through; POSIX backends map them to open flags.
+namespace file_open {
+constexpr int64_t kDispositionMask = 0x7;     // bits 0-2
+constexpr int64_t kAccessRead = 1 << 3;
+constexpr int64_t kAccessWrite = 1 << 4;
+constexpr int64_t kShareShift = 5;            // bits 5-7
+constexpr int64_t kShareMask = 0x7;
+constexpr int64_t kDirect = 1 << 8;           // O_DIRECT / FILE_FLAG_NO_BUFFERING
+constexpr int64_t kWriteThrough = 1 << 9;     // O_DSYNC / FILE_FLAG_WRITE_THROUGH
+constexpr int64_t kHintSequential = 1 << 10;  // FILE_FLAG_SEQUENTIAL_SCAN / fadvise
+constexpr int64_t kHintRandom = 1 << 11;      // FILE_FLAG_RANDOM_ACCESS / fadvise
+constexpr int64_t kCreateNew = 1, kCreateAlways = 2, kOpenExisting = 3,
+                  kOpenAlways = 4, kTruncateExisting = 5;
+}  // namespace file_open
+
+// What a kFileStat op writes into its buffer: doubles, in this order.
+enum FileStatField : int {
+  kStatSize = 0,
+  kStatAllocated,  // bytes allocated on disk (st_blocks * 512, AllocationSize)
+  kStatBlockSize,
+  kStatMode,       // st_mode; synthesized from attributes on Windows
+  kStatLinks,
+  kStatIno,
+  kStatDev,
+  kStatAtimeMs,
+  kStatMtimeMs,
+  kStatCtimeMs,
+  kStatBirthtimeMs,
+  kStatFieldCount,
+};
+constexpr size_t kFileStatBytes = kStatFieldCount * sizeof(double);
 
 inline bool IsFileOp(OpKind kind) {
   return static_cast<uint32_t>(kind) >= 1 && static_cast<uint32_t>(kind) < 64;

@@ -1,0 +1,764 @@
+/**
+ * `open()` and `OverlappedFile`: reads and writes at absolute 64-bit
+ * positions, many in flight, each completing on its own; a cursor that
+ * reserves its range at call time; size, truncate, preallocate, flush,
+ * stat; streams. Validation happens here, before anything is submitted.
+ */
+import { resolve as resolvePath } from 'node:path';
+
+import {
+  type BackendName,
+  codedError,
+  ErrorCodes,
+  invalidArgType,
+  invalidArgValue,
+  outOfRange,
+  resolveBackendRequest,
+  selectBackend,
+  systemError,
+  validateAbortSignal,
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validateOneOf,
+  type NativeBackendName,
+} from '@overlapped/common';
+import { nativeCandidates } from '@overlapped/iocp';
+
+import { DIRECT_ALIGNMENT, isAligned } from './aligned.js';
+import type { FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
+import { DISPOSITIONS, MAX_TRANSFER, MAX_VECTORS, STAT_FIELDS } from './kinds.js';
+import { NativeFileDriver } from './native-driver.js';
+import { PortableFileDriver } from './portable-driver.js';
+import { OverlappedReadStream, OverlappedWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
+
+/** How `open` treats an existing or missing file (the Win32 dispositions). */
+export type Disposition = keyof typeof DISPOSITIONS;
+/** What the handle may do. */
+export type Access = 'read' | 'write' | 'read-write';
+/** What other opens of the same file may do meanwhile (enforced on Windows only). */
+export type ShareMode = 'read' | 'write' | 'delete';
+
+/** Options of {@link open}. */
+export interface OpenOptions {
+  /** Default `'open-existing'`. */
+  disposition?: Disposition;
+  /** Default `'read'`. */
+  access?: Access;
+  /** Default `['read', 'write', 'delete']` (what Node's fs shares). Ignored off Windows. */
+  share?: ShareMode[];
+  /** Unbuffered I/O (O_DIRECT / FILE_FLAG_NO_BUFFERING): positions, lengths and buffers must be aligned ({@link OverlappedFile.alignment}). */
+  direct?: boolean;
+  /** Each write reaches the device before it completes (O_DSYNC / FILE_FLAG_WRITE_THROUGH). */
+  writeThrough?: boolean;
+  /** Access pattern advice (fadvise / FILE_FLAG_SEQUENTIAL_SCAN, FILE_FLAG_RANDOM_ACCESS). */
+  hint?: 'normal' | 'sequential' | 'random';
+  /** Default `'auto'` (or `OVERLAPPED_BACKEND`). */
+  backend?: 'auto' | BackendName;
+  /** Aborts the open (a native open that already ran still completes, and its handle is closed). */
+  signal?: AbortSignal;
+}
+
+/** Options of one positional read or write. */
+export interface IoOptions {
+  /** Where in `buffer` to start. Default 0. */
+  offset?: number;
+  /** Bytes to move. Default: the rest of `buffer` after `offset`. */
+  length?: number;
+  /** Cancels the op (CancelIoEx, io_uring async cancel); it then rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+/** One request of {@link OverlappedFile.batch}. */
+export interface BatchRequest {
+  op: 'read' | 'write';
+  buffer: ArrayBufferView;
+  position: number;
+  offset?: number;
+  length?: number;
+}
+
+/** What {@link OverlappedFile.stat} reports. Times are milliseconds since 1970. */
+export interface FileStat {
+  size: number;
+  /** Bytes allocated on disk (st_blocks * 512; AllocationSize on Windows). */
+  allocated: number;
+  /** `allocated / 512`, as st_blocks counts. */
+  blocks: number;
+  blksize: number;
+  mode: number;
+  nlink: number;
+  ino: number;
+  dev: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  birthtimeMs: number;
+}
+
+const DEFAULT_SHARE: ShareMode[] = ['read', 'write', 'delete'];
+const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+
+const drivers = new Map<BackendName, FileDriver>();
+
+function driverFor(option: unknown): FileDriver {
+  const request = resolveBackendRequest(option);
+  const selection = selectBackend(request, [...nativeCandidates(), { name: 'portable', probe: () => ({ available: true }) }]);
+  let driver = drivers.get(selection.name);
+  if (driver === undefined) {
+    driver =
+      selection.name === 'portable'
+        ? new PortableFileDriver()
+        : (new NativeFileDriver(selection.name as NativeBackendName) as FileDriver);
+    drivers.set(selection.name, driver);
+  }
+  return driver;
+}
+
+/**
+ * What `backend` (default: the one `open` would pick) can do with files.
+ *
+ * @example
+ * ```ts
+ * import { fileCapabilities } from '@overlapped/file';
+ * if (fileCapabilities().direct) console.log('unbuffered I/O available');
+ * ```
+ */
+export function fileCapabilities(backend?: 'auto' | BackendName): FileCapabilities {
+  return { ...driverFor(backend).capabilities };
+}
+
+/** A view of `length` bytes of `buffer` from `offset`, validated. */
+function viewOf(buffer: unknown, offset: unknown, length: unknown, name = 'buffer'): Uint8Array {
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
+  const size = buffer.byteLength;
+  const start = offset ?? 0;
+  validateInteger(start, 'options.offset', 0, size);
+  const count = length ?? size - (start as number);
+  validateInteger(count, 'options.length', 0, size - (start as number));
+  if (buffer instanceof Uint8Array && start === 0 && count === size) return buffer;
+  return new Uint8Array(buffer.buffer, buffer.byteOffset + (start as number), count as number);
+}
+
+function validatePosition(position: unknown, name = 'position'): asserts position is number {
+  validateInteger(position, name, 0, MAX_POSITION);
+}
+
+function ioOptions(options: unknown): IoOptions {
+  if (options === undefined) return {};
+  validateObject(options, 'options');
+  validateAbortSignal((options as IoOptions).signal, 'options.signal');
+  return options as IoOptions;
+}
+
+/**
+ * Opens `path` for overlapped I/O. Nothing is submitted until the options
+ * are valid.
+ *
+ * @throws `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad options;
+ *   rejects with `ENOENT`, `EEXIST`, `EACCES`, `EISDIR`... (with `path` and
+ *   `syscall: 'open'`), or `ERR_NOT_SUPPORTED` for `direct` on a backend
+ *   without unbuffered I/O.
+ *
+ * @example
+ * ```ts
+ * import { open } from '@overlapped/file';
+ *
+ * await using file = await open('/tmp/example.bin', { disposition: 'create-always', access: 'read-write' });
+ * await file.writeAt(Buffer.from('hello'), 4 * 2 ** 30); // past 4 GiB: a sparse file
+ * const buffer = Buffer.alloc(5);
+ * await file.readAt(buffer, 4 * 2 ** 30);
+ * ```
+ */
+export async function open(path: string | URL, options: OpenOptions = {}): Promise<OverlappedFile> {
+  let filePath: string;
+  if (path instanceof URL) {
+    if (path.protocol !== 'file:') throw invalidArgValue('path', path.href, "must be a file: URL");
+    const { fileURLToPath } = await import('node:url');
+    filePath = fileURLToPath(path);
+  } else if (typeof path === 'string') {
+    filePath = path;
+  } else {
+    throw invalidArgType('path', 'of type string or an instance of URL', path);
+  }
+  if (filePath.length === 0 || filePath.includes('\u0000')) {
+    throw invalidArgValue('path', filePath, 'must be a non-empty string without null bytes');
+  }
+  validateObject(options, 'options');
+  const disposition = options.disposition ?? 'open-existing';
+  validateOneOf(disposition, 'options.disposition', Object.keys(DISPOSITIONS) as Disposition[]);
+  const access = options.access ?? 'read';
+  validateOneOf(access, 'options.access', ['read', 'write', 'read-write'] as const);
+  const share = options.share ?? DEFAULT_SHARE;
+  if (!Array.isArray(share)) throw invalidArgType('options.share', 'an array', share);
+  for (const mode of share) validateOneOf(mode, 'options.share[]', ['read', 'write', 'delete'] as const);
+  for (const flag of ['direct', 'writeThrough'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw invalidArgType(`options.${flag}`, 'of type boolean', options[flag]);
+    }
+  }
+  const hint = options.hint ?? 'normal';
+  validateOneOf(hint, 'options.hint', ['normal', 'sequential', 'random'] as const);
+  if (disposition === 'truncate-existing' && access === 'read') {
+    throw invalidArgValue('options.access', access, "must allow writing with disposition 'truncate-existing'");
+  }
+  validateAbortSignal(options.signal, 'options.signal');
+  const driver = driverFor(options.backend);
+  const direct = options.direct ?? false;
+  if (direct && !driver.capabilities.direct) {
+    throw codedError(ErrorCodes.NOT_SUPPORTED, `The ${driver.backend} backend has no unbuffered (direct) I/O`);
+  }
+  const request: OpenRequest = {
+    path: resolvePath(filePath),
+    disposition,
+    access,
+    share: [...new Set(share)],
+    direct,
+    writeThrough: options.writeThrough ?? false,
+    hint,
+  };
+  const handle = await driver.open(request, options.signal);
+  // create-always, create-new and truncate-existing leave an empty file.
+  const knownSize = disposition === 'open-existing' || disposition === 'open-always' ? undefined : 0;
+  return new OverlappedFile(driver, handle, request, knownSize);
+}
+
+const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
+  (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
+
+/**
+ * A file open for overlapped I/O. Positional ops (`readAt`, `writeAt`, ...)
+ * may be in flight in any number and complete in any order. `close()` waits
+ * for the ops in flight to finish (it does not cancel them), then closes the
+ * handle; ops started after `close()` reject with `EBADF`.
+ *
+ * @example
+ * ```ts
+ * import { open } from '@overlapped/file';
+ *
+ * const file = await open('/tmp/log.bin', { disposition: 'open-always', access: 'write' });
+ * await Promise.all([file.append(Buffer.from('a')), file.append(Buffer.from('b'))]); // lands as "ab"
+ * await file.close();
+ * ```
+ */
+export class OverlappedFile {
+  /** The backend serving this file. */
+  readonly backend: BackendName;
+  /** The absolute path the file was opened with. */
+  readonly path: string;
+  readonly #driver: FileDriver;
+  readonly #handle: unknown;
+  readonly #request: OpenRequest;
+  #position = 0;
+  // Appends reserve their range relative to `#appendBase`, which is the
+  // file's size when the first append asked for it (or 0 after an open
+  // that empties the file); later appends never wait for a size query.
+  #appendBase: number | undefined;
+  #appendBasePromise: Promise<number> | undefined;
+  #appendReserved = 0;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Made by {@link open}. */
+  constructor(driver: FileDriver, handle: unknown, request: OpenRequest, knownSize: number | undefined) {
+    this.#driver = driver;
+    this.#handle = handle;
+    this.#request = request;
+    this.backend = driver.backend;
+    this.path = request.path;
+    this.#appendBase = knownSize;
+  }
+
+  /**
+   * The cursor: where the next `read` / `write` starts. Setting it affects
+   * only ops started afterwards.
+   *
+   * @example
+   * ```ts
+   * file.position = 1024;
+   * await file.read(buffer); // reads from 1024
+   * ```
+   */
+  get position(): number {
+    return this.#position;
+  }
+
+  set position(value: number) {
+    validatePosition(value, 'position');
+    this.#position = value;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * What this file's backend supports.
+   *
+   * @example
+   * ```ts
+   * if (!file.capabilities().shareModes) console.log('share modes are advisory here');
+   * ```
+   */
+  capabilities(): FileCapabilities {
+    return { ...this.#driver.capabilities };
+  }
+
+  /**
+   * The alignment unbuffered I/O needs for positions, lengths and buffer
+   * addresses: 4096 for a `direct` file, 1 otherwise.
+   *
+   * @example
+   * ```ts
+   * const buffer = allocAligned(1 << 20, file.alignment());
+   * ```
+   */
+  alignment(): number {
+    return this.#request.direct ? DIRECT_ALIGNMENT : 1;
+  }
+
+  /**
+   * Reads up to `length` bytes at `position` into `buffer`. Resolves with
+   * the bytes read: fewer at the end of the file, 0 past it. One op moves
+   * at most 2 GiB - 4 KiB.
+   *
+   * @example
+   * ```ts
+   * const buffer = Buffer.alloc(4096);
+   * const bytes = await file.readAt(buffer, 5 * 2 ** 30, { signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  readAt(buffer: ArrayBufferView, position: number, options?: IoOptions): Promise<number> {
+    const opts = ioOptions(options);
+    const view = viewOf(buffer, opts.offset, opts.length);
+    validatePosition(position);
+    this.#checkDirect(view, position);
+    return this.#track(this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
+  }
+
+  /**
+   * Writes all of `length` bytes of `buffer` at `position` (short writes are
+   * continued), or rejects.
+   *
+   * @example
+   * ```ts
+   * await file.writeAt(Buffer.from('header'), 0);
+   * ```
+   */
+  writeAt(buffer: ArrayBufferView, position: number, options?: IoOptions): Promise<number> {
+    const opts = ioOptions(options);
+    const view = viewOf(buffer, opts.offset, opts.length);
+    validatePosition(position);
+    this.#checkDirect(view, position);
+    return this.#track(this.#writeAll(view, position, opts.signal));
+  }
+
+  /**
+   * Reads into `buffers` in order from `position`, as one op (preadv,
+   * IORING_OP_READV; emulated buffer by buffer on iocp). Resolves with the
+   * bytes read.
+   *
+   * @example
+   * ```ts
+   * const header = Buffer.alloc(16);
+   * const body = Buffer.alloc(4096);
+   * await file.readvAt([header, body], 0);
+   * ```
+   */
+  readvAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
+    const opts = ioOptions(options);
+    const views = this.#vectors(buffers, position);
+    return this.#track(this.#driver.readv(this.#handle, views, position, this.path, opts.signal));
+  }
+
+  /**
+   * Writes `buffers` in order from `position`; resolves once every byte is
+   * written.
+   *
+   * @example
+   * ```ts
+   * await file.writevAt([Buffer.from('a'), Buffer.from('b')], 0);
+   * ```
+   */
+  writevAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
+    const opts = ioOptions(options);
+    const views = this.#vectors(buffers, position);
+    return this.#track(this.#writevAll(views, position, opts.signal));
+  }
+
+  /**
+   * Runs many reads and writes at once: every request is validated, then
+   * all are submitted in one synchronous pass, and one promise (or one
+   * callback) reports the byte counts in request order. If any op failed,
+   * the batch rejects (or calls back) with the first error after every op
+   * has settled; `error.results` holds the counts (-1 for the failed ones).
+   * Writes in a batch are single ops: a short write is reported, not
+   * continued.
+   *
+   * @example
+   * ```ts
+   * const buffers = Array.from({ length: 16 }, () => Buffer.alloc(4096));
+   * const counts = await file.batch(buffers.map((buffer, i) => ({ op: 'read', buffer, position: i * 65536 })));
+   * ```
+   */
+  batch(requests: BatchRequest[]): Promise<number[]>;
+  batch(requests: BatchRequest[], callback: (error: Error | null, results: number[]) => void): void;
+  batch(requests: BatchRequest[], callback?: (error: Error | null, results: number[]) => void): Promise<number[]> | void {
+    if (!Array.isArray(requests)) throw invalidArgType('requests', 'an array', requests);
+    if (callback !== undefined) validateFunction(callback, 'callback');
+    const ops: ResolvedBatchOp[] = new Array(requests.length);
+    for (let i = 0; i < requests.length; i++) {
+      const request = requests[i];
+      validateObject(request, `requests[${i}]`);
+      validateOneOf(request.op, `requests[${i}].op`, ['read', 'write'] as const);
+      const view = clamp(viewOf(request.buffer, request.offset, request.length, `requests[${i}].buffer`));
+      validatePosition(request.position, `requests[${i}].position`);
+      this.#checkDirect(view, request.position);
+      ops[i] = { write: request.op === 'write', view, position: request.position };
+    }
+    if (this.#closing) {
+      const error = this.#badf(requests[0]?.op === 'write' ? 'write' : 'read');
+      if (callback) {
+        queueMicrotask(() => callback(error, []));
+        return;
+      }
+      return Promise.reject(error);
+    }
+    this.#inFlight++;
+    const finish = () => {
+      if (--this.#inFlight === 0) this.#idle?.();
+    };
+    if (callback) {
+      this.#driver.batch(this.#handle, ops, this.path, (error, results) => {
+        finish();
+        if (error) (error as Error & { results?: number[] }).results = results;
+        callback(error, results);
+      });
+      return;
+    }
+    return new Promise<number[]>((resolve, reject) => {
+      this.#driver.batch(this.#handle, ops, this.path, (error, results) => {
+        finish();
+        if (error) {
+          (error as Error & { results?: number[] }).results = results;
+          reject(error);
+        } else {
+          resolve(results);
+        }
+      });
+    });
+  }
+
+  /**
+   * Reads at the cursor and moves it past the range at call time, so many
+   * reads can be in flight and cover consecutive ranges. The cursor moves by
+   * the requested length even when the read comes back short.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await Promise.all([file.read(Buffer.alloc(10)), file.read(Buffer.alloc(10))]); // 0-9, 10-19
+   * ```
+   */
+  read(buffer: ArrayBufferView, options?: IoOptions): Promise<number> {
+    const opts = ioOptions(options);
+    const view = viewOf(buffer, opts.offset, opts.length);
+    const position = this.#position;
+    this.#checkDirect(view, position);
+    this.#position += view.byteLength;
+    return this.#track(this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
+  }
+
+  /**
+   * Writes at the cursor and moves it past the range at call time: writes
+   * in flight land in call order, without overlap or holes.
+   *
+   * @example
+   * ```ts
+   * file.position = 0;
+   * file.write(Buffer.from('hello '));
+   * await file.write(Buffer.from('world'));
+   * ```
+   */
+  write(buffer: ArrayBufferView, options?: IoOptions): Promise<number> {
+    const opts = ioOptions(options);
+    const view = viewOf(buffer, opts.offset, opts.length);
+    const position = this.#position;
+    this.#checkDirect(view, position);
+    this.#position += view.byteLength;
+    return this.#track(this.#writeAll(view, position, opts.signal));
+  }
+
+  /**
+   * Writes at the end of the file. The range is reserved at call time, so
+   * appends in flight land in call order, without overlap or holes. The end
+   * is the size when the first append ran (or 0 for a file `open` emptied),
+   * moved by appends, positional writes past it, and `truncate`. Resolves
+   * with the position written at.
+   *
+   * @example
+   * ```ts
+   * const lines = ['a\n', 'b\n', 'c\n'].map((s) => file.append(Buffer.from(s)));
+   * await Promise.all(lines); // "a\nb\nc\n" at the end of the file
+   * ```
+   */
+  append(buffer: ArrayBufferView, options?: IoOptions): Promise<number> {
+    const opts = ioOptions(options);
+    const view = viewOf(buffer, opts.offset, opts.length);
+    if (this.#closing) return Promise.reject(this.#badf('write'));
+    if (this.#appendBase !== undefined) {
+      const position = this.#appendBase + this.#appendReserved;
+      this.#checkDirect(view, position);
+      this.#appendReserved += view.byteLength;
+      return this.#track(this.#writeAll(view, position, opts.signal).then(() => position));
+    }
+    const relative = this.#appendReserved;
+    this.#appendReserved += view.byteLength;
+    this.#appendBasePromise ??= this.size().then((size) => {
+      this.#appendBase ??= size;
+      return this.#appendBase;
+    });
+    return this.#track(
+      this.#appendBasePromise.then((base) => {
+        const position = base + relative;
+        this.#checkDirect(view, position);
+        return this.#writeAll(view, position, opts.signal).then(() => position);
+      }),
+    );
+  }
+
+  /**
+   * The file's size in bytes.
+   *
+   * @example
+   * ```ts
+   * const bytes = await file.size();
+   * ```
+   */
+  async size(): Promise<number> {
+    return (await this.stat()).size;
+  }
+
+  /**
+   * Sets the file's size: shorter drops the tail, longer adds a hole that
+   * reads as zeros.
+   *
+   * @example
+   * ```ts
+   * await file.truncate(0);
+   * ```
+   */
+  truncate(size = 0): Promise<void> {
+    validateInteger(size, 'size', 0, MAX_POSITION);
+    return this.#track(
+      this.#driver.truncate(this.#handle, size, this.path).then(() => {
+        this.#appendBase = size;
+        this.#appendReserved = 0;
+        this.#appendBasePromise = undefined;
+      }),
+    );
+  }
+
+  /**
+   * Allocates disk space for the first `size` bytes (fallocate;
+   * FileAllocationInfo on Windows) and grows the file to `size` if it is
+   * shorter; the new range reads as zeros. Writes into it then do not grow
+   * the file. The portable backend writes zeros instead.
+   *
+   * @example
+   * ```ts
+   * await file.preallocate(1 << 30);
+   * ```
+   */
+  preallocate(size: number): Promise<void> {
+    validateInteger(size, 'size', 0, MAX_POSITION);
+    return this.#track(this.#driver.allocate(this.#handle, size, this.path));
+  }
+
+  /**
+   * Makes written data durable: fsync (FlushFileBuffers), or with
+   * `dataOnly` fdatasync (NtFlushBuffersFileEx's data-only flush where
+   * Windows has it, else a full flush).
+   *
+   * @example
+   * ```ts
+   * await file.writeAt(record, position);
+   * await file.flush({ dataOnly: true });
+   * ```
+   */
+  flush(options: { dataOnly?: boolean } = {}): Promise<void> {
+    validateObject(options, 'options');
+    if (options.dataOnly !== undefined && typeof options.dataOnly !== 'boolean') {
+      throw invalidArgType('options.dataOnly', 'of type boolean', options.dataOnly);
+    }
+    return this.#track(this.#driver.sync(this.#handle, options.dataOnly ?? false, this.path));
+  }
+
+  /**
+   * The file's metadata.
+   *
+   * @example
+   * ```ts
+   * const { size, allocated, mtimeMs } = await file.stat();
+   * ```
+   */
+  stat(): Promise<FileStat> {
+    return this.#track(
+      this.#driver.stat(this.#handle, this.path).then((fields) => {
+        const out: Record<string, number> = {};
+        STAT_FIELDS.forEach((name, i) => {
+          out[name] = fields[i] as number;
+        });
+        out['blocks'] = Math.ceil((out['allocated'] as number) / 512);
+        return out as unknown as FileStat;
+      }),
+    );
+  }
+
+  /**
+   * A Readable over `[start, end]` (`end` inclusive, as in fs) that keeps
+   * `queueDepth` reads of `chunkSize` in flight and delivers them in order.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises';
+   * await pipeline(file.createReadStream({ queueDepth: 8 }), process.stdout);
+   * ```
+   */
+  createReadStream(options: ReadStreamOptions = {}): OverlappedReadStream {
+    return new OverlappedReadStream(this, options);
+  }
+
+  /**
+   * A Writable that writes its chunks one after another from `start`,
+   * keeping up to `queueDepth` writes in flight; `finish` fires once all
+   * have landed.
+   *
+   * @example
+   * ```ts
+   * import { pipeline } from 'node:stream/promises';
+   * await pipeline(source, file.createWriteStream({ start: 0, queueDepth: 8 }));
+   * ```
+   */
+  createWriteStream(options: WriteStreamOptions = {}): OverlappedWriteStream {
+    return new OverlappedWriteStream(this, options);
+  }
+
+  /**
+   * Closes the file once the ops in flight have finished (they are not
+   * cancelled: pass each op a signal to cancel it). Ops started after this
+   * call reject with `EBADF`. Idempotent.
+   *
+   * @example
+   * ```ts
+   * const pending = file.writeAt(data, 0);
+   * await file.close(); // `pending` has settled, and the handle is closed
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const idle = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#closing = idle.then(() => this.#driver.close(this.#handle, this.path));
+    return this.#closing;
+  }
+
+  /** `await using file = await open(...)` closes it on scope exit. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    if (this.#closing) {
+      work.catch(() => undefined);
+      return Promise.reject(this.#badf('io'));
+    }
+    this.#inFlight++;
+    const done = () => {
+      if (--this.#inFlight === 0) this.#idle?.();
+    };
+    return work.then(
+      (value) => {
+        done();
+        return value;
+      },
+      (error) => {
+        done();
+        throw error;
+      },
+    );
+  }
+
+  #badf(syscall: string): Error {
+    return systemError({ code: 'EBADF', syscall, path: this.path });
+  }
+
+  #checkDirect(view: Uint8Array, position: number): void {
+    if (!this.#request.direct) return;
+    const a = DIRECT_ALIGNMENT;
+    if (position % a !== 0 || view.byteLength % a !== 0 || !isAligned(view, a)) {
+      throw codedError(
+        ErrorCodes.INVALID_ARG_VALUE,
+        `Unbuffered (direct) I/O needs the position (${position}) and length (${view.byteLength}) to be multiples of ${a}, ` +
+          `and a buffer from allocAligned() starting at a multiple of ${a}`,
+      );
+    }
+  }
+
+  #vectors(buffers: unknown, position: unknown): Uint8Array[] {
+    if (!Array.isArray(buffers)) throw invalidArgType('buffers', 'an array', buffers);
+    if (buffers.length === 0 || buffers.length > MAX_VECTORS) throw outOfRange('buffers.length', `>= 1 && <= ${MAX_VECTORS}`, buffers.length);
+    validatePosition(position);
+    let total = 0;
+    const views = buffers.map((buffer, i) => {
+      const view = viewOf(buffer, undefined, undefined, `buffers[${i}]`);
+      this.#checkDirect(view, position + total);
+      total += view.byteLength;
+      return view;
+    });
+    if (total > MAX_TRANSFER) throw outOfRange('buffers', `a total of <= ${MAX_TRANSFER} bytes`, total);
+    return views;
+  }
+
+  async #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined): Promise<number> {
+    let done = 0;
+    while (done < view.byteLength) {
+      const part = done === 0 ? clamp(view) : clamp(view.subarray(done));
+      const written = await this.#driver.write(this.#handle, part, position + done, this.path, signal);
+      if (written <= 0) throw systemError({ code: 'EIO', syscall: 'write', path: this.path });
+      done += written;
+      this.#noteEnd(position + done);
+    }
+    return done;
+  }
+
+  async #writevAll(views: Uint8Array[], position: number, signal: AbortSignal | undefined): Promise<number> {
+    const total = views.reduce((sum, view) => sum + view.byteLength, 0);
+    let written = await this.#driver.writev(this.#handle, views, position, this.path, signal);
+    this.#noteEnd(position + written);
+    // A short vectored write is continued as plain writes of what is left.
+    let at = 0;
+    for (const view of views) {
+      const end = at + view.byteLength;
+      if (written < end) {
+        const rest = view.subarray(Math.max(0, written - at));
+        written += await this.#writeAll(rest, position + written, signal);
+      }
+      at = end;
+    }
+    return total;
+  }
+
+  // Positional writes past the append end move it, so appends never
+  // overwrite them.
+  #noteEnd(end: number): void {
+    if (this.#appendBase !== undefined && end > this.#appendBase + this.#appendReserved) {
+      this.#appendBase = end - this.#appendReserved;
+    }
+  }
+}
+
+function clamp(view: Uint8Array): Uint8Array {
+  return view.byteLength > MAX_TRANSFER ? view.subarray(0, MAX_TRANSFER) : view;
+}

@@ -1,0 +1,171 @@
+/**
+ * The file driver of the native backends (iocp, io_uring, threadpool): each
+ * call is one op on the backend's shared completion port. The port is made
+ * on first use and does not keep the process alive while no op is in flight.
+ */
+import { ftruncate } from 'node:fs';
+
+import { errnoName, systemError, type CompletionPort, type NativeBackendName } from '@overlapped/common';
+import { CompletionPort as NativePort } from '@overlapped/iocp';
+
+import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
+import { DISPOSITIONS, FileOpKinds, OpenBits, SHARE_BITS, STAT_FIELDS } from './kinds.js';
+
+const ports = new Map<NativeBackendName, CompletionPort>();
+
+/** The one port of `backend`, made on first use. */
+function portFor(backend: NativeBackendName): CompletionPort {
+  let port = ports.get(backend);
+  if (port === undefined || port.closed) {
+    port = new NativePort({ backend });
+    ports.set(backend, port);
+  }
+  return port;
+}
+
+/** Encodes an open request as the native op's `arg` (backend.h `file_open`). */
+export function openBits(request: OpenRequest): number {
+  let bits: number = DISPOSITIONS[request.disposition];
+  if (request.access !== 'write') bits |= OpenBits.accessRead;
+  if (request.access !== 'read') bits |= OpenBits.accessWrite;
+  let share = 0;
+  for (const mode of request.share) share |= SHARE_BITS[mode];
+  bits |= share << OpenBits.shareShift;
+  if (request.direct) bits |= OpenBits.direct;
+  if (request.writeThrough) bits |= OpenBits.writeThrough;
+  if (request.hint === 'sequential') bits |= OpenBits.hintSequential;
+  if (request.hint === 'random') bits |= OpenBits.hintRandom;
+  return bits;
+}
+
+export class NativeFileDriver implements FileDriver<number> {
+  readonly backend: NativeBackendName;
+  readonly capabilities: FileCapabilities;
+  readonly #port: CompletionPort;
+  // io_uring has IORING_OP_FTRUNCATE from Linux 6.9; before, the kernel
+  // answers EINVAL and truncation goes through node:fs (libuv's pool).
+  #uringTruncate = true;
+
+  constructor(backend: NativeBackendName) {
+    this.backend = backend;
+    this.#port = portFor(backend);
+    const windows = backend === 'iocp';
+    this.capabilities = {
+      backend,
+      direct: windows || process.platform === 'linux',
+      shareModes: windows,
+      vectored: windows ? 'emulated' : 'native',
+      preallocate: 'native',
+      nativeOps: true,
+      dataOnlyFlush: true,
+    };
+  }
+
+  async open(request: OpenRequest, signal: AbortSignal | undefined): Promise<number> {
+    return this.#port.runOp(
+      { kind: FileOpKinds.open, arg: openBits(request), path: request.path },
+      { syscall: 'open', path: request.path },
+      signal,
+    );
+  }
+
+  read(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return this.#port.runOp(
+      { kind: FileOpKinds.read, handle, offset: position, buffers: view },
+      { syscall: 'read', path },
+      signal,
+    );
+  }
+
+  write(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return this.#port.runOp(
+      { kind: FileOpKinds.write, handle, offset: position, buffers: view },
+      { syscall: 'write', path },
+      signal,
+    );
+  }
+
+  readv(handle: number, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return this.#port.runOp(
+      { kind: FileOpKinds.readv, handle, offset: position, buffers: views },
+      { syscall: 'read', path },
+      signal,
+    );
+  }
+
+  writev(handle: number, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return this.#port.runOp(
+      { kind: FileOpKinds.writev, handle, offset: position, buffers: views },
+      { syscall: 'write', path },
+      signal,
+    );
+  }
+
+  batch(handle: number, ops: ResolvedBatchOp[], path: string, done: BatchDone): void {
+    const results = new Array<number>(ops.length);
+    let left = ops.length;
+    let firstError: Error | null = null;
+    if (left === 0) {
+      queueMicrotask(() => done(null, results));
+      return;
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as ResolvedBatchOp;
+      this.#port.submitOp(
+        { kind: op.write ? FileOpKinds.write : FileOpKinds.read, handle, offset: op.position, buffers: op.view },
+        (status, result) => {
+          if (status === 0) {
+            results[i] = result;
+          } else {
+            results[i] = -1;
+            firstError ??= systemError({ errno: status, syscall: op.write ? 'write' : 'read', path, rawCode: result || undefined });
+          }
+          if (--left === 0) done(firstError, results);
+        },
+      );
+    }
+  }
+
+  async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {
+    await this.#port.runOp({ kind: FileOpKinds.sync, handle, arg: dataOnly ? 1 : 0 }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });
+  }
+
+  async allocate(handle: number, size: number, path: string): Promise<void> {
+    await this.#port.runOp({ kind: FileOpKinds.allocate, handle, arg: size }, { syscall: 'fallocate', path });
+  }
+
+  async truncate(handle: number, size: number, path: string): Promise<void> {
+    if (this.backend === 'io_uring' && !this.#uringTruncate) return truncateThroughFs(handle, size, path);
+    try {
+      await this.#port.runOp({ kind: FileOpKinds.truncate, handle, arg: size }, { syscall: 'ftruncate', path });
+    } catch (error) {
+      if (this.backend !== 'io_uring' || (error as { code?: string }).code !== 'EINVAL') throw error;
+      // EINVAL can mean a kernel without IORING_OP_FTRUNCATE (before 6.9):
+      // if node:fs succeeds where the ring did not, it serves from now on.
+      await truncateThroughFs(handle, size, path);
+      this.#uringTruncate = false;
+    }
+  }
+
+  async stat(handle: number, path: string): Promise<Float64Array> {
+    const fields = new Float64Array(STAT_FIELDS.length);
+    await this.#port.runOp(
+      { kind: FileOpKinds.stat, handle, buffers: new Uint8Array(fields.buffer) },
+      { syscall: 'fstat', path },
+    );
+    return fields;
+  }
+
+  async close(handle: number, path: string): Promise<void> {
+    await this.#port.runOp({ kind: FileOpKinds.close, handle }, { syscall: 'close', path });
+  }
+}
+
+function truncateThroughFs(fd: number, size: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ftruncate(fd, size, (error) => {
+      if (!error) return resolve();
+      reject(systemError({ errno: error.errno, code: error.code ?? errnoName(error.errno ?? 0), syscall: 'ftruncate', path }));
+    });
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * The file driver of the portable backend: the same calls on node:fs
+ * FileHandle, so the API works wherever Node runs. Share modes are not
+ * enforced, `direct` is refused (see capabilities), vectored ops are one
+ * readv/writev call, preallocation writes zeros, and an AbortSignal only
+ * stops waiting (node:fs cannot cancel a read in flight; the op still
+ * finishes in the background and its buffer stays referenced until then).
+ */
+import { constants, promises as fs, type Stats } from 'node:fs';
+
+import { AbortError, systemError } from '@overlapped/common';
+
+import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
+import { STAT_FIELDS } from './kinds.js';
+
+type FileHandle = fs.FileHandle;
+
+const ZERO_CHUNK = 1 << 20;
+
+/** open(2) flags for a request: dispositions as O_CREAT / O_EXCL / O_TRUNC. */
+export function portableOpenFlags(request: OpenRequest): number {
+  let flags = request.access === 'read' ? constants.O_RDONLY : request.access === 'write' ? constants.O_WRONLY : constants.O_RDWR;
+  switch (request.disposition) {
+    case 'create-new':
+      flags |= constants.O_CREAT | constants.O_EXCL;
+      break;
+    case 'create-always':
+      flags |= constants.O_CREAT | constants.O_TRUNC;
+      break;
+    case 'open-always':
+      flags |= constants.O_CREAT;
+      break;
+    case 'truncate-existing':
+      flags |= constants.O_TRUNC;
+      break;
+    default:
+      break;
+  }
+  if (request.writeThrough) flags |= constants.O_DSYNC ?? constants.O_SYNC ?? 0;
+  return flags;
+}
+
+/** Rethrows a node:fs error in this package's shape (same code, syscall and path). */
+function rethrow(error: unknown, syscall: string, path: string): never {
+  const e = error as NodeJS.ErrnoException;
+  if (e?.name === 'AbortError') throw error;
+  if (typeof e?.code === 'string' && e.code.startsWith('E')) {
+    throw systemError({ code: e.code, errno: e.errno, syscall, path, cause: error });
+  }
+  throw error;
+}
+
+/** Runs `work`; an abort of `signal` rejects at once with AbortError (the work still finishes). */
+function abortable<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work();
+  if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work().then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function statFields(stats: Stats): Float64Array {
+  const fields = new Float64Array(STAT_FIELDS.length);
+  fields[0] = stats.size;
+  fields[1] = (stats.blocks ?? 0) * 512;
+  fields[2] = stats.blksize ?? 4096;
+  fields[3] = stats.mode;
+  fields[4] = stats.nlink;
+  fields[5] = stats.ino;
+  fields[6] = stats.dev;
+  fields[7] = stats.atimeMs;
+  fields[8] = stats.mtimeMs;
+  fields[9] = stats.ctimeMs;
+  fields[10] = stats.birthtimeMs;
+  return fields;
+}
+
+export class PortableFileDriver implements FileDriver<FileHandle> {
+  readonly backend = 'portable' as const;
+  readonly capabilities: FileCapabilities = {
+    backend: 'portable',
+    direct: false,
+    shareModes: false,
+    vectored: 'native',
+    preallocate: 'emulated',
+    nativeOps: false,
+    dataOnlyFlush: true,
+  };
+
+  async open(request: OpenRequest, signal: AbortSignal | undefined): Promise<FileHandle> {
+    const handle = await abortable(() => fs.open(request.path, portableOpenFlags(request), 0o666), signal).catch((error) =>
+      rethrow(error, 'open', request.path),
+    );
+    // A directory opens read-only on POSIX; every backend refuses it.
+    const stats = await handle.stat().catch(() => undefined);
+    if (stats?.isDirectory()) {
+      await handle.close().catch(() => undefined);
+      throw systemError({ code: 'EISDIR', syscall: 'open', path: request.path });
+    }
+    return handle;
+  }
+
+  read(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return abortable(
+      () => handle.read(view, 0, view.byteLength, position).then((r) => r.bytesRead),
+      signal,
+    ).catch((error) => rethrow(error, 'read', path));
+  }
+
+  write(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return abortable(
+      () => handle.write(view, 0, view.byteLength, position).then((r) => r.bytesWritten),
+      signal,
+    ).catch((error) => rethrow(error, 'write', path));
+  }
+
+  readv(handle: FileHandle, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return abortable(() => handle.readv(views, position).then((r) => r.bytesRead), signal).catch((error) =>
+      rethrow(error, 'read', path),
+    );
+  }
+
+  writev(handle: FileHandle, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    return abortable(() => handle.writev(views, position).then((r) => r.bytesWritten), signal).catch((error) =>
+      rethrow(error, 'write', path),
+    );
+  }
+
+  batch(handle: FileHandle, ops: ResolvedBatchOp[], path: string, done: BatchDone): void {
+    const results = new Array<number>(ops.length);
+    let firstError: Error | null = null;
+    Promise.all(
+      ops.map((op, i) =>
+        (op.write ? this.write(handle, op.view, op.position, path, undefined) : this.read(handle, op.view, op.position, path, undefined)).then(
+          (n) => {
+            results[i] = n;
+          },
+          (error: Error) => {
+            results[i] = -1;
+            firstError ??= error;
+          },
+        ),
+      ),
+    ).then(() => done(firstError, results));
+  }
+
+  async sync(handle: FileHandle, dataOnly: boolean, path: string): Promise<void> {
+    await (dataOnly ? handle.datasync() : handle.sync()).catch((error) => rethrow(error, dataOnly ? 'fdatasync' : 'fsync', path));
+  }
+
+  // node:fs has no fallocate: the missing range is written with zeros,
+  // which allocates it just the same (slower, and it dirties the cache).
+  async allocate(handle: FileHandle, size: number, path: string): Promise<void> {
+    try {
+      const { size: current } = await handle.stat();
+      if (current >= size) return;
+      const zeros = new Uint8Array(Math.min(ZERO_CHUNK, size - current));
+      for (let at = current; at < size; ) {
+        const length = Math.min(zeros.byteLength, size - at);
+        const { bytesWritten } = await handle.write(zeros, 0, length, at);
+        at += bytesWritten;
+      }
+    } catch (error) {
+      rethrow(error, 'fallocate', path);
+    }
+  }
+
+  async truncate(handle: FileHandle, size: number, path: string): Promise<void> {
+    await handle.truncate(size).catch((error) => rethrow(error, 'ftruncate', path));
+  }
+
+  async stat(handle: FileHandle, path: string): Promise<Float64Array> {
+    return statFields(await handle.stat().catch((error) => rethrow(error, 'fstat', path)));
+  }
+
+  async close(handle: FileHandle, path: string): Promise<void> {
+    await handle.close().catch((error) => rethrow(error, 'close', path));
+  }
+}

@@ -1,0 +1,557 @@
+/**
+ * The overlapped-file conformance suite, written once and run against every
+ * backend: positional I/O checked byte for byte against an in-memory model,
+ * offsets past 4 GiB, concurrent appends, reads past the end, preallocate,
+ * flush, truncate, the dispositions and their errors, cancellation, close
+ * with ops in flight, a garbage collection with thousands of ops in flight,
+ * invalid arguments, streams and copyFile.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+
+import type { BackendName } from '@overlapped/common';
+import { allocAligned, copyFile, fileCapabilities, open } from '@overlapped/file';
+
+import { canForceGc, forceGc, type TestApi } from '../harness.js';
+
+/** Scale of the suite. */
+export interface FileSuiteOptions {
+  /** Ops in the volume tests (default 4000); Wine runs use fewer. */
+  volume?: number;
+  /** Per-test timeout in ms (default 60 s). */
+  timeoutMs?: number;
+}
+
+const GiB = 2 ** 30;
+
+/** Asserts that `run` throws or rejects with an error whose code is `code`. */
+async function expectCode(run: () => unknown, code: string, what = code): Promise<Error> {
+  let outcome: unknown;
+  try {
+    await run();
+  } catch (error) {
+    outcome = error;
+  }
+  assert.ok(outcome instanceof Error, `${what}: expected an error with code ${code}, got none`);
+  assert.equal((outcome as { code?: unknown }).code, code, `${what}: ${String(outcome)}`);
+  return outcome as Error;
+}
+
+/** A deterministic pseudo-random generator, so a failure can be replayed. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/**
+ * Defines the file suite for `backend` on `api`.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * defineFileSuite({ describe, it }, 'io_uring');
+ * ```
+ */
+export function defineFileSuite(api: TestApi, backend: BackendName, options: FileSuiteOptions = {}): void {
+  const volume = options.volume ?? 4000;
+  const timeout = options.timeoutMs ?? 60_000;
+  const { describe, it } = api;
+  const native = backend !== 'portable';
+
+  describe(`overlapped file [${backend}]`, () => {
+    let dir = '';
+    let counter = 0;
+    const fresh = (name = 'f') => {
+      if (dir === '') {
+        dir = mkdtempSync(join(tmpdir(), `overlapped-file-${backend}-`));
+        process.once('exit', () => {
+          // A file a failed test left open cannot be removed on Windows:
+          // the folder then stays behind rather than hide the failure.
+          try {
+            rmSync(dir, { recursive: true, force: true });
+          } catch {}
+        });
+      }
+      return join(dir, `${name}-${counter++}`);
+    };
+    const openRw = (path: string, disposition: 'create-always' | 'open-existing' = 'create-always') =>
+      open(path, { disposition, access: 'read-write', backend });
+    // Each test removes what it made; the directory goes at exit.
+    const cleanup = (path: string) => rmSync(path, { force: true });
+
+    it('opens on the requested backend and reports its capabilities', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      assert.equal(file.backend, backend);
+      assert.equal(file.path, path);
+      const caps = file.capabilities();
+      assert.equal(caps.backend, backend);
+      assert.equal(caps.nativeOps, native);
+      assert.equal(caps.shareModes, backend === 'iocp');
+      assert.equal(caps.direct, native);
+      assert.deepEqual(fileCapabilities(backend), caps);
+      assert.equal(file.alignment(), 1);
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('random positional writes and reads match an in-memory model byte for byte', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const size = 1 << 20;
+      const model = new Uint8Array(size);
+      const random = lcg(0x5eed);
+      let end = 0;
+      for (let round = 0; round < 8; round++) {
+        // Non-overlapping writes in one round may be in flight together;
+        // rounds follow one another, so later rounds overwrite earlier ones.
+        const writes: Promise<number>[] = [];
+        const taken: Array<[number, number]> = [];
+        for (let i = 0; i < Math.max(16, volume / 64); i++) {
+          const length = 1 + Math.floor(random() * 8192);
+          const position = Math.floor(random() * (size - length));
+          if (taken.some(([a, b]) => position < b && a < position + length)) continue;
+          taken.push([position, position + length]);
+          const data = randomBytes(length);
+          model.set(data, position);
+          end = Math.max(end, position + length);
+          const offset = Math.floor(random() * 4);
+          const carrier = Buffer.alloc(length + offset + 3);
+          data.copy(carrier, offset);
+          writes.push(file.writeAt(carrier, position, { offset, length }));
+        }
+        const written = await Promise.all(writes);
+        written.forEach((bytes, i) => assert.equal(bytes, (taken[i] as [number, number])[1] - (taken[i] as [number, number])[0]));
+        const reads = [];
+        for (let i = 0; i < 64; i++) {
+          const length = 1 + Math.floor(random() * 16384);
+          const position = Math.floor(random() * size);
+          const buffer = Buffer.alloc(length);
+          reads.push(
+            file.readAt(buffer, position).then((bytes) => {
+              const expected = Math.max(0, Math.min(length, end - position));
+              assert.equal(bytes, expected, `read of ${length} at ${position}`);
+              assert.ok(buffer.subarray(0, bytes).equals(model.subarray(position, position + bytes)), `bytes at ${position}`);
+            }),
+          );
+        }
+        await Promise.all(reads);
+      }
+      await file.close();
+      assert.ok(readFileSync(path).equals(Buffer.from(model.subarray(0, end))), 'the file on disk matches the model');
+      cleanup(path);
+    }, timeout);
+
+    it('writes and reads past 4 GiB in a sparse file', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const positions = [4 * GiB - 3, 4 * GiB + 8192, 5 * GiB + 12345, 2 ** 40 + 7];
+      const blocks = positions.map(() => randomBytes(4096));
+      await Promise.all(positions.map((p, i) => file.writeAt(blocks[i] as Buffer, p)));
+      for (const [i, p] of positions.entries()) {
+        const back = Buffer.alloc(4096);
+        assert.equal(await file.readAt(back, p), 4096);
+        assert.ok(back.equals(blocks[i] as Buffer), `bytes at ${p}`);
+      }
+      const stat = await file.stat();
+      assert.equal(stat.size, 2 ** 40 + 7 + 4096);
+      assert.ok(stat.allocated < 64 * 1024 * 1024, `sparse: ${stat.allocated} bytes allocated`);
+      // The hole reads as zeros.
+      const hole = Buffer.alloc(100, 0xff);
+      assert.equal(await file.readAt(hole, 3 * GiB), 100);
+      assert.ok(hole.equals(Buffer.alloc(100)));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('many concurrent appends land in call order with no overlap and no holes', async () => {
+      const path = fresh();
+      writeFileSync(path, 'head:');
+      const file = await open(path, { disposition: 'open-existing', access: 'write', backend });
+      const random = lcg(42);
+      const parts = Array.from({ length: volume }, (_, i) => Buffer.alloc(1 + Math.floor(random() * 300), i % 251));
+      const positions = await Promise.all(parts.map((part) => file.append(part)));
+      let expected = 5;
+      for (const [i, position] of positions.entries()) {
+        assert.equal(position, expected, `append ${i}`);
+        expected += (parts[i] as Buffer).length;
+      }
+      await file.close();
+      assert.ok(readFileSync(path).equals(Buffer.concat([Buffer.from('head:'), ...parts])));
+      cleanup(path);
+    }, timeout);
+
+    it('cursor reads and writes reserve their ranges at call time', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const parts = Array.from({ length: 200 }, (_, i) => Buffer.alloc(97, i));
+      await Promise.all(parts.map((part) => file.write(part)));
+      assert.equal(file.position, 200 * 97);
+      file.position = 0;
+      const backs = parts.map(() => Buffer.alloc(97));
+      const counts = await Promise.all(backs.map((back) => file.read(back)));
+      assert.deepEqual(counts, parts.map(() => 97));
+      assert.ok(Buffer.concat(backs).equals(Buffer.concat(parts)));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('reads at and past the end return what is there, then 0', async () => {
+      const path = fresh();
+      writeFileSync(path, 'abcdef');
+      const file = await open(path, { backend });
+      const buffer = Buffer.alloc(10, 0x2e);
+      assert.equal(await file.readAt(buffer, 4), 2);
+      assert.equal(buffer.toString('latin1'), 'ef........');
+      assert.equal(await file.readAt(buffer, 6), 0);
+      assert.equal(await file.readAt(buffer, 5 * GiB), 0);
+      assert.equal(await file.readvAt([Buffer.alloc(3), Buffer.alloc(3)], 5), 1);
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('vectored writes and reads move every buffer in order', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const parts = [randomBytes(10), randomBytes(4096), randomBytes(1), randomBytes(70000)];
+      assert.equal(await file.writevAt(parts, 3 * GiB), 74107);
+      const backs = parts.map((p) => Buffer.alloc(p.length));
+      assert.equal(await file.readvAt(backs, 3 * GiB), 74107);
+      backs.forEach((back, i) => assert.ok(back.equals(parts[i] as Buffer), `buffer ${i}`));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('batch runs many reads and writes with one promise, or one callback', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const blocks = Array.from({ length: 64 }, () => randomBytes(4096));
+      const written = await file.batch(blocks.map((buffer, i) => ({ op: 'write' as const, buffer, position: i * 8192 })));
+      assert.deepEqual(written, blocks.map(() => 4096));
+      const backs = blocks.map(() => Buffer.alloc(4096));
+      const counts = await new Promise<number[]>((resolve, reject) =>
+        file.batch(
+          backs.map((buffer, i) => ({ op: 'read' as const, buffer, position: i * 8192 })),
+          (error, results) => (error ? reject(error) : resolve(results)),
+        ),
+      );
+      assert.deepEqual(counts, blocks.map(() => 4096));
+      backs.forEach((back, i) => assert.ok(back.equals(blocks[i] as Buffer)));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('preallocate grows the allocation and the size; the new range reads as zeros', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      await file.writeAt(Buffer.from('xyz'), 0);
+      const before = await file.stat();
+      const target = 8 * 1024 * 1024;
+      await file.preallocate(target);
+      const after = await file.stat();
+      assert.equal(after.size, target);
+      assert.ok(after.allocated >= target, `allocated ${after.allocated} >= ${target}`);
+      assert.ok(after.allocated > before.allocated);
+      assert.equal(after.blocks, Math.ceil(after.allocated / 512));
+      const tail = Buffer.alloc(4096, 1);
+      assert.equal(await file.readAt(tail, target - 4096), 4096);
+      assert.ok(tail.equals(Buffer.alloc(4096)));
+      // Preallocating less than the size changes nothing.
+      await file.preallocate(10);
+      assert.equal(await file.size(), target);
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('flush and data-only flush succeed and the data is on disk', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const data = randomBytes(100000);
+      await file.writeAt(data, 0);
+      await file.flush();
+      await file.writeAt(data, 100000);
+      await file.flush({ dataOnly: true });
+      assert.ok(readFileSync(path).equals(Buffer.concat([data, data])));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('truncate shrinks and grows (with zeros); appends continue at the new end', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      await file.writeAt(Buffer.from('0123456789'), 0);
+      await file.truncate(4);
+      assert.equal(await file.size(), 4);
+      await file.truncate(8);
+      assert.equal(await file.append(Buffer.from('!')), 8);
+      await file.close();
+      assert.ok(readFileSync(path).equals(Buffer.from('0123\0\0\0\0!')));
+      cleanup(path);
+    }, timeout);
+
+    it('each disposition does what Win32 says, with its error', async () => {
+      const path = fresh();
+      // open-existing and truncate-existing need the file.
+      await expectCode(() => open(path, { disposition: 'open-existing', backend }), 'ENOENT', 'open-existing, missing');
+      await expectCode(() => open(path, { disposition: 'truncate-existing', access: 'write', backend }), 'ENOENT', 'truncate-existing, missing');
+      const missing = await expectCode(() => open(join(path, 'x'), { backend }), 'ENOENT');
+      assert.equal((missing as { syscall?: string }).syscall, 'open');
+      assert.equal((missing as { path?: string }).path, join(path, 'x'));
+      // create-new creates, then refuses.
+      let file = await open(path, { disposition: 'create-new', access: 'write', backend });
+      await file.writeAt(Buffer.from('first'), 0);
+      await file.close();
+      await expectCode(() => open(path, { disposition: 'create-new', access: 'write', backend }), 'EEXIST', 'create-new, existing');
+      assert.equal(readFileSync(path, 'latin1'), 'first');
+      // open-existing and open-always keep the content.
+      file = await open(path, { disposition: 'open-existing', access: 'read-write', backend });
+      assert.equal(await file.size(), 5);
+      await file.close();
+      file = await open(path, { disposition: 'open-always', access: 'write', backend });
+      assert.equal(await file.append(Buffer.from('+')), 5);
+      await file.close();
+      assert.equal(readFileSync(path, 'latin1'), 'first+');
+      // open-always creates a missing file.
+      const other = fresh();
+      file = await open(other, { disposition: 'open-always', access: 'read', backend });
+      assert.equal(await file.size(), 0);
+      await file.close();
+      assert.equal(statSync(other).size, 0);
+      // create-always and truncate-existing empty an existing file.
+      file = await open(path, { disposition: 'create-always', access: 'write', backend });
+      assert.equal(await file.size(), 0);
+      await file.writeAt(Buffer.from('again'), 0);
+      await file.close();
+      file = await open(path, { disposition: 'truncate-existing', access: 'read-write', backend });
+      assert.equal(await file.size(), 0);
+      await file.close();
+      // A directory cannot be opened as a file.
+      const folder = fresh('dir');
+      mkdirSync(folder);
+      await expectCode(() => open(folder, { backend }), 'EISDIR', 'a directory');
+      await expectCode(() => open(folder, { disposition: 'open-always', access: 'write', backend }), 'EISDIR', 'a directory for writing');
+      cleanup(path);
+      cleanup(other);
+      rmSync(folder, { recursive: true });
+    }, timeout);
+
+    it('an aborted op rejects with AbortError; ops cancelled mid-flight settle once, with AbortError or their bytes', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const block = randomBytes(256 * 1024);
+      await file.writeAt(block, 0);
+      await expectCode(() => file.readAt(Buffer.alloc(10), 0, { signal: AbortSignal.abort() }), 'ABORT_ERR', 'pre-aborted');
+      const controller = new AbortController();
+      setMaxListeners(0, controller.signal);
+      const buffers = Array.from({ length: 200 }, () => Buffer.alloc(block.length));
+      const outcomes = buffers.map((buffer) =>
+        file.readAt(buffer, 0, { signal: controller.signal }).then(
+          (bytes) => ({ bytes, buffer }),
+          (error: Error) => ({ error, buffer }),
+        ),
+      );
+      controller.abort();
+      let cancelled = 0;
+      for (const outcome of await Promise.all(outcomes)) {
+        if ('error' in outcome) {
+          assert.equal((outcome.error as { code?: string }).code, 'ABORT_ERR');
+          assert.equal(outcome.error.name, 'AbortError');
+          cancelled++;
+        } else {
+          assert.equal(outcome.bytes, block.length);
+          assert.ok(outcome.buffer.equals(block));
+        }
+      }
+      assert.ok(cancelled >= 0 && cancelled <= buffers.length);
+      // The file still works after the cancellations.
+      const back = Buffer.alloc(16);
+      assert.equal(await file.readAt(back, 0), 16);
+      assert.ok(back.equals(block.subarray(0, 16)));
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('close waits for the ops in flight; ops after close fail with EBADF', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const parts = Array.from({ length: volume / 4 }, (_, i) => Buffer.alloc(512, i % 256));
+      const writes = parts.map((part, i) => file.writeAt(part, i * 512));
+      const closing = file.close();
+      assert.equal(file.closed, true);
+      await expectCode(() => file.readAt(Buffer.alloc(1), 0), 'EBADF', 'read after close');
+      await closing;
+      const results = await Promise.all(writes);
+      assert.ok(results.every((bytes) => bytes === 512));
+      assert.ok(readFileSync(path).equals(Buffer.concat(parts)));
+      await expectCode(() => file.writeAt(Buffer.alloc(1), 0), 'EBADF', 'write after close');
+      await expectCode(() => file.append(Buffer.alloc(1)), 'EBADF', 'append after close');
+      await expectCode(() => file.stat(), 'EBADF', 'stat after close');
+      await expectCode(() => file.batch([{ op: 'read', buffer: Buffer.alloc(1), position: 0 }]), 'EBADF', 'batch after close');
+      assert.equal(await file.close(), undefined, 'close is idempotent');
+      cleanup(path);
+    }, timeout);
+
+    it(`a forced GC with ${volume.toLocaleString('en-US')} ops in flight leaves every byte intact`, async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const size = 1024;
+      // The test keeps no reference to the buffers it writes: only the ops do.
+      const writes: Promise<number>[] = [];
+      for (let i = 0; i < volume; i++) writes.push(file.writeAt(Buffer.alloc(size, (i * 7) % 256), i * size));
+      if (canForceGc()) forceGc();
+      await Promise.all(writes);
+      const reads: Array<Promise<[number, Uint8Array]>> = [];
+      for (let i = 0; i < volume; i++) {
+        const buffer = new Uint8Array(size);
+        reads.push(file.readAt(buffer, i * size).then((bytes) => [bytes, buffer]));
+      }
+      if (canForceGc()) forceGc();
+      const results = await Promise.all(reads);
+      results.forEach(([bytes, buffer], i) => {
+        assert.equal(bytes, size);
+        assert.ok(buffer.every((b) => b === (i * 7) % 256), `block ${i}`);
+      });
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('invalid arguments throw their ERR_* code before anything is submitted', async () => {
+      const path = fresh();
+      writeFileSync(path, 'data');
+      await expectCode(() => open(42 as never), 'ERR_INVALID_ARG_TYPE', 'path');
+      await expectCode(() => open('', { backend }), 'ERR_INVALID_ARG_VALUE', 'empty path');
+      await expectCode(() => open(path, 'r' as never), 'ERR_INVALID_ARG_TYPE', 'options');
+      await expectCode(() => open(path, { disposition: 'create' as never, backend }), 'ERR_INVALID_ARG_VALUE', 'disposition');
+      await expectCode(() => open(path, { access: 'rw' as never, backend }), 'ERR_INVALID_ARG_VALUE', 'access');
+      await expectCode(() => open(path, { share: 'read' as never, backend }), 'ERR_INVALID_ARG_TYPE', 'share');
+      await expectCode(() => open(path, { share: ['all' as never], backend }), 'ERR_INVALID_ARG_VALUE', 'share[]');
+      await expectCode(() => open(path, { direct: 1 as never, backend }), 'ERR_INVALID_ARG_TYPE', 'direct');
+      await expectCode(() => open(path, { writeThrough: 'yes' as never, backend }), 'ERR_INVALID_ARG_TYPE', 'writeThrough');
+      await expectCode(() => open(path, { hint: 'fast' as never, backend }), 'ERR_INVALID_ARG_VALUE', 'hint');
+      await expectCode(() => open(path, { backend: 'nope' as never }), 'ERR_INVALID_ARG_VALUE', 'backend');
+      await expectCode(() => open(path, { signal: 'x' as never, backend }), 'ERR_INVALID_ARG_TYPE', 'signal');
+      await expectCode(
+        () => open(path, { disposition: 'truncate-existing', access: 'read', backend }),
+        'ERR_INVALID_ARG_VALUE',
+        'truncate-existing read-only',
+      );
+      const file = await openRw(path, 'open-existing');
+      const buffer = Buffer.alloc(8);
+      await expectCode(() => file.readAt('abc' as never, 0), 'ERR_INVALID_ARG_TYPE', 'buffer');
+      await expectCode(() => file.readAt(buffer, -1), 'ERR_OUT_OF_RANGE', 'negative position');
+      await expectCode(() => file.readAt(buffer, 1.5), 'ERR_OUT_OF_RANGE', 'fractional position');
+      await expectCode(() => file.readAt(buffer, '0' as never), 'ERR_INVALID_ARG_TYPE', 'position type');
+      await expectCode(() => file.readAt(buffer, 2 ** 53), 'ERR_OUT_OF_RANGE', 'position past 2^53');
+      await expectCode(() => file.readAt(buffer, 0, { offset: 9 }), 'ERR_OUT_OF_RANGE', 'offset');
+      await expectCode(() => file.readAt(buffer, 0, { offset: 4, length: 5 }), 'ERR_OUT_OF_RANGE', 'length');
+      await expectCode(() => file.writeAt(buffer, 0, { length: -1 }), 'ERR_OUT_OF_RANGE', 'negative length');
+      await expectCode(() => file.writeAt(buffer, 0, 'x' as never), 'ERR_INVALID_ARG_TYPE', 'options');
+      await expectCode(() => file.writeAt(buffer, 0, { signal: {} as never }), 'ERR_INVALID_ARG_TYPE', 'signal');
+      await expectCode(() => file.readvAt([], 0), 'ERR_OUT_OF_RANGE', 'no buffers');
+      await expectCode(() => file.readvAt(buffer as never, 0), 'ERR_INVALID_ARG_TYPE', 'buffers');
+      await expectCode(() => file.writevAt([buffer, 'x' as never], 0), 'ERR_INVALID_ARG_TYPE', 'buffers[1]');
+      await expectCode(() => file.batch('x' as never), 'ERR_INVALID_ARG_TYPE', 'requests');
+      await expectCode(() => file.batch([{ op: 'seek' as never, buffer, position: 0 }]), 'ERR_INVALID_ARG_VALUE', 'batch op');
+      await expectCode(() => file.batch([{ op: 'read', buffer, position: -2 }]), 'ERR_OUT_OF_RANGE', 'batch position');
+      await expectCode(() => file.batch([], 'cb' as never), 'ERR_INVALID_ARG_TYPE', 'batch callback');
+      await expectCode(() => file.truncate(-1), 'ERR_OUT_OF_RANGE', 'truncate');
+      await expectCode(() => file.preallocate('1' as never), 'ERR_INVALID_ARG_TYPE', 'preallocate');
+      await expectCode(() => file.flush({ dataOnly: 1 as never }), 'ERR_INVALID_ARG_TYPE', 'flush');
+      await expectCode(() => {
+        file.position = -5;
+      }, 'ERR_OUT_OF_RANGE', 'position setter');
+      await expectCode(() => file.createReadStream({ queueDepth: 0 }), 'ERR_OUT_OF_RANGE', 'queueDepth');
+      await expectCode(() => file.createWriteStream({ chunkSize: 'big' as never }), 'ERR_INVALID_ARG_TYPE', 'chunkSize');
+      await expectCode(() => copyFile(path, `${path}.copy`, { chunkSize: 0, backend }), 'ERR_OUT_OF_RANGE', 'copy chunkSize');
+      await expectCode(() => copyFile(path, `${path}.copy`, { onProgress: 1 as never, backend }), 'ERR_INVALID_ARG_TYPE', 'onProgress');
+      await expectCode(() => allocAligned(4096, 3), 'ERR_INVALID_ARG_VALUE', 'alignment');
+      await expectCode(() => allocAligned(-1), 'ERR_OUT_OF_RANGE', 'size');
+      // Nothing above reached the file.
+      assert.equal(readFileSync(path, 'latin1'), 'data');
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it(native ? 'direct (unbuffered) I/O with aligned buffers; misaligned requests are refused up front' : 'direct I/O is refused: the backend has none', async () => {
+      const path = fresh();
+      writeFileSync(path, Buffer.alloc(16384, 0x41));
+      if (!native) {
+        await expectCode(() => open(path, { direct: true, backend }), 'ERR_NOT_SUPPORTED', 'direct');
+        cleanup(path);
+        return;
+      }
+      const file = await open(path, { disposition: 'open-existing', access: 'read-write', direct: true, backend });
+      assert.equal(file.alignment(), 4096);
+      const block = allocAligned(8192);
+      block.fill(0x5a);
+      assert.equal(await file.writeAt(block, 4096), 8192);
+      const back = allocAligned(16384);
+      assert.equal(await file.readAt(back, 0), 16384);
+      assert.ok(back.subarray(0, 4096).equals(Buffer.alloc(4096, 0x41)));
+      assert.ok(back.subarray(4096, 12288).equals(block));
+      await expectCode(() => file.readAt(Buffer.alloc(4096), 0), 'ERR_INVALID_ARG_VALUE', 'unaligned buffer');
+      await expectCode(() => file.readAt(back, 512), 'ERR_INVALID_ARG_VALUE', 'unaligned position');
+      await expectCode(() => file.readAt(back, 0, { length: 100 }), 'ERR_INVALID_ARG_VALUE', 'unaligned length');
+      await expectCode(() => file.readAt(back, 0, { offset: 1, length: 4096 }), 'ERR_INVALID_ARG_VALUE', 'unaligned offset');
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('streams write and read back identical bytes with several ops in flight', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const data = randomBytes(3 * 1024 * 1024 + 12345);
+      const chunks = [];
+      for (let at = 0; at < data.length; at += 100_000) chunks.push(data.subarray(at, at + 100_000));
+      await pipeline(Readable.from(chunks), file.createWriteStream({ start: 0, chunkSize: 65536, queueDepth: 8 }));
+      assert.equal(await file.size(), data.length);
+      const read: Buffer[] = [];
+      for await (const chunk of file.createReadStream({ chunkSize: 50000, queueDepth: 6 })) read.push(chunk as Buffer);
+      assert.ok(Buffer.concat(read).equals(data), 'whole file');
+      const part: Buffer[] = [];
+      for await (const chunk of file.createReadStream({ start: 1000, end: 299_999, chunkSize: 4096, queueDepth: 4 })) part.push(chunk as Buffer);
+      assert.ok(Buffer.concat(part).equals(data.subarray(1000, 300_000)), 'a range, end inclusive');
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
+    it('copyFile produces identical bytes, reports progress, and stops on abort', async () => {
+      const source = fresh('src');
+      const data = randomBytes(2 * 1024 * 1024 + 777);
+      writeFileSync(source, data);
+      const target = fresh('dst');
+      writeFileSync(target, 'old content that must go, and it is longer than nothing');
+      let last = 0;
+      const result = await copyFile(source, target, {
+        queueDepth: 8,
+        chunkSize: 128 * 1024,
+        backend,
+        onProgress: (copied, total) => {
+          assert.equal(total, data.length);
+          assert.ok(copied > last && copied <= total);
+          last = copied;
+        },
+      });
+      assert.deepEqual(result, { bytes: data.length, backend });
+      assert.equal(last, data.length);
+      assert.ok(readFileSync(target).equals(data));
+      const empty = fresh('empty');
+      writeFileSync(empty, '');
+      assert.equal((await copyFile(empty, target, { backend })).bytes, 0);
+      assert.equal(statSync(target).size, 0);
+      await expectCode(() => copyFile(source, target, { backend, signal: AbortSignal.abort() }), 'ABORT_ERR', 'aborted copy');
+      await expectCode(() => copyFile(`${source}.missing`, target, { backend }), 'ENOENT', 'missing source');
+      for (const path of [source, target, empty]) cleanup(path);
+    }, timeout);
+  });
+}
+

@@ -9,12 +9,13 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import * as file from '@overlapped/file';
+
 import type { ScenarioResult } from './harness.js';
 import { fileCopy } from './scenarios/file-copy.js';
 import { MiB } from './scenarios/file-fixture.js';
 import { fileRandomRead } from './scenarios/file-random-read.js';
 import { fileWrite } from './scenarios/file-write.js';
-import { loadOverlappedFile } from './scenarios/overlapped-file.js';
 import { portDelivery } from './scenarios/port-delivery.js';
 
 const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy'] as const;
@@ -28,7 +29,7 @@ const usage = `usage: overlapped-bench <demo|run> [options]
 options:
   --rounds N         rounds per scenario (demo 3, run 5)
   --count N          port-delivery completions per round (demo 400000, run 2000000)
-  --reads N          file-random-read reads per round (demo 100000, run 200000)
+  --reads N          file-random-read reads per round (demo 40000, run 200000)
   --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
   --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
   --json FILE        also write the results as JSON
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
   const quick = command === 'demo';
   const rounds = positiveInteger(values.rounds, quick ? 3 : 5);
   const count = positiveInteger(values.count, quick ? 400_000 : 2_000_000);
-  const reads = positiveInteger(values.reads, quick ? 100_000 : 200_000);
+  const reads = positiveInteger(values.reads, quick ? 40_000 : 200_000);
   const fileSizeMiB = positiveInteger(values['file-size'], quick ? 256 : 1024);
   const selected = (values.scenario?.split(',') ?? [...SCENARIOS]) as ScenarioName[];
   const unknown = selected.filter((name) => !SCENARIOS.includes(name));
@@ -82,10 +83,6 @@ async function main(): Promise<number> {
   console.log(`overlapped-bench ${command}: Node ${process.version}, ${process.platform}-${process.arch}`);
   const log = console.log;
   const fileSize = fileSizeMiB * MiB;
-  const file = selected.some((name) => name.startsWith('file-')) ? await loadOverlappedFile() : undefined;
-  if (selected.some((name) => name.startsWith('file-')) && !file) {
-    log('\n@overlapped/file is not built here: the file scenarios run their Node and fio contenders only');
-  }
   const results: ScenarioResult[] = [];
   for (const name of selected) {
     if (name === 'port-delivery') results.push(await portDelivery({ count, rounds, log }));

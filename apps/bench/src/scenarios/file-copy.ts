@@ -55,7 +55,7 @@ function copyContender(name: string, source: string, size: number, copy: (destin
 export async function fileCopy(options: {
   fileSize: number;
   rounds: number;
-  file: OverlappedFileModule | undefined;
+  file: OverlappedFileModule;
   log: (line: string) => void;
 }): Promise<ScenarioResult> {
   const { fileSize, rounds, file, log } = options;
@@ -66,14 +66,12 @@ export async function fileCopy(options: {
       pipeline(createReadStream(source), createWriteStream(destination)),
     ),
   ];
-  if (file) {
-    for (const backend of fileBackends()) {
-      contenders.push(
-        copyContender(`${backend}: copyFile`, source, fileSize, (destination) =>
-          file.copyFile(source, destination, { backend }),
-        ),
-      );
-    }
+  for (const backend of fileBackends()) {
+    contenders.push(
+      copyContender(`${backend}: copyFile`, source, fileSize, (destination) =>
+        file.copyFile(source, destination, { backend }),
+      ),
+    );
   }
   const result = await runScenario(
     `file-copy: copy of a ${fileSize / MiB} MiB file in the page cache, no flush`,

@@ -14,6 +14,8 @@ import { close as closeCallback, open as openCallback, read as readCallback } fr
 import { open as openPromise } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
+import type { BackendName } from '@overlapped/common';
+
 import { type Contender, type Goal, reportGoals, runScenario, type ScenarioResult } from '../harness.js';
 import { BLOCK, blockTag, ensureFixture, randomPositions, secondsSince } from './file-fixture.js';
 import { FIO_NAME, fioRandomReadContender, fioVersion } from './fio.js';
@@ -92,7 +94,7 @@ function fsCallbackContender(path: string, positions: Float64Array, depth: numbe
 
 function readAtContender(
   mod: OverlappedFileModule,
-  backend: string,
+  backend: BackendName,
   path: string,
   positions: Float64Array,
   depth: number,
@@ -124,7 +126,7 @@ function readAtContender(
 
 function batchContender(
   mod: OverlappedFileModule,
-  backend: string,
+  backend: BackendName,
   path: string,
   positions: Float64Array,
   depth: number,
@@ -168,17 +170,15 @@ export async function fileRandomRead(options: {
   count: number;
   depth: number;
   rounds: number;
-  file: OverlappedFileModule | undefined;
+  file: OverlappedFileModule;
   log: (line: string) => void;
 }): Promise<ScenarioResult> {
   const { fileSize, count, depth, rounds, file, log } = options;
   const path = ensureFixture(fileSize, log);
   const positions = randomPositions(fileSize, count);
   const contenders: Contender[] = [fsPromisesContender(path, positions, depth), fsCallbackContender(path, positions, depth)];
-  if (file) {
-    for (const backend of fileBackends()) contenders.push(readAtContender(file, backend, path, positions, depth));
-    for (const backend of fileBackends()) contenders.push(batchContender(file, backend, path, positions, depth));
-  }
+  for (const backend of fileBackends()) contenders.push(readAtContender(file, backend, path, positions, depth));
+  for (const backend of fileBackends()) contenders.push(batchContender(file, backend, path, positions, depth));
   const fio = fioVersion();
   if (fio) contenders.push(fioRandomReadContender(path, fileSize, count, depth));
   else log('\nfio is not installed: the fio contender is skipped (apt-get install fio)');

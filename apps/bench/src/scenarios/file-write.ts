@@ -14,6 +14,8 @@ import { open as openPromise } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 
+import type { BackendName } from '@overlapped/common';
+
 import { type Contender, runScenario, type ScenarioResult } from '../harness.js';
 import { MiB, removeScratch, scratchPath, secondsSince } from './file-fixture.js';
 import { fileBackends, type OverlappedFileModule } from './overlapped-file.js';
@@ -70,7 +72,7 @@ function fsPromisesContender(size: number, chunk: Buffer, depth: number): Conten
 
 function writeAtContender(
   mod: OverlappedFileModule,
-  backend: string,
+  backend: BackendName,
   preallocate: boolean,
   size: number,
   chunk: Buffer,
@@ -105,17 +107,15 @@ export async function fileWrite(options: {
   chunkSize: number;
   depth: number;
   rounds: number;
-  file: OverlappedFileModule | undefined;
+  file: OverlappedFileModule;
   log: (line: string) => void;
 }): Promise<ScenarioResult> {
   const { fileSize, chunkSize, depth, rounds, file, log } = options;
   const chunk = randomFillSync(Buffer.allocUnsafe(chunkSize));
   const contenders: Contender[] = [fsPromisesContender(fileSize, chunk, depth)];
-  if (file) {
-    for (const backend of fileBackends()) {
-      contenders.push(writeAtContender(file, backend, true, fileSize, chunk, depth));
-      contenders.push(writeAtContender(file, backend, false, fileSize, chunk, depth));
-    }
+  for (const backend of fileBackends()) {
+    contenders.push(writeAtContender(file, backend, true, fileSize, chunk, depth));
+    contenders.push(writeAtContender(file, backend, false, fileSize, chunk, depth));
   }
   return runScenario(
     `file-write: sequential write of ${fileSize / MiB} MiB in ${chunkSize / 1024} KiB chunks, ${depth} in flight, no flush`,

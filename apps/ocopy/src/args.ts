@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 
-import { BACKEND_NAMES } from '@overlapped/common';
+import { BACKEND_NAMES, type BackendRequest } from '@overlapped/common';
 
 /** Exit codes: each one means one thing, for scripts that call ocopy. */
 export const ExitCode = {
@@ -52,7 +52,7 @@ export interface Options {
   destination: string;
   queueDepth: number;
   chunkSize: number;
-  backend: string | undefined;
+  backend: BackendRequest | undefined;
   verify: boolean;
   force: boolean;
 }
@@ -131,7 +131,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       destination: positionals[1] as string,
       queueDepth,
       chunkSize,
-      backend,
+      backend: backend as BackendRequest | undefined,
       verify: values.verify ?? false,
       force: values.force ?? false,
     },

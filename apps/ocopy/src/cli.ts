@@ -3,6 +3,8 @@
  * ocopy: copies a file with @overlapped/file. `ocopy --help` lists the
  * options and the exit codes.
  */
+import { setMaxListeners } from 'node:events';
+
 import { ExitCode, parseCommandLine, usage } from './args.js';
 import { runCopy } from './copy.js';
 
@@ -19,6 +21,10 @@ async function main(argv: string[]): Promise<number> {
   // The first SIGINT cancels what is in flight and lets the copy clean up;
   // a second one leaves at once.
   const controller = new AbortController();
+  // Every op in flight listens on this one signal (verify reads two files
+  // at once): raise the listener limit so that a deep queue is not taken
+  // for a leak.
+  setMaxListeners(2 * parsed.options.queueDepth + 16, controller.signal);
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(ExitCode.interrupted);
     controller.abort();

@@ -6,11 +6,11 @@
 import { lstat, rm, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 
-import { resolveBackendRequest, selectBackend } from '@overlapped/common';
+import { type BackendName, resolveBackendRequest, selectBackend } from '@overlapped/common';
 import { nativeCandidates } from '@overlapped/iocp';
 
 import { ExitCode, type Options } from './args.js';
-import { loadOverlappedFile, type OverlappedFileModule, progressBytes } from './file-api.js';
+import { overlappedFile, type OverlappedFileModule } from './file-api.js';
 import { ProgressBar } from './progress.js';
 
 const MiB = 1024 * 1024;
@@ -48,7 +48,7 @@ async function statOrUndefined(path: string): Promise<Stats | undefined> {
 async function verifyCopy(
   file: OverlappedFileModule,
   options: Options,
-  backend: string,
+  backend: BackendName,
   size: number,
   signal: AbortSignal,
 ): Promise<void> {
@@ -134,7 +134,7 @@ export async function runCopy(
     }
   }
 
-  let backend: string;
+  let backend: BackendName;
   try {
     const requested = resolveBackendRequest(options.backend);
     // For auto, only the rungs that run here: a backend of another platform
@@ -144,8 +144,7 @@ export async function runCopy(
   } catch (error) {
     return fail(describe(error), ExitCode.ioError);
   }
-  const file = fileModule ?? (await loadOverlappedFile());
-  if (file instanceof Error) return fail(`@overlapped/file cannot be loaded: ${file.message}`, ExitCode.ioError);
+  const file = fileModule ?? overlappedFile;
 
   const size = sourceStats.size;
   const bar = new ProgressBar(io.stderr, size);
@@ -153,16 +152,16 @@ export async function runCopy(
   const start = process.hrtime.bigint();
   try {
     bar.update(0, true);
-    await file.copyFile(options.source, options.destination, {
+    ({ backend } = await file.copyFile(options.source, options.destination, {
       queueDepth: options.queueDepth,
       chunkSize: options.chunkSize,
       backend,
       signal,
-      onProgress: (progress) => {
-        copied = progressBytes(progress);
+      onProgress: (bytes) => {
+        copied = bytes;
         bar.update(copied);
       },
-    });
+    }));
     bar.update(size, true);
   } catch (error) {
     bar.clear();

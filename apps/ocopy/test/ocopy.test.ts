@@ -1,8 +1,7 @@
 /**
  * ocopy end to end: the built CLI (dist/cli.js) runs as a child process on
  * files under the temp directory; the bytes of every copy are compared with
- * the source's. Copies need @overlapped/file; the argument and pre-copy
- * checks do not.
+ * the source's.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,12 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseCommandLine, parseSize } from '../src/args.js';
 import { runCopy } from '../src/copy.js';
-import { loadOverlappedFile, type OverlappedFileModule } from '../src/file-api.js';
+import { overlappedFile, type OverlappedFileModule } from '../src/file-api.js';
 import { formatProgress } from '../src/progress.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
-const fileModule = await loadOverlappedFile();
-const haveFile = !(fileModule instanceof Error);
 const backends = [
   ...nativeCandidates()
     .filter((candidate) => candidate.probe().available)
@@ -143,7 +140,7 @@ describe('checks before the copy', () => {
   });
 });
 
-describe.skipIf(!haveFile)('copies (@overlapped/file)', () => {
+describe('copies', () => {
   const SUMMARY = /^copied (\d+) bytes in \d+\.\d{3} s, \d+\.\d MiB\/s, backend ([a-z_]+)(, verified)?\n$/;
 
   it.each(backends)('copies byte for byte on %s: sizes around the chunk size, several depths', (backend) => {
@@ -189,7 +186,7 @@ describe.skipIf(!haveFile)('copies (@overlapped/file)', () => {
   });
 
   it('--verify finds a copy that differs: exit 3 and the offset of the first difference', async () => {
-    const file = fileModule as OverlappedFileModule;
+    const file = overlappedFile;
     const bytes = randomBytes(200_000);
     const source = makeFile('mismatch-src', bytes);
     const destination = join(dir, 'mismatch-dst');

@@ -88,6 +88,13 @@ export interface GoalResult extends Goal {
 /**
  * Checks `goals` against a scenario's medians and logs one line per goal
  * whose two contenders both ran (a contender left out leaves its goal out).
+ *
+ * @example
+ * ```ts
+ * reportGoals(result, [{ contender: 'io_uring: copyFile', against: 'fs.copyFile', atLeast: 0.9 }], console.log);
+ * //   goals:
+ * //     met    io_uring: copyFile / fs.copyFile = 3.63x (goal >= 0.9x)
+ * ```
  */
 export function reportGoals(result: ScenarioResult, goals: Goal[], log: (line: string) => void): GoalResult[] {
   const medians = new Map(result.contenders.map((c) => [c.name, c.median]));

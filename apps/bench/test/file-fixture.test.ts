@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { BLOCK, blockTag, randomPositions } from '../src/scenarios/file-fixture.js';
-import { parseFioReadIops } from '../src/scenarios/fio.js';
+import { fioVersion, parseFioReadIops } from '../src/scenarios/fio.js';
 
 // Trimmed from `fio --output-format=json` (fio-3.33), with a note before
 // the JSON as fio prints on some systems.
@@ -32,6 +32,18 @@ describe('fio output', () => {
     expect(() => parseFioReadIops(FIO_OUTPUT.replace('"error" : 0', '"error" : 5'))).toThrow(/error 5/);
     expect(() => parseFioReadIops('fio: engine io_uring not loadable\n')).toThrow(/no JSON/);
     expect(() => parseFioReadIops('{ "jobs": [] }')).toThrow(/no job/);
+  });
+});
+
+describe('fio missing', () => {
+  it('is reported as undefined (the scenario then skips fio), not thrown', () => {
+    const path = process.env['PATH'];
+    process.env['PATH'] = '/nonexistent';
+    try {
+      expect(fioVersion()).toBeUndefined();
+    } finally {
+      process.env['PATH'] = path;
+    }
   });
 });
 

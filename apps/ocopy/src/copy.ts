@@ -49,12 +49,16 @@ async function verifyCopy(
   file: OverlappedFileModule,
   options: Options,
   backend: BackendName,
-  size: number,
   signal: AbortSignal,
 ): Promise<void> {
-  const copied = await stat(options.destination);
-  if (copied.size !== size) throw new Mismatch(`${options.destination} is ${copied.size} bytes, ${options.source} is ${size}`);
-  const chunkSize = Math.min(options.chunkSize, 4 * MiB);
+  const [sourceStats, copyStats] = await Promise.all([stat(options.source), stat(options.destination)]);
+  const size = sourceStats.size;
+  if (copyStats.size !== size) {
+    throw new Mismatch(`${options.destination} is ${copyStats.size} bytes, ${options.source} is ${size}`);
+  }
+  // Large reads whatever the copy's chunk size: the comparison is not what
+  // the options tune.
+  const chunkSize = Math.min(Math.max(options.chunkSize, MiB), 4 * MiB);
   const source = await file.open(options.source, { disposition: 'open-existing', access: 'read', backend });
   try {
     const destination = await file.open(options.destination, { disposition: 'open-existing', access: 'read', backend });
@@ -149,10 +153,11 @@ export async function runCopy(
   const size = sourceStats.size;
   const bar = new ProgressBar(io.stderr, size);
   let copied = 0;
+  let bytes = size;
   const start = process.hrtime.bigint();
   try {
     bar.update(0, true);
-    ({ backend } = await file.copyFile(options.source, options.destination, {
+    ({ backend, bytes } = await file.copyFile(options.source, options.destination, {
       queueDepth: options.queueDepth,
       chunkSize: options.chunkSize,
       backend,
@@ -162,7 +167,7 @@ export async function runCopy(
         bar.update(copied);
       },
     }));
-    bar.update(size, true);
+    bar.update(bytes, true);
   } catch (error) {
     bar.clear();
     // The destination is ours to remove when ocopy made it or changed it:
@@ -177,16 +182,16 @@ export async function runCopy(
 
   if (options.verify) {
     try {
-      await verifyCopy(file, options, backend, size, signal);
+      await verifyCopy(file, options, backend, signal);
     } catch (error) {
       if (error instanceof Mismatch) return fail(`verify failed: ${error.message}`, ExitCode.verifyMismatch);
       if (isAbort(error) || signal.aborted) return fail('interrupted while verifying', ExitCode.interrupted);
       return fail(describe(error), ExitCode.ioError);
     }
   }
-  const rate = seconds > 0 ? size / MiB / seconds : 0;
+  const rate = seconds > 0 ? bytes / MiB / seconds : 0;
   io.stdout.write(
-    `copied ${size} bytes in ${seconds.toFixed(3)} s, ${rate.toFixed(1)} MiB/s, backend ${backend}${options.verify ? ', verified' : ''}\n`,
+    `copied ${bytes} bytes in ${seconds.toFixed(3)} s, ${rate.toFixed(1)} MiB/s, backend ${backend}${options.verify ? ', verified' : ''}\n`,
   );
   return ExitCode.ok;
 }

@@ -9,5 +9,12 @@ export interface OverlappedFileModule {
   copyFile: typeof copyFile;
 }
 
-/** @overlapped/file itself. */
+/**
+ * @overlapped/file itself.
+ *
+ * @example
+ * ```ts
+ * const { bytes, backend } = await overlappedFile.copyFile('a.bin', 'b.bin', { queueDepth: 8 });
+ * ```
+ */
 export const overlappedFile: OverlappedFileModule = { open, copyFile };

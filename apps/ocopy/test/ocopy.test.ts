@@ -214,6 +214,30 @@ describe('copies', () => {
     expect(out).toEqual([]);
   });
 
+  it('--verify finds a copy of another length: exit 3', async () => {
+    const file = overlappedFile;
+    const source = makeFile('length-src', randomBytes(70_000));
+    const destination = join(dir, 'length-dst');
+    // A copyFile that leaves one byte too many: verify must see it.
+    const longer: OverlappedFileModule = {
+      open: file.open,
+      async copyFile(from, to, options) {
+        const result = await file.copyFile(from, to, options);
+        writeFileSync(to, Buffer.from([1]), { flag: 'a' });
+        return result;
+      },
+    };
+    const err: string[] = [];
+    const code = await runCopy(
+      { source, destination, queueDepth: 2, chunkSize: 4096, backend: undefined, verify: true, force: false },
+      { stdout: { write: () => true }, stderr: { write: (t: string) => err.push(t), isTTY: false } },
+      new AbortController().signal,
+      longer,
+    );
+    expect(code).toBe(3);
+    expect(err.join('')).toContain(`verify failed: ${destination} is 70001 bytes, ${source} is 70000`);
+  });
+
   it('draws no progress bar when stderr is not a terminal', () => {
     const source = makeFile('quiet-src', randomBytes(2 * 1024 * 1024));
     const { status, stderr } = ocopy('-c', '4K', source, join(dir, 'quiet-dst'));

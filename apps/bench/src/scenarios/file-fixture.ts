@@ -59,6 +59,11 @@ function fixtureLooksRight(path: string, size: number): boolean {
  * Returns the path of the fixture of `size` bytes (a multiple of 8 MiB),
  * making it if it is missing or wrong, and reads it through once so that it
  * is in the page cache.
+ *
+ * @example
+ * ```ts
+ * const path = ensureFixture(256 * MiB, console.log); // /tmp/overlapped-bench-fixture-256M.bin
+ * ```
  */
 export function ensureFixture(size: number, log: (line: string) => void): string {
   const path = join(tmpdir(), `overlapped-bench-fixture-${size / MiB}M.bin`);
@@ -89,7 +94,15 @@ export function ensureFixture(size: number, log: (line: string) => void): string
   return path;
 }
 
-/** `count` random block-aligned positions in a file of `size` bytes, the same list for every contender. */
+/**
+ * `count` random block-aligned positions in a file of `size` bytes, the same
+ * list for every contender.
+ *
+ * @example
+ * ```ts
+ * const positions = randomPositions(GiB, 200_000); // Float64Array of multiples of 4096 below 1 GiB
+ * ```
+ */
 export function randomPositions(size: number, count: number, seed = 0x9e3779b9): Float64Array {
   const blocks = size / BLOCK;
   const positions = new Float64Array(count);

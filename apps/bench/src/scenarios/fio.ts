@@ -25,6 +25,11 @@ interface FioJson {
 /**
  * Extracts the read IOPS and the number of reads from fio's JSON output.
  * fio may print notes before the JSON object; they are skipped.
+ *
+ * @example
+ * ```ts
+ * parseFioReadIops(stdout); // { iops: 600586.5, ios: 200000 }
+ * ```
  */
 export function parseFioReadIops(stdout: string): { iops: number; ios: number } {
   const start = stdout.indexOf('{');

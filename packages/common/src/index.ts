@@ -31,6 +31,7 @@ export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
 export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';
 export type {
+  BatchOpCallback,
   Completion,
   DriverCounters,
   DriverFactory,

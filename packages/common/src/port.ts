@@ -104,8 +104,18 @@ export interface OpErrorDetails {
 /** Called once when an op completes: `status` 0 and `result` >= 0, or a negative errno and the raw platform code. */
 export type OpCallback = (status: number, result: number) => void;
 
+/** Called once per op of a {@link CompletionPort.submitOps} batch, with the op's index in the batch. */
+export type BatchOpCallback = (index: number, status: number, result: number) => void;
+
+/** Doubles per op in a driver's `submitBatch` fields: kind, token, key, handle, offset, arg. */
+const BATCH_FIELDS = 6;
+/** Single-buffer ops staged for one native call at most. */
+const OP_STAGING_CAPACITY = 1024;
+
 interface PendingOp {
-  callback: OpCallback;
+  callback: OpCallback | BatchOpCallback;
+  // The op's index in its batch, or -1 for an op submitted alone.
+  index: number;
   // The op's memory, referenced until its completion has been drained, so
   // that a garbage collection in flight cannot free it.
   hold: Uint8Array | Uint8Array[] | undefined;
@@ -165,6 +175,11 @@ export interface PortDriver {
     buffers: Uint8Array | Uint8Array[] | null,
     path: string | null,
   ): void;
+  /**
+   * Starts `count` ops with one call: `fields` holds kind, token, key,
+   * handle, offset and arg per op; `buffers[i]` is op i's memory or null.
+   */
+  submitBatch?(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>): void;
   /** Asks for the op with `token` to be cancelled; true if it was in flight. */
   cancel?(token: number): boolean;
   /** Associates a handle with the port: 0, or [negative errno, raw code]. */
@@ -226,6 +241,10 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   #bufferHead = 0;
   readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
   readonly #ops = new Map<number, PendingOp>();
+  readonly #opStaging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
+  readonly #opBuffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
+  #stagedOps = 0;
+  #opFlushQueued = false;
   #nextOpId = 1;
 
   /**
@@ -339,20 +358,118 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const id = this.#nextOpId++;
     const token = -id;
     const buffers = request.buffers ?? null;
-    submit.call(
-      this.#driver,
-      request.kind,
-      token,
-      request.key ?? 0,
-      request.handle ?? -1,
-      request.offset ?? -1,
-      request.arg ?? 0,
-      buffers,
-      request.path ?? null,
-    );
-    this.#ops.set(id, { callback, hold: buffers ?? undefined });
+    if (this.#driver.submitBatch && request.path === undefined && !Array.isArray(buffers)) {
+      // Single-buffer ops started in the same turn go to the native core
+      // together, in one call (and one kernel submission on io_uring).
+      this.#stageOp(request, token, buffers);
+    } else {
+      this.#flushOps();
+      submit.call(
+        this.#driver,
+        request.kind,
+        token,
+        request.key ?? 0,
+        request.handle ?? -1,
+        request.offset ?? -1,
+        request.arg ?? 0,
+        buffers,
+        request.path ?? null,
+      );
+    }
+    this.#ops.set(id, { callback, index: -1, hold: buffers ?? undefined });
     if (!this.#referenced) this.#setRef(true);
     return token;
+  }
+
+  #stageOp(request: OpRequest, token: number, buffer: Uint8Array | null): void {
+    const at = this.#stagedOps * BATCH_FIELDS;
+    const fields = this.#opStaging;
+    fields[at] = request.kind;
+    fields[at + 1] = token;
+    fields[at + 2] = request.key ?? 0;
+    fields[at + 3] = request.handle ?? -1;
+    fields[at + 4] = request.offset ?? -1;
+    fields[at + 5] = request.arg ?? 0;
+    this.#opBuffers[this.#stagedOps] = buffer;
+    this.#stagedOps++;
+    if (this.#stagedOps === OP_STAGING_CAPACITY) {
+      this.#flushOps();
+    } else if (!this.#opFlushQueued) {
+      this.#opFlushQueued = true;
+      queueMicrotask(this.#flushOps);
+    }
+  }
+
+  // Hands the staged ops to the native core; runs before anything that
+  // must see them there (an unstaged op, a cancel, close) and at the end
+  // of the turn they were started in.
+  readonly #flushOps = (): void => {
+    this.#opFlushQueued = false;
+    const count = this.#stagedOps;
+    if (count === 0) return;
+    this.#stagedOps = 0;
+    const buffers = this.#opBuffers;
+    try {
+      this.#driver.submitBatch?.(this.#opStaging, count, buffers);
+    } finally {
+      buffers.fill(null, 0, count);
+    }
+  };
+
+  /**
+   * Starts many single-buffer ops with one call into the native core (one
+   * kernel submission on io_uring) and calls `callback(index, status,
+   * result)` once per op as each completes. Paths are not carried: this is
+   * for reads and writes. The ops cannot be cancelled one by one; closing
+   * the port cancels them.
+   *
+   * @throws `ERR_PORT_CLOSED` once `close()` was called; `ERR_NOT_SUPPORTED` without native ops
+   *
+   * @example
+   * ```ts
+   * port.submitOps(
+   *   [{ kind: OpKinds.nop }, { kind: OpKinds.nop }],
+   *   (index, status, result) => console.log(index, status, result),
+   * );
+   * ```
+   */
+  submitOps(requests: ReadonlyArray<OpRequest>, callback: BatchOpCallback): void {
+    if (this.#state !== 'open') throw portClosed('submitOps');
+    const submit = this.#driver.submit;
+    if (!this.#capabilities.ops || !submit) {
+      throw codedError(ErrorCodes.NOT_SUPPORTED, `The ${this.backend} backend runs no native ops`);
+    }
+    const count = requests.length;
+    if (count === 0) return;
+    const submitBatch = this.#driver.submitBatch;
+    if (!submitBatch) {
+      for (let i = 0; i < count; i++) {
+        this.submitOp(requests[i] as OpRequest, (status, result) => callback(i, status, result));
+      }
+      return;
+    }
+    this.#flushOps();
+    const fields = new Float64Array(count * BATCH_FIELDS);
+    const buffers = new Array<Uint8Array | null>(count);
+    const firstId = this.#nextOpId;
+    for (let i = 0; i < count; i++) {
+      const request = requests[i] as OpRequest;
+      const at = i * BATCH_FIELDS;
+      fields[at] = request.kind;
+      fields[at + 1] = -(firstId + i);
+      fields[at + 2] = request.key ?? 0;
+      fields[at + 3] = request.handle ?? -1;
+      fields[at + 4] = request.offset ?? -1;
+      fields[at + 5] = request.arg ?? 0;
+      const buffer = request.buffers;
+      buffers[i] = buffer === undefined ? null : Array.isArray(buffer) ? (buffer[0] ?? null) : buffer;
+    }
+    submitBatch.call(this.#driver, fields, count, buffers);
+    this.#nextOpId += count;
+    for (let i = 0; i < count; i++) {
+      this.#ops.set(firstId + i, { callback, index: i, hold: buffers[i] ?? undefined });
+    }
+    if (!this.#referenced) this.#setRef(true);
   }
 
   /**
@@ -401,6 +518,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   cancelOp(token: number): boolean {
     if (!this.#ops.has(-token) || this.#state === 'closed') return false;
+    this.#flushOps();
     return this.#driver.cancel?.(token) ?? false;
   }
 
@@ -478,6 +596,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
+    this.#flushOps();
     this.#state = 'closing';
     this.#flush();
     this.#driver.stopPosters();
@@ -617,7 +736,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     if (!op) return;
     this.#ops.delete(id);
     try {
-      op.callback(status, result);
+      if (op.index < 0) (op.callback as OpCallback)(status, result);
+      else (op.callback as BatchOpCallback)(op.index, status, result);
     } catch (error) {
       queueMicrotask(() => {
         throw error;
@@ -626,7 +746,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   }
 
   #afterDrain(): void {
-    if (this.#staged > 0 || this.#driver.busy()) return;
+    if (this.#staged > 0 || this.#stagedOps > 0 || this.#driver.busy()) return;
     if (this.#state === 'closing') {
       this.#state = 'closed';
       this.#driver.destroy();

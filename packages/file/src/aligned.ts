@@ -8,7 +8,15 @@ import { validateInteger } from '@overlapped/common';
 
 import { invalidArgValue } from '@overlapped/common';
 
-/** The alignment unbuffered I/O needs on every supported system (a page; a multiple of every sector size). */
+/**
+ * The alignment unbuffered I/O needs on every supported system (a page; a
+ * multiple of every sector size).
+ *
+ * @example
+ * ```ts
+ * const position = Math.floor(offset / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT;
+ * ```
+ */
 export const DIRECT_ALIGNMENT = 4096;
 
 const alignedBases = new WeakMap<ArrayBufferLike, number>();

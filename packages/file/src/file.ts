@@ -55,7 +55,7 @@ export interface OpenOptions {
   hint?: 'normal' | 'sequential' | 'random';
   /** Default `'auto'` (or `OVERLAPPED_BACKEND`). */
   backend?: 'auto' | BackendName;
-  /** Aborts the open (a native open that already ran still completes, and its handle is closed). */
+  /** Aborts the open: it rejects with AbortError unless the open already finished (then it resolves as usual, and nothing leaks). */
   signal?: AbortSignal;
 }
 

@@ -101,6 +101,8 @@ export class NativeFileDriver implements FileDriver<number> {
     );
   }
 
+  // One call into the native core for the whole batch (one kernel
+  // submission on io_uring), one callback per op, one `done` per batch.
   batch(handle: number, ops: ResolvedBatchOp[], path: string, done: BatchDone): void {
     const results = new Array<number>(ops.length);
     let left = ops.length;
@@ -109,21 +111,22 @@ export class NativeFileDriver implements FileDriver<number> {
       queueMicrotask(() => done(null, results));
       return;
     }
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i] as ResolvedBatchOp;
-      this.#port.submitOp(
-        { kind: op.write ? FileOpKinds.write : FileOpKinds.read, handle, offset: op.position, buffers: op.view },
-        (status, result) => {
-          if (status === 0) {
-            results[i] = result;
-          } else {
-            results[i] = -1;
-            firstError ??= systemError({ errno: status, syscall: op.write ? 'write' : 'read', path, rawCode: result || undefined });
-          }
-          if (--left === 0) done(firstError, results);
-        },
-      );
-    }
+    const requests = ops.map((op) => ({
+      kind: op.write ? FileOpKinds.write : FileOpKinds.read,
+      handle,
+      offset: op.position,
+      buffers: op.view,
+    }));
+    this.#port.submitOps(requests, (index, status, result) => {
+      if (status === 0) {
+        results[index] = result;
+      } else {
+        results[index] = -1;
+        const write = (ops[index] as ResolvedBatchOp).write;
+        firstError ??= systemError({ errno: status, syscall: write ? 'write' : 'read', path, rawCode: result || undefined });
+      }
+      if (--left === 0) done(firstError, results);
+    });
   }
 
   async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {

@@ -99,9 +99,14 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
   };
 
   async open(request: OpenRequest, signal: AbortSignal | undefined): Promise<FileHandle> {
-    const handle = await abortable(() => fs.open(request.path, portableOpenFlags(request), 0o666), signal).catch((error) =>
-      rethrow(error, 'open', request.path),
-    );
+    const opening = fs.open(request.path, portableOpenFlags(request), 0o666);
+    const handle = await abortable(() => opening, signal).catch((error) => {
+      // An abort only stops waiting: a handle that still arrives is closed.
+      if ((error as Error)?.name === 'AbortError') {
+        opening.then((late) => late.close()).catch(() => undefined);
+      }
+      return rethrow(error, 'open', request.path);
+    });
     // A directory opens read-only on POSIX; every backend refuses it.
     const stats = await handle.stat().catch(() => undefined);
     if (stats?.isDirectory()) {

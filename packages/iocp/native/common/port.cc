@@ -1,6 +1,8 @@
 #include "port.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 
@@ -19,6 +21,7 @@ Napi::Function Port::Define(Napi::Env env) {
                          InstanceMethod<&Port::StopPosters>("stopPosters"),
                          InstanceMethod<&Port::Destroy>("destroy"),
                          InstanceMethod<&Port::Submit>("submit"),
+                         InstanceMethod<&Port::SubmitBatch>("submitBatch"),
                          InstanceMethod<&Port::Cancel>("cancel"),
                          InstanceMethod<&Port::Associate>("associate"),
                          InstanceMethod<&Port::OpsInFlight>("opsInFlight"),
@@ -212,6 +215,46 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
     throw ArgumentTypeError(env, "submit: token already in flight");
   }
   backend_->Submit(&raw, 1);
+  return env.Undefined();
+}
+
+// submitBatch(fields, count, buffers): starts `count` ops with one call
+// into the backend (io_uring fills their SQEs and enters the kernel once).
+// `fields` is a Float64Array of kSubmitBatchFields doubles per op (kind,
+// token, key, handle, offset, arg); buffers[i] is op i's Uint8Array (or
+// null). TypeScript has validated everything and holds the buffers.
+Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
+  constexpr size_t kSubmitBatchFields = 6;
+  Napi::Env env = info.Env();
+  if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
+  Napi::Float64Array fields = info[0].As<Napi::Float64Array>();
+  const size_t count = static_cast<size_t>(info[1].As<Napi::Number>().Int64Value());
+  Napi::Array buffers = info[2].As<Napi::Array>();
+  if (fields.ElementLength() < count * kSubmitBatchFields || buffers.Length() < count) {
+    throw ArgumentTypeError(env, "submitBatch: fields or buffers too short");
+  }
+  std::vector<Op*> batch;
+  batch.reserve(count);
+  for (size_t i = 0; i < count; i++) {
+    const double* field = fields.Data() + i * kSubmitBatchFields;
+    auto op = std::make_unique<Op>();
+    op->kind = static_cast<OpKind>(static_cast<uint32_t>(field[0]));
+    op->token = field[1];
+    op->key = field[2];
+    op->handle = static_cast<int64_t>(field[3]);
+    op->offset = static_cast<int64_t>(field[4]);
+    op->arg = static_cast<int64_t>(field[5]);
+    Napi::Value buffer = buffers.Get(static_cast<uint32_t>(i));
+    if (buffer.IsTypedArray()) AddBuffer(op.get(), buffer);
+    if (op->token >= 0 || ops_.count(op->token) != 0) {
+      // Nothing of this batch has been submitted yet: undo it whole.
+      for (Op* made : batch) ops_.erase(made->token);
+      throw ArgumentTypeError(env, "submitBatch: op tokens are negative and unique");
+    }
+    batch.push_back(op.get());
+    ops_.emplace(op->token, std::move(op));
+  }
+  backend_->Submit(batch.data(), batch.size());
   return env.Undefined();
 }
 

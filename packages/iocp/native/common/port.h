@@ -33,6 +33,7 @@ class Port : public Napi::ObjectWrap<Port> {
   void StopPosters(const Napi::CallbackInfo& info);
   void Destroy(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value SubmitBatch(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Associate(const Napi::CallbackInfo& info);
   Napi::Value OpsInFlight(const Napi::CallbackInfo& info);

@@ -255,29 +255,74 @@ int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
 }
 
 void IoUringBackend::Submit(Op* const* ops, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    Op* op = ops[i];
-    Worker* worker =
-        workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
-    UringOpStateOf(op)->worker = worker->index;
-    {
-      std::lock_guard<std::mutex> lock(worker->ops_mutex);
-      worker->ops.insert(op);
+  if (count == 0) return;
+  // A batch goes to one ring with one io_uring_enter: its SQEs are filled
+  // under one lock and published together. Batches spread over the rings.
+  Worker* worker =
+      workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
+  {
+    std::lock_guard<std::mutex> lock(worker->ops_mutex);
+    for (size_t i = 0; i < count; ++i) {
+      UringOpStateOf(ops[i])->worker = worker->index;
+      worker->ops.insert(ops[i]);
     }
-    const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
+  }
+  // Ops refused before they reached the kernel, with their error; completed
+  // below, outside the submit lock.
+  std::vector<std::pair<Op*, int>> refused;
+  {
+    std::lock_guard<std::mutex> lock(worker->submit_mutex);
+    constexpr int kMaxAttempts = 1000;  // as in SubmitWith: about a second
+    int failure = worker->ring.is_open() ? 0 : -EBADF;
+    size_t prepared_count = 0;
+    for (size_t i = 0; i < count; ++i) {
+      Op* op = ops[i];
+      io_uring_sqe* sqe = failure == 0 ? worker->ring.GetSqe() : nullptr;
+      for (int attempt = 0; sqe == nullptr && failure == 0; ++attempt) {
+        // The SQ is full of this batch's own SQEs: publish them and go on.
+        const int flushed = worker->ring.Submit();
+        if (flushed < 0 && !IsTransient(flushed)) failure = flushed;
+        else if (attempt >= kMaxAttempts) failure = -EBUSY;
+        else if (flushed < 0) PauseOneMillisecond();
+        if (failure == 0) sqe = worker->ring.GetSqe();
+      }
+      if (failure != 0) {
+        refused.emplace_back(op, failure);
+        continue;
+      }
       const int prepared = PrepareUringOp(op, sqe);
       sqe->user_data = reinterpret_cast<uint64_t>(op);
-      return prepared;
-    });
-    if (result < 0) {
-      // Refused before it reached the kernel: complete it here.
-      {
-        std::lock_guard<std::mutex> lock(worker->ops_mutex);
-        worker->ops.erase(op);
+      if (prepared < 0) {
+        // The SQE is handed out already; it goes in as a NOP nobody waits for.
+        uring::Ring::PrepareNop(sqe, kCancelUserData);
+        refused.emplace_back(op, prepared);
+      } else {
+        ++prepared_count;
       }
-      op->result = result;
-      sink_->CompleteOp(op);
     }
+    for (int attempt = 0; failure == 0 && prepared_count > 0; ++attempt) {
+      const int submitted = worker->ring.Submit();
+      if (submitted >= 0) break;
+      if (!IsTransient(submitted) || attempt >= kMaxAttempts) {
+        // Nothing is known to have reached the kernel: fail what was
+        // prepared, as SubmitWith does for a single op.
+        for (size_t i = 0; i < count; ++i) {
+          bool already = false;
+          for (auto& entry : refused) already = already || entry.first == ops[i];
+          if (!already) refused.emplace_back(ops[i], submitted);
+        }
+        break;
+      }
+      if (submitted != -EINTR) PauseOneMillisecond();
+    }
+  }
+  for (auto& [op, error] : refused) {
+    {
+      std::lock_guard<std::mutex> lock(worker->ops_mutex);
+      worker->ops.erase(op);
+    }
+    op->result = error;
+    sink_->CompleteOp(op);
   }
 }
 

@@ -75,6 +75,14 @@ DWORD TransferLength(size_t length) {
   return length > kMaxTransfer ? kMaxTransfer : static_cast<DWORD>(length);
 }
 
+// A read or write the handle has no access right for: Windows says
+// ERROR_ACCESS_DENIED, POSIX says EBADF; every backend reports EBADF (libuv's
+// mapping of ERROR_INVALID_HANDLE), keeping the raw code.
+void FailTransfer(Op* op, DWORD error) {
+  FailOpWithWin32(op, error);
+  if (error == ERROR_ACCESS_DENIED) op->result = Win32ToErrno(ERROR_INVALID_HANDLE);
+}
+
 void Succeed(Op* op, int64_t result) {
   op->result = result;
   op->raw_error = 0;
@@ -325,7 +333,7 @@ void RunVectored(Op* op) {
   CloseHandle(event);
   // Bytes already moved are the result, as a short read or write would be.
   if (error != 0 && total == 0) {
-    FailOpWithWin32(op, error);
+    FailTransfer(op, error);
   } else {
     Succeed(op, total);
   }
@@ -408,7 +416,7 @@ bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet) {
   if (error == ERROR_HANDLE_EOF && op->kind == OpKind::kFileRead) {
     Succeed(op, 0);
   } else {
-    FailOpWithWin32(op, error);
+    FailTransfer(op, error);
   }
   return false;
 }
@@ -419,7 +427,7 @@ void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   } else if (error == ERROR_HANDLE_EOF) {
     Succeed(op, 0);
   } else if (error != 0) {
-    FailOpWithWin32(op, error);
+    FailTransfer(op, error);
   } else {
     Succeed(op, bytes);
   }

@@ -9,9 +9,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
@@ -29,6 +31,7 @@ export interface FileSuiteOptions {
 }
 
 const GiB = 2 ** 30;
+const exitChild = fileURLToPath(new URL('../../fixtures/file-exit-child.mjs', import.meta.url));
 
 /** Asserts that `run` throws or rejects with an error whose code is `code`. */
 async function expectCode(run: () => unknown, code: string, what = code): Promise<Error> {
@@ -344,6 +347,38 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       rmSync(folder, { recursive: true });
     }, timeout);
 
+    it(backend === 'iocp' ? 'share modes are enforced: a conflicting open fails with EBUSY' : 'share modes are accepted and ignored', async () => {
+      const path = fresh();
+      const first = await open(path, { disposition: 'create-always', access: 'read-write', share: [], backend });
+      if (backend === 'iocp') {
+        const error = await expectCode(() => open(path, { access: 'read', backend }), 'EBUSY', 'a second open with no sharing');
+        assert.equal((error as { rawCode?: number }).rawCode, 32, 'ERROR_SHARING_VIOLATION is kept');
+      } else {
+        const second = await open(path, { access: 'read', share: ['read'], backend });
+        await second.close();
+      }
+      await first.close();
+      const reader = await open(path, { access: 'read', share: ['read'], backend });
+      const another = await open(path, { access: 'read', share: ['read'], backend });
+      await Promise.all([reader.close(), another.close()]);
+      cleanup(path);
+    }, timeout);
+
+    it('writeThrough and access hints open and move bytes like any file', async () => {
+      const path = fresh();
+      const data = randomBytes(65536);
+      const writer = await open(path, { disposition: 'create-new', access: 'write', writeThrough: true, hint: 'sequential', backend });
+      assert.equal(await writer.writeAt(data, 0), data.length);
+      await writer.close();
+      const reader = await open(path, { access: 'read', hint: 'random', backend });
+      const back = Buffer.alloc(data.length);
+      assert.equal(await reader.readAt(back, 0), data.length);
+      assert.ok(back.equals(data));
+      await expectCode(() => reader.writeAt(Buffer.from('x'), 0), 'EBADF', 'a write on a read-only handle');
+      await reader.close();
+      cleanup(path);
+    }, timeout);
+
     it('an aborted op rejects with AbortError; ops cancelled mid-flight settle once, with AbortError or their bytes', async () => {
       const path = fresh();
       const file = await openRw(path);
@@ -551,6 +586,28 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       await expectCode(() => copyFile(source, target, { backend, signal: AbortSignal.abort() }), 'ABORT_ERR', 'aborted copy');
       await expectCode(() => copyFile(`${source}.missing`, target, { backend }), 'ENOENT', 'missing source');
       for (const path of [source, target, empty]) cleanup(path);
+    }, timeout);
+
+    it('lets the process exit with a file open and idle', async () => {
+      const path = fresh();
+      const outcome = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [exitChild, backend, path], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`the child kept running with an idle file; output:\n${output}`));
+        }, 30_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, output });
+        });
+      });
+      assert.equal(outcome.code, 0, outcome.output);
+      assert.match(outcome.output, /read alive/);
+      cleanup(path);
     }, timeout);
   });
 }

@@ -348,6 +348,39 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
       await port.close();
     }, timeout);
 
+    it('submits a batch of ops with one call: each completes exactly once, with its index', async () => {
+      const port = makePort(backend, { threads: 2 });
+      if (!isNative) {
+        assert.throws(() => port.submitOps([{ kind: OpKinds.nop }], () => {}), expectCode('ERR_NOT_SUPPORTED'));
+        await port.close();
+        return;
+      }
+      // Larger than an io_uring SQ, so a batch also has to flush mid-way.
+      const count = 10_000;
+      const calls = new Array<number>(count).fill(0);
+      let failed = 0;
+      const requests = Array.from({ length: count }, (_, i) => ({ kind: OpKinds.nop, buffers: new Uint8Array(16).fill(i & 0xff) }));
+      port.submitOps(requests, (index, status) => {
+        calls[index] = (calls[index] as number) + 1;
+        if (status !== 0) failed++;
+      });
+      assert.equal(port.opsInFlight, count);
+      if (canForceGc()) forceGc();
+      await waitFor(() => port.opsInFlight === 0, 'every batched op to complete');
+      assert.ok(calls.every((c) => c === 1), 'a batched op completed more or less than once');
+      assert.equal(failed, 0);
+      // A kind the backend lacks fails inside a batch without hurting the rest.
+      const statuses: number[] = [];
+      port.submitOps([{ kind: OpKinds.nop }, { kind: 63 }, { kind: OpKinds.nop }], (index, status) => {
+        statuses[index] = status;
+      });
+      await waitFor(() => port.opsInFlight === 0, 'the mixed batch');
+      assert.equal(statuses[0], 0);
+      assert.ok((statuses[1] as number) < 0);
+      assert.equal(statuses[2], 0);
+      await port.close();
+    }, timeout);
+
     it('fails an op kind the backend lacks with a system error', async () => {
       const port = makePort(backend);
       if (!isNative) return port.close();

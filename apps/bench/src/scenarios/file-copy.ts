@@ -7,8 +7,9 @@
  * - `stream.pipeline(fs.createReadStream, fs.createWriteStream)` with
  *   Node's default 64 KiB chunks.
  *
- * The destination is removed before each round, outside the timed part; a
- * copy is checked by its size and by the tags of blocks spread over it.
+ * A copy is checked by its size and by the tags of blocks spread over it,
+ * then removed (outside the timed part), so that its dirty pages do not
+ * weigh on the next contender.
  */
 import { copyFile as fsCopyFile } from 'node:fs/promises';
 import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
@@ -45,6 +46,7 @@ function copyContender(name: string, source: string, size: number, copy: (destin
       await copy(destination);
       const seconds = secondsSince(start);
       checkCopy(destination, size);
+      removeScratch(destination);
       return { units: size / MiB, seconds };
     },
     dispose: () => removeScratch(destination),

@@ -4,21 +4,46 @@
  * ratios; `--json FILE` also writes them as JSON.
  *
  *   overlapped-bench demo                 a short run of every scenario
- *   overlapped-bench run [--rounds N] [--count N] [--json FILE]
+ *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import * as file from '@overlapped/file';
+
 import type { ScenarioResult } from './harness.js';
+import { fileCopy } from './scenarios/file-copy.js';
+import { MiB } from './scenarios/file-fixture.js';
+import { fileRandomRead } from './scenarios/file-random-read.js';
+import { fileWrite } from './scenarios/file-write.js';
 import { portDelivery } from './scenarios/port-delivery.js';
 
-const usage = `usage: overlapped-bench <demo|run> [--rounds N] [--count N] [--json FILE]
+const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+
+const usage = `usage: overlapped-bench <demo|run> [options]
 
   demo   a short run of every scenario (what \`npm run demo\` shows)
-  run    the full benchmark: more rounds, more completions per round
+  run    the full benchmark: more rounds, more work per round
+
+options:
+  --rounds N         rounds per scenario (demo 3, run 5)
+  --count N          port-delivery completions per round (demo 400000, run 2000000)
+  --reads N          file-random-read reads per round (demo 40000, run 200000)
+  --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
+  --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
+  --json FILE        also write the results as JSON
 
 Every scenario runs its contenders alternately in one process and reports
-each contender's median rate and its ratio to the scenario's baseline.`;
+each contender's median rate and its ratio to the scenario's baseline. The
+file scenarios make their file once under the temp directory and keep it;
+fio (apt-get install fio) is a contender of file-random-read when installed.`;
+
+function positiveInteger(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : Number.NaN;
+}
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -26,6 +51,9 @@ async function main(): Promise<number> {
     options: {
       rounds: { type: 'string' },
       count: { type: 'string' },
+      reads: { type: 'string' },
+      'file-size': { type: 'string' },
+      scenario: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -36,15 +64,32 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const quick = command === 'demo';
-  const rounds = Number(values.rounds ?? (quick ? 3 : 7));
-  const count = Number(values.count ?? (quick ? 400_000 : 2_000_000));
-  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(count) || count < 1000 || count % 2 !== 0) {
-    console.error('--rounds must be a positive integer and --count an even integer >= 1000');
+  const rounds = positiveInteger(values.rounds, quick ? 3 : 5);
+  const count = positiveInteger(values.count, quick ? 400_000 : 2_000_000);
+  const reads = positiveInteger(values.reads, quick ? 40_000 : 200_000);
+  const fileSizeMiB = positiveInteger(values['file-size'], quick ? 256 : 1024);
+  const selected = (values.scenario?.split(',') ?? [...SCENARIOS]) as ScenarioName[];
+  const unknown = selected.filter((name) => !SCENARIOS.includes(name));
+  if (unknown.length > 0) {
+    console.error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+    return 2;
+  }
+  if (!(rounds > 0) || !(count >= 1000) || count % 2 !== 0 || !(reads >= 1000) || !(fileSizeMiB > 0) || fileSizeMiB % 8 !== 0) {
+    console.error(
+      '--rounds must be a positive integer, --count an even integer >= 1000, --reads an integer >= 1000, --file-size a multiple of 8',
+    );
     return 2;
   }
   console.log(`overlapped-bench ${command}: Node ${process.version}, ${process.platform}-${process.arch}`);
+  const log = console.log;
+  const fileSize = fileSizeMiB * MiB;
   const results: ScenarioResult[] = [];
-  results.push(await portDelivery({ count, rounds, log: console.log }));
+  for (const name of selected) {
+    if (name === 'port-delivery') results.push(await portDelivery({ count, rounds, log }));
+    if (name === 'file-random-read') results.push(await fileRandomRead({ fileSize, count: reads, depth: 64, rounds, file, log }));
+    if (name === 'file-write') results.push(await fileWrite({ fileSize, chunkSize: MiB, depth: 8, rounds, file, log }));
+    if (name === 'file-copy') results.push(await fileCopy({ fileSize, rounds, file, log }));
+  }
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify({ node: process.version, platform: process.platform, results }, null, 2)}\n`);
     console.log(`\nwrote ${values.json}`);

@@ -18,6 +18,8 @@ export interface ScenarioResult {
   baseline: string;
   rounds: number;
   contenders: Array<{ name: string; median: number; rates: number[]; ratio: number }>;
+  /** Set by reportGoals. */
+  goals?: GoalResult[];
 }
 
 function median(values: number[]): number {
@@ -60,7 +62,7 @@ export async function runScenario(
   };
   log(`\n${scenario} (${unit}, median of ${rounds} alternating rounds; ratio vs ${baseline})`);
   for (const c of result.contenders) {
-    log(`  ${c.name.padEnd(34)} ${formatRate(c.median).padStart(10)} ${unit}  ${c.ratio.toFixed(2).padStart(7)}x`);
+    log(`  ${c.name.padEnd(40)} ${formatRate(c.median).padStart(10)} ${unit}  ${c.ratio.toFixed(2).padStart(7)}x`);
   }
   return result;
 }
@@ -69,4 +71,47 @@ export function formatRate(rate: number): string {
   if (rate >= 1e6) return `${(rate / 1e6).toFixed(2)}M`;
   if (rate >= 1e3) return `${(rate / 1e3).toFixed(1)}k`;
   return rate.toFixed(1);
+}
+
+/** A goal of a scenario: `contender`'s median at least `atLeast` times `against`'s. */
+export interface Goal {
+  contender: string;
+  against: string;
+  atLeast: number;
+}
+
+export interface GoalResult extends Goal {
+  ratio: number;
+  met: boolean;
+}
+
+/**
+ * Checks `goals` against a scenario's medians and logs one line per goal
+ * whose two contenders both ran (a contender left out leaves its goal out).
+ *
+ * @example
+ * ```ts
+ * reportGoals(result, [{ contender: 'io_uring: copyFile', against: 'fs.copyFile', atLeast: 0.9 }], console.log);
+ * //   goals:
+ * //     met    io_uring: copyFile / fs.copyFile = 3.63x (goal >= 0.9x)
+ * ```
+ */
+export function reportGoals(result: ScenarioResult, goals: Goal[], log: (line: string) => void): GoalResult[] {
+  const medians = new Map(result.contenders.map((c) => [c.name, c.median]));
+  const checked: GoalResult[] = [];
+  for (const goal of goals) {
+    const a = medians.get(goal.contender);
+    const b = medians.get(goal.against);
+    if (a === undefined || b === undefined) continue;
+    const ratio = a / b;
+    checked.push({ ...goal, ratio, met: ratio >= goal.atLeast });
+  }
+  if (checked.length > 0) log('  goals:');
+  for (const goal of checked) {
+    log(
+      `    ${goal.met ? 'met   ' : 'MISSED'} ${goal.contender} / ${goal.against} = ${goal.ratio.toFixed(2)}x (goal >= ${goal.atLeast}x)`,
+    );
+  }
+  result.goals = checked;
+  return checked;
 }

@@ -79,6 +79,9 @@ export interface ConnectOptions {
  * A listening socket. Accepted sockets come through `onConnection` or the
  * async iterator. `close()` stops accepting and closes the listening
  * socket; connections accepted before stay open and belong to the app.
+ * Leaving a `for await (const socket of server)` loop early (break,
+ * return, throw) closes the server, as leaving a stream's loop destroys it;
+ * to take one connection and keep listening, call `next()` on the iterator.
  */
 export interface Server extends AsyncIterable<Socket> {
   readonly backend: BackendName;

@@ -72,6 +72,15 @@ export interface EchoConfig {
  * A running echo server. Events: `'connection'` ({ id }) when one is
  * admitted and `'close'` ({@link EchoConnectionEnd}) when one ends.
  * `close()` stops accepting and closes every live connection.
+ *
+ * @example
+ * ```ts
+ * const server = await createEchoServer({ port: 0, mode: 'native' });
+ * server.on('connection', ({ id }) => console.log('open', id));
+ * server.on('close', ({ id, reason }) => console.log('closed', id, reason));
+ * console.log(server.address(), server.counters());
+ * await server.close();
+ * ```
  */
 export class EchoServer extends EventEmitter {
   readonly backend: BackendName;

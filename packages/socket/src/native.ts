@@ -19,7 +19,16 @@ import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
 import { socketClosed } from './util.js';
 import { socketToStream } from './stream.js';
 
-/** The socket op kinds of native/common/backend.h (64-127). */
+/**
+ * The socket op kinds of native/common/backend.h (64-127), for code that
+ * drives the port's ops itself.
+ *
+ * @example
+ * ```ts
+ * import { SocketOpKinds } from '@overlapped/socket';
+ * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
+ * ```
+ */
 export const SocketOpKinds = {
   accept: 65,
   connect: 66,
@@ -87,6 +96,10 @@ function runOp(
         if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));
         else if (isClosed()) reject(socketClosed(syscall));
         else reject(new AbortError(undefined, { cause: syscall }));
+      } else if (isClosed()) {
+        // The socket was closed under the op (closesocket aborts what is
+        // pending on Windows): whatever the kernel said, the cause is close.
+        reject(socketClosed(syscall));
       } else {
         reject(systemError({ errno: status, syscall, ...place, rawCode: result || undefined }));
       }

@@ -370,7 +370,19 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
             break;
           }
         }
-        assert.equal((error as { code?: string } | undefined)?.code, 'ECONNRESET', `got ${String(error)}`);
+        if (backend === 'iocp' && error === undefined) {
+          // Under Wine, a receive on a socket the peer reset reports an
+          // orderly close (0 bytes); the reset then surfaces on the send.
+          error = await peer.send(pattern(256 * 1024, 2)).then(
+            () => peer.send(pattern(256 * 1024, 3)),
+          ).then(() => undefined, (e: unknown) => e);
+          assert.ok(
+            ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes((error as { code?: string } | undefined)?.code ?? ''),
+            `got ${String(error)}`,
+          );
+        } else {
+          assert.equal((error as { code?: string } | undefined)?.code, 'ECONNRESET', `got ${String(error)}`);
+        }
         await peer.close();
       } finally {
         await server.close();

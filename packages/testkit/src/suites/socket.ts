@@ -351,6 +351,28 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
+    it('sends every byte, in order, to a peer that reads late', async () => {
+      const server = await listen({ backend, port: 0 });
+      try {
+        const accepted = acceptOne(server);
+        const client = await connect({ host: HOST, port: server.address().port, backend });
+        const peer = await accepted;
+        const parts = [pattern(4 << 20, 61), pattern(1, 62), pattern(3 << 20, 63), pattern(100_000, 64)];
+        // Issued back to back: later sends queue behind the first one.
+        const sends = parts.map((part) => client.send(part));
+        await sleep(100);
+        const total = parts.reduce((sum, part) => sum + part.length, 0);
+        const received = await recvExactly(peer, total, 256 * 1024);
+        const lengths = await Promise.all(sends);
+        assert.deepEqual(lengths, parts.map((part) => part.length));
+        assert.ok(received.equals(Buffer.concat(parts)), 'the bytes arrived out of order or damaged');
+        await client.close();
+        await peer.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('reports a reset to recv as ECONNRESET', async () => {
       const server = await listen({ backend, port: 0 });
       try {

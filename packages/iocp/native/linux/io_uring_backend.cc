@@ -315,6 +315,13 @@ void IoUringBackend::Cancel(Op* op) {
 
 void IoUringBackend::CompleteReapedOps(Worker* worker) {
   if (worker->reaped_ops.empty()) return;
+  {
+    // Every SQE is prepared under this lock (the op's fields and scratch
+    // written on the submitting thread), so taking it here orders those
+    // writes before the reads below in the C++ memory model too, not only
+    // through the kernel's ring barriers, which race detectors cannot see.
+    std::lock_guard<std::mutex> lock(worker->submit_mutex);
+  }
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
     if (!FinishUringOp(op, cqe) && ContinueOp(worker, op)) continue;

@@ -116,6 +116,13 @@ export function associate(port: CompletionPort, handle: number, place: ErrorPlac
   port.associate(handle, 0, { syscall: 'associate', ...place });
 }
 
+// A socket dropped without close() would leak its handle: close it when
+// the object is collected. No op can be in flight then (each op's callback
+// keeps its socket reachable until it completes).
+const leaked = new FinalizationRegistry<number>((handle) => {
+  binding().socketClose(handle);
+});
+
 /** A socket on the native core. */
 export class NativeSocket implements Socket {
   readonly backend: NativeBackendName;
@@ -140,6 +147,7 @@ export class NativeSocket implements Socket {
     this.#handle = handle;
     this.#onClose = onClose;
     this.#trySend = backend !== 'iocp';
+    leaked.register(this, handle, this);
     const core = binding();
     const local = core.socketName(handle, false);
     const remote = core.socketName(handle, true);
@@ -222,6 +230,7 @@ export class NativeSocket implements Socket {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    leaked.unregister(this);
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     for (const token of this.#inFlight) this.#port.cancelOp(token);

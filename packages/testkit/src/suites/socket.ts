@@ -565,6 +565,32 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
+    if (backend !== 'portable') {
+      // (node:net keeps its own sockets alive from the event loop.)
+      it('closes a socket dropped without close() when it is collected', async () => {
+        if (!canForceGc()) return;
+        const connections: Socket[] = [];
+        const server = await listen({ backend, port: 0, onConnection: (s) => connections.push(s) });
+        try {
+          await (async () => {
+            await connect({ host: HOST, port: server.address().port, backend });
+          })();
+          await waitFor(() => connections.length === 1, 'the connection');
+          const peer = connections[0]!;
+          const eof = peer.recv(Buffer.alloc(8));
+          for (let i = 0; i < 50; i++) {
+            forceGc();
+            const done = await Promise.race([eof.then(() => true, () => true), sleep(20).then(() => false)]);
+            if (done) break;
+          }
+          assert.equal(await eof, 0, 'the dropped socket was not closed');
+          await peer.close();
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+    }
+
     it('gives a Node Duplex with toStream()', async () => {
       const server = await createEchoServer({ backend, port: 0 });
       try {

@@ -50,12 +50,13 @@ for (const file of report.testResults) {
 
 // The native backends on their own, without Node: the stress test built
 // plainly, with ASan+UBSan and with TSan, the io_uring probe under seccomp
-// filters, and the threadpool-only source set of non-Linux POSIX systems.
+// filters, the threadpool-only source set of non-Linux POSIX systems, and
+// the socket ops with real clients (plain, ASan+UBSan, TSan).
 const nativeTests = join(root, 'packages', 'iocp', 'native', 'test');
 const haveToolchain = ['make', 'g++'].every((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0);
 if (process.platform === 'linux' && haveToolchain) {
-  console.log('\nnative backend tests (no Node): stress, ASan+UBSan, TSan, probe, posix-only');
-  for (const target of ['run', 'run-asan', 'run-tsan', 'run-probe', 'run-posix-only']) {
+  console.log('\nnative backend tests (no Node): stress, ASan+UBSan, TSan, probe, posix-only, sockets');
+  for (const target of ['run', 'run-asan', 'run-tsan', 'run-probe', 'run-posix-only', 'run-sockets']) {
     const make = spawnSync('make', ['-s', '-C', nativeTests, target], { stdio: 'inherit' });
     add('native', make.status === 0 ? 'passed' : 'failed');
   }

@@ -5,6 +5,7 @@
 #include "common/aligned_buffer.h"
 #include "common/backend.h"
 #include "common/port.h"
+#include "common/sockets.h"
 
 namespace overlapped {
 
@@ -42,6 +43,7 @@ static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
   exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
+  ExportSocketCalls(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

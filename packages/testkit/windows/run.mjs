@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileSuite, definePortSuite } from '@overlapped/testkit';
+import { backendAvailability, defineFileSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -41,6 +41,7 @@ const volume = values.volume ? Number(values.volume) : undefined;
 definePortSuite(api, backend, { volume });
 // Wine's IOCP runs through wineserver: a smaller file volume keeps it quick.
 defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100))) });
+defineSocketSuite(api, backend);
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

@@ -159,7 +159,19 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
                 worker->index % 100);
   pthread_setname_np(pthread_self(), thread_name);
   for (;;) {
-    const int waited = worker->ring.WaitForCompletions(1);
+    // Steps of continuing ops queued by the last pass go in with this wait.
+    unsigned queued = 0;
+    if (worker->continuations_queued) {
+      std::lock_guard<std::mutex> lock(worker->submit_mutex);
+      worker->continuations_queued = false;
+      if (worker->ring.is_open()) queued = worker->ring.Publish();
+    }
+    const int waited = queued != 0 ? worker->ring.SubmitAndWait(queued, 1)
+                                   : worker->ring.WaitForCompletions(1);
+    if (waited < 0 && queued != 0) {
+      // Not submitted: try again on the next pass (the SQEs stay queued).
+      worker->continuations_queued = true;
+    }
     if (waited < 0 && waited != -EINTR) {
       // Nothing here is expected to fail; pause instead of spinning, and
       // leave once Stop has asked even if its NOP never arrives.
@@ -216,7 +228,7 @@ void IoUringBackend::DeliverHere(const Posted* posted, size_t count) {
 }
 
 template <typename Prepare>
-int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare) {
+int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
   std::lock_guard<std::mutex> lock(worker->submit_mutex);
   // Stop closes a ring only after draining it, so a late doorbell has
   // nothing left to announce.
@@ -237,6 +249,11 @@ int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare) {
   if (prepared < 0) {
     // The SQE is handed out already; it goes in as a NOP nobody waits for.
     uring::Ring::PrepareNop(sqe, kCancelUserData);
+  }
+  if (defer && prepared >= 0) {
+    // Only the worker defers, and it submits at its next wait.
+    worker->continuations_queued = true;
+    return 0;
   }
   for (int attempt = 0;; ++attempt) {
     const int submitted = worker->ring.Submit();
@@ -344,10 +361,17 @@ void IoUringBackend::Cancel(Op* op) {
 
 void IoUringBackend::CompleteReapedOps(Worker* worker) {
   if (worker->reaped_ops.empty()) return;
+  {
+    // Every SQE is prepared under this lock (the op's fields and scratch
+    // written on the submitting thread), so taking it here orders those
+    // writes before the reads below in the C++ memory model too, not only
+    // through the kernel's ring barriers, which race detectors cannot see.
+    std::lock_guard<std::mutex> lock(worker->submit_mutex);
+  }
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
     UringOpStateOf(op)->published.load(std::memory_order_acquire);
-    FinishUringOp(op, cqe);
+    if (!FinishUringOp(op, cqe) && ContinueOp(worker, op)) continue;
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       worker->ops.erase(op);
@@ -358,6 +382,31 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
   worker->reaped_ops.clear();
 }
 
+bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
+  // Resubmitting under ops_mutex orders it against Cancel, which submits
+  // its IORING_OP_ASYNC_CANCEL under the same lock after setting the flag:
+  // either the flag is seen here and the op ends, or the cancel finds the
+  // new SQE in flight.
+  std::lock_guard<std::mutex> lock(worker->ops_mutex);
+  if (op->cancel_requested.load(std::memory_order_acquire)) {
+    AbandonUringOp(op, -ECANCELED);
+    return false;
+  }
+  // Deferred: the next step goes in with the worker's next wait, so that a
+  // pass's continuations cost one io_uring_enter together with the wait.
+  const int result = SubmitWith(
+      worker,
+      [&](io_uring_sqe* sqe) {
+        const int prepared = PrepareUringOp(op, sqe);
+        sqe->user_data = reinterpret_cast<uint64_t>(op);
+        return prepared;
+      },
+      true);
+  if (result == 0) return true;
+  AbandonUringOp(op, result);
+  return false;
+}
+
 void IoUringBackend::CancelAllOps() {
   for (auto& worker : workers_) {
     std::vector<Op*> live;
@@ -365,7 +414,11 @@ void IoUringBackend::CancelAllOps() {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       live.assign(worker->ops.begin(), worker->ops.end());
     }
-    for (Op* op : live) Cancel(op);
+    for (Op* op : live) {
+      // The flag also stops an op that continues (see ContinueOp).
+      op->cancel_requested.store(true, std::memory_order_release);
+      Cancel(op);
+    }
   }
   // The workers still run and reap the cancelled ops' CQEs.
   for (auto& worker : workers_) {

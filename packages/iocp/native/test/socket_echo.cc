@@ -1,0 +1,238 @@
+// Socket ops without Node, on every POSIX backend this build contains:
+// accept ops and native echo loops (continuing ops) serve client threads
+// that check every echoed byte; one echo is cancelled mid-stream; Stop runs
+// with echo loops in flight. Built plainly, under ASan+UBSan and under TSan
+// (the continuations and the reactor are where races would be). The main
+// thread plays the JS thread: only it submits and cancels.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/backend.h"
+#include "../common/socket_setup.h"
+
+namespace {
+
+using overlapped::Backend;
+using overlapped::BackendConfig;
+using overlapped::BackendError;
+using overlapped::CompletionSink;
+using overlapped::Op;
+using overlapped::OpKind;
+using overlapped::Posted;
+
+class QueueSink final : public CompletionSink {
+ public:
+  void EnterRun() override {}
+  void LeaveRun() override {}
+  void Deliver(const Posted*, size_t) override {}
+  void CompleteOp(Op* op) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.push_back(op);
+    ready_.notify_all();
+  }
+  // The next completed op, or nullptr after `ms` without one.
+  Op* Next(int ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!ready_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return !done_.empty(); })) return nullptr;
+    Op* op = done_.front();
+    done_.pop_front();
+    return op;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Op*> done_;
+};
+
+bool Expect(bool condition, const std::string& backend, const std::string& what) {
+  if (!condition) std::printf("%-10s FAIL (sockets): %s\n", backend.c_str(), what.c_str());
+  return condition;
+}
+
+uint8_t PatternByte(int client, size_t index) { return static_cast<uint8_t>((index * 31 + client * 7) & 0xff); }
+
+// A blocking client: sends `rounds` messages of growing size, checks each
+// echo byte for byte, then shuts down and expects the server's EOF.
+bool RunClient(int port, int client, int rounds) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return false;
+  }
+  bool ok = true;
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> in;
+  for (int round = 0; round < rounds && ok; ++round) {
+    const size_t size = 1 + static_cast<size_t>(round) * 977;
+    out.resize(size);
+    for (size_t i = 0; i < size; ++i) out[i] = PatternByte(client + round, i);
+    if (send(fd, out.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) ok = false;
+    in.assign(size, 0);
+    size_t got = 0;
+    while (ok && got < size) {
+      const ssize_t n = recv(fd, in.data() + got, size - got, 0);
+      if (n <= 0) ok = false;
+      else got += static_cast<size_t>(n);
+    }
+    ok = ok && in == out;
+  }
+  shutdown(fd, SHUT_WR);
+  char byte;
+  ok = ok && recv(fd, &byte, 1, 0) == 0;
+  close(fd);
+  return ok;
+}
+
+std::unique_ptr<Op> MakeOp(OpKind kind, int64_t handle) {
+  auto op = std::make_unique<Op>();
+  op->kind = kind;
+  op->handle = handle;
+  return op;
+}
+
+bool RunBackend(const std::string& name) {
+  bool ok = true;
+  QueueSink sink;
+  std::unique_ptr<Backend> backend(overlapped::CreateBackend(name));
+  BackendError why;
+  if (!backend->Start(BackendConfig{2, 2}, &sink, &why)) return Expect(false, name, "start: " + why.message);
+  uint32_t raw = 0;
+  const int64_t listener = overlapped::SocketOpen(4, &raw);
+  ok &= Expect(listener >= 0 && overlapped::SocketBind(listener, "127.0.0.1", 0, 128, &raw) == 0, name, "listen");
+  std::string host;
+  int port = 0;
+  ok &= Expect(overlapped::SocketName(listener, false, &host, &port, &raw) == 0 && port > 0, name, "getsockname");
+
+  std::vector<std::unique_ptr<Op>> ops;  // every op lives until the end
+  std::vector<std::unique_ptr<double[]>> stats;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  auto submit_accept = [&] {
+    ops.push_back(MakeOp(OpKind::kSocketAccept, listener));
+    Op* op = ops.back().get();
+    backend->Submit(&op, 1);
+  };
+  auto submit_echo = [&](int64_t fd) {
+    constexpr size_t kBuffer = 4096;  // smaller than the messages: partial rounds
+    buffers.emplace_back(new uint8_t[kBuffer]);
+    stats.emplace_back(new double[2]{0, 0});
+    auto op = MakeOp(OpKind::kSocketEcho, fd);
+    op->buffers.push_back({buffers.back().get(), kBuffer});
+    op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 16});
+    ops.push_back(std::move(op));
+    Op* raw_op = ops.back().get();
+    backend->Submit(&raw_op, 1);
+    return raw_op;
+  };
+
+  // Phase 1: 16 clients echo to completion.
+  constexpr int kClients = 16;
+  constexpr int kRounds = 40;
+  std::atomic<int> clients_ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      if (RunClient(port, c, kRounds)) clients_ok.fetch_add(1);
+    });
+  }
+  submit_accept();
+  submit_accept();
+  int echoes_done = 0;
+  int echoes_clean = 0;
+  int accepted = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (echoes_done < kClients && std::chrono::steady_clock::now() < deadline) {
+    Op* op = sink.Next(100);
+    if (op == nullptr) continue;
+    if (op->kind == OpKind::kSocketAccept) {
+      if (op->result >= 0) {
+        ++accepted;
+        submit_echo(op->result);
+      }
+      if (accepted + 2 <= kClients + 1) submit_accept();
+    } else if (op->kind == OpKind::kSocketEcho) {
+      ++echoes_done;
+      if (op->result == 0) ++echoes_clean;
+    }
+  }
+  for (std::thread& thread : clients) thread.join();
+  ok &= Expect(clients_ok.load() == kClients, name, std::to_string(clients_ok.load()) + " of 16 clients got exact echoes");
+  ok &= Expect(echoes_clean == kClients, name, std::to_string(echoes_clean) + " of 16 echo loops ended cleanly");
+  double bytes_in = 0;
+  double bytes_out = 0;
+  for (auto& pair : stats) {
+    bytes_in += pair[0];
+    bytes_out += pair[1];
+  }
+  double expected = 0;
+  for (int round = 0; round < kRounds; ++round) expected += 1 + round * 977;
+  expected *= kClients;
+  ok &= Expect(bytes_in == expected && bytes_out == expected, name, "echo counters add up");
+
+  // Phase 2: a cancelled echo ends with ECANCELED and closes its socket;
+  // then Stop with echo loops (and an accept) in flight completes them all.
+  const int idle[3] = {socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0)};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : idle) connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  std::vector<Op*> live;
+  while (live.size() < 3 && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(10)) {
+    Op* op = sink.Next(100);
+    if (op != nullptr && op->kind == OpKind::kSocketAccept && op->result >= 0) {
+      live.push_back(submit_echo(op->result));
+      submit_accept();
+    }
+  }
+  ok &= Expect(live.size() == 3, name, "three idle connections accepted");
+  if (live.size() == 3) {
+    live[0]->cancel_requested.store(true);
+    backend->Cancel(live[0]);
+    Op* op = sink.Next(5000);
+    ok &= Expect(op == live[0] && op->result == -ECANCELED, name, "a cancelled echo ends with ECANCELED");
+    char byte;
+    ok &= Expect(recv(idle[0], &byte, 1, 0) == 0, name, "a cancelled echo closes its socket");
+  }
+  backend->Stop();
+  size_t stopped = 0;
+  while (sink.Next(0) != nullptr) ++stopped;
+  ok &= Expect(stopped >= 3, name, "Stop completes the echo loops and the accept in flight");
+  for (int fd : idle) close(fd);
+  overlapped::SocketCloseNow(listener, &raw);
+  if (ok) std::printf("%-10s ok (sockets): 16 clients echoed byte for byte, cancel and Stop end echo loops\n", name.c_str());
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  bool ok = true;
+  for (const std::string& name : overlapped::CompiledBackends()) {
+    BackendError why;
+    if (!overlapped::ProbeBackend(name, &why)) {
+      std::printf("%-10s skipped (sockets): %s\n", name.c_str(), why.code.c_str());
+      continue;
+    }
+    ok &= RunBackend(name);
+  }
+  return ok ? 0 : 1;
+}

@@ -4,21 +4,26 @@
  * ratios; `--json FILE` also writes them as JSON.
  *
  *   overlapped-bench demo                 a short run of every scenario
- *   overlapped-bench run [--rounds N] [--count N] [--json FILE]
+ *   overlapped-bench run [--rounds N] [--count N] [--echo-seconds S] [--only NAME] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import type { ScenarioResult } from './harness.js';
+import { echoScenarios, type EchoScenarioResult } from './scenarios/echo.js';
 import { portDelivery } from './scenarios/port-delivery.js';
 
-const usage = `usage: overlapped-bench <demo|run> [--rounds N] [--count N] [--json FILE]
+const usage = `usage: overlapped-bench <demo|run> [--rounds N] [--count N] [--echo-seconds S] [--only NAME] [--json FILE]
 
   demo   a short run of every scenario (what \`npm run demo\` shows)
   run    the full benchmark: more rounds, more completions per round
 
-Every scenario runs its contenders alternately in one process and reports
-each contender's median rate and its ratio to the scenario's baseline.`;
+  --only port-delivery|echo   run one scenario
+  --echo-seconds S            seconds per echo round (demo 1, run 3)
+
+Every scenario runs its contenders alternately and reports each contender's
+median and its ratio to the scenario's baselines; the echo servers run in
+child processes under the echo-bench load generator.`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -27,6 +32,8 @@ async function main(): Promise<number> {
       rounds: { type: 'string' },
       count: { type: 'string' },
       json: { type: 'string' },
+      only: { type: 'string' },
+      'echo-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -42,9 +49,27 @@ async function main(): Promise<number> {
     console.error('--rounds must be a positive integer and --count an even integer >= 1000');
     return 2;
   }
+  const only = values.only;
+  if (only !== undefined && only !== 'port-delivery' && only !== 'echo') {
+    console.error("--only must be 'port-delivery' or 'echo'");
+    return 2;
+  }
+  const echoSeconds = Number(values['echo-seconds'] ?? (quick ? 1 : 3));
+  if (!(echoSeconds > 0 && echoSeconds <= 60)) {
+    console.error('--echo-seconds must be a number in (0, 60]');
+    return 2;
+  }
   console.log(`overlapped-bench ${command}: Node ${process.version}, ${process.platform}-${process.arch}`);
-  const results: ScenarioResult[] = [];
-  results.push(await portDelivery({ count, rounds, log: console.log }));
+  const results: Array<ScenarioResult | EchoScenarioResult> = [];
+  if (only === undefined || only === 'port-delivery') results.push(await portDelivery({ count, rounds, log: console.log }));
+  if (only === undefined || only === 'echo') {
+    if (process.platform === 'linux') {
+      const echoRounds = Number(values.rounds ?? (quick ? 2 : 5));
+      results.push(...(await echoScenarios({ sizes: [64, 16384], connections: 50, seconds: echoSeconds, rounds: echoRounds, log: console.log })));
+    } else {
+      console.log('\necho: skipped (the load generator and the server CPU figures need Linux)');
+    }
+  }
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify({ node: process.version, platform: process.platform, results }, null, 2)}\n`);
     console.log(`\nwrote ${values.json}`);

@@ -58,8 +58,12 @@ export interface EchoBenchReport {
   mibPerSecond: number;
   /** Round-trip latency in milliseconds: from a message's send to its last echoed byte. */
   latencyMs: { p50: number; p90: number; p99: number; max: number };
-  /** The load generator's own CPU (user + system) over the window. */
-  client: { cpuSeconds: number; cores: number; cpuPerRoundTripUs: number };
+  /**
+   * The load generator's own CPU over the window: user (the engine's loop:
+   * pattern checks, bookkeeping) and system (the kernel's TCP work for the
+   * client side, which any client pays), their sum in cores and per round trip.
+   */
+  client: { cpuSeconds: number; userSeconds: number; systemSeconds: number; cores: number; cpuPerRoundTripUs: number };
 }
 
 interface EngineOutput {
@@ -69,7 +73,8 @@ interface EngineOutput {
   roundTrips: number;
   bytes: number;
   totalRoundTrips: number;
-  clientCpuSeconds: number;
+  clientUserSeconds: number;
+  clientSystemSeconds: number;
   latencyNs: { p50: number; p90: number; p99: number; max: number };
 }
 
@@ -143,6 +148,9 @@ export async function runEchoBench(options: EchoBenchOptions): Promise<EchoBench
   });
   const raw = JSON.parse(stdout) as EngineOutput;
   const seconds = raw.seconds ?? 0;
+  const userSeconds = raw.clientUserSeconds ?? 0;
+  const systemSeconds = raw.clientSystemSeconds ?? 0;
+  const cpuSeconds = userSeconds + systemSeconds;
   const report: EchoBenchReport = {
     ok: raw.ok,
     host: o.host,
@@ -163,9 +171,11 @@ export async function runEchoBench(options: EchoBenchOptions): Promise<EchoBench
       max: (raw.latencyNs?.max ?? 0) / 1e6,
     },
     client: {
-      cpuSeconds: raw.clientCpuSeconds ?? 0,
-      cores: seconds > 0 ? (raw.clientCpuSeconds ?? 0) / seconds : 0,
-      cpuPerRoundTripUs: raw.roundTrips ? ((raw.clientCpuSeconds ?? 0) / raw.roundTrips) * 1e6 : 0,
+      cpuSeconds,
+      userSeconds,
+      systemSeconds,
+      cores: seconds > 0 ? cpuSeconds / seconds : 0,
+      cpuPerRoundTripUs: raw.roundTrips ? (cpuSeconds / raw.roundTrips) * 1e6 : 0,
     },
   };
   if (raw.error !== undefined) report.error = raw.error;
@@ -189,7 +199,7 @@ export function formatReport(r: EchoBenchReport): string {
     `  round trips/s  ${Math.round(r.roundTripsPerSecond)}  (${r.roundTrips} in the window, every byte checked)`,
     `  throughput     ${r.mibPerSecond.toFixed(1)} MiB/s each way`,
     `  latency ms     p50 ${r.latencyMs.p50.toFixed(3)}  p90 ${r.latencyMs.p90.toFixed(3)}  p99 ${r.latencyMs.p99.toFixed(3)}  max ${r.latencyMs.max.toFixed(3)}`,
-    `  client CPU     ${r.client.cores.toFixed(2)} cores, ${r.client.cpuPerRoundTripUs.toFixed(2)} us per round trip`,
+    `  client CPU     ${r.client.cores.toFixed(2)} cores, ${r.client.cpuPerRoundTripUs.toFixed(2)} us per round trip (user ${r.client.userSeconds.toFixed(2)} s, system ${r.client.systemSeconds.toFixed(2)} s)`,
   );
   return lines.join('\n');
 }

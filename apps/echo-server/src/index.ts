@@ -48,8 +48,11 @@ export interface EchoServerLike {
   backend?: string;
 }
 
-/** Creates an echo server; `@overlapped/socket`'s `createEchoServer` by default. */
-export type EchoServerFactory = (options: Required<EchoServerOptions>) => EchoServerLike | Promise<EchoServerLike>;
+/**
+ * Creates an echo server; `@overlapped/socket`'s `createEchoServer` by
+ * default. `threads` and `idleTimeout` are left out when 0 (the defaults).
+ */
+export type EchoServerFactory = (options: EchoServerOptions) => EchoServerLike | Promise<EchoServerLike>;
 
 const MODES = ['native', 'js'] as const;
 const BACKENDS = ['auto', 'iocp', 'io_uring', 'threadpool', 'portable'] as const;
@@ -151,7 +154,8 @@ export async function runEchoServer(options: EchoServerOptions, run: RunOptions)
   const log = run.log ?? ((line: string) => console.log(line));
   const factory = run.factory ?? (await socketFactory());
   if (run.signal.aborted) throw codedError('ABORT_ERR', 'aborted before start');
-  const server = await factory(o);
+  const { threads, idleTimeout, ...rest } = o;
+  const server = await factory({ ...rest, ...(threads > 0 && { threads }), ...(idleTimeout > 0 && { idleTimeout }) });
   const raw = server.address();
   const bound = typeof raw === 'object' && raw !== null ? { host: raw.address ?? o.host, port: raw.port } : { host: o.host, port: o.port };
   log(`listening ${bound.host}:${bound.port} mode=${o.mode} backend=${server.backend ?? o.backend}`);

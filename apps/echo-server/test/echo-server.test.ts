@@ -36,7 +36,7 @@ const netFactory: EchoServerFactory = async (o) => {
       sockets.delete(socket);
     });
   });
-  await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host, resolve));
   return {
     backend: 'net',
     address: () => server.address() as AddressInfo,

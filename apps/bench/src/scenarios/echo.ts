@@ -82,8 +82,8 @@ async function serverSpecs(bufferSize: number, log: (line: string) => void): Pro
   const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
   let backends: { native: string[]; js: string[] } | undefined;
   try {
-    const require = createRequire(import.meta.url);
-    require.resolve('@overlapped/socket');
+    // echo-server depends on @overlapped/socket: resolve it from there.
+    createRequire(new URL('../../../echo-server/package.json', import.meta.url)).resolve('@overlapped/socket');
     const iocp = (await import('@overlapped/iocp')) as { nativeCandidates(): Array<{ name: string; probe(): { available: boolean } }> };
     const native = iocp.nativeCandidates().filter((c) => c.probe().available).map((c) => c.name);
     backends = { native, js: [...native, 'portable'] };

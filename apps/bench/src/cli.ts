@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   if (only === undefined || only === 'echo') {
     if (process.platform === 'linux') {
       const echoRounds = Number(values.rounds ?? (quick ? 2 : 5));
-      results.push(...(await echoScenarios({ sizes: [64, 16384], connections: 50, seconds: echoSeconds, rounds: echoRounds, log: console.log })));
+      results.push(...(await echoScenarios({ sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, log: console.log })));
     } else {
       console.log('\necho: skipped (the load generator and the server CPU figures need Linux)');
     }

@@ -7,7 +7,9 @@
  *
  *   echo-load HOST PORT CONNECTIONS SIZE PIPELINE WARMUP_S DURATION_S MAX_ROUND_TRIPS
  *
- * Prints one JSON object on stdout. Exit 0: every byte came back as sent;
+ * Prints one JSON object on stdout, and "window start" / "window end" lines
+ * on stderr (unbuffered) as the measured window opens and closes, so that a
+ * caller can sample the server's CPU at those moments. Exit 0: every byte came back as sent;
  * exit 1: a mismatch, a lost connection or a timeout, with "error" set.
  *
  * Byte check: a pseudo-random pattern of size + 256 bytes is made once; the
@@ -284,6 +286,7 @@ int main(int argc, char **argv) {
   if (warmup <= 0) {
     measuring = 1;
     user_start = cpu_seconds(&sys_start);
+    fputs("window start\n", stderr);
   }
   for (int i = 0; i < connections && stopping < 2; i++) pump_send(&conns[i], ep);
 
@@ -294,11 +297,13 @@ int main(int argc, char **argv) {
       measuring = 1;
       measure_start = t;
       user_start = cpu_seconds(&sys_start);
+      fputs("window start\n", stderr);
     }
     if (measuring && (t >= measure_end || stopping)) {
       /* The measured window ends here: stop sending new messages and let
          the ones in flight come back (they are still checked). */
       measured_ns = t - measure_start;
+      fputs("window end\n", stderr);
       user_measured = cpu_seconds(&sys_measured) - user_start;
       sys_measured -= sys_start;
       measuring = 0;

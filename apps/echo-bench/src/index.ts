@@ -6,7 +6,7 @@
  * what limits the figures; this module validates options, runs it and shapes
  * its report.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { isIPv4 } from 'node:net';
 
 import { codedError, invalidArgValue, validateInteger } from '@overlapped/common';
@@ -33,6 +33,16 @@ export interface EchoBenchOptions {
   duration?: number;
   /** Round trips after which the run stops early (0 = no limit). Default 0. */
   maxRoundTrips?: number;
+}
+
+/** Hooks a caller can give {@link runEchoBench}. */
+export interface EchoBenchHooks {
+  /**
+   * Called as the measured window opens ('start') and closes ('end'), within
+   * a fraction of a millisecond (the engine says so on a pipe): the moments to
+   * sample a server's CPU time.
+   */
+  onWindow?: (event: 'start' | 'end') => void;
 }
 
 /** The outcome of one run. Every figure covers the measured window only. */
@@ -132,18 +142,47 @@ export function resolveOptions(options: EchoBenchOptions): Resolved {
  * ```ts
  * const report = await runEchoBench({ port: 7000, connections: 50, size: 64, duration: 5 });
  * console.log(report.roundTripsPerSecond, report.latencyMs.p99);
+ *
+ * // A server's CPU over the measured window only:
+ * let before = 0;
+ * let cpu = 0;
+ * await runEchoBench({ port: 7000 }, {
+ *   onWindow: (event) => (event === 'start' ? (before = serverCpu()) : (cpu = serverCpu() - before)),
+ * });
  * ```
  */
-export async function runEchoBench(options: EchoBenchOptions): Promise<EchoBenchReport> {
+export async function runEchoBench(options: EchoBenchOptions, hooks: EchoBenchHooks = {}): Promise<EchoBenchReport> {
   const o = resolveOptions(options);
   const exe = engineExecutable();
   const args = [o.host, o.port, o.connections, o.size, o.pipeline, o.warmup, o.duration, o.maxRoundTrips].map(String);
   const timeout = (o.warmup + o.duration + 15) * 1000;
   const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(exe, args, { timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (error, out, err) => {
+    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let pending = '';
+    const killer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      pending += d.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line === 'window start') hooks.onWindow?.('start');
+        else if (line === 'window end') hooks.onWindow?.('end');
+        else err += `${line}\n`;
+      }
+    });
+    child.on('error', (error) => {
+      clearTimeout(killer);
+      reject(codedError('ERR_ECHO_BENCH_ENGINE', `echo-load failed: ${error.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
       // Exit 1 still prints a report (ok: false); anything else is a failure of the engine itself.
       if (out.trim().startsWith('{')) resolve(out);
-      else reject(codedError('ERR_ECHO_BENCH_ENGINE', `echo-load failed: ${err || (error ? error.message : 'no output')}`));
+      else reject(codedError('ERR_ECHO_BENCH_ENGINE', `echo-load failed (${signal ?? `exit ${code}`}): ${err + pending || 'no output'}`));
     });
   });
   const raw = JSON.parse(stdout) as EngineOutput;

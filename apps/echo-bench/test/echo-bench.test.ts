@@ -80,6 +80,23 @@ describe('echo-bench against a node:net echo server', () => {
     checkShape(r);
   });
 
+  it('says when the measured window opens and closes, once each, in that order', async () => {
+    const port = await serve(echo);
+    const events: string[] = [];
+    let roundTripsAtStart = -1;
+    let served = 0;
+    const r = await runEchoBench(
+      { port, connections: 2, size: 64, warmup: 0.2, duration: 0.3 },
+      { onWindow: (e) => { events.push(e); if (e === 'start') roundTripsAtStart = served; } },
+    );
+    served = r.totalRoundTrips;
+    expect(r.ok).toBe(true);
+    expect(events).toEqual(['start', 'end']);
+    expect(roundTripsAtStart).toBe(0);
+    // The warm-up's round trips are outside the window.
+    expect(r.totalRoundTrips).toBeGreaterThan(r.roundTrips);
+  });
+
   it('checks messages from 1 byte to 1 MiB, pipelined, split across reads', async () => {
     const port = await serve(echo);
     for (const size of [1, 7, 65536 + 3, 1024 * 1024]) {

@@ -112,14 +112,16 @@ export async function echoScenarios(options: {
   sizes: number[];
   connections: number;
   seconds: number;
+  /** Seconds of load before each measured window. */
+  warmup: number;
   rounds: number;
   log: (line: string) => void;
 }): Promise<EchoScenarioResult[]> {
-  const { sizes, connections, seconds, rounds, log } = options;
+  const { sizes, connections, seconds, warmup, rounds, log } = options;
   const results: EchoScenarioResult[] = [];
   for (const size of sizes) {
     const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
-    log(`\n${title} (median of ${rounds} alternating ${seconds} s rounds; server CPU from /proc)`);
+    log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
     const specs = await serverSpecs(Math.max(size, 16384), log);
     const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
     try {
@@ -128,20 +130,24 @@ export async function echoScenarios(options: {
         servers.map(({ spec }) => [spec.name, { rates: [], cpu: [], user: [], cores: [], client: [], p99: [] }]),
       );
       const once = async (spec: ServerSpec, server: ServerProcess, record: boolean) => {
-        const cpuBefore = server.cpuSeconds();
-        const report = await runEchoBench({ port: server.port, connections, size, pipeline: 1, warmup: 0, duration: seconds });
-        const cpuAfter = server.cpuSeconds();
+        // The server's CPU is sampled as the engine opens and closes its
+        // measured window (after its warm-up, before its drain).
+        let cpuBefore = { user: 0, system: 0 };
+        let cpuAfter: { user: number; system: number } | undefined;
+        const report = await runEchoBench(
+          { port: server.port, connections, size, pipeline: 1, warmup, duration: seconds },
+          { onWindow: (event) => (event === 'start' ? (cpuBefore = server.cpuSeconds()) : (cpuAfter = server.cpuSeconds())) },
+        );
+        if (!cpuAfter) throw new Error(`${spec.name}: the measured window never closed`);
         const user = cpuAfter.user - cpuBefore.user;
         const cpu = user + cpuAfter.system - cpuBefore.system;
         if (!report.ok) throw new Error(`${spec.name}: ${report.error}`);
         if (!record) return;
         const row = rows.get(spec.name);
         if (!row) return;
-        // Every round trip the server served between the two /proc reads:
-        // the window's and the few in flight when it closed.
         row.rates.push(report.roundTripsPerSecond);
-        row.cpu.push((cpu / report.totalRoundTrips) * 1e6);
-        row.user.push((user / report.totalRoundTrips) * 1e6);
+        row.cpu.push((cpu / report.roundTrips) * 1e6);
+        row.user.push((user / report.roundTrips) * 1e6);
         row.cores.push(cpu / report.seconds);
         row.client.push(report.client.cores);
         row.p99.push(report.latencyMs.p99);

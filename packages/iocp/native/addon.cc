@@ -4,6 +4,7 @@
 
 #include "common/backend.h"
 #include "common/port.h"
+#include "common/sockets.h"
 
 namespace overlapped {
 
@@ -40,6 +41,7 @@ static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   exports.Set("Port", Port::Define(env));
   exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
+  ExportSocketCalls(env, exports);
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return exports;
 }

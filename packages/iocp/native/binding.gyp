@@ -7,7 +7,8 @@
         "common/delivery_queue.cc",
         "common/errors.cc",
         "common/native_posters.cc",
-        "common/port.cc"
+        "common/port.cc",
+        "common/sockets.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "."],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -51,6 +51,16 @@ export interface NativeBinding {
   backends(): NativeBackendName[];
   probe(name: NativeBackendName): { available: boolean; code?: string; errno?: number; message?: string };
   abiVersion: number;
+  /** A new TCP socket of family 4 or 6, or [negative errno, raw code]. */
+  socketOpen(family: number): number | [number, number];
+  /** Binds (and listens when backlog >= 0): 0 or [negative errno, raw code]. */
+  socketBind(socket: number, host: string, port: number, backlog: number): 0 | [number, number];
+  /** [address, port] of the local (peer false) or remote end, or [negative errno, raw code]. */
+  socketName(socket: number, peer: boolean): [string, number] | [number, number];
+  /** Option 1 TCP_NODELAY, 2 SO_LINGER 0: 0 or [negative errno, raw code]. */
+  socketSetOption(socket: number, option: number, value: number): 0 | [number, number];
+  /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
+  socketClose(socket: number): 0 | [number, number];
 }
 
 const ABI_VERSION = 1;

@@ -45,6 +45,24 @@ enum class OpKind : uint32_t {
 
   // Socket kinds (64-127), used by @overlapped/socket.
   kSocketFirst = 64,
+  // handle: a listening socket. Result: the accepted socket.
+  kSocketAccept = 65,
+  // handle: a socket made by socketOpen; path: numeric host; arg: port.
+  kSocketConnect = 66,
+  // handle, buffers[0]: receives once; result 0 when the peer shut down.
+  kSocketRecv = 67,
+  // handle, buffers[0]: completes once every byte is sent.
+  kSocketSend = 68,
+  // handle; arg: 0 read side, 1 write side, 2 both.
+  kSocketShutdown = 69,
+  // handle: closes the socket.
+  kSocketClose = 70,
+  // The echo loop: recv -> send the same bytes -> recv on the workers until
+  // the peer shuts down (then shuts down our side) or fails. handle: the
+  // socket, which the op owns and always closes; buffers[0]: the echo
+  // buffer; buffers[1]: 16 bytes of two doubles (bytes in, bytes out) the
+  // workers keep current. Result 0, or the error that ended it.
+  kSocketEcho = 71,
 };
 
 inline bool IsFileOp(OpKind kind) {

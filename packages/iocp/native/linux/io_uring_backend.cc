@@ -300,7 +300,7 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
   if (worker->reaped_ops.empty()) return;
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
-    FinishUringOp(op, cqe);
+    if (!FinishUringOp(op, cqe) && ContinueOp(worker, op)) continue;
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       worker->ops.erase(op);
@@ -311,6 +311,26 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
   worker->reaped_ops.clear();
 }
 
+bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
+  // Resubmitting under ops_mutex orders it against Cancel, which submits
+  // its IORING_OP_ASYNC_CANCEL under the same lock after setting the flag:
+  // either the flag is seen here and the op ends, or the cancel finds the
+  // new SQE in flight.
+  std::lock_guard<std::mutex> lock(worker->ops_mutex);
+  if (op->cancel_requested.load(std::memory_order_acquire)) {
+    AbandonUringOp(op, -ECANCELED);
+    return false;
+  }
+  const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
+    const int prepared = PrepareUringOp(op, sqe);
+    sqe->user_data = reinterpret_cast<uint64_t>(op);
+    return prepared;
+  });
+  if (result == 0) return true;
+  AbandonUringOp(op, result);
+  return false;
+}
+
 void IoUringBackend::CancelAllOps() {
   for (auto& worker : workers_) {
     std::vector<Op*> live;
@@ -318,7 +338,11 @@ void IoUringBackend::CancelAllOps() {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       live.assign(worker->ops.begin(), worker->ops.end());
     }
-    for (Op* op : live) Cancel(op);
+    for (Op* op : live) {
+      // The flag also stops an op that continues (see ContinueOp).
+      op->cancel_requested.store(true, std::memory_order_release);
+      Cancel(op);
+    }
   }
   // The workers still run and reap the cancelled ops' CQEs.
   for (auto& worker : workers_) {

@@ -85,6 +85,9 @@ class IoUringBackend final : public Backend {
   int SubmitWith(Worker* worker, Prepare&& prepare);
   // Finishes the ops a worker reaped and hands them to the sink.
   void CompleteReapedOps(Worker* worker);
+  // Submits the next step of an op whose FinishUringOp returned false;
+  // returns false (with the op ended) if it was cancelled or refused.
+  bool ContinueOp(Worker* worker, Op* op);
   // Cancels every op in flight and waits until all have completed.
   void CancelAllOps();
   // Wakes and joins the workers in workers_[0, count), delivers what they

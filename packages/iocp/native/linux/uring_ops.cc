@@ -14,13 +14,22 @@ int PrepareUringOp(Op* op, io_uring_sqe* sqe) {
   return -ENOSYS;
 }
 
-void FinishUringOp(Op* op, const io_uring_cqe& cqe) {
+bool FinishUringOp(Op* op, const io_uring_cqe& cqe) {
   if (IsFileOp(op->kind)) {
     FinishUringFileOp(op, cqe);
   } else if (IsSocketOp(op->kind)) {
-    FinishUringSocketOp(op, cqe);
+    return FinishUringSocketOp(op, cqe);
   } else {
     op->result = cqe.res;
+  }
+  return true;
+}
+
+void AbandonUringOp(Op* op, int error) {
+  if (IsSocketOp(op->kind)) {
+    AbandonUringSocketOp(op, error);
+  } else {
+    op->result = error;
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <linux/io_uring.h>
 
+#include <cstdint>
+
 #include "../common/backend.h"
 
 namespace overlapped {
@@ -24,13 +26,21 @@ inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUri
 // Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
 // (-ENOSYS for a kind this backend does not implement).
 int PrepareUringOp(Op* op, io_uring_sqe* sqe);
-// Sets op->result from the op's CQE.
-void FinishUringOp(Op* op, const io_uring_cqe& cqe);
+// Sets op->result from the op's CQE and returns true; or returns false
+// for an op that continues (a send with bytes left, the echo loop's next
+// step): the backend then prepares and submits it again, and Prepare sees
+// op->result == kUringContinuing.
+bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
+// A continuing op that cannot be resubmitted (cancelled, or the ring
+// refused it) ends with `error`: the kind releases what it holds.
+void AbandonUringOp(Op* op, int error);
+constexpr int64_t kUringContinuing = INT64_MIN;
 
 // Defined in uring_file_ops.cc / uring_socket_ops.cc.
 int PrepareUringFileOp(Op* op, io_uring_sqe* sqe);
 void FinishUringFileOp(Op* op, const io_uring_cqe& cqe);
 int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe);
-void FinishUringSocketOp(Op* op, const io_uring_cqe& cqe);
+bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe);
+void AbandonUringSocketOp(Op* op, int error);
 
 }  // namespace overlapped

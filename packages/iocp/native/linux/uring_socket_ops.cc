@@ -1,11 +1,171 @@
-#include <cerrno>
+// Socket ops on io_uring. Most kinds are one SQE; two continue: a send
+// resubmits itself until every byte is out, and the echo loop alternates
+// recv and send steps on the same op until the connection ends. Each step's
+// progress lives in the op's scratch space, which only the worker reaping
+// the previous step touches.
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "../common/socket_stats.h"
+#include "../posix/socket_address.h"
 #include "uring_ops.h"
 
 namespace overlapped {
 
-// No socket op kinds are defined yet: each is refused with ENOSYS.
-int PrepareUringSocketOp(Op*, io_uring_sqe*) { return -ENOSYS; }
-void FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) { op->result = cqe.res; }
+namespace {
+
+enum EchoStage : uint32_t { kEchoRecv = 0, kEchoSend = 1 };
+
+struct SocketScratch {
+  uint32_t stage;     // echo: which step is in flight
+  uint32_t unused;
+  uint64_t done;      // send: bytes sent so far; echo: of the current round
+  uint64_t pending;   // echo: bytes received in the current round
+  sockaddr_storage address;  // connect: the peer, alive until the CQE
+};
+static_assert(sizeof(SocketScratch) <= sizeof(Op::backend_storage) - kUringOpScratchOffset,
+              "SocketScratch must fit in the op's scratch space");
+
+SocketScratch* ScratchOf(Op* op) { return reinterpret_cast<SocketScratch*>(UringOpScratch(op)); }
+
+void PrepareSend(io_uring_sqe* sqe, int fd, const uint8_t* data, uint64_t length) {
+  sqe->opcode = IORING_OP_SEND;
+  sqe->fd = fd;
+  sqe->addr = reinterpret_cast<uint64_t>(data);
+  sqe->len = static_cast<uint32_t>(length);
+  // A peer that reset the connection must fail the send, not kill the process.
+  sqe->msg_flags = MSG_NOSIGNAL;
+}
+
+void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length) {
+  sqe->opcode = IORING_OP_RECV;
+  sqe->fd = fd;
+  sqe->addr = reinterpret_cast<uint64_t>(data);
+  sqe->len = static_cast<uint32_t>(length);
+}
+
+// The echo loop ends: the op owns the socket, so it closes it here, on the
+// worker, and reports why it ended.
+void EndEcho(Op* op, int64_t result) {
+  close(static_cast<int>(op->handle));
+  op->result = result;
+}
+
+}  // namespace
+
+int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe) {
+  const int fd = static_cast<int>(op->handle);
+  SocketScratch* scratch = ScratchOf(op);
+  const bool has_buffer = !op->buffers.empty();
+  switch (op->kind) {
+    case OpKind::kSocketAccept:
+      sqe->opcode = IORING_OP_ACCEPT;
+      sqe->fd = fd;
+      sqe->accept_flags = SOCK_CLOEXEC;
+      return 0;
+    case OpKind::kSocketConnect: {
+      const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &scratch->address);
+      if (length < 0) return length;
+      sqe->opcode = IORING_OP_CONNECT;
+      sqe->fd = fd;
+      sqe->addr = reinterpret_cast<uint64_t>(&scratch->address);
+      sqe->off = static_cast<uint64_t>(length);
+      return 0;
+    }
+    case OpKind::kSocketRecv:
+      if (!has_buffer) return -EINVAL;
+      PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length);
+      return 0;
+    case OpKind::kSocketSend:
+      if (!has_buffer) return -EINVAL;
+      // First submission: nothing sent yet. A continuation keeps `done`.
+      if (op->result != kUringContinuing) scratch->done = 0;
+      PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done);
+      return 0;
+    case OpKind::kSocketShutdown:
+      sqe->opcode = IORING_OP_SHUTDOWN;
+      sqe->fd = fd;
+      sqe->len = static_cast<uint32_t>(op->arg == 0 ? SHUT_RD : op->arg == 1 ? SHUT_WR : SHUT_RDWR);
+      return 0;
+    case OpKind::kSocketClose:
+      sqe->opcode = IORING_OP_CLOSE;
+      sqe->fd = fd;
+      return 0;
+    case OpKind::kSocketEcho:
+      if (op->buffers.empty() || op->buffers[0].length == 0) {
+        close(fd);
+        return -EINVAL;
+      }
+      if (op->result != kUringContinuing) {
+        scratch->stage = kEchoRecv;
+        scratch->done = 0;
+        scratch->pending = 0;
+      }
+      if (scratch->stage == kEchoRecv) {
+        PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length);
+      } else {
+        PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
+      }
+      return 0;
+    default:
+      return -ENOSYS;
+  }
+}
+
+bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) {
+  SocketScratch* scratch = ScratchOf(op);
+  const int res = cqe.res;
+  if (op->kind == OpKind::kSocketSend) {
+    if (res < 0) {
+      op->result = res;
+      return true;
+    }
+    scratch->done += static_cast<uint64_t>(res);
+    if (scratch->done < op->buffers[0].length && res > 0) {
+      op->result = kUringContinuing;
+      return false;
+    }
+    op->result = static_cast<int64_t>(scratch->done);
+    return true;
+  }
+  if (op->kind == OpKind::kSocketEcho) {
+    if (res < 0) {
+      EndEcho(op, res);
+      return true;
+    }
+    if (scratch->stage == kEchoRecv) {
+      if (res == 0) {
+        // The peer shut down and everything it sent is echoed already:
+        // shut down our side, then close, since both directions are done.
+        shutdown(static_cast<int>(op->handle), SHUT_WR);
+        EndEcho(op, 0);
+        return true;
+      }
+      AddEchoStat(op, 0, res);
+      scratch->stage = kEchoSend;
+      scratch->pending = static_cast<uint64_t>(res);
+      scratch->done = 0;
+    } else {
+      AddEchoStat(op, 1, res);
+      scratch->done += static_cast<uint64_t>(res);
+      if (scratch->done >= scratch->pending) scratch->stage = kEchoRecv;
+    }
+    op->result = kUringContinuing;
+    return false;
+  }
+  op->result = res;
+  return true;
+}
+
+void AbandonUringSocketOp(Op* op, int error) {
+  if (op->kind == OpKind::kSocketEcho) {
+    EndEcho(op, error);
+  } else {
+    op->result = error;
+  }
+}
 
 }  // namespace overlapped

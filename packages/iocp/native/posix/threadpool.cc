@@ -81,6 +81,22 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
 
 void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
   if (count == 0) return;
+  // Socket ops wait for readiness on the reactor's one thread, so that a
+  // connection never holds a worker.
+  size_t socket_ops = 0;
+  for (size_t index = 0; index < count; ++index) {
+    if (IsSocketOp(ops[index]->kind)) {
+      reactor_.Submit(ops[index], sink_);
+      ++socket_ops;
+    }
+  }
+  if (socket_ops == count) return;
+  if (socket_ops != 0) {
+    for (size_t index = 0; index < count; ++index) {
+      if (!IsSocketOp(ops[index]->kind)) Submit(&ops[index], 1);
+    }
+    return;
+  }
   {
     std::unique_lock<std::mutex> lock(queue_mutex_);
     if (!closed_) {
@@ -98,7 +114,9 @@ void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
 
 // A queued op checks its cancel flag before it runs; one already running
 // finishes (a blocking syscall cannot be taken back).
-void ThreadPoolBackend::Cancel(Op*) {}
+void ThreadPoolBackend::Cancel(Op* op) {
+  if (IsSocketOp(op->kind)) reactor_.Cancel(op);
+}
 
 int ThreadPoolBackend::Associate(int64_t, double, uint32_t*) { return 0; }
 
@@ -186,6 +204,8 @@ void ThreadPoolBackend::StopAndJoinWorkers() {
 void ThreadPoolBackend::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   if (!running_) return;
+  // Socket ops in flight end with ECANCELED before the workers go.
+  reactor_.Stop();
   // The workers drain the queue before they leave.
   StopAndJoinWorkers();
   std::deque<WorkItem> late_items;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../common/backend.h"
+#include "socket_reactor.h"
 #include "worker_thread.h"
 
 namespace overlapped {
@@ -71,6 +72,9 @@ class ThreadPoolBackend final : public Backend {
   bool running_ = false;
   std::unique_ptr<WorkerThread[]> workers_;
   unsigned worker_count_ = 0;
+
+  // Socket ops go here instead of to the workers (see socket_reactor.h).
+  SocketReactor reactor_;
 };
 
 }  // namespace overlapped

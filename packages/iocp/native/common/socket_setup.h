@@ -1,0 +1,28 @@
+// Synchronous socket setup on the JS thread: creating a socket, binding,
+// listening, reading its addresses and options. These calls do not block
+// (a listen or a bind never waits for the network), so they need no op;
+// everything that waits (accept, connect, recv, send) is an op.
+// Implemented once per platform (native/posix, native/win).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace overlapped {
+
+// Every function returns >= 0 on success, or a negative libuv-style errno
+// with the platform's own code in *raw.
+
+// A new TCP socket of `family` (4 or 6), close-on-exec, SIGPIPE-free.
+int64_t SocketOpen(int family, uint32_t* raw);
+// Binds `socket` to host:port (host numeric), and listens if backlog >= 0.
+int SocketBind(int64_t socket, const std::string& host, int port, int backlog, uint32_t* raw);
+// The local (peer = false) or remote address and port of `socket`.
+int SocketName(int64_t socket, bool peer, std::string* address, int* port, uint32_t* raw);
+// Options by number: 1 TCP_NODELAY (value 0/1), 2 SO_LINGER with a zero
+// timeout (a close then resets the connection).
+int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw);
+// Closes at once, on the calling thread (for sockets no op uses).
+int SocketCloseNow(int64_t socket, uint32_t* raw);
+
+}  // namespace overlapped

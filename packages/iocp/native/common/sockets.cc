@@ -1,0 +1,80 @@
+// The synchronous socket calls as JS sees them (socket_setup.h does the
+// work). Each returns its value, or [negative errno, raw platform code].
+#include "sockets.h"
+
+#include "socket_setup.h"
+
+namespace overlapped {
+
+namespace {
+
+Napi::Value Failure(Napi::Env env, int64_t error, uint32_t raw) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(error)));
+  out.Set(1u, Napi::Number::New(env, raw));
+  return out;
+}
+
+// socketOpen(family): a socket, or a failure.
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  uint32_t raw = 0;
+  const int64_t result = SocketOpen(info[0].As<Napi::Number>().Int32Value(), &raw);
+  if (result < 0) return Failure(info.Env(), result, raw);
+  return Napi::Number::New(info.Env(), static_cast<double>(result));
+}
+
+// socketBind(socket, host, port, backlog): 0 or a failure; backlog < 0
+// binds without listening.
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  uint32_t raw = 0;
+  const int result = SocketBind(info[0].As<Napi::Number>().Int64Value(),
+                                info[1].As<Napi::String>().Utf8Value(),
+                                info[2].As<Napi::Number>().Int32Value(),
+                                info[3].As<Napi::Number>().Int32Value(), &raw);
+  if (result < 0) return Failure(info.Env(), result, raw);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// socketName(socket, peer): [address, port] or a failure.
+Napi::Value Name(const Napi::CallbackInfo& info) {
+  uint32_t raw = 0;
+  std::string address;
+  int port = 0;
+  const int result = SocketName(info[0].As<Napi::Number>().Int64Value(),
+                                info[1].As<Napi::Boolean>().Value(), &address, &port, &raw);
+  if (result < 0) return Failure(info.Env(), result, raw);
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::String::New(info.Env(), address));
+  out.Set(1u, Napi::Number::New(info.Env(), port));
+  return out;
+}
+
+// socketSetOption(socket, option, value): 0 or a failure.
+Napi::Value SetOption(const Napi::CallbackInfo& info) {
+  uint32_t raw = 0;
+  const int result = SocketSetOption(info[0].As<Napi::Number>().Int64Value(),
+                                     info[1].As<Napi::Number>().Int32Value(),
+                                     info[2].As<Napi::Number>().Int32Value(), &raw);
+  if (result < 0) return Failure(info.Env(), result, raw);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+// socketClose(socket): 0 or a failure; for sockets no op is using.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  uint32_t raw = 0;
+  const int result = SocketCloseNow(info[0].As<Napi::Number>().Int64Value(), &raw);
+  if (result < 0) return Failure(info.Env(), result, raw);
+  return Napi::Number::New(info.Env(), 0);
+}
+
+}  // namespace
+
+void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
+  exports.Set("socketOpen", Napi::Function::New<Open>(env, "socketOpen"));
+  exports.Set("socketBind", Napi::Function::New<Bind>(env, "socketBind"));
+  exports.Set("socketName", Napi::Function::New<Name>(env, "socketName"));
+  exports.Set("socketSetOption", Napi::Function::New<SetOption>(env, "socketSetOption"));
+  exports.Set("socketClose", Napi::Function::New<Close>(env, "socketClose"));
+}
+
+}  // namespace overlapped

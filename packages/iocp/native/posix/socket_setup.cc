@@ -1,0 +1,91 @@
+#include "../common/socket_setup.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "socket_address.h"
+
+namespace overlapped {
+
+namespace {
+
+int Fail(uint32_t* raw) {
+  const int errnum = errno;
+  if (raw != nullptr) *raw = static_cast<uint32_t>(errnum);
+  return -errnum;
+}
+
+}  // namespace
+
+int64_t SocketOpen(int family, uint32_t* raw) {
+  const int domain = family == 6 ? AF_INET6 : AF_INET;
+  const int fd = socket(domain, SOCK_STREAM, 0);
+  if (fd < 0) return Fail(raw);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
+
+int SocketBind(int64_t socket, const std::string& host, int port, int backlog, uint32_t* raw) {
+  const int fd = static_cast<int>(socket);
+  sockaddr_storage address;
+  const int length = FillSocketAddress(host.c_str(), port, &address);
+  if (length < 0) {
+    if (raw != nullptr) *raw = EINVAL;
+    return length;
+  }
+  if (backlog >= 0) {
+    // As Node's net does on POSIX: a listener may reuse a port whose old
+    // connections linger in TIME_WAIT; a live listener still gets EADDRINUSE.
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), static_cast<socklen_t>(length)) != 0) {
+    return Fail(raw);
+  }
+  if (backlog >= 0 && listen(fd, backlog) != 0) return Fail(raw);
+  return 0;
+}
+
+int SocketName(int64_t socket, bool peer, std::string* address, int* port, uint32_t* raw) {
+  sockaddr_storage storage;
+  socklen_t length = sizeof storage;
+  const int fd = static_cast<int>(socket);
+  const int got = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length)
+                       : getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+  if (got != 0) return Fail(raw);
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (storage.ss_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    *port = ntohs(v6->sin6_port);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    *port = ntohs(v4->sin_port);
+  }
+  *address = text;
+  return 0;
+}
+
+int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
+  const int fd = static_cast<int>(socket);
+  int result = 0;
+  if (option == 1) {
+    const int on = value != 0 ? 1 : 0;
+    result = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  } else if (option == 2) {
+    linger hard{1, 0};
+    result = setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  } else {
+    errno = EINVAL;
+    result = -1;
+  }
+  return result == 0 ? 0 : Fail(raw);
+}
+
+int SocketCloseNow(int64_t socket, uint32_t* raw) {
+  return close(static_cast<int>(socket)) == 0 ? 0 : Fail(raw);
+}
+
+}  // namespace overlapped

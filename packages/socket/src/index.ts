@@ -1,0 +1,239 @@
+/**
+ * @overlapped/socket: TCP on the completion port. Accept, connect, recv,
+ * send, shutdown and close are ops the kernel completes into your buffers
+ * (IOCP on Windows, io_uring on Linux, a readiness reactor on the POSIX
+ * thread pool, node:net on the portable backend), and the echo server can
+ * run its whole loop on the native workers.
+ *
+ * @packageDocumentation
+ */
+import {
+  type BackendName,
+  type BackendRequest,
+  invalidArgType,
+  type NativeBackendName,
+  resolveBackendRequest,
+  selectBackend,
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validateOneOf,
+} from '@overlapped/common';
+import { nativeCandidates } from '@overlapped/iocp';
+
+import { EchoServer, type EchoConfig } from './echo.js';
+import { nativeConnect, NativeServer, sharedPort } from './native.js';
+import { portableConnect, PortableServer } from './portable.js';
+import type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
+import { checkBuffer, checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
+
+export type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
+export { EchoServer } from './echo.js';
+export type { EchoConnectionEnd, EchoCounters } from './echo.js';
+export { SocketOpKinds } from './native.js';
+export { socketToStream } from './stream.js';
+
+const MAX_CONNECTIONS = 2 ** 31 - 1;
+
+/**
+ * The backend `request` resolves to: `auto` (or `OVERLAPPED_BACKEND`) picks
+ * the best native one that runs here, else `portable`.
+ *
+ * @example
+ * ```ts
+ * socketBackend('auto'); // 'io_uring' on a recent Linux
+ * ```
+ */
+export function socketBackend(request?: BackendRequest): BackendName {
+  return selectBackend(resolveBackendRequest(request), [
+    ...nativeCandidates(),
+    { name: 'portable', probe: () => ({ available: true }) },
+  ]).name;
+}
+
+/** Wraps a socket so that every op checks its arguments first (ERR_* errors, thrown before any I/O). */
+function checked(socket: Socket): Socket {
+  const recv = socket.recv.bind(socket);
+  const send = socket.send.bind(socket);
+  const setNoDelay = socket.setNoDelay.bind(socket);
+  return Object.assign(socket, {
+    recv(buffer: Uint8Array, options?: OpOptions) {
+      const view = checkBuffer(buffer);
+      if (view.byteLength === 0) throw invalidArgType('buffer', 'a non-empty buffer', buffer);
+      checkOpOptions(options);
+      return recv(view, options);
+    },
+    send(buffer: Uint8Array, options?: OpOptions) {
+      const view = checkBuffer(buffer);
+      checkOpOptions(options);
+      return send(view, options);
+    },
+    setNoDelay(on?: boolean) {
+      if (on !== undefined && typeof on !== 'boolean') throw invalidArgType('on', 'of type boolean', on);
+      setNoDelay(on);
+    },
+  });
+}
+
+/**
+ * Listens for TCP connections. Accepted sockets arrive through
+ * `onConnection`, or through `for await (const socket of server)`.
+ * `server.close()` stops accepting and closes the listening socket; the
+ * connections already accepted stay open until you close them.
+ *
+ * @throws `EADDRINUSE` (with `address` and `port`) when the port is taken; `ERR_*` for bad options
+ *
+ * @example
+ * ```ts
+ * import { listen } from '@overlapped/socket';
+ *
+ * const server = await listen({ port: 0 });
+ * console.log(server.address().port);
+ * for await (const socket of server) {
+ *   const buffer = Buffer.alloc(4096);
+ *   const n = await socket.recv(buffer);
+ *   await socket.send(buffer.subarray(0, n));
+ *   await socket.close();
+ * }
+ * ```
+ */
+export async function listen(options: ListenOptions = {}): Promise<Server> {
+  validateObject(options, 'options', true);
+  const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
+  const port = checkPort(options.port ?? 0, 'options.port', true);
+  const backlog = options.backlog ?? 511;
+  validateInteger(backlog, 'options.backlog', 1, 65535);
+  const acceptDepth = options.acceptDepth ?? 4;
+  validateInteger(acceptDepth, 'options.acceptDepth', 1, 1024);
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  validateInteger(maxConnections, 'options.maxConnections', 0, MAX_CONNECTIONS);
+  const onConnection = options.onConnection;
+  if (onConnection !== undefined) validateFunction(onConnection, 'options.onConnection');
+  const backend = socketBackend(options.backend);
+  const wrap = onConnection ? (socket: Socket) => onConnection(checked(socket)) : undefined;
+  const { address, family } = await numericHost(host);
+  let server: Server;
+  if (backend === 'portable') {
+    server = await PortableServer.create({ host: address, port, backlog, maxConnections, ...(wrap ? { onConnection: wrap } : {}) });
+  } else {
+    const native = backend as NativeBackendName;
+    server = NativeServer.create(native, sharedPort(native), {
+      host: address,
+      family,
+      port,
+      backlog,
+      acceptDepth,
+      maxConnections,
+      ...(wrap ? { onConnection: wrap } : {}),
+    });
+  }
+  const iterate = server[Symbol.asyncIterator].bind(server);
+  return Object.assign(server, {
+    [Symbol.asyncIterator]() {
+      const inner = iterate();
+      return {
+        async next() {
+          const step = await inner.next();
+          return step.done ? step : { done: false as const, value: checked(step.value) };
+        },
+        return: inner.return?.bind(inner),
+      } as AsyncIterator<Socket>;
+    },
+  });
+}
+
+/**
+ * Connects to host:port (ConnectEx on Windows, an io_uring connect, or a
+ * non-blocking connect on the reactor).
+ *
+ * @throws `ECONNREFUSED` (with `address` and `port`) when nothing listens; `AbortError` when `signal` aborts
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@overlapped/socket';
+ *
+ * const socket = await connect({ host: '127.0.0.1', port: 7000, signal: AbortSignal.timeout(5000) });
+ * await socket.send(Buffer.from('hello'));
+ * const reply = Buffer.alloc(5);
+ * await socket.recv(reply);
+ * await socket.close();
+ * ```
+ */
+export async function connect(options: ConnectOptions): Promise<Socket> {
+  validateObject(options, 'options');
+  const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
+  const port = checkPort(options.port, 'options.port', false);
+  const signal = checkOpOptions({ signal: options.signal });
+  const backend = socketBackend(options.backend);
+  const { address, family } = await numericHost(host);
+  if (backend === 'portable') return checked(await portableConnect(address, port, signal));
+  const native = backend as NativeBackendName;
+  return checked(await nativeConnect(native, sharedPort(native), address, family, port, signal));
+}
+
+/** Options of {@link createEchoServer}. */
+export interface EchoServerOptions {
+  host?: string;
+  port?: number;
+  backlog?: number;
+  /** `native` (default): the loop runs on the worker threads; `js`: on the public recv/send API. */
+  mode?: 'native' | 'js';
+  /** Bytes per connection's echo buffer (its whole memory for data); default 16 KiB. */
+  bufferSize?: number;
+  /** Connections past this many live ones are accepted and closed at once (counted in `refused`). */
+  maxConnections?: number;
+  /** Close connections that moved no byte for this many ms; 0 (default) never. */
+  idleTimeout?: number;
+  backend?: BackendRequest;
+  /** Worker threads of a port of the server's own (native backends); default: the shared port. */
+  threads?: number;
+}
+
+/**
+ * Starts an echo server: every byte a client sends comes back, in order;
+ * on the client's shutdown the server echoes what is left, shuts down its
+ * side and closes; on a reset it closes and counts it. Memory per
+ * connection is one `bufferSize` buffer: a client that sends and never
+ * reads stalls only its own connection.
+ *
+ * @example
+ * ```ts
+ * import { createEchoServer } from '@overlapped/socket';
+ *
+ * const server = await createEchoServer({ port: 7000, mode: 'native' });
+ * server.on('close', (end) => console.log('connection', end.id, end.reason));
+ * setInterval(() => console.log(server.counters()), 1000).unref();
+ * process.on('SIGINT', () => void server.close());
+ * ```
+ */
+export async function createEchoServer(options: EchoServerOptions = {}): Promise<EchoServer> {
+  validateObject(options, 'options', true);
+  const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
+  const port = checkPort(options.port ?? 0, 'options.port', true);
+  const backlog = options.backlog ?? 511;
+  validateInteger(backlog, 'options.backlog', 1, 65535);
+  const mode = options.mode ?? 'native';
+  validateOneOf(mode, 'options.mode', ['native', 'js'] as const);
+  const bufferSize = options.bufferSize ?? 16 * 1024;
+  validateInteger(bufferSize, 'options.bufferSize', 1, 2 ** 30);
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  validateInteger(maxConnections, 'options.maxConnections', 0, MAX_CONNECTIONS);
+  const idleTimeout = options.idleTimeout ?? 0;
+  validateInteger(idleTimeout, 'options.idleTimeout', 0, 2 ** 31 - 1);
+  if (options.threads !== undefined) validateInteger(options.threads, 'options.threads', 1, 1024);
+  const backend = socketBackend(options.backend);
+  const { address, family } = await numericHost(host);
+  const config: EchoConfig = {
+    backend,
+    mode,
+    host: address,
+    family,
+    port,
+    backlog,
+    bufferSize,
+    maxConnections,
+    idleTimeout,
+    threads: options.threads,
+  };
+  return EchoServer.start(config);
+}

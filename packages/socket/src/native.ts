@@ -1,0 +1,434 @@
+/**
+ * Sockets on the native core: every wait (accept, connect, recv, send,
+ * shutdown, close, the echo loop) is an op on a completion port; setup
+ * (socket, bind, listen, addresses, options) is a synchronous call.
+ */
+import { availableParallelism } from 'node:os';
+import type { Duplex } from 'node:stream';
+
+import {
+  AbortError,
+  type CompletionPort,
+  errnoName,
+  type NativeBackendName,
+  systemError,
+} from '@overlapped/common';
+import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
+
+import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
+import { socketClosed } from './util.js';
+import { socketToStream } from './stream.js';
+
+/** The socket op kinds of native/common/backend.h (64-127). */
+export const SocketOpKinds = {
+  accept: 65,
+  connect: 66,
+  recv: 67,
+  send: 68,
+  shutdown: 69,
+  close: 70,
+  echo: 71,
+} as const;
+
+const sharedPorts = new Map<string, CompletionPort>();
+
+/** The port all sockets of `backend` share (created on first use; it keeps no process alive when idle). */
+export function sharedPort(backend: NativeBackendName): CompletionPort {
+  let port = sharedPorts.get(backend);
+  if (!port) {
+    port = new NativePort({ backend, threads: Math.min(2, availableParallelism()) });
+    sharedPorts.set(backend, port);
+  }
+  return port;
+}
+
+/** Makes a dedicated port (for an echo server's `threads`). */
+export function dedicatedPort(backend: NativeBackendName, threads: number): CompletionPort {
+  return new NativePort({ backend, threads });
+}
+
+export function binding(): NativeBinding {
+  return loadNativeCore();
+}
+
+type Failure = [number, number];
+function failed(value: unknown): value is Failure {
+  return Array.isArray(value) && typeof value[0] === 'number' && value[0] < 0;
+}
+
+interface ErrorPlace {
+  address?: string;
+  port?: number;
+}
+
+function failure(result: Failure, syscall: string, place: ErrorPlace = {}): Error {
+  return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined });
+}
+
+/** Runs one op on `port`, tracking its token in `inFlight` so that close can cancel it. */
+function runOp(
+  port: CompletionPort,
+  request: { kind: number; handle: number; buffers?: Uint8Array | Uint8Array[]; arg?: number; path?: string },
+  syscall: string,
+  place: ErrorPlace,
+  signal: AbortSignal | undefined,
+  inFlight: Set<number> | undefined,
+  isClosed: () => boolean,
+): Promise<number> {
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise<number>((resolve, reject) => {
+    let onAbort: (() => void) | undefined;
+    const token = port.submitOp(request, (status, result) => {
+      inFlight?.delete(token);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      if (status === 0) {
+        resolve(result);
+      } else if (errnoName(status) === 'ECANCELED') {
+        if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));
+        else if (isClosed()) reject(socketClosed(syscall));
+        else reject(new AbortError(undefined, { cause: syscall }));
+      } else {
+        reject(systemError({ errno: status, syscall, ...place, rawCode: result || undefined }));
+      }
+    });
+    inFlight?.add(token);
+    if (signal) {
+      onAbort = () => port.cancelOp(token);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+export function associate(port: CompletionPort, handle: number, place: ErrorPlace): void {
+  port.associate(handle, 0, { syscall: 'associate', ...place });
+}
+
+/** A socket on the native core. */
+export class NativeSocket implements Socket {
+  readonly backend: NativeBackendName;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly #port: CompletionPort;
+  readonly #handle: number;
+  readonly #inFlight = new Set<number>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #onClose: (() => void) | undefined;
+
+  /** Wraps a connected socket handle; names are read from the kernel. */
+  constructor(backend: NativeBackendName, port: CompletionPort, handle: number, onClose?: () => void) {
+    this.backend = backend;
+    this.#port = port;
+    this.#handle = handle;
+    this.#onClose = onClose;
+    const core = binding();
+    const local = core.socketName(handle, false);
+    const remote = core.socketName(handle, true);
+    [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
+    [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The socket handle (fd or SOCKET). */
+  get handle(): number {
+    return this.#handle;
+  }
+
+  #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
+    if (this.#closed) return Promise.reject(socketClosed(syscall));
+    return runOp(
+      this.#port,
+      { kind, handle: this.#handle, ...(buffer ? { buffers: buffer } : {}), arg },
+      syscall,
+      { address: this.remoteAddress, port: this.remotePort },
+      signal,
+      this.#inFlight,
+      () => this.#closed,
+    );
+  }
+
+  recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {
+    return this.#op(SocketOpKinds.recv, 'recv', buffer, 0, options?.signal);
+  }
+
+  send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
+    if (buffer.byteLength === 0 && !this.#closed) return Promise.resolve(0);
+    return this.#op(SocketOpKinds.send, 'send', buffer, 0, options?.signal);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    // Ops in flight end first (a pending recv would otherwise keep the
+    // socket alive in the kernel); the close is queued after their cancels.
+    for (const token of this.#inFlight) this.#port.cancelOp(token);
+    this.#closing = runOp(
+      this.#port,
+      { kind: SocketOpKinds.close, handle: this.#handle },
+      'close',
+      {},
+      undefined,
+      undefined,
+      () => false,
+    ).then(
+      () => this.#onClose?.(),
+      () => this.#onClose?.(),
+    );
+    return this.#closing;
+  }
+
+  setNoDelay(on = true): void {
+    if (this.#closed) throw socketClosed('setNoDelay');
+    const result = binding().socketSetOption(this.#handle, 1, on ? 1 : 0);
+    if (failed(result)) throw failure(result, 'setsockopt');
+  }
+
+  /** Makes the next close reset the connection (SO_LINGER 0). */
+  resetOnClose(): void {
+    if (this.#closed) throw socketClosed('setsockopt');
+    const result = binding().socketSetOption(this.#handle, 2, 0);
+    if (failed(result)) throw failure(result, 'setsockopt');
+  }
+
+  toStream(): Duplex {
+    return socketToStream(this);
+  }
+}
+
+/** A listening socket on the native core, with `acceptDepth` accepts kept posted. */
+export class NativeServer implements Server {
+  readonly backend: NativeBackendName;
+  readonly #port: CompletionPort;
+  readonly #handle: number;
+  readonly #address: SocketAddress;
+  readonly #maxConnections: number;
+  readonly #onAccepted: (handle: number) => void;
+  readonly #inFlight = new Set<number>();
+  #connections = 0;
+  #refused = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #accepting = 0;
+  #acceptsDone: (() => void) | undefined;
+  readonly #queue: Socket[] = [];
+  readonly #waiters: Array<(result: IteratorResult<Socket>) => void> = [];
+  readonly #onConnection: ((socket: Socket) => void) | undefined;
+
+  private constructor(
+    backend: NativeBackendName,
+    port: CompletionPort,
+    handle: number,
+    address: SocketAddress,
+    options: { acceptDepth: number; maxConnections: number; onConnection?: (socket: Socket) => void; onAccepted?: (handle: number) => void },
+  ) {
+    this.backend = backend;
+    this.#port = port;
+    this.#handle = handle;
+    this.#address = address;
+    this.#maxConnections = options.maxConnections;
+    this.#onConnection = options.onConnection;
+    this.#onAccepted = options.onAccepted ?? ((accepted) => this.#deliver(accepted));
+    for (let i = 0; i < options.acceptDepth; i++) this.#postAccept();
+  }
+
+  /**
+   * Binds and listens, then keeps `acceptDepth` accept ops posted.
+   * `onAccepted`, when given, takes the raw handles instead (the echo server).
+   */
+  static create(
+    backend: NativeBackendName,
+    port: CompletionPort,
+    options: {
+      host: string;
+      family: 4 | 6;
+      port: number;
+      backlog: number;
+      acceptDepth: number;
+      maxConnections: number;
+      onConnection?: (socket: Socket) => void;
+      onAccepted?: (handle: number) => void;
+    },
+  ): NativeServer {
+    const core = binding();
+    const place = { address: options.host, port: options.port };
+    const handle = core.socketOpen(options.family);
+    if (failed(handle)) throw failure(handle, 'socket', place);
+    const bound = core.socketBind(handle as number, options.host, options.port, options.backlog);
+    if (failed(bound)) {
+      core.socketClose(handle as number);
+      throw failure(bound, 'listen', place);
+    }
+    const name = core.socketName(handle as number, false);
+    if (failed(name)) {
+      core.socketClose(handle as number);
+      throw failure(name, 'getsockname', place);
+    }
+    associate(port, handle as number, place);
+    const [address, boundPort] = name as [string, number];
+    return new NativeServer(backend, port, handle as number, { address, port: boundPort, family: options.family === 6 ? 'IPv6' : 'IPv4' }, options);
+  }
+
+  get connections(): number {
+    return this.#connections;
+  }
+
+  get refused(): number {
+    return this.#refused;
+  }
+
+  address(): SocketAddress {
+    return { ...this.#address };
+  }
+
+  /** Counts a connection the owner accepted itself (the echo server) as live. */
+  track(delta: number): void {
+    this.#connections += delta;
+  }
+
+  /** Whether one more connection may be live; if not, closes `handle` and counts it refused. */
+  admit(handle: number): boolean {
+    if (this.#connections < this.#maxConnections) return true;
+    this.#refused++;
+    binding().socketClose(handle);
+    return false;
+  }
+
+  #postAccept(): void {
+    if (this.#closed) return;
+    this.#accepting++;
+    runOp(
+      this.#port,
+      { kind: SocketOpKinds.accept, handle: this.#handle },
+      'accept',
+      { address: this.#address.address, port: this.#address.port },
+      undefined,
+      this.#inFlight,
+      () => this.#closed,
+    ).then(
+      (accepted) => {
+        this.#accepting--;
+        if (this.#closed) {
+          binding().socketClose(accepted);
+        } else {
+          this.#postAccept();
+          this.#onAccepted(accepted);
+        }
+        this.#checkDone();
+      },
+      () => {
+        this.#accepting--;
+        // A failed accept (EMFILE, ECONNABORTED...) is tried again a
+        // little later, so that a full fd table does not spin.
+        if (!this.#closed) setTimeout(() => this.#postAccept(), 10).unref();
+        this.#checkDone();
+      },
+    );
+  }
+
+  #checkDone(): void {
+    if (this.#closed && this.#accepting === 0) this.#acceptsDone?.();
+  }
+
+  #deliver(handle: number): void {
+    if (!this.admit(handle)) return;
+    associate(this.#port, handle, {});
+    this.#connections++;
+    let counted = true;
+    const socket = new NativeSocket(this.backend, this.#port, handle, () => {
+      if (counted) this.#connections--;
+      counted = false;
+    });
+    if (this.#onConnection) {
+      this.#onConnection(socket);
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter({ done: false, value: socket });
+    else this.#queue.push(socket);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = new Promise<void>((resolve) => {
+      this.#acceptsDone = resolve;
+      for (const token of this.#inFlight) this.#port.cancelOp(token);
+      this.#checkDone();
+    }).then(() => {
+      binding().socketClose(this.#handle);
+      for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
+    });
+    return this.#closing;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Socket> {
+    return {
+      next: () => {
+        const socket = this.#queue.shift();
+        if (socket) return Promise.resolve({ done: false, value: socket });
+        if (this.#closed) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}
+
+/** Connects a new native socket to host:port. */
+export async function nativeConnect(
+  backend: NativeBackendName,
+  port: CompletionPort,
+  host: string,
+  family: 4 | 6,
+  remotePort: number,
+  signal: AbortSignal | undefined,
+): Promise<NativeSocket> {
+  const core = binding();
+  const place = { address: host, port: remotePort };
+  const handle = core.socketOpen(family);
+  if (failed(handle)) throw failure(handle, 'socket', place);
+  const fd = handle as number;
+  if (backend === 'iocp') {
+    // ConnectEx needs a bound socket.
+    const bound = core.socketBind(fd, family === 6 ? '::' : '0.0.0.0', 0, -1);
+    if (failed(bound)) {
+      core.socketClose(fd);
+      throw failure(bound, 'bind', place);
+    }
+  }
+  associate(port, fd, place);
+  try {
+    await runOp(port, { kind: SocketOpKinds.connect, handle: fd, path: host, arg: remotePort }, 'connect', place, signal, undefined, () => false);
+  } catch (error) {
+    core.socketClose(fd);
+    throw error;
+  }
+  return new NativeSocket(backend, port, fd);
+}
+
+/** Starts the native echo loop on an accepted socket; the op owns and closes it. */
+export function startNativeEcho(
+  port: CompletionPort,
+  handle: number,
+  buffer: Uint8Array,
+  stats: Float64Array,
+  done: (status: number) => void,
+): number {
+  return port.submitOp(
+    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, 16)] },
+    (status) => done(status),
+  );
+}
+

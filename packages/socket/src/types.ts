@@ -1,0 +1,92 @@
+/**
+ * The shapes every backend's sockets and servers share.
+ */
+import type { Duplex } from 'node:stream';
+
+import type { BackendName, BackendRequest } from '@overlapped/common';
+
+/** Options of one op: `signal` cancels it (it then rejects with an `AbortError`). */
+export interface OpOptions {
+  signal?: AbortSignal;
+}
+
+/** An address and port, as `Server.address()` gives it. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/**
+ * A connected TCP socket whose I/O runs as ops on the completion port. Each
+ * in-flight op holds its buffer until it completes: do not reuse a buffer
+ * before the op's promise settles. Ops on a closed socket reject with
+ * `ERR_SOCKET_CLOSED`.
+ */
+export interface Socket {
+  /** The backend serving this socket. */
+  readonly backend: BackendName;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
+  /**
+   * Receives once into `buffer`: resolves with the bytes received, or 0 when
+   * the peer has shut down its side.
+   */
+  recv(buffer: Uint8Array, options?: OpOptions): Promise<number>;
+  /** Sends all of `buffer`; resolves with its length once every byte is sent. */
+  send(buffer: Uint8Array, options?: OpOptions): Promise<number>;
+  /** Half-close: shuts down our sending side (the peer's recv then returns 0). */
+  shutdown(): Promise<void>;
+  /** Cancels the ops in flight (they reject with `ERR_SOCKET_CLOSED`) and closes. Idempotent. */
+  close(): Promise<void>;
+  /** Sets TCP_NODELAY (Nagle off when `on`, the default). */
+  setNoDelay(on?: boolean): void;
+  /** A Node Duplex over this socket, for code that wants streams. */
+  toStream(): Duplex;
+}
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** Numeric address or name to bind; default `127.0.0.1`. */
+  host?: string;
+  /** Port; 0 (the default) picks a free one, see `address()`. */
+  port?: number;
+  /** The kernel's accept queue length; default 511. */
+  backlog?: number;
+  /** Accept ops kept posted at once (pre-created sockets with AcceptEx on Windows); default 4. */
+  acceptDepth?: number;
+  /** Connections past this many live ones are accepted and closed at once (counted in `refused`). */
+  maxConnections?: number;
+  /** `auto` (default), or a backend name. */
+  backend?: BackendRequest;
+  /** Called with each accepted socket; without it, read them with `for await`. */
+  onConnection?: (socket: Socket) => void;
+}
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  host?: string;
+  port: number;
+  signal?: AbortSignal;
+  backend?: BackendRequest;
+}
+
+/**
+ * A listening socket. Accepted sockets come through `onConnection` or the
+ * async iterator. `close()` stops accepting and closes the listening
+ * socket; connections accepted before stay open and belong to the app.
+ */
+export interface Server extends AsyncIterable<Socket> {
+  readonly backend: BackendName;
+  address(): SocketAddress;
+  /** Live accepted sockets (not yet closed). */
+  readonly connections: number;
+  /** Connections refused because `maxConnections` were live. */
+  readonly refused: number;
+  /** Stops accepting; resolves once the listening socket is closed. Idempotent. */
+  close(): Promise<void>;
+}

@@ -151,6 +151,15 @@ describe('echo-bench against a node:net echo server', () => {
     expect(r.error).toMatch(/closed the connection|receive failed|send failed/);
   });
 
+  it('fails with connect refused when nothing listens', async () => {
+    const port = await serve(echo);
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const r = await runEchoBench({ port, connections: 1, warmup: 0, duration: 1 });
+    expect(r.ok).toBe(false);
+    expect(r.error).toBe('connection 0: connect failed: Connection refused');
+    expect(r.roundTrips).toBe(0);
+  });
+
   it('stops at --max-round-trips', async () => {
     const port = await serve(echo);
     const r = await runEchoBench({ port, connections: 2, size: 64, pipeline: 2, warmup: 0, duration: 20, maxRoundTrips: 500 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The Windows suite: the testkit conformance suites on the iocp backend,
 // run by the Windows node.exe under Wine against what users install: the
-// packed tarballs of common, iocp (dist + the win32-x64 prebuild), portable
+// packed tarballs of common, iocp (dist + the win32-x64 prebuild), portable, socket
 // and testkit, unpacked into a fresh node_modules, with PREBUILDS_ONLY=1 so
 // that nothing but the shipped prebuild can load.
 //
@@ -54,7 +54,7 @@ try {
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
   const modules = join(work, 'node_modules');
-  for (const name of ['common', 'iocp', 'portable', 'testkit']) {
+  for (const name of ['common', 'iocp', 'portable', 'socket', 'testkit']) {
     execFileSync('npx', ['--yes', packageManager, 'pack', '--pack-destination', tarballs], {
       cwd: join(root, 'packages', name),
       stdio: ['ignore', 'ignore', 'inherit'],

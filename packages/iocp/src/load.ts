@@ -59,6 +59,8 @@ export interface NativeBinding {
   socketName(socket: number, peer: boolean): [string, number] | [number, number];
   /** Option 1 TCP_NODELAY, 2 SO_LINGER 0: 0 or [negative errno, raw code]. */
   socketSetOption(socket: number, option: number, value: number): 0 | [number, number];
+  /** Sends what fits at once without waiting: bytes, or a negative errno (EAGAIN: nothing fits). */
+  socketTrySend(socket: number, bytes: Uint8Array): number;
   /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
   socketClose(socket: number): 0 | [number, number];
 }

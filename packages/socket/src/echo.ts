@@ -45,6 +45,7 @@ export interface EchoConnectionEnd {
 
 interface Connection {
   id: number;
+  tracked: boolean;
   stats: Float64Array; // bytes in, bytes out (native: kept current by the workers)
   lastIn: number;
   lastOut: number;
@@ -71,6 +72,15 @@ export interface EchoConfig {
  * A running echo server. Events: `'connection'` ({ id }) when one is
  * admitted and `'close'` ({@link EchoConnectionEnd}) when one ends.
  * `close()` stops accepting and closes every live connection.
+ *
+ * @example
+ * ```ts
+ * const server = await createEchoServer({ port: 0, mode: 'native' });
+ * server.on('connection', ({ id }) => console.log('open', id));
+ * server.on('close', ({ id, reason }) => console.log('closed', id, reason));
+ * console.log(server.address(), server.counters());
+ * await server.close();
+ * ```
  */
 export class EchoServer extends EventEmitter {
   readonly backend: BackendName;
@@ -149,8 +159,12 @@ export class EchoServer extends EventEmitter {
     return out;
   }
 
-  #admit(end: (reason: 'timeout' | 'server-close') => void): Connection {
+  // `tracked`: the connection was accepted past the Server's own socket
+  // objects (native and portable-native modes), so the server's live count
+  // is kept here; in js mode the server counts its sockets itself.
+  #admit(end: (reason: 'timeout' | 'server-close') => void, tracked: boolean): Connection {
     const connection: Connection = {
+      tracked,
       id: this.#nextId++,
       stats: new Float64Array(2),
       lastIn: 0,
@@ -159,7 +173,7 @@ export class EchoServer extends EventEmitter {
       end,
     };
     this.#live.set(connection.id, connection);
-    this.#server.track(1);
+    if (tracked) this.#server.track(1);
     this.#counters.accepted++;
     this.#counters.active++;
     this.emit('connection', { id: connection.id });
@@ -168,7 +182,7 @@ export class EchoServer extends EventEmitter {
 
   #finish(connection: Connection, code: string | undefined): void {
     if (!this.#live.delete(connection.id)) return;
-    this.#server.track(-1);
+    if (connection.tracked) this.#server.track(-1);
     this.#counters.active--;
     this.#counters.bytesIn += connection.stats[0]!;
     this.#counters.bytesOut += connection.stats[1]!;
@@ -206,7 +220,7 @@ export class EchoServer extends EventEmitter {
     const connection = this.#admit((reason) => {
       connection.reason = reason;
       port.cancelOp(token);
-    });
+    }, true);
     token = startNativeEcho(port, handle, Buffer.allocUnsafe(this.#config.bufferSize), connection.stats, (status) => {
       this.#finish(connection, status === 0 ? undefined : errnoName(status));
     });
@@ -217,7 +231,7 @@ export class EchoServer extends EventEmitter {
     const connection = this.#admit((reason) => {
       connection.reason = reason;
       void socket.close();
-    });
+    }, false);
     void this.#echoLoop(socket, connection.stats).then(
       () => this.#finish(connection, undefined),
       (error: unknown) => {
@@ -248,7 +262,7 @@ export class EchoServer extends EventEmitter {
     const connection = this.#admit((reason) => {
       connection.reason = reason;
       raw.destroy();
-    });
+    }, true);
     raw.on('data', (chunk: Buffer) => {
       connection.stats[0]! += chunk.length;
       const more = raw.write(chunk, (error) => {

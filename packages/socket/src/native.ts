@@ -19,7 +19,16 @@ import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
 import { socketClosed } from './util.js';
 import { socketToStream } from './stream.js';
 
-/** The socket op kinds of native/common/backend.h (64-127). */
+/**
+ * The socket op kinds of native/common/backend.h (64-127), for code that
+ * drives the port's ops itself.
+ *
+ * @example
+ * ```ts
+ * import { SocketOpKinds } from '@overlapped/socket';
+ * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
+ * ```
+ */
 export const SocketOpKinds = {
   accept: 65,
   connect: 66,
@@ -87,6 +96,10 @@ function runOp(
         if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));
         else if (isClosed()) reject(socketClosed(syscall));
         else reject(new AbortError(undefined, { cause: syscall }));
+      } else if (isClosed()) {
+        // The socket was closed under the op (closesocket aborts what is
+        // pending on Windows): whatever the kernel said, the cause is close.
+        reject(socketClosed(syscall));
       } else {
         reject(systemError({ errno: status, syscall, ...place, rawCode: result || undefined }));
       }
@@ -116,6 +129,9 @@ export class NativeSocket implements Socket {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #onClose: (() => void) | undefined;
+  readonly #trySend: boolean;
+  #sendsInFlight = 0;
+  #sendTail: Promise<void> | undefined;
 
   /** Wraps a connected socket handle; names are read from the kernel. */
   constructor(backend: NativeBackendName, port: CompletionPort, handle: number, onClose?: () => void) {
@@ -123,6 +139,7 @@ export class NativeSocket implements Socket {
     this.#port = port;
     this.#handle = handle;
     this.#onClose = onClose;
+    this.#trySend = backend !== 'iocp';
     const core = binding();
     const local = core.socketName(handle, false);
     const remote = core.socketName(handle, true);
@@ -157,8 +174,45 @@ export class NativeSocket implements Socket {
   }
 
   send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (buffer.byteLength === 0 && !this.#closed) return Promise.resolve(0);
-    return this.#op(SocketOpKinds.send, 'send', buffer, 0, options?.signal);
+    if (this.#closed) return Promise.reject(socketClosed('send'));
+    if (buffer.byteLength === 0) return Promise.resolve(0);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    let sent = 0;
+    // Fast path (POSIX backends): with no send in flight, what fits in the
+    // socket buffer goes out now, in one syscall and without a completion;
+    // only the rest (or everything, on EAGAIN or an error, which the op
+    // then reports) becomes a send op. Order is kept: a send op in flight
+    // means every later send waits behind it as an op.
+    if (this.#trySend && this.#sendsInFlight === 0) {
+      const result = binding().socketTrySend(this.#handle, buffer);
+      if (result === buffer.byteLength) return Promise.resolve(result);
+      if (result > 0) sent = result;
+    }
+    // Sends on one socket go one at a time: two send ops in flight could
+    // interleave their bytes (a short send is continued after the next one
+    // started, or they run on different workers).
+    this.#sendsInFlight++;
+    const rest = sent === 0 ? buffer : buffer.subarray(sent);
+    const previous = this.#sendTail;
+    const run = previous
+      ? previous.then(() => this.#op(SocketOpKinds.send, 'send', rest, 0, signal))
+      : this.#op(SocketOpKinds.send, 'send', rest, 0, signal);
+    const result = run.then(
+      (bytes) => {
+        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
+        return sent + bytes;
+      },
+      (error: unknown) => {
+        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
+        throw error;
+      },
+    );
+    this.#sendTail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   async shutdown(): Promise<void> {

@@ -22,6 +22,15 @@ export interface SocketAddress {
  * in-flight op holds its buffer until it completes: do not reuse a buffer
  * before the op's promise settles. Ops on a closed socket reject with
  * `ERR_SOCKET_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * const socket = await connect({ port: 7000 });
+ * await socket.send(Buffer.from('ping'));
+ * const n = await socket.recv(buffer, { signal: AbortSignal.timeout(1000) });
+ * await socket.shutdown();
+ * await socket.close();
+ * ```
  */
 export interface Socket {
   /** The backend serving this socket. */
@@ -49,7 +58,14 @@ export interface Socket {
   toStream(): Duplex;
 }
 
-/** Options of {@link listen}. */
+/**
+ * Options of {@link listen}.
+ *
+ * @example
+ * ```ts
+ * const options: ListenOptions = { host: '127.0.0.1', port: 0, acceptDepth: 8 };
+ * ```
+ */
 export interface ListenOptions {
   /** Numeric address or name to bind; default `127.0.0.1`. */
   host?: string;
@@ -67,7 +83,14 @@ export interface ListenOptions {
   onConnection?: (socket: Socket) => void;
 }
 
-/** Options of {@link connect}. */
+/**
+ * Options of {@link connect}.
+ *
+ * @example
+ * ```ts
+ * const options: ConnectOptions = { port: 7000, signal: AbortSignal.timeout(2000) };
+ * ```
+ */
 export interface ConnectOptions {
   host?: string;
   port: number;
@@ -79,6 +102,16 @@ export interface ConnectOptions {
  * A listening socket. Accepted sockets come through `onConnection` or the
  * async iterator. `close()` stops accepting and closes the listening
  * socket; connections accepted before stay open and belong to the app.
+ * Leaving a `for await (const socket of server)` loop early (break,
+ * return, throw) closes the server, as leaving a stream's loop destroys it;
+ * to take one connection and keep listening, call `next()` on the iterator.
+ *
+ * @example
+ * ```ts
+ * const server = await listen({ port: 0, maxConnections: 100 });
+ * const { port } = server.address();
+ * for await (const socket of server) void serve(socket);
+ * ```
  */
 export interface Server extends AsyncIterable<Socket> {
   readonly backend: BackendName;

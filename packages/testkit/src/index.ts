@@ -6,3 +6,4 @@
 export { backendAvailability, makePort } from './backends.js';
 export { canForceGc, forceGc, sleep, type TestApi, waitFor } from './harness.js';
 export { definePortSuite, type PortSuiteOptions } from './suites/port.js';
+export { defineSocketSuite } from './suites/socket.js';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, definePortSuite } from '@overlapped/testkit';
+import { backendAvailability, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -39,6 +39,7 @@ if (!availability.available) {
 
 const volume = values.volume ? Number(values.volume) : undefined;
 definePortSuite(api, backend, { volume });
+defineSocketSuite(api, backend);
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

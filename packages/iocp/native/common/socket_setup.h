@@ -5,6 +5,7 @@
 // Implemented once per platform (native/posix, native/win).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,12 @@ int SocketName(int64_t socket, bool peer, std::string* address, int* port, uint3
 // Options by number: 1 TCP_NODELAY (value 0/1), 2 SO_LINGER with a zero
 // timeout (a close then resets the connection).
 int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw);
+// Sends what the kernel takes at once without waiting: bytes sent, or a
+// negative errno (EAGAIN when nothing fits now). The socket package tries
+// this on the JS thread before it submits a send op, when no send is in
+// flight, so a send that fits in the socket buffer costs one syscall and
+// no completion. Windows reports EAGAIN always (sends there are ops).
+int64_t SocketTrySend(int64_t socket, const uint8_t* data, size_t length);
 // Closes at once, on the calling thread (for sockets no op uses).
 int SocketCloseNow(int64_t socket, uint32_t* raw);
 

@@ -67,6 +67,14 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
+// socketTrySend(socket, bytes): bytes sent at once, or a negative errno.
+Napi::Value TrySend(const Napi::CallbackInfo& info) {
+  Napi::TypedArray view = info[1].As<Napi::TypedArray>();
+  const uint8_t* data = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
+  const int64_t result = SocketTrySend(info[0].As<Napi::Number>().Int64Value(), data, view.ByteLength());
+  return Napi::Number::New(info.Env(), static_cast<double>(result));
+}
+
 }  // namespace
 
 void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
@@ -74,6 +82,7 @@ void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("socketBind", Napi::Function::New<Bind>(env, "socketBind"));
   exports.Set("socketName", Napi::Function::New<Name>(env, "socketName"));
   exports.Set("socketSetOption", Napi::Function::New<SetOption>(env, "socketSetOption"));
+  exports.Set("socketTrySend", Napi::Function::New<TrySend>(env, "socketTrySend"));
   exports.Set("socketClose", Napi::Function::New<Close>(env, "socketClose"));
 }
 

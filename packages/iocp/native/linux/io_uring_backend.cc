@@ -159,7 +159,19 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
                 worker->index % 100);
   pthread_setname_np(pthread_self(), thread_name);
   for (;;) {
-    const int waited = worker->ring.WaitForCompletions(1);
+    // Steps of continuing ops queued by the last pass go in with this wait.
+    unsigned queued = 0;
+    if (worker->continuations_queued) {
+      std::lock_guard<std::mutex> lock(worker->submit_mutex);
+      worker->continuations_queued = false;
+      if (worker->ring.is_open()) queued = worker->ring.Publish();
+    }
+    const int waited = queued != 0 ? worker->ring.SubmitAndWait(queued, 1)
+                                   : worker->ring.WaitForCompletions(1);
+    if (waited < 0 && queued != 0) {
+      // Not submitted: try again on the next pass (the SQEs stay queued).
+      worker->continuations_queued = true;
+    }
     if (waited < 0 && waited != -EINTR) {
       // Nothing here is expected to fail; pause instead of spinning, and
       // leave once Stop has asked even if its NOP never arrives.
@@ -216,7 +228,7 @@ void IoUringBackend::DeliverHere(const Posted* posted, size_t count) {
 }
 
 template <typename Prepare>
-int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare) {
+int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
   std::lock_guard<std::mutex> lock(worker->submit_mutex);
   // Stop closes a ring only after draining it, so a late doorbell has
   // nothing left to announce.
@@ -237,6 +249,11 @@ int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare) {
   if (prepared < 0) {
     // The SQE is handed out already; it goes in as a NOP nobody waits for.
     uring::Ring::PrepareNop(sqe, kCancelUserData);
+  }
+  if (defer && prepared >= 0) {
+    // Only the worker defers, and it submits at its next wait.
+    worker->continuations_queued = true;
+    return 0;
   }
   for (int attempt = 0;; ++attempt) {
     const int submitted = worker->ring.Submit();
@@ -321,11 +338,16 @@ bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
     AbandonUringOp(op, -ECANCELED);
     return false;
   }
-  const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
-    const int prepared = PrepareUringOp(op, sqe);
-    sqe->user_data = reinterpret_cast<uint64_t>(op);
-    return prepared;
-  });
+  // Deferred: the next step goes in with the worker's next wait, so that a
+  // pass's continuations cost one io_uring_enter together with the wait.
+  const int result = SubmitWith(
+      worker,
+      [&](io_uring_sqe* sqe) {
+        const int prepared = PrepareUringOp(op, sqe);
+        sqe->user_data = reinterpret_cast<uint64_t>(op);
+        return prepared;
+      },
+      true);
   if (result == 0) return true;
   AbandonUringOp(op, result);
   return false;

@@ -65,6 +65,9 @@ class IoUringBackend final : public Backend {
     std::unordered_set<Op*> ops;
     // Only the worker thread touches this: ops reaped in one pass.
     std::vector<std::pair<Op*, io_uring_cqe>> reaped_ops;
+    // Only the worker thread touches this: continuations were queued on the
+    // ring and wait for its next SubmitAndWait.
+    bool continuations_queued = false;
     WorkerThread thread;
   };
 
@@ -81,8 +84,10 @@ class IoUringBackend final : public Backend {
   // Gets an SQE on the worker's ring (retrying while the SQ is full), lets
   // `prepare` fill it and submits it. A `prepare` that returns -errno has
   // its SQE turned into a harmless NOP. Returns 0 or -errno.
+  // With `defer` (the worker's own continuations only), the SQE is left
+  // queued for the worker's next SubmitAndWait instead of entering now.
   template <typename Prepare>
-  int SubmitWith(Worker* worker, Prepare&& prepare);
+  int SubmitWith(Worker* worker, Prepare&& prepare, bool defer = false);
   // Finishes the ops a worker reaped and hands them to the sink.
   void CompleteReapedOps(Worker* worker);
   // Submits the next step of an op whose FinishUringOp returned false;

@@ -144,6 +144,15 @@ int Ring::Submit() {
   return SysEnter(ring_fd_, pending, 0, 0);
 }
 
+unsigned Ring::Publish() {
+  __atomic_store_n(sq_tail_, sqe_tail_, __ATOMIC_RELEASE);
+  return sqe_tail_ - __atomic_load_n(sq_head_, __ATOMIC_ACQUIRE);
+}
+
+int Ring::SubmitAndWait(unsigned to_submit, unsigned min_complete) {
+  return SysEnter(ring_fd_, to_submit, min_complete, IORING_ENTER_GETEVENTS);
+}
+
 int Ring::WaitForCompletions(unsigned min_complete) {
   return SysEnter(ring_fd_, 0, min_complete, IORING_ENTER_GETEVENTS);
 }

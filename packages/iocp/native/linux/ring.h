@@ -48,10 +48,18 @@ class Ring {
   // every SQE it has not consumed yet. Returns how many the kernel consumed,
   // or -errno.
   int Submit();
+  // Publishes the SQEs handed out so far without entering the kernel, and
+  // returns how many it has not consumed yet: the reaper passes that count
+  // to SubmitAndWait, so one io_uring_enter submits and waits.
+  unsigned Publish();
 
   // Completion side. Blocks until at least `min_complete` CQEs are ready (or
   // a signal interrupts: -EINTR). Returns >= 0 or -errno.
   int WaitForCompletions(unsigned min_complete);
+  // Submits up to `to_submit` published SQEs (the kernel takes only those
+  // it has not consumed, so a count that another thread's Submit overtook
+  // is harmless) and waits as WaitForCompletions does.
+  int SubmitAndWait(unsigned to_submit, unsigned min_complete);
   // Calls on_completion(const io_uring_cqe&) for each ready CQE, then hands
   // the slots back to the kernel. Returns the number reaped.
   template <typename OnCompletion>

@@ -6,6 +6,10 @@
 
 #include "socket_address.h"
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
 namespace overlapped {
 
 namespace {
@@ -82,6 +86,14 @@ int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
     result = -1;
   }
   return result == 0 ? 0 : Fail(raw);
+}
+
+int64_t SocketTrySend(int64_t socket, const uint8_t* data, size_t length) {
+  for (;;) {
+    const ssize_t sent = send(static_cast<int>(socket), data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return sent;
+    if (errno != EINTR) return -errno;
+  }
 }
 
 int SocketCloseNow(int64_t socket, uint32_t* raw) {

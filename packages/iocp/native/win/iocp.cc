@@ -307,8 +307,8 @@ void IocpBackend::FinishOp(OpPacket* packet, DWORD bytes, LONG status) {
     op->result = 0;
   } else if (IsFileOp(op->kind)) {
     FinishWinFileOp(op, packet, bytes, error);
-  } else {
-    FinishWinSocketOp(op, packet, bytes, error);
+  } else if (!FinishWinSocketOp(op, packet, bytes, error)) {
+    return;  // the op continues: its next step's packet will arrive
   }
   CompleteOpHere(op);
 }
@@ -345,6 +345,8 @@ void IocpBackend::CancelAllOps() {
     std::lock_guard<std::mutex> lock(ops_mutex_);
     for (Op* op : ops_in_flight_) {
       if (op->kind == OpKind::kNop) continue;
+      // The flag also stops an op that continues (see RecheckCancel).
+      op->cancel_requested.store(true);
       auto* packet = reinterpret_cast<OpPacket*>(op->backend_storage);
       CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
     }

@@ -50,7 +50,9 @@ bool StartWinSocketOp(IocpBackend* backend, Op* op, OpPacket* packet);
 // Finish turns a reaped packet (bytes, and the Win32 error or 0) into
 // op->result / raw_error, and does any work the kind needs afterwards.
 void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-void FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+// Returns true when the op is finished; false when it started its next
+// step (a send with bytes left, the echo loop), whose packet will arrive.
+bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
 // Sets op->result from a Win32 error (mapped) and keeps the raw code.
 void FailOpWithWin32(Op* op, DWORD error);
 

@@ -1,20 +1,318 @@
-// Socket ops on the iocp backend. No socket op kinds are defined yet: each
-// fails with ERROR_NOT_SUPPORTED (ENOTSUP).
+// Socket ops on the iocp backend: AcceptEx with a pre-created socket,
+// ConnectEx on a bound socket, WSARecv, WSASend (continued until every byte
+// is out), shutdown and closesocket, and the echo loop, which alternates
+// WSARecv and WSASend on the same op until the connection ends. Sockets
+// do not use FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every call that starts
+// (at once or pending) queues exactly one packet, so each step finishes in
+// one place, FinishWinSocketOp, on a worker.
+#include <ws2tcpip.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "../common/socket_stats.h"
 #include "errors.h"
 #include "iocp.h"
 
 namespace overlapped {
 
-bool StartWinSocketOp(IocpBackend*, Op* op, OpPacket*) {
-  FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+namespace {
+
+// AcceptEx wants room for each address plus 16 bytes.
+constexpr DWORD kAcceptAddressLength = sizeof(sockaddr_in6) + 16;
+
+enum EchoStage : uint32_t { kEchoRecv = 0, kEchoSend = 1 };
+
+// The op's scratch space inside its OpPacket; only the thread that owns
+// the op's current step touches it.
+struct SocketScratch {
+  SOCKET accepted;      // accept: the pre-created socket
+  uint32_t stage;       // echo: which step is in flight
+  uint64_t done;        // send: bytes sent; echo: of the current round
+  uint64_t pending;     // echo: bytes received in the round
+  unsigned char addresses[2 * kAcceptAddressLength];  // AcceptEx output
+};
+static_assert(sizeof(SocketScratch) <= sizeof(OpPacket::scratch), "SocketScratch must fit in an OpPacket");
+
+SocketScratch* ScratchOf(OpPacket* packet) { return reinterpret_cast<SocketScratch*>(packet->scratch); }
+
+SOCKET SocketOf(Op* op) { return static_cast<SOCKET>(op->handle); }
+
+// The extension functions, looked up once through WSAIoctl on a socket of
+// the process (every TCP provider on a system gives the same ones).
+struct Extensions {
+  LPFN_ACCEPTEX accept_ex = nullptr;
+  LPFN_CONNECTEX connect_ex = nullptr;
+};
+
+const Extensions& ExtensionsFor(SOCKET socket) {
+  static Extensions extensions;
+  static std::once_flag once;
+  std::call_once(once, [socket] {
+    GUID accept_guid = WSAID_ACCEPTEX;
+    GUID connect_guid = WSAID_CONNECTEX;
+    DWORD bytes = 0;
+    WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid, sizeof accept_guid,
+             &extensions.accept_ex, sizeof extensions.accept_ex, &bytes, nullptr, nullptr);
+    WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
+             &extensions.connect_ex, sizeof extensions.connect_ex, &bytes, nullptr, nullptr);
+  });
+  return extensions;
+}
+
+// Whether an overlapped Winsock call has started: it finished at once (a
+// packet is queued all the same) or is pending. Otherwise fails the op.
+bool Started(Op* op, int result) {
+  if (result == 0) return true;
+  const int error = WSAGetLastError();
+  if (error == WSA_IO_PENDING) return true;
+  FailOpWithWin32(op, static_cast<DWORD>(error));
   return false;
 }
 
-void FinishWinSocketOp(Op* op, OpPacket*, DWORD bytes, DWORD error) {
+bool StartRecv(Op* op, OpPacket* packet, uint8_t* data, uint64_t length) {
+  WSABUF buffer{static_cast<ULONG>(length), reinterpret_cast<char*>(data)};
+  DWORD flags = 0;
+  packet->overlapped = {};
+  return Started(op, WSARecv(SocketOf(op), &buffer, 1, nullptr, &flags, &packet->overlapped, nullptr));
+}
+
+bool StartSend(Op* op, OpPacket* packet, const uint8_t* data, uint64_t length) {
+  WSABUF buffer{static_cast<ULONG>(length), reinterpret_cast<char*>(const_cast<uint8_t*>(data))};
+  packet->overlapped = {};
+  return Started(op, WSASend(SocketOf(op), &buffer, 1, nullptr, 0, &packet->overlapped, nullptr));
+}
+
+// The WSA error of a failed step (the port reports the NTSTATUS mapped to
+// a DOS code; Winsock's own code is the one users know).
+DWORD WsaErrorOf(Op* op, OpPacket* packet, DWORD fallback) {
+  // A cancelled step (CancelIoEx, or closesocket under it) stays a cancel:
+  // the socket may be gone already, and asking it would say ENOTSOCK.
+  if (fallback == ERROR_OPERATION_ABORTED || op->cancel_requested.load()) return fallback;
+  DWORD bytes = 0;
+  DWORD flags = 0;
+  if (WSAGetOverlappedResult(SocketOf(op), &packet->overlapped, &bytes, FALSE, &flags)) return fallback;
+  const int error = WSAGetLastError();
+  return error != 0 ? static_cast<DWORD>(error) : fallback;
+}
+
+void EndEcho(Op* op, DWORD error) {
+  closesocket(SocketOf(op));
   if (error != 0) {
     FailOpWithWin32(op, error);
   } else {
-    op->result = bytes;
+    op->result = 0;
+  }
+}
+
+// A step was started after a completion: a Cancel that came between the
+// two found nothing to cancel, so look at the flag again now that the new
+// step is live (Cancel sets it before calling CancelIoEx).
+void RecheckCancel(Op* op, OpPacket* packet) {
+  if (op->cancel_requested.load()) CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+}
+
+}  // namespace
+
+bool StartWinSocketOp(IocpBackend*, Op* op, OpPacket* packet) {
+  SocketScratch* scratch = ScratchOf(packet);
+  const bool has_buffer = !op->buffers.empty();
+  switch (op->kind) {
+    case OpKind::kSocketAccept: {
+      sockaddr_storage local;
+      int length = sizeof local;
+      if (getsockname(SocketOf(op), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+        return false;
+      }
+      scratch->accepted = WSASocketW(local.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+      if (scratch->accepted == INVALID_SOCKET) {
+        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+        return false;
+      }
+      const Extensions& extensions = ExtensionsFor(SocketOf(op));
+      if (extensions.accept_ex == nullptr) {
+        closesocket(scratch->accepted);
+        FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+        return false;
+      }
+      DWORD bytes = 0;
+      if (extensions.accept_ex(SocketOf(op), scratch->accepted, scratch->addresses, 0, kAcceptAddressLength,
+                               kAcceptAddressLength, &bytes, &packet->overlapped)) {
+        return true;
+      }
+      const int error = WSAGetLastError();
+      if (error == ERROR_IO_PENDING) return true;
+      closesocket(scratch->accepted);
+      FailOpWithWin32(op, static_cast<DWORD>(error));
+      return false;
+    }
+    case OpKind::kSocketConnect: {
+      sockaddr_storage address;
+      std::memset(&address, 0, sizeof address);
+      int length = 0;
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+      if (inet_pton(AF_INET, op->path.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<u_short>(op->arg));
+        length = sizeof(sockaddr_in);
+      } else if (inet_pton(AF_INET6, op->path.c_str(), &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<u_short>(op->arg));
+        length = sizeof(sockaddr_in6);
+      } else {
+        FailOpWithWin32(op, WSAEINVAL);
+        return false;
+      }
+      const Extensions& extensions = ExtensionsFor(SocketOf(op));
+      if (extensions.connect_ex == nullptr) {
+        FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+        return false;
+      }
+      // ConnectEx copies the address before it returns.
+      if (extensions.connect_ex(SocketOf(op), reinterpret_cast<sockaddr*>(&address), length, nullptr, 0, nullptr,
+                                &packet->overlapped)) {
+        return true;
+      }
+      const int error = WSAGetLastError();
+      if (error == ERROR_IO_PENDING) return true;
+      FailOpWithWin32(op, static_cast<DWORD>(error));
+      return false;
+    }
+    case OpKind::kSocketRecv:
+      if (!has_buffer) {
+        FailOpWithWin32(op, WSAEINVAL);
+        return false;
+      }
+      return StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length);
+    case OpKind::kSocketSend:
+      if (!has_buffer) {
+        FailOpWithWin32(op, WSAEINVAL);
+        return false;
+      }
+      scratch->done = 0;
+      return StartSend(op, packet, op->buffers[0].data, op->buffers[0].length);
+    case OpKind::kSocketShutdown: {
+      const int how = op->arg == 0 ? SD_RECEIVE : op->arg == 1 ? SD_SEND : SD_BOTH;
+      if (shutdown(SocketOf(op), how) != 0) {
+        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+      } else {
+        op->result = 0;
+      }
+      return false;
+    }
+    case OpKind::kSocketClose:
+      // Ops still pending on the socket complete with WSA_OPERATION_ABORTED.
+      if (closesocket(SocketOf(op)) != 0) {
+        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+      } else {
+        op->result = 0;
+      }
+      return false;
+    case OpKind::kSocketEcho:
+      if (!has_buffer || op->buffers[0].length == 0) {
+        EndEcho(op, WSAEINVAL);
+        return false;
+      }
+      scratch->stage = kEchoRecv;
+      scratch->done = 0;
+      scratch->pending = 0;
+      if (StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length)) return true;
+      EndEcho(op, op->raw_error);
+      return false;
+    default:
+      FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+      return false;
+  }
+}
+
+bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+  SocketScratch* scratch = ScratchOf(packet);
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  switch (op->kind) {
+    case OpKind::kSocketAccept:
+      if (error != 0) {
+        closesocket(scratch->accepted);
+        FailOpWithWin32(op, error);
+        return true;
+      }
+      {
+        // The accepted socket inherits the listener's properties only once
+        // told which listener it came from (getpeername, shutdown need it).
+        SOCKET listener = SocketOf(op);
+        setsockopt(scratch->accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
+                   sizeof listener);
+        op->result = static_cast<int64_t>(scratch->accepted);
+      }
+      return true;
+    case OpKind::kSocketConnect:
+      if (error != 0) {
+        FailOpWithWin32(op, error);
+        return true;
+      }
+      setsockopt(SocketOf(op), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
+      op->result = 0;
+      return true;
+    case OpKind::kSocketSend:
+      if (error != 0) {
+        FailOpWithWin32(op, error);
+        return true;
+      }
+      scratch->done += bytes;
+      if (bytes > 0 && scratch->done < op->buffers[0].length) {
+        if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
+          RecheckCancel(op, packet);
+          return false;
+        }
+        return true;
+      }
+      op->result = static_cast<int64_t>(scratch->done);
+      return true;
+    case OpKind::kSocketEcho: {
+      if (error != 0) {
+        EndEcho(op, error);
+        return true;
+      }
+      const OpBuffer& buffer = op->buffers[0];
+      bool started;
+      if (scratch->stage == kEchoRecv) {
+        if (bytes == 0) {
+          // Everything the peer sent is echoed: shut down our side, close.
+          shutdown(SocketOf(op), SD_SEND);
+          EndEcho(op, 0);
+          return true;
+        }
+        AddEchoStat(op, 0, bytes);
+        scratch->stage = kEchoSend;
+        scratch->pending = bytes;
+        scratch->done = 0;
+        started = StartSend(op, packet, buffer.data, bytes);
+      } else {
+        AddEchoStat(op, 1, bytes);
+        scratch->done += bytes;
+        if (scratch->done < scratch->pending) {
+          started = StartSend(op, packet, buffer.data + scratch->done, scratch->pending - scratch->done);
+        } else {
+          scratch->stage = kEchoRecv;
+          started = StartRecv(op, packet, buffer.data, buffer.length);
+        }
+      }
+      if (!started) {
+        EndEcho(op, op->raw_error);
+        return true;
+      }
+      RecheckCancel(op, packet);
+      return false;
+    }
+    default:
+      if (error != 0) {
+        FailOpWithWin32(op, error);
+      } else {
+        op->result = bytes;
+      }
+      return true;
   }
 }
 

@@ -111,6 +111,8 @@ int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
   return result == 0 ? 0 : FailWsa(raw);
 }
 
+int64_t SocketTrySend(int64_t, const uint8_t*, size_t) { return Win32ToErrno(WSAEWOULDBLOCK); }
+
 int SocketCloseNow(int64_t socket, uint32_t* raw) {
   return closesocket(static_cast<SOCKET>(socket)) == 0 ? 0 : FailWsa(raw);
 }

@@ -1,0 +1,638 @@
+/**
+ * The socket conformance suite, written once and run against every
+ * backend: echo byte for byte in both modes, many connections at once,
+ * half-close, resets, server close, a client that never reads, refused
+ * connections, connect and listen errors, cancel, GC with receives in
+ * flight, invalid arguments. 127.0.0.1 and ephemeral ports only; every loop
+ * is bounded in count and every wait in time.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import * as net from 'node:net';
+
+import type { BackendName } from '@overlapped/common';
+import { connect, createEchoServer, type EchoServer, listen, type Server, type Socket } from '@overlapped/socket';
+
+import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
+
+const HOST = '127.0.0.1';
+
+function pattern(size: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function expectCode(code: string): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.equal((error as { code?: unknown }).code, code, `expected ${code}, got ${String(error)}`);
+    return true;
+  };
+}
+
+/** Receives until `size` bytes arrived (or the peer shut down); returns them. */
+async function recvExactly(socket: Socket, size: number, chunk = 64 * 1024): Promise<Buffer> {
+  const out = Buffer.alloc(size);
+  let got = 0;
+  while (got < size) {
+    const n = await socket.recv(out.subarray(got, Math.min(size, got + chunk)));
+    if (n === 0) break;
+    got += n;
+  }
+  return out.subarray(0, got);
+}
+
+/** Sends `data` on our own client and reads it back; then shuts down and expects the server's shutdown. */
+async function apiRoundTrip(backend: BackendName, port: number, data: Buffer): Promise<void> {
+  const socket = await connect({ host: HOST, port, backend });
+  try {
+    const [, echoed] = await Promise.all([socket.send(data), recvExactly(socket, data.length)]);
+    assert.equal(echoed.length, data.length, 'echoed length');
+    assert.ok(echoed.equals(data), 'echoed bytes differ');
+    await socket.shutdown();
+    assert.equal(await socket.recv(Buffer.alloc(16)), 0, 'the server shuts down after ours');
+  } finally {
+    await socket.close();
+  }
+}
+
+/** Sends `data` from a node:net client, half-closes, collects the echo until the server's FIN. */
+function netRoundTrip(port: number, data: Buffer, timeoutMs = 20_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      client.destroy();
+      reject(new Error('netRoundTrip timed out'));
+    }, timeoutMs);
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.on('end', () => {
+      clearTimeout(timer);
+      client.end();
+      resolve(Buffer.concat(chunks));
+    });
+    client.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    client.end(data);
+  });
+}
+
+/** A node:net client that is connected (its 'connect' fired). */
+function netConnect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
+    client.once('connect', () => resolve(client));
+    client.once('error', reject);
+  });
+}
+
+/** Resolves when `socket` ends (FIN or reset or close), with how. */
+function netEnded(socket: net.Socket, timeoutMs = 10_000): Promise<'end' | 'error' | 'close'> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not end the connection')), timeoutMs);
+    const done = (how: 'end' | 'error' | 'close') => {
+      clearTimeout(timer);
+      resolve(how);
+    };
+    socket.once('end', () => done('end'));
+    socket.once('error', () => done('error'));
+    socket.once('close', () => done('close'));
+    socket.resume();
+  });
+}
+
+/** The next accepted socket (without ending the iteration, which would close the server). */
+async function acceptOne(server: Server): Promise<Socket> {
+  const step = await server[Symbol.asyncIterator]().next();
+  if (step.done) throw new Error('the server closed before a connection came');
+  return step.value;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function threadCount(): number | undefined {
+  try {
+    return readdirSync('/proc/self/task').length;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Defines the socket suite for `backend` on `api`.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * defineSocketSuite({ describe, it }, 'io_uring');
+ * ```
+ */
+export function defineSocketSuite(api: TestApi, backend: BackendName): void {
+  const { describe, it } = api;
+  const timeout = 60_000;
+
+  describe(`sockets [${backend}]`, () => {
+    for (const mode of ['native', 'js'] as const) {
+      it(`echoes 1 B to 1 MiB byte for byte (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0, bufferSize: 16 * 1024 });
+        try {
+          assert.equal(server.backend, backend);
+          const { port, address } = server.address();
+          assert.equal(address, HOST);
+          assert.ok(port > 0);
+          const sizes = [1, 2, 100, 1460, 4096, 65_535, 65_536, 300_001, 1 << 20];
+          let total = 0;
+          for (const [i, size] of sizes.entries()) {
+            const data = pattern(size, i + 1);
+            const echoed = await netRoundTrip(port, data);
+            assert.equal(echoed.length, size, `length of the ${size}-byte echo`);
+            assert.ok(echoed.equals(data), `bytes of the ${size}-byte echo`);
+            total += size;
+          }
+          for (const size of [1, 70_000, 1 << 20]) {
+            await apiRoundTrip(backend, port, pattern(size, size));
+            total += size;
+          }
+          await waitFor(() => server.counters().active === 0, 'connections to close');
+          const counters = server.counters();
+          assert.equal(counters.accepted, sizes.length + 3);
+          assert.equal(counters.bytesIn, total);
+          assert.equal(counters.bytesOut, total);
+          assert.equal(counters.resets, 0);
+          assert.equal(counters.errors, 0);
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`serves 200 concurrent connections (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0 });
+        const threadsBefore = threadCount();
+        let threadsDuring: number | undefined;
+        const ends: string[] = [];
+        server.on('close', (end: { reason: string }) => ends.push(end.reason));
+        try {
+          const { port } = server.address();
+          const clients = await Promise.all(Array.from({ length: 200 }, () => connect({ host: HOST, port, backend })));
+          await waitFor(() => server.counters().active === 200, '200 live connections');
+          threadsDuring = threadCount();
+          await Promise.all(
+            clients.map(async (socket, i) => {
+              const data = pattern(4096 + i, i + 7);
+              const [, echoed] = await Promise.all([socket.send(data), recvExactly(socket, data.length)]);
+              assert.ok(echoed.equals(data), `connection ${i} echoed other bytes`);
+              await socket.shutdown();
+              assert.equal(await socket.recv(Buffer.alloc(8)), 0);
+              await socket.close();
+            }),
+          );
+          await waitFor(() => server.counters().active === 0, 'every connection to close');
+          const counters = server.counters();
+          assert.equal(counters.accepted, 200);
+          assert.equal(counters.bytesIn, 200 * 4096 + (199 * 200) / 2);
+          assert.equal(counters.bytesOut, counters.bytesIn);
+          assert.equal(ends.length, 200);
+          assert.ok(ends.every((reason) => reason === 'shutdown'), `ends: ${[...new Set(ends)].join(', ')}`);
+          if (backend === 'threadpool' && threadsBefore !== undefined && threadsDuring !== undefined) {
+            // Connections wait on the reactor's one thread, never one each.
+            assert.ok(threadsDuring - threadsBefore <= 4, `threads grew from ${threadsBefore} to ${threadsDuring}`);
+          }
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`counts a reset in the middle of a transfer (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0, bufferSize: 4096 });
+        const ends: Array<{ reason: string; code?: string }> = [];
+        server.on('close', (end: { reason: string; code?: string }) => ends.push(end));
+        try {
+          const client = await netConnect(server.address().port);
+          client.pause(); // read nothing: the echo backs up, the server is mid-transfer
+          client.write(pattern(512 * 1024, 3));
+          await waitFor(() => server.counters().bytesIn > 0, 'the server to receive');
+          await sleep(20);
+          client.resetAndDestroy(); // SO_LINGER 0: the peer sees a reset
+          await waitFor(() => server.counters().active === 0, 'the reset connection to close');
+          const counters = server.counters();
+          assert.equal(counters.resets, 1, `counters ${JSON.stringify(counters)} ends ${JSON.stringify(ends)}`);
+          assert.equal(counters.errors, 0);
+          assert.equal(ends[0]?.reason, 'reset');
+          // The server still serves others.
+          const data = pattern(10_000, 9);
+          assert.ok((await netRoundTrip(server.address().port, data)).equals(data));
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`stalls only a client that never reads (${mode} mode)`, async () => {
+        const bufferSize = 16 * 1024;
+        const server = await createEchoServer({ backend, mode, port: 0, bufferSize });
+        try {
+          const { port } = server.address();
+          const stalled = await netConnect(port);
+          stalled.pause();
+          const flood = pattern(256 * 1024, 5);
+          let written = 0;
+          // Bounded: at most 64 MiB offered, then we stop.
+          for (let i = 0; i < 256 && stalled.write(flood); i++) written += flood.length;
+          await sleep(300);
+          const before = server.counters();
+          // Others are served while it is stalled.
+          for (let i = 0; i < 3; i++) {
+            const data = pattern(100_000, 20 + i);
+            assert.ok((await netRoundTrip(port, data)).equals(data), 'a second client is served');
+          }
+          await waitFor(() => server.counters().active === 1, 'the served clients to close');
+          const after = server.counters();
+          const held = before.bytesIn - before.bytesOut;
+          assert.ok(held >= 0 && held <= 1024 * 1024, `the server holds ${held} bytes of the stalled client`);
+          assert.ok(before.bytesIn < 64 * 1024 * 1024, 'the stalled client cannot push unbounded data');
+          assert.equal(after.active, 1);
+          stalled.destroy();
+          await waitFor(() => server.counters().active === 0, 'the stalled client to go');
+          void written;
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`refuses connections past maxConnections (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0, maxConnections: 2 });
+        try {
+          const { port } = server.address();
+          const first = await connect({ host: HOST, port, backend });
+          const second = await connect({ host: HOST, port, backend });
+          await waitFor(() => server.counters().active === 2, 'two live connections');
+          const third = await netConnect(port);
+          const how = await netEnded(third);
+          assert.ok(['end', 'error', 'close'].includes(how));
+          third.destroy();
+          await waitFor(() => server.counters().refused === 1, 'the refusal to be counted');
+          for (const [i, socket] of [first, second].entries()) {
+            const data = pattern(5000, 40 + i);
+            await socket.send(data);
+            assert.ok((await recvExactly(socket, data.length)).equals(data), 'admitted clients are served');
+            await socket.close();
+          }
+          await waitFor(() => server.counters().active === 0, 'both to close');
+          // A slot is free again.
+          const data = pattern(3000, 50);
+          assert.ok((await netRoundTrip(port, data)).equals(data));
+          assert.equal(server.counters().accepted, 3);
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`closes live connections when the echo server closes (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0 });
+        const ends: string[] = [];
+        server.on('close', (end: { reason: string }) => ends.push(end.reason));
+        const { port } = server.address();
+        const clients = await Promise.all([netConnect(port), netConnect(port), netConnect(port)]);
+        await waitFor(() => server.counters().active === 3, 'three live connections');
+        const ended = clients.map((client) => netEnded(client));
+        await server.close();
+        assert.equal(server.counters().active, 0);
+        assert.deepEqual(ends, ['server-close', 'server-close', 'server-close']);
+        await Promise.all(ended);
+        for (const client of clients) client.destroy();
+        await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      }, timeout);
+    }
+
+    it('half-closes both ways', async () => {
+      const server = await listen({ backend, port: 0 });
+      try {
+        const accepted = acceptOne(server);
+        const client = await connect({ host: HOST, port: server.address().port, backend });
+        const peer = await accepted;
+        // The client shuts down first: the server reads its data, then 0,
+        // and can still send.
+        await client.send(Buffer.from('request'));
+        await client.shutdown();
+        assert.equal((await recvExactly(peer, 7)).toString(), 'request');
+        assert.equal(await peer.recv(Buffer.alloc(8)), 0);
+        await peer.send(Buffer.from('response'));
+        assert.equal((await recvExactly(client, 8)).toString(), 'response');
+        await peer.shutdown();
+        assert.equal(await client.recv(Buffer.alloc(8)), 0);
+        await peer.close();
+        await client.close();
+
+        // The server shuts down first; the client keeps sending.
+        const accepted2 = acceptOne(server);
+        const client2 = await connect({ host: HOST, port: server.address().port, backend });
+        const peer2 = await accepted2;
+        await peer2.shutdown();
+        assert.equal(await client2.recv(Buffer.alloc(8)), 0);
+        await client2.send(Buffer.from('late'));
+        assert.equal((await recvExactly(peer2, 4)).toString(), 'late');
+        await client2.close();
+        await peer2.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('sends every byte, in order, to a peer that reads late', async () => {
+      const server = await listen({ backend, port: 0 });
+      try {
+        const accepted = acceptOne(server);
+        const client = await connect({ host: HOST, port: server.address().port, backend });
+        const peer = await accepted;
+        const parts = [pattern(4 << 20, 61), pattern(1, 62), pattern(3 << 20, 63), pattern(100_000, 64)];
+        // Issued back to back: later sends queue behind the first one.
+        const sends = parts.map((part) => client.send(part));
+        await sleep(100);
+        const total = parts.reduce((sum, part) => sum + part.length, 0);
+        const received = await recvExactly(peer, total, 256 * 1024);
+        const lengths = await Promise.all(sends);
+        assert.deepEqual(lengths, parts.map((part) => part.length));
+        assert.ok(received.equals(Buffer.concat(parts)), 'the bytes arrived out of order or damaged');
+        await client.close();
+        await peer.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('reports a reset to recv as ECONNRESET', async () => {
+      const server = await listen({ backend, port: 0 });
+      try {
+        const accepted = acceptOne(server);
+        const client = await netConnect(server.address().port);
+        const peer = await accepted;
+        client.write(pattern(1000, 1));
+        await sleep(20);
+        client.resetAndDestroy();
+        const buffer = Buffer.alloc(64 * 1024);
+        let error: unknown;
+        for (let i = 0; i < 100; i++) {
+          try {
+            if ((await peer.recv(buffer)) === 0) break;
+          } catch (e) {
+            error = e;
+            break;
+          }
+        }
+        if (backend === 'iocp' && error === undefined) {
+          // Under Wine, a receive on a socket the peer reset reports an
+          // orderly close (0 bytes); the reset then surfaces on the send.
+          error = await peer.send(pattern(256 * 1024, 2)).then(
+            () => peer.send(pattern(256 * 1024, 3)),
+          ).then(() => undefined, (e: unknown) => e);
+          assert.ok(
+            ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes((error as { code?: string } | undefined)?.code ?? ''),
+            `got ${String(error)}`,
+          );
+        } else {
+          assert.equal((error as { code?: string } | undefined)?.code, 'ECONNRESET', `got ${String(error)}`);
+        }
+        await peer.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('keeps accepted connections open when the server closes', async () => {
+      const connections: Socket[] = [];
+      const server = await listen({ backend, port: 0, onConnection: (socket) => connections.push(socket) });
+      const { port, address, family } = server.address();
+      assert.equal(address, HOST);
+      assert.equal(family, 'IPv4');
+      const client = await connect({ host: HOST, port, backend });
+      await waitFor(() => connections.length === 1, 'the connection');
+      const peer = connections[0]!;
+      assert.equal(peer.localPort, port);
+      assert.equal(peer.remotePort, client.localPort);
+      assert.equal(client.remotePort, port);
+      assert.equal(client.remoteAddress, HOST);
+      assert.equal(server.connections, 1);
+      await server.close();
+      await server.close(); // idempotent
+      await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      // The live connection works both ways after the listener is gone.
+      await client.send(Buffer.from('still here'));
+      assert.equal((await recvExactly(peer, 10)).toString(), 'still here');
+      await peer.send(Buffer.from('me too'));
+      assert.equal((await recvExactly(client, 6)).toString(), 'me too');
+      await peer.close();
+      assert.equal(await client.recv(Buffer.alloc(8)), 0);
+      await client.close();
+      assert.equal(server.connections, 0);
+    }, timeout);
+
+    it('refuses past maxConnections on a plain server', async () => {
+      const connections: Socket[] = [];
+      const server = await listen({ backend, port: 0, maxConnections: 1, onConnection: (s) => connections.push(s) });
+      try {
+        const { port } = server.address();
+        const first = await connect({ host: HOST, port, backend });
+        await waitFor(() => connections.length === 1, 'the first connection');
+        const second = await netConnect(port);
+        await netEnded(second);
+        second.destroy();
+        await waitFor(() => server.refused === 1, 'the refusal');
+        assert.equal(connections.length, 1);
+        await connections[0]!.close();
+        await first.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('rejects connect with ECONNREFUSED, address and port', async () => {
+      const port = await freePort();
+      await assert.rejects(connect({ host: HOST, port, backend }), (error: unknown) => {
+        const e = error as { code?: string; address?: string; port?: number; syscall?: string };
+        assert.equal(e.code, 'ECONNREFUSED');
+        assert.equal(e.address, HOST);
+        assert.equal(e.port, port);
+        assert.equal(e.syscall, 'connect');
+        return true;
+      });
+    }, timeout);
+
+    it('rejects listen on a port in use with EADDRINUSE', async () => {
+      const holder = await listen({ backend, port: 0 });
+      try {
+        const { port } = holder.address();
+        await assert.rejects(listen({ backend, port }), (error: unknown) => {
+          const e = error as { code?: string; port?: number; address?: string };
+          assert.equal(e.code, 'EADDRINUSE');
+          assert.equal(e.port, port);
+          assert.equal(e.address, HOST);
+          return true;
+        });
+        await assert.rejects(createEchoServer({ backend, port }), expectCode('EADDRINUSE'));
+      } finally {
+        await holder.close();
+      }
+    }, timeout);
+
+    it('cancels a pending recv with an AbortError and keeps the socket usable', async () => {
+      const server = await createEchoServer({ backend, port: 0 });
+      try {
+        const socket = await connect({ host: HOST, port: server.address().port, backend });
+        const controller = new AbortController();
+        const buffer = Buffer.alloc(64);
+        const pending = socket.recv(buffer, { signal: controller.signal });
+        await sleep(20);
+        controller.abort();
+        await assert.rejects(pending, (error: unknown) => {
+          assert.equal((error as Error).name, 'AbortError');
+          assert.equal((error as { code?: string }).code, 'ABORT_ERR');
+          return true;
+        });
+        await assert.rejects(socket.recv(buffer, { signal: controller.signal }), { name: 'AbortError' });
+        await socket.send(Buffer.from('after abort'));
+        assert.equal((await recvExactly(socket, 11)).toString(), 'after abort');
+        // close() ends a pending recv; ops after close reject, never crash.
+        const pendingAtClose = assert.rejects(socket.recv(buffer), expectCode('ERR_SOCKET_CLOSED'));
+        await socket.close();
+        await pendingAtClose;
+        await assert.rejects(socket.recv(buffer), expectCode('ERR_SOCKET_CLOSED'));
+        await assert.rejects(socket.send(buffer), expectCode('ERR_SOCKET_CLOSED'));
+        await assert.rejects(socket.shutdown(), expectCode('ERR_SOCKET_CLOSED'));
+        assert.throws(() => socket.setNoDelay(true), expectCode('ERR_SOCKET_CLOSED'));
+        await socket.close(); // idempotent
+        assert.equal(socket.closed, true);
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('keeps receive buffers alive and intact across a forced GC', async () => {
+      const connections: Socket[] = [];
+      const server = await listen({ backend, port: 0, onConnection: (s) => connections.push(s) });
+      try {
+        const { port } = server.address();
+        const count = 20;
+        const clients = await Promise.all(Array.from({ length: count }, () => connect({ host: HOST, port, backend })));
+        await waitFor(() => connections.length === count, 'the connections');
+        // Half the receives hold their buffer only through the op.
+        const weak: Array<WeakRef<Uint8Array>> = [];
+        const held: Array<Promise<Buffer>> = [];
+        const unheld: Array<Promise<number>> = [];
+        for (let i = 0; i < count; i++) {
+          if (i % 2 === 0) {
+            const buffer = Buffer.alloc(4096);
+            held.push(clients[i]!.recv(buffer).then((n) => buffer.subarray(0, n)));
+          } else {
+            const buffer = new Uint8Array(4096);
+            weak.push(new WeakRef(buffer));
+            unheld.push(clients[i]!.recv(buffer));
+          }
+        }
+        if (canForceGc()) {
+          for (let i = 0; i < 3; i++) {
+            forceGc();
+            await sleep(5);
+          }
+          assert.ok(weak.every((ref) => ref.deref() !== undefined), 'a buffer of an op in flight was collected');
+        }
+        await Promise.all(connections.map((socket, i) => socket.send(pattern(1000, 100 + i))));
+        const received = await Promise.all(held);
+        const sizes = await Promise.all(unheld);
+        assert.ok(sizes.every((n) => n > 0 && n <= 1000));
+        // Every connection's own bytes, in its own buffer.
+        const byLocalPort = new Map(connections.map((socket, i) => [socket.remotePort, i]));
+        for (const [k, data] of received.entries()) {
+          const client = clients[k * 2]!;
+          const i = byLocalPort.get(client.localPort)!;
+          assert.ok(pattern(1000, 100 + i).subarray(0, data.length).equals(data), `connection ${k * 2} bytes`);
+        }
+        await Promise.all([...clients, ...connections].map((socket) => socket.close()));
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('gives a Node Duplex with toStream()', async () => {
+      const server = await createEchoServer({ backend, port: 0 });
+      try {
+        const socket = await connect({ host: HOST, port: server.address().port, backend });
+        socket.setNoDelay(true);
+        const stream = socket.toStream();
+        const data = pattern(200_000, 77);
+        const chunks: Buffer[] = [];
+        const done = new Promise<void>((resolve, reject) => {
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('end', () => resolve());
+          stream.on('error', reject);
+        });
+        stream.end(data);
+        await done;
+        assert.ok(Buffer.concat(chunks).equals(data));
+        stream.destroy();
+        await waitFor(() => socket.closed, 'the stream to close its socket');
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('closes idle connections after idleTimeout', async () => {
+      const server = await createEchoServer({ backend, port: 0, idleTimeout: 100 });
+      try {
+        const client = await netConnect(server.address().port);
+        const ended = netEnded(client);
+        await ended;
+        client.destroy();
+        await waitFor(() => server.counters().timeouts === 1, 'the timeout to be counted');
+        assert.equal(server.counters().active, 0);
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('rejects invalid arguments with ERR_* codes', async () => {
+      await assert.rejects(listen({ backend, port: -1 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(listen({ backend, port: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(listen({ backend, acceptDepth: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(listen({ backend, host: 5 as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(listen({ backend, onConnection: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(listen(null as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(listen({ backend: 'nope' as never }), expectCode('ERR_INVALID_ARG_VALUE'));
+      await assert.rejects(connect({ backend } as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(connect({ backend, port: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(connect({ backend, port: 70000 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(connect({ backend, port: 80, signal: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(createEchoServer({ backend, mode: 'x' as never }), expectCode('ERR_INVALID_ARG_VALUE'));
+      await assert.rejects(createEchoServer({ backend, bufferSize: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(createEchoServer({ backend, maxConnections: 1.5 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(createEchoServer({ backend, idleTimeout: -1 }), expectCode('ERR_OUT_OF_RANGE'));
+      const server: EchoServer = await createEchoServer({ backend, port: 0 });
+      try {
+        const socket = await connect({ host: HOST, port: server.address().port, backend });
+        assert.throws(() => socket.recv('x' as never), expectCode('ERR_INVALID_ARG_TYPE'));
+        assert.throws(() => socket.recv(Buffer.alloc(0)), expectCode('ERR_INVALID_ARG_TYPE'));
+        assert.throws(() => socket.send(42 as never), expectCode('ERR_INVALID_ARG_TYPE'));
+        assert.throws(() => socket.recv(Buffer.alloc(1), { signal: {} as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+        assert.throws(() => socket.setNoDelay('yes' as never), expectCode('ERR_INVALID_ARG_TYPE'));
+        // The socket is unharmed by what was refused.
+        await socket.send(Buffer.from('ok'));
+        assert.equal((await recvExactly(socket, 2)).toString(), 'ok');
+        await socket.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+  });
+}

@@ -4,7 +4,7 @@
  * ratios; `--json FILE` also writes them as JSON.
  *
  *   overlapped-bench demo                 a short run of every scenario
- *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--json FILE]
+ *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--echo-seconds S] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,9 +16,10 @@ import { fileCopy } from './scenarios/file-copy.js';
 import { MiB } from './scenarios/file-fixture.js';
 import { fileRandomRead } from './scenarios/file-random-read.js';
 import { fileWrite } from './scenarios/file-write.js';
+import { echoScenarios, type EchoScenarioResult } from './scenarios/echo.js';
 import { portDelivery } from './scenarios/port-delivery.js';
 
-const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy'] as const;
+const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy', 'echo'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 const usage = `usage: overlapped-bench <demo|run> [options]
@@ -32,12 +33,15 @@ options:
   --reads N          file-random-read reads per round (demo 40000, run 200000)
   --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
   --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
+  --echo-seconds S   seconds per echo round (demo 1, run 3)
   --json FILE        also write the results as JSON
 
 Every scenario runs its contenders alternately in one process and reports
 each contender's median rate and its ratio to the scenario's baseline. The
 file scenarios make their file once under the temp directory and keep it;
-fio (apt-get install fio) is a contender of file-random-read when installed.`;
+fio (apt-get install fio) is a contender of file-random-read when installed.
+The echo servers run in child processes under the echo-bench load generator
+(Linux only).`;
 
 function positiveInteger(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -55,6 +59,7 @@ async function main(): Promise<number> {
       'file-size': { type: 'string' },
       scenario: { type: 'string' },
       json: { type: 'string' },
+      'echo-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,15 +85,29 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  const echoSeconds = Number(values['echo-seconds'] ?? (quick ? 1 : 3));
+  if (!(echoSeconds > 0 && echoSeconds <= 60)) {
+    console.error('--echo-seconds must be a number in (0, 60]');
+    return 2;
+  }
   console.log(`overlapped-bench ${command}: Node ${process.version}, ${process.platform}-${process.arch}`);
   const log = console.log;
   const fileSize = fileSizeMiB * MiB;
-  const results: ScenarioResult[] = [];
+  const results: Array<ScenarioResult | EchoScenarioResult> = [];
   for (const name of selected) {
     if (name === 'port-delivery') results.push(await portDelivery({ count, rounds, log }));
     if (name === 'file-random-read') results.push(await fileRandomRead({ fileSize, count: reads, depth: 64, rounds, file, log }));
     if (name === 'file-write') results.push(await fileWrite({ fileSize, chunkSize: MiB, depth: 8, rounds, file, log }));
     if (name === 'file-copy') results.push(await fileCopy({ fileSize, rounds, file, log }));
+    if (name === 'echo') {
+      if (process.platform === 'linux') {
+        const echoRounds = positiveInteger(values.rounds, quick ? 2 : 5);
+        const settings = { sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, log };
+        results.push(...(await echoScenarios(settings)));
+      } else {
+        log('\necho: skipped (the load generator and the server CPU figures need Linux)');
+      }
+    }
   }
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify({ node: process.version, platform: process.platform, results }, null, 2)}\n`);

@@ -1,0 +1,214 @@
+/**
+ * Echo servers under one load generator (echo-bench's native engine):
+ * 50 connections ping-pong (one message in flight each), 64 B and 16 KiB
+ * messages. Every contender runs in its own child process; each reports
+ * round trips/s and the server's CPU time per round trip (user + system of
+ * all its threads, from /proc/<pid>/stat, over the measured run only). On
+ * two cores the load generator takes one, so CPU per round trip is the
+ * fairer figure; round trips/s says whether a server keeps up.
+ *
+ * Contenders: the C io_uring reference (reference/echo-uring.c, one ring,
+ * nothing clever), a Node `net` echo server, and, when @overlapped/socket is
+ * built, echo-server in `native` mode per native backend and in `js` mode
+ * per backend (portable included).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { buildC, runEchoBench } from '@overlapped/echo-bench';
+
+import { formatRate } from '../harness.js';
+import { startServer, type ServerProcess } from '../servers/child.js';
+
+export interface EchoContenderResult {
+  name: string;
+  /** Median round trips/s over the rounds. */
+  roundTripsPerSecond: number;
+  /** Median server CPU microseconds per round trip over the rounds. */
+  cpuPerRoundTripUs: number;
+  /** Of which user time (the rest is system time), median. */
+  userPerRoundTripUs: number;
+  /** Median server CPU cores busy during the runs. */
+  serverCores: number;
+  /** Median load generator CPU cores over the runs. */
+  clientCores: number;
+  /** Latency p99 (ms), median over the rounds. */
+  p99Ms: number;
+  rates: number[];
+  cpuPerRoundTripUsRounds: number[];
+  /** CPU per round trip / the Node net server's (lower is better). */
+  cpuVsNet?: number;
+  /** CPU per round trip / the C reference's. */
+  cpuVsReference?: number;
+  /** Round trips/s / the Node net server's (higher is better). */
+  rateVsNet?: number;
+  /** Round trips/s / the C reference's. */
+  rateVsReference?: number;
+}
+
+export interface EchoScenarioResult {
+  scenario: string;
+  size: number;
+  connections: number;
+  seconds: number;
+  rounds: number;
+  contenders: EchoContenderResult[];
+  goals: Array<{ goal: string; value: number; limit: number; met: boolean }>;
+}
+
+export const NET = 'node net';
+export const REFERENCE = 'C io_uring reference';
+
+interface ServerSpec {
+  name: string;
+  command: string;
+  args: string[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** The contenders available here: always the reference and net; overlapped when built. */
+async function serverSpecs(bufferSize: number, log: (line: string) => void): Promise<ServerSpec[]> {
+  const reference = buildC(new URL('../../reference/echo-uring.c', import.meta.url), 'echo-uring');
+  const specs: ServerSpec[] = [
+    { name: REFERENCE, command: reference, args: ['0', '127.0.0.1', String(bufferSize)] },
+    { name: NET, command: process.execPath, args: [fileURLToPath(new URL('../servers/net-echo.js', import.meta.url)), '0', '127.0.0.1'] },
+  ];
+  const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
+  let backends: { native: string[]; js: string[] } | undefined;
+  try {
+    // echo-server depends on @overlapped/socket: resolve it from there.
+    createRequire(new URL('../../../echo-server/package.json', import.meta.url)).resolve('@overlapped/socket');
+    const iocp = (await import('@overlapped/iocp')) as { nativeCandidates(): Array<{ name: string; probe(): { available: boolean } }> };
+    const native = iocp.nativeCandidates().filter((c) => c.probe().available).map((c) => c.name);
+    backends = { native, js: [...native, 'portable'] };
+  } catch {
+    backends = undefined;
+  }
+  if (!backends || !existsSync(echoServer)) {
+    log('  (overlapped echo-server not built here: running the baselines only)');
+    return specs;
+  }
+  const common = ['--port', '0', '--host', '127.0.0.1', '--buffer-size', String(bufferSize), '--stats-interval', '0'];
+  for (const backend of backends.native) {
+    specs.push({ name: `overlapped native (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'native', '--backend', backend, ...common] });
+  }
+  for (const backend of backends.js) {
+    specs.push({ name: `overlapped js (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'js', '--backend', backend, ...common] });
+  }
+  return specs;
+}
+
+/**
+ * Runs the echo scenario for each message size: contenders alternate round
+ * by round (a warm-up run each first), under the same load.
+ */
+export async function echoScenarios(options: {
+  sizes: number[];
+  connections: number;
+  seconds: number;
+  /** Seconds of load before each measured window. */
+  warmup: number;
+  rounds: number;
+  log: (line: string) => void;
+}): Promise<EchoScenarioResult[]> {
+  const { sizes, connections, seconds, warmup, rounds, log } = options;
+  const results: EchoScenarioResult[] = [];
+  for (const size of sizes) {
+    const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
+    log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
+    const specs = await serverSpecs(Math.max(size, 16384), log);
+    const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
+    try {
+      for (const spec of specs) servers.push({ spec, server: await startServer(spec.command, spec.args) });
+      const rows = new Map<string, { rates: number[]; cpu: number[]; user: number[]; cores: number[]; client: number[]; p99: number[] }>(
+        servers.map(({ spec }) => [spec.name, { rates: [], cpu: [], user: [], cores: [], client: [], p99: [] }]),
+      );
+      const once = async (spec: ServerSpec, server: ServerProcess, record: boolean) => {
+        // The server's CPU is sampled as the engine opens and closes its
+        // measured window (after its warm-up, before its drain).
+        let cpuBefore = { user: 0, system: 0 };
+        let cpuAfter: { user: number; system: number } | undefined;
+        const report = await runEchoBench(
+          { port: server.port, connections, size, pipeline: 1, warmup, duration: seconds },
+          { onWindow: (event) => (event === 'start' ? (cpuBefore = server.cpuSeconds()) : (cpuAfter = server.cpuSeconds())) },
+        );
+        if (!cpuAfter) throw new Error(`${spec.name}: the measured window never closed`);
+        const user = cpuAfter.user - cpuBefore.user;
+        const cpu = user + cpuAfter.system - cpuBefore.system;
+        if (!report.ok) throw new Error(`${spec.name}: ${report.error}`);
+        if (!record) return;
+        const row = rows.get(spec.name);
+        if (!row) return;
+        row.rates.push(report.roundTripsPerSecond);
+        row.cpu.push((cpu / report.roundTrips) * 1e6);
+        row.user.push((user / report.roundTrips) * 1e6);
+        row.cores.push(cpu / report.seconds);
+        row.client.push(report.client.cores);
+        row.p99.push(report.latencyMs.p99);
+      };
+      for (const { spec, server } of servers) await once(spec, server, false);
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 === 0 ? servers : [...servers].reverse();
+        for (const { spec, server } of order) await once(spec, server, true);
+      }
+      const contenders: EchoContenderResult[] = servers.map(({ spec }) => {
+        const row = rows.get(spec.name) as { rates: number[]; cpu: number[]; user: number[]; cores: number[]; client: number[]; p99: number[] };
+        return {
+          name: spec.name,
+          roundTripsPerSecond: median(row.rates),
+          cpuPerRoundTripUs: median(row.cpu),
+          userPerRoundTripUs: median(row.user),
+          serverCores: median(row.cores),
+          clientCores: median(row.client),
+          p99Ms: median(row.p99),
+          rates: row.rates,
+          cpuPerRoundTripUsRounds: row.cpu,
+        };
+      });
+      const net = contenders.find((c) => c.name === NET);
+      const reference = contenders.find((c) => c.name === REFERENCE);
+      for (const c of contenders) {
+        if (net) {
+          c.cpuVsNet = c.cpuPerRoundTripUs / net.cpuPerRoundTripUs;
+          c.rateVsNet = c.roundTripsPerSecond / net.roundTripsPerSecond;
+        }
+        if (reference) {
+          c.cpuVsReference = c.cpuPerRoundTripUs / reference.cpuPerRoundTripUs;
+          c.rateVsReference = c.roundTripsPerSecond / reference.roundTripsPerSecond;
+        }
+      }
+      log(
+        `  ${'server'.padEnd(30)} ${'rt/s'.padStart(8)} ${'CPU us/rt'.padStart(10)} ${'user'.padStart(5)} ${'vs net'.padStart(7)} ${'vs ref'.padStart(7)} ${'rt/s vs ref'.padStart(11)} ${'srv cores'.padStart(9)} ${'client'.padStart(6)} ${'p99 ms'.padStart(7)}`,
+      );
+      for (const c of contenders) {
+        log(
+          `  ${c.name.padEnd(30)} ${formatRate(c.roundTripsPerSecond).padStart(8)} ${c.cpuPerRoundTripUs.toFixed(2).padStart(10)} ${c.userPerRoundTripUs.toFixed(2).padStart(5)} ${`${(c.cpuVsNet ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.cpuVsReference ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.rateVsReference ?? 0).toFixed(2)}x`.padStart(11)} ${c.serverCores.toFixed(2).padStart(9)} ${c.clientCores.toFixed(2).padStart(6)} ${c.p99Ms.toFixed(2).padStart(7)}`,
+        );
+      }
+      const goals: EchoScenarioResult['goals'] = [];
+      for (const c of contenders) {
+        if (c.name.startsWith('overlapped native')) {
+          goals.push({ goal: `${c.name}: CPU/rt vs net <= 0.6`, value: c.cpuVsNet ?? NaN, limit: 0.6, met: (c.cpuVsNet ?? Infinity) <= 0.6 });
+          goals.push({ goal: `${c.name}: CPU/rt vs reference <= 1`, value: c.cpuVsReference ?? NaN, limit: 1, met: (c.cpuVsReference ?? Infinity) <= 1 });
+          goals.push({ goal: `${c.name}: rt/s vs reference >= 1`, value: c.rateVsReference ?? NaN, limit: 1, met: (c.rateVsReference ?? 0) >= 1 });
+        } else if (c.name.startsWith('overlapped js')) {
+          goals.push({ goal: `${c.name}: CPU/rt vs net <= 0.8`, value: c.cpuVsNet ?? NaN, limit: 0.8, met: (c.cpuVsNet ?? Infinity) <= 0.8 });
+        }
+      }
+      for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);
+      results.push({ scenario: title, size, connections, seconds, rounds, contenders, goals });
+    } finally {
+      for (const { spec, server } of servers) {
+        const code = await server.stop();
+        if (code !== 0) log(`  (${spec.name} exited with ${code})`);
+      }
+    }
+  }
+  return results;
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The Node `net` echo server the echo scenarios compare against: what a Node
+ * user writes, `socket.on('data', d => socket.write(d))`, with Nagle off like
+ * every other contender. Prints "listening <port>" once bound; SIGINT /
+ * SIGTERM close it with exit 0.
+ *
+ *   node net-echo.js [port] [host]
+ */
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+
+const port = Number(process.argv[2] ?? 0);
+const host = process.argv[3] ?? '127.0.0.1';
+const sockets = new Set<Socket>();
+const server = createServer({ noDelay: true }, (socket) => {
+  sockets.add(socket);
+  socket.on('data', (d) => socket.write(d));
+  // A reset from the peer is the end of that connection, not of the server.
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => sockets.delete(socket));
+});
+server.listen(port, host, () => {
+  console.log(`listening ${(server.address() as AddressInfo).port}`);
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => process.exit(0));
+  });
+}

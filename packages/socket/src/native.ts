@@ -16,7 +16,7 @@ import {
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
 
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { socketClosed } from './util.js';
+import { AcceptedQueue, socketClosed } from './util.js';
 import { socketToStream } from './stream.js';
 
 /**
@@ -282,8 +282,7 @@ export class NativeServer implements Server {
   #closing: Promise<void> | undefined;
   #accepting = 0;
   #acceptsDone: (() => void) | undefined;
-  readonly #queue: Socket[] = [];
-  readonly #waiters: Array<(result: IteratorResult<Socket>) => void> = [];
+  readonly #accepted = new AcceptedQueue<Socket>();
   readonly #onConnection: ((socket: Socket) => void) | undefined;
 
   private constructor(
@@ -414,9 +413,7 @@ export class NativeServer implements Server {
       this.#onConnection(socket);
       return;
     }
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter({ done: false, value: socket });
-    else this.#queue.push(socket);
+    this.#accepted.push(socket);
   }
 
   close(): Promise<void> {
@@ -428,24 +425,13 @@ export class NativeServer implements Server {
       this.#checkDone();
     }).then(() => {
       binding().socketClose(this.#handle);
-      for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
+      this.#accepted.end();
     });
     return this.#closing;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    return {
-      next: () => {
-        const socket = this.#queue.shift();
-        if (socket) return Promise.resolve({ done: false, value: socket });
-        if (this.#closed) return Promise.resolve({ done: true, value: undefined });
-        return new Promise((resolve) => this.#waiters.push(resolve));
-      },
-      return: async () => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.#accepted.iterator(() => this.#closed, () => this.close());
   }
 }
 

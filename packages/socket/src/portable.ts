@@ -10,7 +10,7 @@ import { AbortError } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { socketClosed } from './util.js';
+import { AcceptedQueue, socketClosed } from './util.js';
 
 const HIGH_WATER = 256 * 1024;
 
@@ -195,8 +195,7 @@ export class PortableServer implements Server {
   readonly #maxConnections: number;
   readonly #onConnection: ((socket: Socket) => void) | undefined;
   readonly #onAccepted: ((socket: net.Socket) => void) | undefined;
-  readonly #queue: Socket[] = [];
-  readonly #waiters: Array<(result: IteratorResult<Socket>) => void> = [];
+  readonly #accepted = new AcceptedQueue<Socket>();
   #address: SocketAddress = { address: '', port: 0, family: 'IPv4' };
   #connections = 0;
   #refused = 0;
@@ -267,9 +266,7 @@ export class PortableServer implements Server {
       this.#onConnection(socket);
       return;
     }
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter({ done: false, value: socket });
-    else this.#queue.push(socket);
+    this.#accepted.push(socket);
   }
 
   close(): Promise<void> {
@@ -279,24 +276,13 @@ export class PortableServer implements Server {
     // is what this close promises, and that happens at once.
     this.#server.close();
     this.#closing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
+      this.#accepted.end();
     });
     return this.#closing;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    return {
-      next: () => {
-        const socket = this.#queue.shift();
-        if (socket) return Promise.resolve({ done: false, value: socket });
-        if (this.#closed) return Promise.resolve({ done: true, value: undefined });
-        return new Promise((resolve) => this.#waiters.push(resolve));
-      },
-      return: async () => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.#accepted.iterator(() => this.#closed, () => this.close());
   }
 }
 

@@ -54,3 +54,46 @@ export async function numericHost(host: string): Promise<{ address: string; fami
   const found = await lookup(host);
   return { address: found.address, family: found.family === 6 ? 6 : 4 };
 }
+
+/**
+ * Accepted sockets waiting for a `for await` reader, shared by the native
+ * and portable servers: a socket goes to the oldest waiting reader, else
+ * into the queue; `end()` finishes every waiting reader.
+ *
+ * @example
+ * ```ts
+ * const accepted = new AcceptedQueue<Socket>();
+ * accepted.push(socket);
+ * const iterator = accepted.iterator(() => closed, () => server.close());
+ * ```
+ */
+export class AcceptedQueue<T> {
+  readonly #queue: T[] = [];
+  readonly #waiters: Array<(result: IteratorResult<T>) => void> = [];
+
+  push(item: T): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter({ done: false, value: item });
+    else this.#queue.push(item);
+  }
+
+  end(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
+  }
+
+  /** Iterates the queue; leaving the loop early calls `close`. */
+  iterator(isClosed: () => boolean, close: () => Promise<void>): AsyncIterator<T> {
+    return {
+      next: () => {
+        const item = this.#queue.shift();
+        if (item !== undefined) return Promise.resolve({ done: false, value: item });
+        if (isClosed()) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: async () => {
+        await close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}

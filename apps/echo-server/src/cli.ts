@@ -60,7 +60,7 @@ async function main(): Promise<number> {
       ...(values.host !== undefined && { host: values.host }),
       ...(values.port !== undefined && { port: integer(values.port, 'port') }),
       ...(values.mode !== undefined && { mode: values.mode as 'native' | 'js' }),
-      ...(values.backend !== undefined && { backend: values.backend }),
+      ...(values.backend !== undefined && { backend: values.backend as EchoServerOptions['backend'] }),
       ...(values.threads !== undefined && { threads: integer(values.threads, 'threads') }),
       ...(values['buffer-size'] !== undefined && { bufferSize: integer(values['buffer-size'], 'buffer-size') }),
       ...(values['max-connections'] !== undefined && { maxConnections: integer(values['max-connections'], 'max-connections') }),

@@ -5,7 +5,8 @@
  * argument so that the lifecycle (start, periodic counters, clean stop) is
  * the same whatever serves the bytes.
  */
-import { codedError, invalidArgValue, validateInteger, validateOneOf } from '@overlapped/common';
+import { type BackendRequest, codedError, invalidArgValue, validateInteger, validateOneOf } from '@overlapped/common';
+import { createEchoServer, type EchoCounters } from '@overlapped/socket';
 
 /** The echo server options echo-server passes on to `createEchoServer`. */
 export interface EchoServerOptions {
@@ -22,22 +23,12 @@ export interface EchoServerOptions {
   /** Milliseconds of silence after which a connection is closed; 0 = never. Default 0. */
   idleTimeout?: number;
   /** `auto`, `iocp`, `io_uring`, `threadpool` or `portable`. Default `auto`. */
-  backend?: string;
+  backend?: BackendRequest;
   /** Worker threads for the native backends; 0 = the backend's default. Default 0. */
   threads?: number;
 }
 
-/** The counters an echo server keeps. */
-export interface EchoCounters {
-  accepted: number;
-  active: number;
-  bytesIn: number;
-  bytesOut: number;
-  resets: number;
-  errors: number;
-  refused: number;
-  [name: string]: number;
-}
+export type { EchoCounters };
 
 /** What echo-server needs of a running echo server. */
 export interface EchoServerLike {
@@ -55,7 +46,7 @@ export interface EchoServerLike {
 export type EchoServerFactory = (options: EchoServerOptions) => EchoServerLike | Promise<EchoServerLike>;
 
 const MODES = ['native', 'js'] as const;
-const BACKENDS = ['auto', 'iocp', 'io_uring', 'threadpool', 'portable'] as const;
+const BACKENDS: readonly BackendRequest[] = ['auto', 'iocp', 'io_uring', 'threadpool', 'portable'];
 
 /**
  * Fills in defaults and checks every option, throwing `ERR_*` errors.
@@ -88,28 +79,6 @@ export function resolveServerOptions(options: EchoServerOptions = {}): Required<
 }
 
 /**
- * `@overlapped/socket`'s `createEchoServer`, loaded when first needed.
- *
- * @example
- * ```ts
- * const server = await (await socketFactory())({ ...resolveServerOptions({ port: 0 }) });
- * ```
- */
-export async function socketFactory(): Promise<EchoServerFactory> {
-  const name = '@overlapped/socket';
-  let socket: { createEchoServer?: EchoServerFactory };
-  try {
-    socket = (await import(name)) as { createEchoServer?: EchoServerFactory };
-  } catch (error) {
-    throw codedError('ERR_MODULE_NOT_FOUND', `${name} is not installed or not built: ${(error as Error).message}`);
-  }
-  if (typeof socket.createEchoServer !== 'function') {
-    throw codedError('ERR_MODULE_NOT_FOUND', `${name} has no createEchoServer`);
-  }
-  return socket.createEchoServer;
-}
-
-/**
  * The counters on one line: `accepted=3 active=1 bytesIn=... refused=0`.
  *
  * @example
@@ -118,9 +87,10 @@ export async function socketFactory(): Promise<EchoServerFactory> {
  * ```
  */
 export function formatCounters(c: EchoCounters): string {
+  const record = c as unknown as Record<string, number>;
   const names = ['accepted', 'active', 'bytesIn', 'bytesOut', 'resets', 'errors', 'refused'];
-  const extra = Object.keys(c).filter((k) => !names.includes(k) && typeof c[k] === 'number');
-  return [...names, ...extra].map((k) => `${k}=${c[k] ?? 0}`).join(' ');
+  const extra = Object.keys(record).filter((k) => !names.includes(k) && typeof record[k] === 'number');
+  return [...names, ...extra].map((k) => `${k}=${record[k] ?? 0}`).join(' ');
 }
 
 /** How {@link runEchoServer} reports and when it stops. */
@@ -152,7 +122,7 @@ export interface RunOptions {
 export async function runEchoServer(options: EchoServerOptions, run: RunOptions): Promise<EchoCounters> {
   const o = resolveServerOptions(options);
   const log = run.log ?? ((line: string) => console.log(line));
-  const factory = run.factory ?? (await socketFactory());
+  const factory = run.factory ?? createEchoServer;
   if (run.signal.aborted) throw codedError('ABORT_ERR', 'aborted before start');
   const { threads, idleTimeout, ...rest } = o;
   const server = await factory({ ...rest, ...(threads > 0 && { threads }), ...(idleTimeout > 0 && { idleTimeout }) });

@@ -10,7 +10,7 @@ const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** A node:net echo server with the counters shape, standing in for createEchoServer. */
 const netFactory: EchoServerFactory = async (o) => {
-  const counters: EchoCounters = { accepted: 0, active: 0, bytesIn: 0, bytesOut: 0, resets: 0, errors: 0, refused: 0 };
+  const counters: EchoCounters = { accepted: 0, active: 0, bytesIn: 0, bytesOut: 0, resets: 0, errors: 0, refused: 0, timeouts: 0 };
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     counters.accepted++;
@@ -82,11 +82,11 @@ describe('runEchoServer', () => {
     const payload = pattern(100_000);
     expect((await echoOnce(port, payload)).equals(payload)).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
-    expect(lines.some((l) => /^counters accepted=1 active=\d bytesIn=100000 bytesOut=100000 resets=0 errors=0 refused=0$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^counters accepted=1 active=\d bytesIn=100000 bytesOut=100000 resets=0 errors=0 refused=0 timeouts=0$/.test(l))).toBe(true);
     ac.abort();
     await new Promise((r) => setTimeout(r, 50));
-    expect(finals).toEqual([{ accepted: 1, active: 0, bytesIn: 100000, bytesOut: 100000, resets: 0, errors: 0, refused: 0 }]);
-    expect(lines.at(-1)).toBe('closed; final counters accepted=1 active=0 bytesIn=100000 bytesOut=100000 resets=0 errors=0 refused=0');
+    expect(finals).toEqual([{ accepted: 1, active: 0, bytesIn: 100000, bytesOut: 100000, resets: 0, errors: 0, refused: 0, timeouts: 0 }]);
+    expect(lines.at(-1)).toBe('closed; final counters accepted=1 active=0 bytesIn=100000 bytesOut=100000 resets=0 errors=0 refused=0 timeouts=0');
     // Closed means closed: nothing listens there any more.
     await expect(echoOnce(port, Buffer.from('x'))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });

@@ -29,25 +29,38 @@ function checkBlock(buffer: Uint8Array, position: number, bytes: number): void {
   }
 }
 
+// `depth` lanes, each with one read in flight at a time, take the next
+// position until none is left; every block is checked. Returns the seconds.
+async function readInLanes(
+  positions: Float64Array,
+  depth: number,
+  read: (buffer: Buffer, position: number) => Promise<number>,
+): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: depth }, async () => {
+      const buffer = Buffer.allocUnsafe(BLOCK);
+      while (next < positions.length) {
+        const position = positions[next++] as number;
+        checkBlock(buffer, position, await read(buffer, position));
+      }
+    }),
+  );
+  return secondsSince(start);
+}
+
 function fsPromisesContender(path: string, positions: Float64Array, depth: number): Contender {
   return {
     name: `fs.promises FileHandle.read`,
     async run() {
       const handle = await openPromise(path, 'r');
       try {
-        let next = 0;
-        const start = process.hrtime.bigint();
-        await Promise.all(
-          Array.from({ length: depth }, async () => {
-            const buffer = Buffer.allocUnsafe(BLOCK);
-            while (next < positions.length) {
-              const position = positions[next++] as number;
-              const { bytesRead } = await handle.read(buffer, 0, BLOCK, position);
-              checkBlock(buffer, position, bytesRead);
-            }
-          }),
-        );
-        return { units: positions.length, seconds: secondsSince(start) };
+        const seconds = await readInLanes(positions, depth, async (buffer, position) => {
+          const { bytesRead } = await handle.read(buffer, 0, BLOCK, position);
+          return bytesRead;
+        });
+        return { units: positions.length, seconds };
       } finally {
         await handle.close();
       }
@@ -104,19 +117,8 @@ function readAtContender(
     async run() {
       const file = await mod.open(path, { disposition: 'open-existing', access: 'read', backend });
       try {
-        let next = 0;
-        const start = process.hrtime.bigint();
-        await Promise.all(
-          Array.from({ length: depth }, async () => {
-            const buffer = Buffer.allocUnsafe(BLOCK);
-            while (next < positions.length) {
-              const position = positions[next++] as number;
-              const bytes = await file.readAt(buffer, position);
-              checkBlock(buffer, position, bytes);
-            }
-          }),
-        );
-        return { units: positions.length, seconds: secondsSince(start) };
+        const seconds = await readInLanes(positions, depth, (buffer, position) => file.readAt(buffer, position));
+        return { units: positions.length, seconds };
       } finally {
         await file.close();
       }

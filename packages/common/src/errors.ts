@@ -91,16 +91,11 @@ export interface SystemErrorDetails {
   cause?: unknown;
 }
 
-/** A system error as Node shapes it. */
-export interface SystemError extends Error {
+/** A system error as Node shapes it: the details, with `code` always set. */
+export interface SystemError
+  extends Error,
+    Pick<SystemErrorDetails, 'errno' | 'syscall' | 'path' | 'dest' | 'address' | 'port' | 'rawCode'> {
   code: string;
-  errno?: number;
-  syscall: string;
-  path?: string;
-  dest?: string;
-  address?: string;
-  port?: number;
-  rawCode?: number;
 }
 
 /**

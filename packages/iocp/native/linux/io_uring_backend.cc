@@ -1,7 +1,9 @@
 #include "io_uring_backend.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -23,6 +25,9 @@ void FillError(BackendError* error, int errnum, std::string message) {
   error->message = std::move(message);
 }
 
+// The most SQEs a worker submits in one io_uring_enter (see RunWorker).
+constexpr unsigned kSubmitSlice = 16;
+
 void PauseOneMillisecond() {
   timespec pause{0, 1000000};
   nanosleep(&pause, nullptr);
@@ -39,6 +44,11 @@ bool IsTransient(int result) {
 IoUringBackend::~IoUringBackend() {
   Stop();
   ReleaseWorkers();
+}
+
+IoUringBackend::Worker::~Worker() {
+  // Closed only with the record: a submitter may still write it after Stop.
+  if (wake_fd >= 0) close(wake_fd);
 }
 
 void IoUringBackend::ReleaseWorkers() {
@@ -88,6 +98,9 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
       workers_.clear();
       return false;
     }
+    // Without the eventfd every op is submitted by the thread that starts
+    // it, which is correct, only slower for buffered reads and writes.
+    worker->wake_fd = eventfd(0, EFD_CLOEXEC);
     worker->posted.reserve(256);
     worker->delivering.reserve(256);
     worker->reaped_ops.reserve(256);
@@ -158,16 +171,30 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
   std::snprintf(thread_name, sizeof thread_name, "uring-worker-%u",
                 worker->index % 100);
   pthread_setname_np(pthread_self(), thread_name);
+  if (worker->wake_fd >= 0 && ArmWake(worker) == 0) {
+    worker->wake_armed.store(true, std::memory_order_release);
+  }
   for (;;) {
-    // Steps of continuing ops queued by the last pass go in with this wait.
+    // Steps of continuing ops queued by the last pass, and SQEs handed off
+    // by submitters, go in with this wait. The flag is cleared before the
+    // SQEs are published, so a submitter that sets it again afterwards
+    // also rings the doorbell again.
+    const bool handed_off =
+        worker->handoff_pending.exchange(false, std::memory_order_acq_rel);
     unsigned queued = 0;
-    if (worker->continuations_queued) {
+    if (worker->continuations_queued || handed_off) {
       std::lock_guard<std::mutex> lock(worker->submit_mutex);
       worker->continuations_queued = false;
       if (worker->ring.is_open()) queued = worker->ring.Publish();
     }
-    const int waited = queued != 0 ? worker->ring.SubmitAndWait(queued, 1)
+    // A long queue goes in a slice at a time, without waiting while more is
+    // left: each slice's completions reach the sink before the next slice
+    // runs, so JS works on them while this thread does the next copies.
+    const unsigned slice = queued < kSubmitSlice ? queued : kSubmitSlice;
+    const bool more = queued > slice;
+    const int waited = queued != 0 ? worker->ring.SubmitAndWait(slice, more ? 0 : 1)
                                    : worker->ring.WaitForCompletions(1);
+    if (more) worker->continuations_queued = true;
     if (waited < 0 && queued != 0) {
       // Not submitted: try again on the next pass (the SQEs stay queued).
       worker->continuations_queued = true;
@@ -183,14 +210,23 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
     }
     bool doorbell = false;
     bool stop = false;
+    bool woken = false;
     worker->ring.ReapCompletions([&](const io_uring_cqe& cqe) {
       if (cqe.user_data == kDoorbellUserData) doorbell = true;
       if (cqe.user_data == kStopUserData) stop = true;
+      if (cqe.user_data == kWakeUserData) woken = true;
       if (cqe.user_data > kLastReservedUserData) {
         worker->reaped_ops.emplace_back(reinterpret_cast<Op*>(cqe.user_data), cqe);
       }
     });
     CompleteReapedOps(worker);
+    // The read on the wake eventfd ended (the counter was read, or the read
+    // failed, which an eventfd read of 8 bytes does not): post the next one.
+    // If even that is refused, submitters stop handing off; SQEs already
+    // handed off are published at the top of the next pass.
+    if (woken && !stop && ArmWake(worker) != 0) {
+      worker->wake_armed.store(false, std::memory_order_release);
+    }
     // A stop NOP is submitted after the Posts that precede Stop, so draining
     // once more here delivers everything queued before it.
     if (doorbell || stop) DeliverPostedOnWorker(worker);
@@ -263,6 +299,34 @@ int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
   }
 }
 
+int IoUringBackend::ArmWake(Worker* worker) {
+  return SubmitWith(
+      worker,
+      [&](io_uring_sqe* sqe) {
+        sqe->opcode = IORING_OP_READ;
+        sqe->fd = worker->wake_fd;
+        sqe->addr = reinterpret_cast<uint64_t>(&worker->wake_value);
+        sqe->len = sizeof worker->wake_value;
+        sqe->user_data = kWakeUserData;
+        return 0;
+      },
+      true);
+}
+
+void IoUringBackend::WakeForHandoff(Worker* worker) {
+  // One write per drain: SQEs left while a wake is on its way ride along.
+  if (worker->handoff_pending.exchange(true, std::memory_order_acq_rel)) return;
+  const uint64_t one = 1;
+  ssize_t written;
+  do {
+    written = write(worker->wake_fd, &one, sizeof one);
+  } while (written < 0 && errno == EINTR);
+  if (written == static_cast<ssize_t>(sizeof one)) return;
+  // The worker was not woken: submit the SQEs here after all.
+  std::lock_guard<std::mutex> lock(worker->submit_mutex);
+  if (worker->ring.is_open()) worker->ring.Submit();
+}
+
 int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
   const int result = SubmitWith(worker, [&](io_uring_sqe* sqe) {
     uring::Ring::PrepareNop(sqe, user_data);
@@ -273,6 +337,14 @@ int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
 
 void IoUringBackend::Submit(Op* const* ops, size_t count) {
   if (count == 0) return;
+  if (count > kSubmitSlice && workers_.size() > 1 && UringOpCopiesInline(ops[0])) {
+    // A long batch of copies is spread over the rings a slice at a time,
+    // so that every worker copies in parallel.
+    for (size_t at = 0; at < count; at += kSubmitSlice) {
+      Submit(ops + at, count - at < kSubmitSlice ? count - at : kSubmitSlice);
+    }
+    return;
+  }
   // A batch goes to one ring with one io_uring_enter: its SQEs are filled
   // under one lock and published together. Batches spread over the rings.
   Worker* worker =
@@ -287,11 +359,17 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   // Ops refused before they reached the kernel, with their error; completed
   // below, outside the submit lock.
   std::vector<std::pair<Op*, int>> refused;
+  // A batch with a buffered read or write is handed to the worker to
+  // submit (see Worker::wake_fd), so its copies run there.
+  bool handoff = false;
+  if (worker->wake_armed.load(std::memory_order_acquire)) {
+    for (size_t i = 0; i < count && !handoff; ++i) handoff = UringOpCopiesInline(ops[i]);
+  }
+  size_t prepared_count = 0;
   {
     std::lock_guard<std::mutex> lock(worker->submit_mutex);
     constexpr int kMaxAttempts = 1000;  // as in SubmitWith: about a second
     int failure = worker->ring.is_open() ? 0 : -EBADF;
-    size_t prepared_count = 0;
     for (size_t i = 0; i < count; ++i) {
       Op* op = ops[i];
       io_uring_sqe* sqe = failure == 0 ? worker->ring.GetSqe() : nullptr;
@@ -318,7 +396,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
         ++prepared_count;
       }
     }
-    for (int attempt = 0; failure == 0 && prepared_count > 0; ++attempt) {
+    for (int attempt = 0; failure == 0 && prepared_count > 0 && !handoff; ++attempt) {
       const int submitted = worker->ring.Submit();
       if (submitted >= 0) break;
       if (!IsTransient(submitted) || attempt >= kMaxAttempts) {
@@ -334,6 +412,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
       if (submitted != -EINTR) PauseOneMillisecond();
     }
   }
+  if (handoff && prepared_count > 0) WakeForHandoff(worker);
   for (auto& [op, error] : refused) {
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);

@@ -39,9 +39,15 @@ class IoUringBackend final : public Backend {
   // The CQE of an IORING_OP_ASYNC_CANCEL: its result is not needed, the
   // cancelled op reports through its own CQE.
   static constexpr uint64_t kCancelUserData = 3;
-  static constexpr uint64_t kLastReservedUserData = 3;
+  // The CQE of the read a worker keeps posted on its wake eventfd.
+  static constexpr uint64_t kWakeUserData = 4;
+  static constexpr uint64_t kLastReservedUserData = 4;
 
   struct Worker {
+    Worker() = default;
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
     IoUringBackend* backend = nullptr;
     unsigned index = 0;
     uring::Ring ring;
@@ -68,6 +74,19 @@ class IoUringBackend final : public Backend {
     // Only the worker thread touches this: continuations were queued on the
     // ring and wait for its next SubmitAndWait.
     bool continuations_queued = false;
+    // The handoff doorbell. Ops that copy data inline (UringOpCopiesInline)
+    // are prepared on the submitting thread but submitted by the worker, so
+    // that the copy runs on the worker: the submitter fills their SQEs,
+    // sets handoff_pending and, if it was clear, writes wake_fd, an eventfd
+    // the worker keeps an IORING_OP_READ posted on. Writing it wakes the
+    // worker without entering its ring. wake_fd is -1 where the eventfd
+    // could not be made; wake_armed is false until the first read is
+    // posted and after one failed: ops are then submitted where started.
+    int wake_fd = -1;
+    std::atomic<bool> wake_armed{false};
+    std::atomic<bool> handoff_pending{false};
+    // The posted read's target; only the kernel writes it.
+    uint64_t wake_value = 0;
     WorkerThread thread;
   };
 
@@ -88,6 +107,11 @@ class IoUringBackend final : public Backend {
   // queued for the worker's next SubmitAndWait instead of entering now.
   template <typename Prepare>
   int SubmitWith(Worker* worker, Prepare&& prepare, bool defer = false);
+  // Posts the read on the worker's wake eventfd (from the worker, deferred
+  // to its next wait). Returns 0 or -errno.
+  int ArmWake(Worker* worker);
+  // Rings the handoff doorbell of `worker` after SQEs were left for it.
+  void WakeForHandoff(Worker* worker);
   // Finishes the ops a worker reaped and hands them to the sink.
   void CompleteReapedOps(Worker* worker);
   // Submits the next step of an op whose FinishUringOp returned false;

@@ -25,6 +25,18 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe) {
   return true;
 }
 
+bool UringOpCopiesInline(const Op* op) {
+  switch (op->kind) {
+    case OpKind::kFileRead:
+    case OpKind::kFileWrite:
+    case OpKind::kFileReadv:
+    case OpKind::kFileWritev:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void AbandonUringOp(Op* op, int error) {
   if (IsSocketOp(op->kind)) {
     AbandonUringSocketOp(op, error);

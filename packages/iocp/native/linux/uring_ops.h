@@ -47,6 +47,12 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
 void AbandonUringOp(Op* op, int error);
 constexpr int64_t kUringContinuing = INT64_MIN;
 
+// True for a kind whose SQE does its data copy inline in io_uring_enter
+// when the data is at hand (buffered file reads and writes): such ops are
+// handed to the ring's worker to submit, so that the copy runs there and
+// not on the thread that started the op.
+bool UringOpCopiesInline(const Op* op);
+
 // Defined in uring_file_ops.cc / uring_socket_ops.cc.
 int PrepareUringFileOp(Op* op, io_uring_sqe* sqe);
 void FinishUringFileOp(Op* op, const io_uring_cqe& cqe);

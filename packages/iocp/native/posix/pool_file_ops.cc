@@ -103,8 +103,10 @@ void RunCopyRange(Op* op) {
   int64_t done = 0;
   bool in_kernel = true;
   while (done < length) {
+    // A cancelled copy ends between two chunks with ECANCELED even when
+    // bytes were moved: a short count would read as "the source ended".
     if (op->cancel_requested.load(std::memory_order_relaxed)) {
-      op->result = done > 0 ? done : -ECANCELED;
+      op->result = -ECANCELED;
       return;
     }
     const int64_t position = op->offset + done;

@@ -57,8 +57,8 @@ enum class OpKind : uint32_t {
   // file `arg`, entirely on a worker: buffers[0] holds the length (one
   // double), buffers[1] is the bounce buffer (one chunk). Result = bytes
   // copied (fewer if the source ends first). Checks the cancel flag between
-  // chunks: a cancelled copy ends with ECANCELED, whatever it moved. Not on
-  // io_uring (ENOSYS).
+  // chunks: a cancelled copy ends with ECANCELED, whatever it moved. On
+  // io_uring it runs on the backend's helper threads (no opcode exists).
   kFileCopyRange = 12,
 
   // Socket kinds (64-127), used by @overlapped/socket.

@@ -67,7 +67,20 @@ export async function copyFile(source: string | URL, destination: string | URL, 
     // Where the backend copies on its workers, each op moves a stripe of a
     // few chunks without crossing into JS; elsewhere a lane reads a chunk
     // and writes it at the same position.
-    const stripe = input.capabilities().nativeCopy ? chunkSize * 4 : chunkSize;
+    let native = input.capabilities().nativeCopy;
+    const stripe = native ? chunkSize * 4 : chunkSize;
+    // Through JS: chunk by chunk, each read then written at its position.
+    const copyThroughJs = async (buffer: Buffer, position: number, length: number) => {
+      let moved = 0;
+      while (moved < length) {
+        const want = Math.min(buffer.length, length - moved);
+        const got = await input.readAt(buffer, position + moved, { length: want, signal });
+        if (got > 0) await out.writeAt(buffer, position + moved, { length: got, signal });
+        moved += got;
+        if (got < want) break; // the source ends here
+      }
+      return moved;
+    };
     const lane = async () => {
       const buffer = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(total, 1)));
       while (next < end) {
@@ -75,14 +88,18 @@ export async function copyFile(source: string | URL, destination: string | URL, 
         const position = next;
         const length = Math.min(stripe, end - position);
         next += length;
-        let moved: number;
-        const native = input[copyRangeTo](out, position, length, buffer, signal);
-        if (native !== undefined) {
-          moved = await native;
-        } else {
-          moved = await input.readAt(buffer, position, { length, signal });
-          if (moved > 0) await out.writeAt(buffer, position, { length: moved, signal });
+        let moved: number | undefined;
+        if (native) {
+          try {
+            moved = await input[copyRangeTo](out, position, length, buffer, signal);
+          } catch (error) {
+            // ENOSYS: this native core has no copy op for the backend (an
+            // older build): the copy goes on through JS, this stripe too.
+            if ((error as { code?: unknown }).code !== 'ENOSYS') throw error;
+            native = false;
+          }
         }
+        moved ??= await copyThroughJs(buffer, position, length);
         // The source shrank while it was copied: stop at its new end.
         if (moved < length) end = Math.min(end, position + moved);
         copied += moved;
@@ -92,7 +109,8 @@ export async function copyFile(source: string | URL, destination: string | URL, 
     await Promise.all(Array.from({ length: Math.min(queueDepth, Math.max(1, Math.ceil(total / stripe))) }, lane));
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     if (end < total) await output.truncate(end);
-    return { bytes: copied, backend: input.backend };
+    // Bytes past a new end were copied, then cut off: they do not count.
+    return { bytes: Math.min(copied, end), backend: input.backend };
   } finally {
     await Promise.allSettled([input.close(), output?.close()]);
   }

@@ -58,14 +58,13 @@ export class NativeFileDriver implements FileDriver<number> {
       preallocate: 'native',
       nativeOps: true,
       dataOnlyFlush: true,
-      nativeCopy: backend !== 'io_uring',
+      // A worker copies each range: a pool worker, an io_uring helper
+      // thread (copy_file_range has no io_uring opcode) or an iocp worker.
+      nativeCopy: true,
     };
-    // io_uring has no copy op of its own; copyFile keeps its chunks in
-    // flight as reads and writes instead.
-    if (backend === 'io_uring') this.copyRange = undefined;
   }
 
-  copyRange?: FileDriver<number>['copyRange'] = (handle, target, position, length, bounce, path, signal) =>
+  copyRange: FileDriver<number>['copyRange'] = (handle, target, position, length, bounce, path, signal) =>
     this.#port.runOp(
       { kind: FileOpKinds.copyRange, handle, arg: target, offset: position, buffers: [new Uint8Array(new Float64Array([length]).buffer), bounce] },
       { syscall: 'copy', path },

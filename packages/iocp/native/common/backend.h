@@ -56,7 +56,9 @@ enum class OpKind : uint32_t {
   // Copies [offset, offset + length) of `handle` to the same range of the
   // file `arg`, entirely on a worker: buffers[0] holds the length (one
   // double), buffers[1] is the bounce buffer (one chunk). Result = bytes
-  // copied (fewer if the source ends first). Not on io_uring (ENOSYS).
+  // copied (fewer if the source ends first). Checks the cancel flag between
+  // chunks: a cancelled copy ends with ECANCELED, whatever it moved. On
+  // io_uring it runs on the backend's helper threads (no opcode exists).
   kFileCopyRange = 12,
 
   // Socket kinds (64-127), used by @overlapped/socket.

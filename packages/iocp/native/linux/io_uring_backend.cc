@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -77,6 +78,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
     return false;
   }
   sink_ = sink;
+  helpers_.Configure(sink, config.threads);
   workers_.clear();
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = std::make_unique<Worker>();
@@ -337,6 +339,20 @@ int IoUringBackend::SubmitNop(Worker* worker, uint64_t user_data) {
 
 void IoUringBackend::Submit(Op* const* ops, size_t count) {
   if (count == 0) return;
+  if (std::any_of(ops, ops + count, [](Op* op) { return UringHelperThreads::Handles(op->kind); })) {
+    // Kinds without an opcode go to the helper threads; the rest of the
+    // batch goes on to a ring as usual.
+    std::vector<Op*> ring_ops;
+    for (size_t i = 0; i < count; ++i) {
+      if (UringHelperThreads::Handles(ops[i]->kind)) {
+        helpers_.Submit(ops[i]);
+      } else {
+        ring_ops.push_back(ops[i]);
+      }
+    }
+    Submit(ring_ops.data(), ring_ops.size());
+    return;
+  }
   if (count > kSubmitSlice && workers_.size() > 1 && UringOpCopiesInline(ops[0])) {
     // A long batch of copies is spread over the rings a slice at a time,
     // so that every worker copies in parallel.
@@ -424,6 +440,10 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
 }
 
 void IoUringBackend::Cancel(Op* op) {
+  if (UringHelperThreads::Handles(op->kind)) {
+    helpers_.Cancel(op);  // such an op never had a ring (nor a worker index)
+    return;
+  }
   Worker* worker = workers_[UringOpStateOf(op)->worker].get();
   std::lock_guard<std::mutex> lock(worker->ops_mutex);
   if (worker->ops.count(op) == 0) return;  // completed already
@@ -538,6 +558,7 @@ void IoUringBackend::StopWorkers(size_t count) {
 void IoUringBackend::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   if (!running_) return;
+  helpers_.Stop();
   CancelAllOps();
   StopWorkers(workers_.size());
   running_ = false;

@@ -12,6 +12,7 @@
 #include "../common/backend.h"
 #include "../posix/worker_thread.h"
 #include "ring.h"
+#include "uring_helper_threads.h"
 
 namespace overlapped {
 
@@ -127,6 +128,8 @@ class IoUringBackend final : public Backend {
 
   CompletionSink* sink_ = nullptr;
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Kinds without an opcode (kFileCopyRange) run here instead of on a ring.
+  UringHelperThreads helpers_;
   std::atomic<uint32_t> next_worker_{0};
 
   // Serializes Start and Stop.

@@ -75,7 +75,8 @@ void RunStat(Op* op) {
 
 // copy_file_range keeps the bytes in the kernel (and lets file systems
 // share extents); where it is missing or refuses the pair of files, the
-// range is copied through the op's bounce buffer.
+// range is copied through the op's bounce buffer. The io_uring backend runs
+// this same function on its helper threads (linux/uring_helper_threads.h).
 #ifdef __linux__
 ssize_t CopyInKernel(int from, int to, int64_t position, size_t length) {
   loff_t in = position;
@@ -103,8 +104,10 @@ void RunCopyRange(Op* op) {
   int64_t done = 0;
   bool in_kernel = true;
   while (done < length) {
+    // A cancelled copy ends between two chunks with ECANCELED even when
+    // bytes were moved: a short count would read as "the source ended".
     if (op->cancel_requested.load(std::memory_order_relaxed)) {
-      op->result = done > 0 ? done : -ECANCELED;
+      op->result = -ECANCELED;
       return;
     }
     const int64_t position = op->offset + done;

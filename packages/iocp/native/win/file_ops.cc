@@ -385,7 +385,9 @@ void RunCopyRange(Op* op) {
     if (error == 0) done += got;
   }
   CloseHandle(event);
-  if (error != 0 && done == 0) {
+  // A cancelled copy fails whatever it moved: a short count would read as
+  // "the source ended".
+  if (error != 0 && (done == 0 || error == ERROR_OPERATION_ABORTED)) {
     FailTransfer(op, error);
   } else {
     Succeed(op, done);

@@ -10,7 +10,19 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +32,8 @@ import { Readable } from 'node:stream';
 import type { BackendName } from '@overlapped/common';
 import { allocAligned, copyFile, fileCapabilities, open } from '@overlapped/file';
 
-import { canForceGc, forceGc, type TestApi } from '../harness.js';
+import { makePort } from '../backends.js';
+import { canForceGc, forceGc, type TestApi, waitFor } from '../harness.js';
 
 /** Scale of the suite. */
 export interface FileSuiteOptions {
@@ -101,7 +114,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(caps.nativeOps, native);
       assert.equal(caps.shareModes, backend === 'iocp');
       assert.equal(caps.direct, native);
-      assert.equal(caps.nativeCopy, backend === 'threadpool' || backend === 'iocp');
+      assert.equal(caps.nativeCopy, native);
       assert.deepEqual(fileCapabilities(backend), caps);
       assert.equal(file.alignment(), 1);
       await file.close();
@@ -588,6 +601,108 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       await expectCode(() => copyFile(`${source}.missing`, target, { backend }), 'ENOENT', 'missing source');
       for (const path of [source, target, empty]) cleanup(path);
     }, timeout);
+
+    it('copyFile stops on an abort in mid-copy: AbortError, and no stripe starts after it', async () => {
+      const source = fresh('src');
+      const data = randomBytes(16 * 1024 * 1024);
+      writeFileSync(source, data);
+      const target = fresh('dst');
+      const controller = new AbortController();
+      let progressAfterAbort = 0;
+      const outcome = await copyFile(source, target, {
+        queueDepth: 4,
+        chunkSize: 64 * 1024,
+        backend,
+        signal: controller.signal,
+        onProgress: () => {
+          if (controller.signal.aborted) progressAfterAbort++;
+          controller.abort();
+        },
+      }).catch((error: unknown) => error);
+      assert.equal((outcome as { code?: unknown }).code, 'ABORT_ERR', String(outcome));
+      // Stripes of 64 KiB (256 KiB natively): at most the lanes' stripes in
+      // flight at the abort finish, out of 64 or more.
+      assert.ok(progressAfterAbort <= 4, `${progressAfterAbort} stripes reported after the abort`);
+      assert.ok(!readFileSync(target).equals(data), 'the aborted copy did not stop');
+      for (const path of [source, target]) cleanup(path);
+    }, timeout);
+
+    it('copyFile stops at the end of a source that shrinks while it is copied', async () => {
+      const source = fresh('src');
+      const data = randomBytes(3 * 1024 * 1024);
+      writeFileSync(source, data);
+      const target = fresh('dst');
+      // One lane, so that the stripe after the first sees the cut.
+      const cut = 1024 * 1024 + 4321;
+      let first = true;
+      const result = await copyFile(source, target, {
+        queueDepth: 1,
+        chunkSize: 64 * 1024,
+        backend,
+        onProgress: () => {
+          if (first) truncateSync(source, cut);
+          first = false;
+        },
+      });
+      assert.deepEqual(result, { bytes: cut, backend });
+      assert.ok(readFileSync(target).equals(data.subarray(0, cut)), 'the copy holds the shrunk source');
+      for (const path of [source, target]) cleanup(path);
+    }, timeout);
+
+    // The copy-range op itself, through a port: fds are POSIX ones here.
+    if (native && process.platform !== 'win32') {
+      it('the copy-range op copies to the source end, fails with EBADF, and a cancel stops it between chunks', async () => {
+        const COPY_RANGE = 12; // OpKind::kFileCopyRange in native/common/backend.h
+        const port = makePort(backend);
+        const source = fresh('src');
+        const target = fresh('dst');
+        const data = randomBytes(300_000);
+        writeFileSync(source, data);
+        const from = openSync(source, 'r+');
+        const to = openSync(target, 'w+');
+        const copyOp = (handle: number, length: number, bounce: number, signal?: AbortSignal) =>
+          port.runOp(
+            {
+              kind: COPY_RANGE,
+              handle,
+              arg: to,
+              offset: 0,
+              buffers: [new Uint8Array(new Float64Array([length]).buffer), new Uint8Array(bounce)],
+            },
+            { syscall: 'copy', path: source },
+            signal,
+          );
+        try {
+          // Asked for more than the source holds: the count says where it ended.
+          assert.equal(await copyOp(from, 1_000_000, 65536), data.length);
+          assert.ok(readFileSync(target).equals(data), 'copied bytes');
+
+          const closed = openSync(source, 'r');
+          closeSync(closed);
+          const badf = await expectCode(() => copyOp(closed, 4096, 4096), 'EBADF', 'copy from a closed fd');
+          assert.equal((badf as { syscall?: unknown }).syscall, 'copy');
+          assert.equal((badf as { path?: unknown }).path, source);
+
+          // 1 GiB of a sparse source in 4 KiB chunks: a quarter of a million
+          // syscalls, cancelled once the first bytes have landed.
+          ftruncateSync(to, 0);
+          ftruncateSync(from, GiB);
+          const controller = new AbortController();
+          const copying = copyOp(from, GiB, 4096, controller.signal).catch((error: unknown) => error);
+          await waitFor(() => fstatSync(to).size > 0, 'the long copy to start');
+          controller.abort();
+          const outcome = await copying;
+          assert.equal((outcome as { code?: unknown }).code, 'ABORT_ERR', String(outcome));
+          const landed = fstatSync(to).size;
+          assert.ok(landed < GiB, `the cancelled copy went on to the end (${landed} bytes)`);
+        } finally {
+          closeSync(from);
+          closeSync(to);
+          await port.close();
+          for (const path of [source, target]) cleanup(path);
+        }
+      }, timeout);
+    }
 
     it('lets the process exit with a file open and idle', async () => {
       const path = fresh();

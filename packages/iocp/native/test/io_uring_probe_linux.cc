@@ -82,6 +82,7 @@ class NullSink final : public CompletionSink {
   void EnterRun() override {}
   void LeaveRun() override {}
   void CompleteOp(overlapped::Op*) override {}
+  void CompleteOpMore(overlapped::Op*) override {}
 };
 
 // Runs in the child; returns its exit status.

@@ -44,6 +44,8 @@ class QueueSink final : public CompletionSink {
     done_.push_back(op);
     ready_.notify_all();
   }
+  // No op of this test is multishot.
+  void CompleteOpMore(Op*) override {}
   // The next completed op, or nullptr after `ms` without one.
   Op* Next(int ms) {
     std::unique_lock<std::mutex> lock(mutex_);

@@ -10,9 +10,19 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 
-import type { BackendName } from '@overlapped/common';
-import { connect, createEchoServer, type EchoServer, listen, type Server, type Socket } from '@overlapped/socket';
+import { type BackendName, errnoName } from '@overlapped/common';
+import { loadNativeCore } from '@overlapped/iocp';
+import {
+  connect,
+  createEchoServer,
+  type EchoServer,
+  listen,
+  type Server,
+  type Socket,
+  SocketOpKinds,
+} from '@overlapped/socket';
 
+import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
 
 const HOST = '127.0.0.1';
@@ -314,6 +324,70 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
         await Promise.all(ended);
         for (const client of clients) client.destroy();
         await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      }, timeout);
+    }
+
+    if (backend !== 'portable') {
+      it('runs one accept op for many connections where the port has multishot (port level)', async () => {
+        const core = loadNativeCore();
+        const port = makePort(backend, { threads: 2 });
+        const listener = core.socketOpen(4) as number;
+        assert.equal(typeof listener, 'number');
+        const accepted: number[] = [];
+        const clients: net.Socket[] = [];
+        try {
+          assert.equal(core.socketBind(listener, HOST, 0, 128), 0);
+          const [, listenPort] = core.socketName(listener, false) as [string, number];
+          port.associate(listener, 0, { syscall: 'associate' });
+          const multishot = port.supportsMultishot(SocketOpKinds.accept);
+          assert.equal(multishot, backend === 'io_uring', 'multishot accept on io_uring (Linux 5.19+) only');
+          const seen: Array<{ status: number; result: number; more: boolean }> = [];
+          const submit = () =>
+            port.submitOp({ kind: SocketOpKinds.accept, handle: listener, multishot: true }, (status, result, more) => {
+              seen.push({ status, result, more });
+              if (status === 0) accepted.push(result);
+            });
+          const token = submit();
+          assert.equal(port.opsInFlight, 1);
+          const count = 20;
+          for (let i = 0; i < count; i++) clients.push(await netConnect(listenPort));
+          if (multishot) {
+            await waitFor(() => seen.length === count, `${count} completions of one op`);
+            assert.ok(seen.every((c) => c.status === 0 && c.more && c.result >= 0), 'each completion an accepted socket, more to come');
+            assert.equal(new Set(accepted).size, count, 'distinct sockets');
+            assert.equal(port.opsInFlight, 1, 'the multishot op stays in flight');
+            assert.equal(port.cancelOp(token), true);
+            await waitFor(() => seen.length === count + 1, 'the last completion');
+            const last = seen[count]!;
+            assert.equal(last.more, false);
+            assert.equal(errnoName(last.status), 'ECANCELED');
+          } else {
+            // The flag is ignored: one connection, one completion.
+            await waitFor(() => seen.length === 1, 'the accept');
+            await sleep(50);
+            assert.equal(seen.length, 1);
+            assert.deepEqual([seen[0]!.status, seen[0]!.more], [0, false]);
+          }
+          assert.equal(port.opsInFlight, 0, 'nothing left in flight');
+          assert.equal(port.cancelOp(token), false);
+          // Closing the port ends a multishot op in flight the same way.
+          const before = seen.length;
+          submit();
+          assert.equal(port.opsInFlight, 1);
+          await port.close();
+          assert.equal(port.opsInFlight, 0);
+          // Without multishot, the single accept may have taken a waiting
+          // connection before the close.
+          const closing = seen.slice(before);
+          const final = closing[closing.length - 1]!;
+          assert.equal(final.more, false);
+          if (multishot) assert.equal(errnoName(final.status), 'ECANCELED');
+        } finally {
+          await port.close();
+          for (const handle of accepted) core.socketClose(handle);
+          core.socketClose(listener);
+          for (const client of clients) client.destroy();
+        }
       }, timeout);
     }
 

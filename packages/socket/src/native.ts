@@ -267,15 +267,21 @@ export class NativeSocket implements Socket {
   }
 }
 
-/** A listening socket on the native core, with `acceptDepth` accepts kept posted. */
+/**
+ * A listening socket on the native core. On io_uring with multishot accept
+ * one op yields every connection (and is submitted again if the kernel ends
+ * it); elsewhere `acceptDepth` accept ops are kept posted.
+ */
 export class NativeServer implements Server {
   readonly backend: NativeBackendName;
+  readonly acceptMode: 'multishot' | 'posted';
   readonly #port: CompletionPort;
   readonly #handle: number;
   readonly #address: SocketAddress;
   readonly #maxConnections: number;
   readonly #onAccepted: (handle: number) => void;
   readonly #inFlight = new Set<number>();
+  #acceptOps = 0;
   #connections = 0;
   #refused = 0;
   #closed = false;
@@ -290,7 +296,13 @@ export class NativeServer implements Server {
     port: CompletionPort,
     handle: number,
     address: SocketAddress,
-    options: { acceptDepth: number; maxConnections: number; onConnection?: (socket: Socket) => void; onAccepted?: (handle: number) => void },
+    options: {
+      acceptDepth: number;
+      multishot: boolean;
+      maxConnections: number;
+      onConnection?: (socket: Socket) => void;
+      onAccepted?: (handle: number) => void;
+    },
   ) {
     this.backend = backend;
     this.#port = port;
@@ -299,12 +311,16 @@ export class NativeServer implements Server {
     this.#maxConnections = options.maxConnections;
     this.#onConnection = options.onConnection;
     this.#onAccepted = options.onAccepted ?? ((accepted) => this.#deliver(accepted));
-    for (let i = 0; i < options.acceptDepth; i++) this.#postAccept();
+    const multishot = options.multishot && port.supportsMultishot(SocketOpKinds.accept);
+    this.acceptMode = multishot ? 'multishot' : 'posted';
+    for (let i = 0; i < (multishot ? 1 : options.acceptDepth); i++) this.#postAccept();
   }
 
   /**
-   * Binds and listens, then keeps `acceptDepth` accept ops posted.
-   * `onAccepted`, when given, takes the raw handles instead (the echo server).
+   * Binds and listens, then keeps one multishot accept op (where the
+   * backend has it and `multishot` is true) or `acceptDepth` accept ops
+   * posted. `onAccepted`, when given, takes the raw handles instead (the
+   * echo server).
    */
   static create(
     backend: NativeBackendName,
@@ -315,6 +331,7 @@ export class NativeServer implements Server {
       port: number;
       backlog: number;
       acceptDepth: number;
+      multishot: boolean;
       maxConnections: number;
       onConnection?: (socket: Socket) => void;
       onAccepted?: (handle: number) => void;
@@ -347,6 +364,10 @@ export class NativeServer implements Server {
     return this.#refused;
   }
 
+  get acceptOps(): number {
+    return this.#acceptOps;
+  }
+
   address(): SocketAddress {
     return { ...this.#address };
   }
@@ -364,36 +385,39 @@ export class NativeServer implements Server {
     return false;
   }
 
+  // Submits one accept op: multishot (its callback runs once per
+  // connection, `more` true, until a last completion) or single-shot.
+  // Either way, the op's last completion submits the next one while the
+  // server listens.
   #postAccept(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#port.closed) return;
     this.#accepting++;
-    runOp(
-      this.#port,
-      { kind: SocketOpKinds.accept, handle: this.#handle },
-      'accept',
-      { address: this.#address.address, port: this.#address.port },
-      undefined,
-      this.#inFlight,
-      () => this.#closed,
-    ).then(
-      (accepted) => {
-        this.#accepting--;
-        if (this.#closed) {
-          binding().socketClose(accepted);
-        } else {
-          this.#postAccept();
-          this.#onAccepted(accepted);
+    this.#acceptOps++;
+    const token = this.#port.submitOp(
+      { kind: SocketOpKinds.accept, handle: this.#handle, multishot: this.acceptMode === 'multishot' },
+      (status, accepted, more) => {
+        if (!more) {
+          this.#inFlight.delete(token);
+          this.#accepting--;
         }
-        this.#checkDone();
-      },
-      () => {
-        this.#accepting--;
-        // A failed accept (EMFILE, ECONNABORTED...) is tried again a
-        // little later, so that a full fd table does not spin.
-        if (!this.#closed) setTimeout(() => this.#postAccept(), 10).unref();
-        this.#checkDone();
+        if (status === 0) {
+          if (this.#closed) {
+            binding().socketClose(accepted);
+          } else {
+            // The next accept is posted before the app sees this socket.
+            if (!more) this.#postAccept();
+            this.#onAccepted(accepted);
+          }
+        } else if (!more && !this.#closed) {
+          // A failed accept (EMFILE, ECONNABORTED...), which also ends a
+          // multishot one, is tried again a little later, so that a full
+          // fd table does not spin.
+          setTimeout(() => this.#postAccept(), 10).unref();
+        }
+        if (!more) this.#checkDone();
       },
     );
+    this.#inFlight.add(token);
   }
 
   #checkDone(): void {

@@ -327,6 +327,47 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }, timeout);
     }
 
+    // io_uring also runs without multishot (the path of kernels before 5.19).
+    for (const multishot of backend === 'io_uring' ? [true, false] : [true]) {
+      const label = backend === 'io_uring' ? (multishot ? ' (multishot)' : ' (multishot: false)') : '';
+      it(`accepts 200 connections with the accept ops its mode needs${label}`, async () => {
+        const connections: Socket[] = [];
+        const acceptDepth = 3;
+        const server = await listen({ backend, port: 0, acceptDepth, multishot, onConnection: (s) => connections.push(s) });
+        const expectedMode =
+          backend === 'portable' ? 'node' : backend === 'io_uring' && multishot ? 'multishot' : 'posted';
+        assert.equal(server.acceptMode, expectedMode);
+        const clients: Socket[] = [];
+        try {
+          const { port } = server.address();
+          // In rounds of 25, so that no burst outgrows a completion queue
+          // (a multishot op the kernel cannot post to ends, and is
+          // submitted again: correct, but not what this test counts).
+          for (let round = 0; round < 8; round++) {
+            clients.push(...(await Promise.all(Array.from({ length: 25 }, () => connect({ host: HOST, port, backend })))));
+            await waitFor(() => connections.length === clients.length, `${clients.length} accepted connections`);
+          }
+          // Every accepted socket is one of ours, with the right addresses.
+          const ports = new Set(clients.map((client) => client.localPort));
+          for (const socket of connections) {
+            assert.equal(socket.localPort, port);
+            assert.equal(socket.remoteAddress, HOST);
+            assert.ok(ports.delete(socket.remotePort), `an accepted socket from port ${socket.remotePort}`);
+          }
+          const expectedOps = { multishot: 1, posted: acceptDepth + 200, node: 0 }[expectedMode];
+          assert.equal(server.acceptOps, expectedOps, `accept ops in ${expectedMode} mode`);
+          await server.close();
+          // Closing ended the accept ops (close resolves only then) and
+          // submitted none.
+          assert.equal(server.acceptOps, expectedOps);
+          await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+        } finally {
+          await server.close();
+          await Promise.all([...clients, ...connections].map((socket) => socket.close()));
+        }
+      }, timeout);
+    }
+
     if (backend !== 'portable') {
       it('runs one accept op for many connections where the port has multishot (port level)', async () => {
         const core = loadNativeCore();
@@ -706,6 +747,7 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       await assert.rejects(listen({ backend, port: -1 }), expectCode('ERR_OUT_OF_RANGE'));
       await assert.rejects(listen({ backend, port: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, acceptDepth: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(listen({ backend, multishot: 'yes' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, host: 5 as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, onConnection: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen(null as never), expectCode('ERR_INVALID_ARG_TYPE'));

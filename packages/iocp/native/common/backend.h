@@ -67,7 +67,9 @@ enum class OpKind : uint32_t {
 
   // Socket kinds (64-127), used by @overlapped/socket.
   kSocketFirst = 64,
-  // handle: a listening socket. Result: the accepted socket.
+  // handle: a listening socket. Result: the accepted socket. buffers[0]
+  // (optional, kAcceptAddressBytes): where a backend that learns the
+  // addresses with the accept writes them (see kAcceptAddressEntryBytes).
   kSocketAccept = 65,
   // handle: a socket made by socketOpen; path: numeric host; arg: port.
   kSocketConnect = 66,
@@ -86,6 +88,16 @@ enum class OpKind : uint32_t {
   // workers keep current. Result 0, or the error that ended it.
   kSocketEcho = 71,
 };
+
+// What an accept writes into its optional buffers[0]: the local, then the
+// remote address, one entry each. An entry is the port (2 bytes, little
+// endian), the text's length, the family (4 or 6) and the numeric address
+// as ASCII text (inet_ntop's). iocp fills it from the AcceptEx buffer
+// (GetAcceptExSockaddrs); a backend that does not learn the addresses with
+// the accept leaves the entries' lengths 0, and JS asks the socket instead
+// (getsockname, getpeername).
+constexpr size_t kAcceptAddressEntryBytes = 64;
+constexpr size_t kAcceptAddressBytes = 2 * kAcceptAddressEntryBytes;
 
 // The bits of a kFileOpen op's `arg`. Dispositions and share bits carry
 // their Win32 values (CREATE_NEW = 1 ... TRUNCATE_EXISTING = 5,

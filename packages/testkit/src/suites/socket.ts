@@ -432,6 +432,50 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }, timeout);
     }
 
+    if (backend !== 'portable') {
+      it('fills an accept op\'s address record where the accept learns the addresses (iocp)', async () => {
+        const core = loadNativeCore();
+        const port = makePort(backend, { threads: 1 });
+        const listener = core.socketOpen(4) as number;
+        let accepted = -1;
+        let client: net.Socket | undefined;
+        try {
+          assert.equal(core.socketBind(listener, HOST, 0, 16), 0);
+          const [, listenPort] = core.socketName(listener, false) as [string, number];
+          port.associate(listener, 0, { syscall: 'associate' });
+          // Two entries (local, remote): port (LE), text length, family, text.
+          const record = new Uint8Array(128);
+          const done = new Promise<number>((resolve, reject) => {
+            port.submitOp({ kind: SocketOpKinds.accept, handle: listener, buffers: record }, (status, result) =>
+              status === 0 ? resolve(result) : reject(new Error(`accept: ${errnoName(status)}`)),
+            );
+          });
+          client = await netConnect(listenPort);
+          accepted = await done;
+          const entry = (at: number) => ({
+            port: record[at]! | (record[at + 1]! << 8),
+            family: record[at + 3],
+            address: Buffer.from(record.subarray(at + 4, at + 4 + record[at + 2]!)).toString('latin1'),
+          });
+          if (backend === 'iocp') {
+            // GetAcceptExSockaddrs read them out of the AcceptEx buffer.
+            assert.deepEqual(entry(0), { port: listenPort, family: 4, address: HOST });
+            assert.deepEqual(entry(64), { port: client.localPort, family: 4, address: HOST });
+          } else {
+            // Nothing learned with the accept: left empty, names come from the socket.
+            assert.ok(record.every((byte) => byte === 0), 'an empty record');
+          }
+          // The record agrees with what the socket itself says.
+          assert.deepEqual(core.socketName(accepted, true), [HOST, client.localPort]);
+        } finally {
+          if (accepted >= 0) core.socketClose(accepted);
+          core.socketClose(listener);
+          client?.destroy();
+          await port.close();
+        }
+      }, timeout);
+    }
+
     it('half-closes both ways', async () => {
       const server = await listen({ backend, port: 0 });
       try {

@@ -390,6 +390,13 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
             });
           const token = submit();
           assert.equal(port.opsInFlight, 1);
+          // A promise, or a batch callback, could not take a multishot
+          // op's many completions: both refuse it before submitting.
+          const invalid = (error: unknown) => (error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE';
+          const accept = { kind: SocketOpKinds.accept, handle: listener, multishot: true };
+          assert.throws(() => port.runOp(accept, { syscall: 'accept' }), invalid);
+          assert.throws(() => port.submitOps([accept], () => {}), invalid);
+          assert.equal(port.opsInFlight, 1);
           const count = 20;
           for (let i = 0; i < count; i++) clients.push(await netConnect(listenPort));
           if (multishot) {

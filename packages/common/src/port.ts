@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 
 import type { BackendName } from './backend-names.js';
-import { AbortError, codedError, errnoName, ErrorCodes, systemError } from './errors.js';
+import { AbortError, codedError, errnoName, ErrorCodes, invalidArgValue, systemError } from './errors.js';
 import { validateAbortSignal, validateFunction, validateInteger, validateObject } from './validate.js';
 
 /** Doubles per completion record in the shared ring: key, bytes, token, status. */
@@ -90,6 +90,15 @@ export interface OpRequest {
   buffers?: Uint8Array | Uint8Array[];
   /** Kind-specific string (the path of an open). */
   path?: string;
+  /**
+   * Ask for one submission that completes several times (io_uring's
+   * multishot accept): the callback runs with `more = true` for each
+   * completion but the last, and the op stays in flight (and cancellable)
+   * until its last one. Where {@link CompletionPort.supportsMultishot} is
+   * false for the kind, the flag is ignored and the op completes once.
+   * Only {@link CompletionPort.submitOp} carries it.
+   */
+  multishot?: boolean;
 }
 
 /** How a failed op is described in its error (Node's shape). */
@@ -101,8 +110,12 @@ export interface OpErrorDetails {
   port?: number;
 }
 
-/** Called once when an op completes: `status` 0 and `result` >= 0, or a negative errno and the raw platform code. */
-export type OpCallback = (status: number, result: number) => void;
+/**
+ * Called when an op completes: `status` 0 and `result` >= 0, or a negative
+ * errno and the raw platform code. Once per op, with `more` false; a
+ * multishot op's earlier completions come with `more` true.
+ */
+export type OpCallback = (status: number, result: number, more: boolean) => void;
 
 /** Called once per op of a {@link CompletionPort.submitOps} batch, with the op's index in the batch. */
 export type BatchOpCallback = (index: number, status: number, result: number) => void;
@@ -111,6 +124,10 @@ export type BatchOpCallback = (index: number, status: number, result: number) =>
 const BATCH_FIELDS = 6;
 /** Single-buffer ops staged for one native call at most. */
 const OP_STAGING_CAPACITY = 1024;
+/** native/common/backend.h op_flags::kMultishot. */
+const OP_FLAG_MULTISHOT = 1;
+/** An op record's key word when more completions of the op follow (backend.h kOpRecordMore). */
+const OP_RECORD_MORE = 1;
 
 interface PendingOp {
   callback: OpCallback | BatchOpCallback;
@@ -148,7 +165,11 @@ export interface DriverCounters {
  * `Port` object has exactly this shape.
  */
 export interface PortDriver {
-  /** Memory of {@link RING_CAPACITY} records that `drain()` fills. */
+  /**
+   * Memory of {@link RING_CAPACITY} records that `drain()` fills. An op's
+   * record (negative token) carries in its key word 1 when more completions
+   * of the op follow (a multishot op), else 0.
+   */
   readonly ring: ArrayBuffer;
   /** Posts `count` triples `[key, bytes, token]` from `staging`, in order. */
   postBatch(staging: Float64Array, count: number): void;
@@ -164,7 +185,7 @@ export interface PortDriver {
   stopPosters(): void;
   /** Stops the workers and frees kernel objects. Called once, when idle. */
   destroy(): void;
-  /** Starts one op; its completion arrives with `token` (negative). Native drivers only. */
+  /** Starts one op; its completion arrives with `token` (negative). `flags`: 1 = multishot. Native drivers only. */
   submit?(
     kind: number,
     token: number,
@@ -174,6 +195,7 @@ export interface PortDriver {
     arg: number,
     buffers: Uint8Array | Uint8Array[] | null,
     path: string | null,
+    flags: number,
   ): void;
   /**
    * Starts `count` ops with one call: `fields` holds kind, token, key,
@@ -182,6 +204,8 @@ export interface PortDriver {
   submitBatch?(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>): void;
   /** Asks for the op with `token` to be cancelled; true if it was in flight. */
   cancel?(token: number): boolean;
+  /** Whether an op of `kind` submitted multishot completes several times on this backend. */
+  supportsMultishot?(kind: number): boolean;
   /** Associates a handle with the port: 0, or [negative errno, raw code]. */
   associate?(handle: number, key: number): 0 | [number, number];
 }
@@ -341,12 +365,25 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * referenced until then. Returns the op's token, for {@link cancelOp}.
    * This is the layer the file and socket packages build on.
    *
+   * A multishot op ({@link OpRequest.multishot}, where
+   * {@link supportsMultishot} says so) calls `callback(status, result,
+   * true)` for every completion but its last, which comes with `more`
+   * false: after an error, a cancel, or when the kernel ended it. It stays
+   * in flight (counted in {@link opsInFlight}) until then.
+   *
    * @throws `ERR_PORT_CLOSED` once `close()` was called; `ERR_NOT_SUPPORTED` without native ops
    *
    * @example
    * ```ts
    * const token = port.submitOp({ kind: OpKinds.nop }, (status, result) => console.log(status, result));
    * port.cancelOp(token); // only asks: the callback still runs, once
+   *
+   * // One accept op that yields every connection where the kernel can.
+   * const multishot = port.supportsMultishot(SocketOpKinds.accept);
+   * port.submitOp({ kind: SocketOpKinds.accept, handle: listener, multishot }, (status, socket, more) => {
+   *   if (status === 0) serve(socket);
+   *   if (!more) rearm();
+   * });
    * ```
    */
   submitOp(request: OpRequest, callback: OpCallback): number {
@@ -358,7 +395,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const id = this.#nextOpId++;
     const token = -id;
     const buffers = request.buffers ?? null;
-    if (this.#driver.submitBatch && request.path === undefined && !Array.isArray(buffers)) {
+    const flags = request.multishot === true ? OP_FLAG_MULTISHOT : 0;
+    if (this.#driver.submitBatch && request.path === undefined && flags === 0 && !Array.isArray(buffers)) {
       // Single-buffer ops started in the same turn go to the native core
       // together, in one call (and one kernel submission on io_uring).
       this.#stageOp(request, token, buffers);
@@ -374,6 +412,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
         request.arg ?? 0,
         buffers,
         request.path ?? null,
+        flags,
       );
     }
     this.#ops.set(id, { callback, index: -1, hold: buffers ?? undefined });
@@ -420,8 +459,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * Starts many single-buffer ops with one call into the native core (one
    * kernel submission on io_uring) and calls `callback(index, status,
    * result)` once per op as each completes. Paths are not carried: this is
-   * for reads and writes. The ops cannot be cancelled one by one; closing
-   * the port cancels them.
+   * for reads and writes; nor is `multishot` (`ERR_INVALID_ARG_VALUE`). The
+   * ops cannot be cancelled one by one; closing the port cancels them.
    *
    * @throws `ERR_PORT_CLOSED` once `close()` was called; `ERR_NOT_SUPPORTED` without native ops
    *
@@ -454,6 +493,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const firstId = this.#nextOpId;
     for (let i = 0; i < count; i++) {
       const request = requests[i] as OpRequest;
+      if (request.multishot === true) throw invalidArgValue(`requests[${i}].multishot`, true, 'is not carried by submitOps');
       const at = i * BATCH_FIELDS;
       fields[at] = request.kind;
       fields[at + 1] = -(firstId + i);
@@ -484,6 +524,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   runOp(request: OpRequest, details: OpErrorDetails, signal?: AbortSignal): Promise<number> {
     validateAbortSignal(signal, 'options.signal');
+    // A promise settles once: a multishot op's later completions (accepted
+    // sockets) would have nowhere to go.
+    if (request.multishot === true) throw invalidArgValue('request.multishot', true, 'needs submitOp');
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     return new Promise<number>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
@@ -537,9 +580,26 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     if (result !== 0) throw systemError({ errno: result[0], rawCode: result[1], ...details });
   }
 
-  /** Ops submitted and not yet completed. */
+  /** Ops submitted and not yet completed (a multishot op counts once, until its last completion). */
   get opsInFlight(): number {
     return this.#ops.size;
+  }
+
+  /**
+   * Whether an op of `kind` submitted with `multishot: true` completes
+   * several times on this backend: today the socket accept on io_uring
+   * when the kernel has IORING_ACCEPT_MULTISHOT (Linux 5.19+). Elsewhere
+   * the flag is ignored and the op completes once.
+   *
+   * @example
+   * ```ts
+   * const depth = port.supportsMultishot(SocketOpKinds.accept) ? 1 : 4;
+   * ```
+   */
+  supportsMultishot(kind: number): boolean {
+    validateInteger(kind, 'kind', 0, 127);
+    if (this.#state !== 'open' || !this.#capabilities.ops) return false;
+    return this.#driver.supportsMultishot?.(kind) ?? false;
   }
 
   /**
@@ -691,7 +751,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
           const at = i * RECORD_WORDS;
           const token = ring[at + 2] as number;
           if (token < 0) {
-            this.#completeOp(-token, ring[at + 3] as number, ring[at + 1] as number);
+            this.#completeOp(-token, ring[at + 3] as number, ring[at + 1] as number, ring[at] === OP_RECORD_MORE);
             continue;
           }
           let value: V | undefined;
@@ -731,12 +791,13 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     }
   };
 
-  #completeOp(id: number, status: number, result: number): void {
+  #completeOp(id: number, status: number, result: number, more: boolean): void {
     const op = this.#ops.get(id);
     if (!op) return;
-    this.#ops.delete(id);
+    // A multishot op stays in flight, its buffers held, until its last.
+    if (!more) this.#ops.delete(id);
     try {
-      if (op.index < 0) (op.callback as OpCallback)(status, result);
+      if (op.index < 0) (op.callback as OpCallback)(status, result, more);
       else (op.callback as BatchOpCallback)(op.index, status, result);
     } catch (error) {
       queueMicrotask(() => {

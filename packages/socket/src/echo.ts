@@ -127,6 +127,7 @@ export class EchoServer extends EventEmitter {
           ...common,
           family: config.family,
           acceptDepth: 4,
+          multishot: true,
           ...(config.mode === 'native'
             ? { onAccepted: (handle: number) => echo.#startNative(handle) }
             : { onConnection: (socket: Socket) => echo.#startJs(socket) }),

@@ -105,6 +105,8 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   validateInteger(backlog, 'options.backlog', 1, 65535);
   const acceptDepth = options.acceptDepth ?? 4;
   validateInteger(acceptDepth, 'options.acceptDepth', 1, 1024);
+  const multishot = options.multishot ?? true;
+  if (typeof multishot !== 'boolean') throw invalidArgType('options.multishot', 'of type boolean', multishot);
   const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   validateInteger(maxConnections, 'options.maxConnections', 0, MAX_CONNECTIONS);
   const onConnection = options.onConnection;
@@ -123,6 +125,7 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
       port,
       backlog,
       acceptDepth,
+      multishot,
       maxConnections,
       ...(wrap ? { onConnection: wrap } : {}),
     });

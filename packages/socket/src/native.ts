@@ -112,6 +112,32 @@ function runOp(
   });
 }
 
+/** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
+const ACCEPT_ADDRESS_BYTES = 128;
+const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
+
+/** An accepted socket's local and remote [address, port], when its accept op learned them. */
+export interface AcceptedNames {
+  local: [string, number];
+  remote: [string, number];
+}
+
+// One entry of an accept's address record: port (little endian), the
+// text's length, the family, the numeric address as ASCII text.
+function addressEntry(record: Uint8Array, at: number): [string, number] | undefined {
+  const length = record[at + 2]!;
+  if (length === 0 || length > ACCEPT_ADDRESS_ENTRY_BYTES - 4) return undefined;
+  const text = String.fromCharCode(...record.subarray(at + 4, at + 4 + length));
+  return [text, record[at]! | (record[at + 1]! << 8)];
+}
+
+/** The names an accept op wrote into its address record (iocp: GetAcceptExSockaddrs), or undefined. */
+export function acceptedNames(record: Uint8Array): AcceptedNames | undefined {
+  const local = addressEntry(record, 0);
+  const remote = addressEntry(record, ACCEPT_ADDRESS_ENTRY_BYTES);
+  return local && remote ? { local, remote } : undefined;
+}
+
 export function associate(port: CompletionPort, handle: number, place: ErrorPlace): void {
   port.associate(handle, 0, { syscall: 'associate', ...place });
 }
@@ -140,8 +166,14 @@ export class NativeSocket implements Socket {
   #sendsInFlight = 0;
   #sendTail: Promise<void> | undefined;
 
-  /** Wraps a connected socket handle; names are read from the kernel. */
-  constructor(backend: NativeBackendName, port: CompletionPort, handle: number, onClose?: () => void) {
+  /** Wraps a connected socket handle; names are those given, else read from the kernel. */
+  constructor(
+    backend: NativeBackendName,
+    port: CompletionPort,
+    handle: number,
+    onClose?: () => void,
+    names?: AcceptedNames,
+  ) {
     this.backend = backend;
     this.#port = port;
     this.#handle = handle;
@@ -149,8 +181,8 @@ export class NativeSocket implements Socket {
     this.#trySend = backend !== 'iocp';
     leaked.register(this, handle, this);
     const core = binding();
-    const local = core.socketName(handle, false);
-    const remote = core.socketName(handle, true);
+    const local = names?.local ?? core.socketName(handle, false);
+    const remote = names?.remote ?? core.socketName(handle, true);
     [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
     [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
   }
@@ -267,15 +299,21 @@ export class NativeSocket implements Socket {
   }
 }
 
-/** A listening socket on the native core, with `acceptDepth` accepts kept posted. */
+/**
+ * A listening socket on the native core. On io_uring with multishot accept
+ * one op yields every connection (and is submitted again if the kernel ends
+ * it); elsewhere `acceptDepth` accept ops are kept posted.
+ */
 export class NativeServer implements Server {
   readonly backend: NativeBackendName;
+  readonly acceptMode: 'multishot' | 'posted';
   readonly #port: CompletionPort;
   readonly #handle: number;
   readonly #address: SocketAddress;
   readonly #maxConnections: number;
-  readonly #onAccepted: (handle: number) => void;
+  readonly #onAccepted: (handle: number, names: AcceptedNames | undefined) => void;
   readonly #inFlight = new Set<number>();
+  #acceptOps = 0;
   #connections = 0;
   #refused = 0;
   #closed = false;
@@ -290,7 +328,13 @@ export class NativeServer implements Server {
     port: CompletionPort,
     handle: number,
     address: SocketAddress,
-    options: { acceptDepth: number; maxConnections: number; onConnection?: (socket: Socket) => void; onAccepted?: (handle: number) => void },
+    options: {
+      acceptDepth: number;
+      multishot: boolean;
+      maxConnections: number;
+      onConnection?: (socket: Socket) => void;
+      onAccepted?: (handle: number) => void;
+    },
   ) {
     this.backend = backend;
     this.#port = port;
@@ -298,13 +342,17 @@ export class NativeServer implements Server {
     this.#address = address;
     this.#maxConnections = options.maxConnections;
     this.#onConnection = options.onConnection;
-    this.#onAccepted = options.onAccepted ?? ((accepted) => this.#deliver(accepted));
-    for (let i = 0; i < options.acceptDepth; i++) this.#postAccept();
+    this.#onAccepted = options.onAccepted ?? ((accepted, names) => this.#deliver(accepted, names));
+    const multishot = options.multishot && port.supportsMultishot(SocketOpKinds.accept);
+    this.acceptMode = multishot ? 'multishot' : 'posted';
+    for (let i = 0; i < (multishot ? 1 : options.acceptDepth); i++) this.#postAccept();
   }
 
   /**
-   * Binds and listens, then keeps `acceptDepth` accept ops posted.
-   * `onAccepted`, when given, takes the raw handles instead (the echo server).
+   * Binds and listens, then keeps one multishot accept op (where the
+   * backend has it and `multishot` is true) or `acceptDepth` accept ops
+   * posted. `onAccepted`, when given, takes the raw handles instead (the
+   * echo server).
    */
   static create(
     backend: NativeBackendName,
@@ -315,6 +363,7 @@ export class NativeServer implements Server {
       port: number;
       backlog: number;
       acceptDepth: number;
+      multishot: boolean;
       maxConnections: number;
       onConnection?: (socket: Socket) => void;
       onAccepted?: (handle: number) => void;
@@ -347,6 +396,10 @@ export class NativeServer implements Server {
     return this.#refused;
   }
 
+  get acceptOps(): number {
+    return this.#acceptOps;
+  }
+
   address(): SocketAddress {
     return { ...this.#address };
   }
@@ -364,51 +417,65 @@ export class NativeServer implements Server {
     return false;
   }
 
+  // Submits one accept op: multishot (its callback runs once per
+  // connection, `more` true, until a last completion) or single-shot.
+  // Either way, the op's last completion submits the next one while the
+  // server listens. A single-shot op carries an address record, which iocp
+  // fills from the AcceptEx buffer (a multishot op would share one record
+  // among its connections, so it has none).
   #postAccept(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#port.closed) return;
     this.#accepting++;
-    runOp(
-      this.#port,
-      { kind: SocketOpKinds.accept, handle: this.#handle },
-      'accept',
-      { address: this.#address.address, port: this.#address.port },
-      undefined,
-      this.#inFlight,
-      () => this.#closed,
-    ).then(
-      (accepted) => {
-        this.#accepting--;
-        if (this.#closed) {
-          binding().socketClose(accepted);
-        } else {
-          this.#postAccept();
-          this.#onAccepted(accepted);
+    this.#acceptOps++;
+    const record = this.acceptMode === 'multishot' ? undefined : new Uint8Array(ACCEPT_ADDRESS_BYTES);
+    const token = this.#port.submitOp(
+      record
+        ? { kind: SocketOpKinds.accept, handle: this.#handle, buffers: record }
+        : { kind: SocketOpKinds.accept, handle: this.#handle, multishot: true },
+      (status, accepted, more) => {
+        if (!more) {
+          this.#inFlight.delete(token);
+          this.#accepting--;
         }
-        this.#checkDone();
-      },
-      () => {
-        this.#accepting--;
-        // A failed accept (EMFILE, ECONNABORTED...) is tried again a
-        // little later, so that a full fd table does not spin.
-        if (!this.#closed) setTimeout(() => this.#postAccept(), 10).unref();
-        this.#checkDone();
+        if (status === 0) {
+          if (this.#closed) {
+            binding().socketClose(accepted);
+          } else {
+            // The next accept is posted before the app sees this socket.
+            if (!more) this.#postAccept();
+            this.#onAccepted(accepted, record && acceptedNames(record));
+          }
+        } else if (!more && !this.#closed) {
+          // A failed accept (EMFILE, ECONNABORTED...), which also ends a
+          // multishot one, is tried again a little later, so that a full
+          // fd table does not spin.
+          setTimeout(() => this.#postAccept(), 10).unref();
+        }
+        if (!more) this.#checkDone();
       },
     );
+    this.#inFlight.add(token);
   }
 
   #checkDone(): void {
     if (this.#closed && this.#accepting === 0) this.#acceptsDone?.();
   }
 
-  #deliver(handle: number): void {
+  #deliver(handle: number, names: AcceptedNames | undefined): void {
     if (!this.admit(handle)) return;
     associate(this.#port, handle, {});
     this.#connections++;
     let counted = true;
-    const socket = new NativeSocket(this.backend, this.#port, handle, () => {
-      if (counted) this.#connections--;
-      counted = false;
-    });
+    const socket = new NativeSocket(
+      this.backend,
+      this.#port,
+      handle,
+      () => {
+        if (counted) this.#connections--;
+        counted = false;
+      },
+      names,
+    );
     if (this.#onConnection) {
       this.#onConnection(socket);
       return;

@@ -191,6 +191,8 @@ export class PortableSocket implements Socket {
 /** A listening node:net server with the {@link Server} API. */
 export class PortableServer implements Server {
   readonly backend = 'portable' as const;
+  readonly acceptMode = 'node' as const;
+  readonly acceptOps = 0;
   readonly #server: net.Server;
   readonly #maxConnections: number;
   readonly #onConnection: ((socket: Socket) => void) | undefined;

@@ -73,8 +73,19 @@ export interface ListenOptions {
   port?: number;
   /** The kernel's accept queue length; default 511. */
   backlog?: number;
-  /** Accept ops kept posted at once (pre-created sockets with AcceptEx on Windows); default 4. */
+  /**
+   * Accept ops kept posted at once (AcceptEx with pre-created sockets on
+   * Windows, single-shot accepts elsewhere); default 4. Not used where one
+   * multishot accept serves instead (see `multishot`).
+   */
   acceptDepth?: number;
+  /**
+   * On io_uring with a kernel that has multishot accept (Linux 5.19+), one
+   * accept op yields every connection (submitted again if the kernel ends
+   * it) instead of `acceptDepth` ops; default true. `false` keeps
+   * `acceptDepth` single-shot accepts posted. Other backends ignore it.
+   */
+  multishot?: boolean;
   /** Connections past this many live ones are accepted and closed at once (counted in `refused`). */
   maxConnections?: number;
   /** `auto` (default), or a backend name. */
@@ -120,6 +131,19 @@ export interface Server extends AsyncIterable<Socket> {
   readonly connections: number;
   /** Connections refused because `maxConnections` were live. */
   readonly refused: number;
+  /**
+   * How connections are accepted: `multishot` (io_uring: one op yields
+   * every connection), `posted` (`acceptDepth` accept ops kept posted:
+   * AcceptEx on Windows, io_uring without multishot, the reactor on the
+   * thread pool) or `node` (the portable backend's net.Server).
+   */
+  readonly acceptMode: 'multishot' | 'posted' | 'node';
+  /**
+   * Accept ops submitted so far (0 on the portable backend). Under
+   * `multishot` it stays 1 while the kernel keeps that op armed; it grows
+   * when the op ended (an error such as EMFILE) and was submitted again.
+   */
+  readonly acceptOps: number;
   /** Stops accepting; resolves once the listening socket is closed. Idempotent. */
   close(): Promise<void>;
 }

@@ -17,11 +17,17 @@ namespace overlapped {
 // One completion as JS reads it: four doubles (32 bytes) in the shared ring.
 // Doubles carry integers exactly up to 2^53, which covers keys and tokens.
 struct CompletionRecord {
-  double key;     // completion key (a non-negative safe integer)
+  double key;     // completion key (a non-negative safe integer); see below
   double bytes;   // bytes transferred (uint32)
   double token;   // the JS side's handle for the value or the op; 0 = none
   double status;  // 0, or a negative errno-style code for a failed op
 };
+
+// An op's record (token < 0) carries no completion key, since JS finds the
+// op by its token: its `key` word says instead whether the op is finished
+// or a multishot op that stays in flight and completes again.
+constexpr double kOpRecordFinal = 0;
+constexpr double kOpRecordMore = 1;
 
 // Posters are numbered so that the sink can deliver each poster's
 // completions in the order they were posted, whichever worker reaped them.
@@ -63,7 +69,9 @@ enum class OpKind : uint32_t {
 
   // Socket kinds (64-127), used by @overlapped/socket.
   kSocketFirst = 64,
-  // handle: a listening socket. Result: the accepted socket.
+  // handle: a listening socket. Result: the accepted socket. buffers[0]
+  // (optional, kAcceptAddressBytes): where a backend that learns the
+  // addresses with the accept writes them (see kAcceptAddressEntryBytes).
   kSocketAccept = 65,
   // handle: a socket made by socketOpen; path: numeric host; arg: port.
   kSocketConnect = 66,
@@ -82,6 +90,16 @@ enum class OpKind : uint32_t {
   // workers keep current. Result 0, or the error that ended it.
   kSocketEcho = 71,
 };
+
+// What an accept writes into its optional buffers[0]: the local, then the
+// remote address, one entry each. An entry is the port (2 bytes, little
+// endian), the text's length, the family (4 or 6) and the numeric address
+// as ASCII text (inet_ntop's). iocp fills it from the AcceptEx buffer
+// (GetAcceptExSockaddrs); a backend that does not learn the addresses with
+// the accept leaves the entries' lengths 0, and JS asks the socket instead
+// (getsockname, getpeername).
+constexpr size_t kAcceptAddressEntryBytes = 64;
+constexpr size_t kAcceptAddressBytes = 2 * kAcceptAddressEntryBytes;
 
 // The bits of a kFileOpen op's `arg`. Dispositions and share bits carry
 // their Win32 values (CREATE_NEW = 1 ... TRUNCATE_EXISTING = 5,
@@ -125,6 +143,18 @@ inline bool IsSocketOp(OpKind kind) {
   return static_cast<uint32_t>(kind) >= 64 && static_cast<uint32_t>(kind) < 128;
 }
 
+// Op::flags bits.
+namespace op_flags {
+// Asks for one submission that completes several times (io_uring's
+// multishot accept: one SQE, a CQE per connection). Each completion but
+// the last reaches the sink through CompleteOpMore while the op stays in
+// flight; the last one (an error, a cancel, or the kernel ending it)
+// through CompleteOp, as for any op. A backend that cannot do it for the
+// op's kind (Backend::SupportsMultishot) ignores the flag: the op then
+// completes once.
+constexpr uint32_t kMultishot = 1u << 0;
+}  // namespace op_flags
+
 // One buffer of an op. JS keeps the memory referenced (and so in place)
 // from submission until the op's completion has been drained.
 struct OpBuffer {
@@ -139,7 +169,7 @@ struct OpBuffer {
 // and must not touch it afterwards.
 struct Op {
   OpKind kind = OpKind::kNop;
-  uint32_t flags = 0;
+  uint32_t flags = 0;  // op_flags bits
   double token = 0;    // negative: identifies the op to JS
   double key = 0;      // the completion key of the handle
   int64_t handle = -1; // fd, HANDLE or SOCKET, as an integer
@@ -173,6 +203,11 @@ class CompletionSink {
   // Hands a finished op (result and raw_error set) back for JS. The op
   // belongs to native/common again from this call on.
   virtual void CompleteOp(Op* op) = 0;
+  // Hands one completion of a multishot op (result and raw_error set) to
+  // JS while the op stays in flight: the backend keeps owning it and calls
+  // this again, or CompleteOp for its last completion. The calls for one op
+  // come from one thread at a time, in the order JS must see them.
+  virtual void CompleteOpMore(Op* op) = 0;
 };
 
 struct BackendConfig {
@@ -201,17 +236,24 @@ class Backend {
   // Stop returns. Each one reaches sink->Deliver exactly once.
   virtual void Post(const Posted* posted, size_t count) = 0;
   // Starts ops. Each reaches sink->CompleteOp exactly once: on success, on
-  // error, or cancelled. Called on the JS thread, after Start, before Stop.
+  // error, or cancelled (a multishot op reaches CompleteOpMore before, for
+  // each completion but its last). Called on the JS thread, after Start,
+  // before Stop.
   virtual void Submit(Op* const* ops, size_t count) = 0;
   // Asks for `op` to be cancelled (CancelIoEx, IORING_OP_ASYNC_CANCEL, or
   // a flag the pool checks before running it). Only asks: the op still
   // completes through CompleteOp, with -ECANCELED if the cancel won and its
-  // own result if it finished first. Called on the JS thread.
+  // own result if it finished first. A multishot op ends: its last
+  // completion is -ECANCELED. Called on the JS thread.
   virtual void Cancel(Op* op) = 0;
   // Makes `handle` deliver its completions to this port under `key`
   // (CreateIoCompletionPort on Windows; nothing to do elsewhere). Returns 0
   // or a negative libuv-style errno, with the raw platform code in *raw.
   virtual int Associate(int64_t handle, double key, uint32_t* raw) = 0;
+  // Whether an op of `kind` submitted with op_flags::kMultishot completes
+  // several times here (see op_flags). Callable on the JS thread after
+  // Start.
+  virtual bool SupportsMultishot(OpKind) const { return false; }
   // Delivers what is already queued, then stops and joins the workers.
   // Idempotent. After Stop, Post must not be called. Ops still in flight
   // are cancelled and completed before Stop returns.

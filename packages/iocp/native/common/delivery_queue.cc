@@ -66,11 +66,17 @@ void DeliveryQueue::Deliver(const Posted* posted, size_t count) {
 
 // An op's record: bytes (or the new handle) on success; on failure the
 // status is the negative errno and `bytes` carries the raw platform code,
-// which JS keeps on the error as rawCode.
-void DeliveryQueue::CompleteOp(Op* op) {
+// which JS keeps on the error as rawCode. The key word says whether the op
+// is finished (backend.h, kOpRecordMore). A multishot op's records come
+// from one thread at a time, so they keep their order in the queue.
+void DeliveryQueue::CompleteOp(Op* op) { DeliverOp(op, kOpRecordFinal); }
+
+void DeliveryQueue::CompleteOpMore(Op* op) { DeliverOp(op, kOpRecordMore); }
+
+void DeliveryQueue::DeliverOp(const Op* op, double flag) {
   Posted item{};
   item.poster = kUnordered;
-  item.record.key = op->key;
+  item.record.key = flag;
   item.record.token = op->token;
   if (op->result >= 0) {
     item.record.bytes = static_cast<double>(op->result);

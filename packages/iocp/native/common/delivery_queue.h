@@ -28,6 +28,7 @@ class DeliveryQueue final : public CompletionSink {
   void EnterRun() override;
   void LeaveRun() override;
   void CompleteOp(Op* op) override;
+  void CompleteOpMore(Op* op) override;
 
   // JS thread only: copies up to `capacity` records into `ring` and returns
   // how many. Clears the wake flag when it leaves nothing behind.
@@ -61,6 +62,8 @@ class DeliveryQueue final : public CompletionSink {
   };
 
   void AppendLocked(const CompletionRecord& record);
+  // Queues an op's record; `flag` is kOpRecordFinal or kOpRecordMore.
+  void DeliverOp(const Op* op, double flag);
 
   std::function<void()> wake_;
 

@@ -25,6 +25,7 @@ Napi::Function Port::Define(Napi::Env env) {
                          InstanceMethod<&Port::Cancel>("cancel"),
                          InstanceMethod<&Port::Associate>("associate"),
                          InstanceMethod<&Port::OpsInFlight>("opsInFlight"),
+                         InstanceMethod<&Port::SupportsMultishot>("supportsMultishot"),
                      });
 }
 
@@ -125,10 +126,12 @@ void Port::PostBatch(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Drain(const Napi::CallbackInfo& info) {
   size_t count = queue_->Drain(ring_data_, ring_capacity_);
-  // An op's completion is now in JS's hands: the op itself can go.
+  // An op's last completion is now in JS's hands: the op itself can go (a
+  // multishot op's earlier ones leave it in flight).
   if (!ops_.empty()) {
     for (size_t i = 0; i < count; i++) {
-      if (ring_data_[i].token < 0) ops_.erase(ring_data_[i].token);
+      const CompletionRecord& record = ring_data_[i];
+      if (record.token < 0 && record.key != kOpRecordMore) ops_.erase(record.token);
     }
   }
   return Napi::Number::New(info.Env(), static_cast<double>(count));
@@ -187,10 +190,11 @@ static void AddBuffer(Op* op, const Napi::Value& value) {
   op->buffers.push_back(OpBuffer{base, view.ByteLength()});
 }
 
-// submit(kind, token, key, handle, offset, arg, buffers, path): starts one
-// op. `buffers` is null, a Uint8Array or an array of them; TypeScript has
-// validated every argument and keeps the buffers referenced until the op's
-// completion is drained. Returns undefined.
+// submit(kind, token, key, handle, offset, arg, buffers, path, flags):
+// starts one op. `buffers` is null, a Uint8Array or an array of them;
+// `flags` (optional) are op_flags bits. TypeScript has validated every
+// argument and keeps the buffers referenced until the op's last completion
+// is drained. Returns undefined.
 Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
@@ -210,6 +214,7 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
     AddBuffer(op.get(), info[6]);
   }
   if (info.Length() > 7 && info[7].IsString()) op->path = info[7].As<Napi::String>().Utf8Value();
+  if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
   Op* raw = op.get();
   if (!ops_.emplace(op->token, std::move(op)).second) {
     throw ArgumentTypeError(env, "submit: token already in flight");
@@ -285,6 +290,13 @@ Napi::Value Port::Associate(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::OpsInFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ops_.size()));
+}
+
+// supportsMultishot(kind): whether an op of `kind` submitted with the
+// multishot flag completes several times on this backend.
+Napi::Value Port::SupportsMultishot(const Napi::CallbackInfo& info) {
+  const auto kind = static_cast<OpKind>(info[0].As<Napi::Number>().Uint32Value());
+  return Napi::Boolean::New(info.Env(), !shut_down_ && backend_->SupportsMultishot(kind));
 }
 
 }  // namespace overlapped

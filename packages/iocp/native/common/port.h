@@ -37,6 +37,7 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Associate(const Napi::CallbackInfo& info);
   Napi::Value OpsInFlight(const Napi::CallbackInfo& info);
+  Napi::Value SupportsMultishot(const Napi::CallbackInfo& info);
 
   // Stops posters and workers and releases the wake function. Runs on the
   // JS thread: from destroy(), the finalizer, or the environment's cleanup
@@ -53,9 +54,10 @@ class Port : public Napi::ObjectWrap<Port> {
   CompletionRecord* ring_data_ = nullptr;
   size_t ring_capacity_ = 0;
   std::vector<Posted> staging_;
-  // Ops submitted and not yet drained, by token. Only the JS thread touches
-  // this map: an op is freed here, after JS has drained its completion, so
-  // a backend never sees a freed op and Cancel never names one.
+  // Ops submitted whose last completion is not drained yet, by token. Only
+  // the JS thread touches this map: an op is freed here, after JS has
+  // drained its last completion, so a backend never sees a freed op and
+  // Cancel never names one.
   std::unordered_map<double, std::unique_ptr<Op>> ops_;
   uint64_t js_seq_ = 0;
   uint32_t next_poster_ = 1;

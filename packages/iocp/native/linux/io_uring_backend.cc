@@ -79,6 +79,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
   }
   sink_ = sink;
   helpers_.Configure(sink, config.threads);
+  multishot_accept_ = uring::KernelHasMultishotAccept();
   workers_.clear();
   for (unsigned index = 0; index < config.threads; ++index) {
     auto worker = std::make_unique<Worker>();
@@ -125,6 +126,10 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
   }
   running_ = true;
   return true;
+}
+
+bool IoUringBackend::SupportsMultishot(OpKind kind) const {
+  return kind == OpKind::kSocketAccept && multishot_accept_;
 }
 
 void IoUringBackend::Post(const Posted* posted, size_t count) {
@@ -369,6 +374,8 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     std::lock_guard<std::mutex> lock(worker->ops_mutex);
     for (size_t i = 0; i < count; ++i) {
       StartUringOpState(ops[i])->worker = worker->index;
+      // The kind's Prepare sees the flag only where the kernel honours it.
+      if (!SupportsMultishot(ops[i]->kind)) ops[i]->flags &= ~op_flags::kMultishot;
       worker->ops.insert(ops[i]);
     }
   }
@@ -470,6 +477,14 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
     UringOpStateOf(op)->published.load(std::memory_order_acquire);
+    if ((op->flags & op_flags::kMultishot) != 0 && (cqe.flags & IORING_CQE_F_MORE) != 0) {
+      // One completion of a multishot op: the kernel keeps it armed, so it
+      // stays in worker->ops, where Cancel and Stop find it. Its last CQE
+      // (without F_MORE) comes through this same worker, after this one.
+      FinishUringOp(op, cqe);
+      sink_->CompleteOpMore(op);
+      continue;
+    }
     if (!FinishUringOp(op, cqe) && ContinueOp(worker, op)) continue;
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);

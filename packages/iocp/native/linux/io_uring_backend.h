@@ -30,6 +30,8 @@ class IoUringBackend final : public Backend {
   void Submit(Op* const* ops, size_t count) override;
   void Cancel(Op* op) override;
   int Associate(int64_t, double, uint32_t*) override { return 0; }
+  // Multishot accept where the kernel has it (KernelHasMultishotAccept).
+  bool SupportsMultishot(OpKind kind) const override;
   void Stop() override;
 
  private:
@@ -127,6 +129,7 @@ class IoUringBackend final : public Backend {
   void ReleaseWorkers();
 
   CompletionSink* sink_ = nullptr;
+  bool multishot_accept_ = false;  // set by Start
   std::vector<std::unique_ptr<Worker>> workers_;
   // Kinds without an opcode (kFileCopyRange) run here instead of on a ring.
   UringHelperThreads helpers_;

@@ -1,6 +1,7 @@
 #include "probe.h"
 
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,6 +357,24 @@ void ExplainRingSetupFailure(int errnum, BackendError* why) {
       break;
   }
   Fill(why, errnum, message + kUseThreadpool);
+}
+
+bool ReleaseAtLeast(const char* release, int major, int minor) {
+  int found_major = 0;
+  int found_minor = 0;
+  if (std::sscanf(release, "%d.%d", &found_major, &found_minor) != 2) return false;
+  return found_major > major || (found_major == major && found_minor >= minor);
+}
+
+bool KernelHasMultishotAccept() {
+  // IORING_REGISTER_PROBE lists opcodes, not their flags, so the release
+  // is what tells. A distribution kernel that backported the flag to an
+  // older release only loses the optimization.
+  static const bool supported = [] {
+    utsname name{};
+    return uname(&name) == 0 && ReleaseAtLeast(name.release, 5, 19);
+  }();
+  return supported;
 }
 
 bool ProbeIoUring(BackendError* why) {

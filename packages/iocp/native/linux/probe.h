@@ -23,6 +23,16 @@ void ExplainRingSetupFailure(int errnum, BackendError* why);
 // io_uring_enter is allowed). Leaves the ring empty.
 bool CheckWorkerRing(Ring* ring, BackendError* why);
 
+// Whether the kernel's IORING_OP_ACCEPT takes IORING_ACCEPT_MULTISHOT
+// (Linux 5.19+): one SQE that posts a CQE per accepted connection. Read
+// from the kernel release once; an older kernel rejects the flag with
+// EINVAL, so the backend then keeps single-shot accepts posted instead.
+bool KernelHasMultishotAccept();
+
+// Whether a kernel release string ("6.18.0-1-amd64") names major.minor or
+// later; false if it does not start with a version.
+bool ReleaseAtLeast(const char* release, int major, int minor);
+
 // Checks, without risking a crash or a hang, that a worker ring can be
 // created here and offers the features and opcodes the backend relies on,
 // and that a NOP completes. On failure fills *why and returns false.

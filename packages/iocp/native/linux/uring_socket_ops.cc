@@ -1,6 +1,8 @@
 // Socket ops on io_uring. Most kinds are one SQE; two continue: a send
 // resubmits itself until every byte is out, and the echo loop alternates
-// recv and send steps on the same op until the connection ends. Each step's
+// recv and send steps on the same op until the connection ends. An accept
+// may be multishot instead: one SQE, a CQE per connection, which the
+// backend's generic machinery hands over one by one. Each step's
 // progress lives in the op's scratch space, which only the worker reaping
 // the previous step touches.
 #include <sys/socket.h>
@@ -65,6 +67,9 @@ int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe) {
       sqe->opcode = IORING_OP_ACCEPT;
       sqe->fd = fd;
       sqe->accept_flags = SOCK_CLOEXEC;
+      // Multishot (the backend left the flag only where the kernel has it):
+      // a CQE with IORING_CQE_F_MORE per connection, until one without.
+      if ((op->flags & op_flags::kMultishot) != 0) sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
       return 0;
     case OpKind::kSocketConnect: {
       const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &scratch->address);

@@ -96,6 +96,10 @@ class CheckingSink final : public CompletionSink {
     std::lock_guard<std::mutex> lock(check_mutex_);
     ++corrupt_;  // this test submits no ops
   }
+  void CompleteOpMore(Op*) override {
+    std::lock_guard<std::mutex> lock(check_mutex_);
+    ++corrupt_;
+  }
 
   void Deliver(const Posted* posted, size_t count) override {
     std::lock_guard<std::mutex> lock(check_mutex_);
@@ -312,6 +316,11 @@ class OpSink final : public CompletionSink {
     std::lock_guard<std::mutex> lock(mutex_);
     if (++completions_[op] != 1) ++duplicates_;
     done_.notify_all();
+  }
+  // No op here is multishot: a completion that says more follow is wrong.
+  void CompleteOpMore(Op*) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++duplicates_;
   }
   bool WaitFor(size_t count, int seconds) {
     std::unique_lock<std::mutex> lock(mutex_);

@@ -75,6 +75,7 @@ class CountingSink final : public CompletionSink {
   }
 
   void CompleteOp(overlapped::Op*) override {}
+  void CompleteOpMore(overlapped::Op*) override {}
   void LeaveRun() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -20,6 +20,7 @@ class CountingSink final : public overlapped::CompletionSink {
   void EnterRun() override {}
   void LeaveRun() override {}
   void CompleteOp(overlapped::Op*) override {}
+  void CompleteOpMore(overlapped::Op*) override {}
   std::atomic<size_t> delivered{0};
 };
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../common/backend.h"
+#include "../linux/probe.h"
 #include "../linux/ring.h"
 
 namespace {
@@ -82,6 +83,7 @@ class NullSink final : public CompletionSink {
   void EnterRun() override {}
   void LeaveRun() override {}
   void CompleteOp(overlapped::Op*) override {}
+  void CompleteOpMore(overlapped::Op*) override {}
 };
 
 // Runs in the child; returns its exit status.
@@ -141,8 +143,37 @@ bool UnknownOptionalFlagIsDropped() {
   return ok;
 }
 
+// Multishot accept is chosen by the kernel release: 5.19 and later have
+// IORING_ACCEPT_MULTISHOT. Releases as distributions spell them.
+bool MultishotAcceptReleasesAreRead() {
+  using overlapped::uring::ReleaseAtLeast;
+  struct Case {
+    const char* release;
+    bool expected;
+  };
+  const Case cases[] = {
+      {"5.19.0", true},          {"5.18.19-generic", false}, {"6.1.0-18-amd64", true},
+      {"6.18.0", true},          {"4.19.0", false},          {"5.4.0-150-generic", false},
+      {"10.0", true},            {"", false},                {"linux", false},
+      {"5.19", true},
+  };
+  bool ok = true;
+  for (const Case& test : cases) {
+    if (ReleaseAtLeast(test.release, 5, 19) != test.expected) {
+      std::printf("  FAIL: release \"%s\" read as %s 5.19\n", test.release,
+                  test.expected ? "before" : "at least");
+      ok = false;
+    }
+  }
+  std::printf("kernel releases for multishot accept: %s (this kernel: %s)\n",
+              ok ? "read right" : "FAIL",
+              overlapped::uring::KernelHasMultishotAccept() ? "multishot" : "single-shot");
+  return ok;
+}
+
 int main() {
   int failures = UnknownOptionalFlagIsDropped() ? 0 : 1;
+  if (!MultishotAcceptReleasesAreRead()) ++failures;
   for (const Scenario& scenario : kScenarios) {
     std::printf("%s\n", scenario.label);
     std::fflush(stdout);

@@ -1,13 +1,16 @@
 // Socket ops without Node, on every POSIX backend this build contains:
 // accept ops and native echo loops (continuing ops) serve client threads
-// that check every echoed byte; one echo is cancelled mid-stream; Stop runs
-// with echo loops in flight. Built plainly, under ASan+UBSan and under TSan
+// that check every echoed byte; one multishot accept takes many
+// connections (where the backend has it) and a cancel ends it; one echo is
+// cancelled mid-stream; Stop runs with echo loops and a multishot accept in
+// flight. Built plainly, under ASan+UBSan and under TSan
 // (the continuations and the reactor are where races would be). The main
 // thread plays the JS thread: only it submits and cancels.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../common/backend.h"
@@ -44,6 +48,21 @@ class QueueSink final : public CompletionSink {
     done_.push_back(op);
     ready_.notify_all();
   }
+  // The op stays with the backend, so its result is copied now.
+  void CompleteOpMore(Op* op) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    more_.emplace_back(op, op->result);
+    ready_.notify_all();
+  }
+  // The next completion of a multishot op that stays in flight, or
+  // {nullptr, 0} after `ms` without one.
+  std::pair<Op*, int64_t> NextMore(int ms) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!ready_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return !more_.empty(); })) return {nullptr, 0};
+    auto next = more_.front();
+    more_.pop_front();
+    return next;
+  }
   // The next completed op, or nullptr after `ms` without one.
   Op* Next(int ms) {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -57,6 +76,7 @@ class QueueSink final : public CompletionSink {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Op*> done_;
+  std::deque<std::pair<Op*, int64_t>> more_;
 };
 
 bool Expect(bool condition, const std::string& backend, const std::string& what) {
@@ -187,8 +207,129 @@ bool RunBackend(const std::string& name) {
   expected *= kClients;
   ok &= Expect(bytes_in == expected && bytes_out == expected, name, "echo counters add up");
 
-  // Phase 2: a cancelled echo ends with ECANCELED and closes its socket;
-  // then Stop with echo loops (and an accept) in flight completes them all.
+  // Phase 2, on a listener of its own: one accept op submitted with the
+  // multishot flag. Where the backend has multishot accept, it takes every
+  // connection and stays in flight until a cancel ends it with one final
+  // ECANCELED; elsewhere the flag is ignored and it completes once.
+  const int64_t multishot_listener = overlapped::SocketOpen(4, &raw);
+  int multishot_port = 0;
+  ok &= Expect(multishot_listener >= 0 && overlapped::SocketBind(multishot_listener, "127.0.0.1", 0, 128, &raw) == 0 &&
+                   overlapped::SocketName(multishot_listener, false, &host, &multishot_port, &raw) == 0,
+               name, "second listener");
+  const bool multishot = backend->SupportsMultishot(OpKind::kSocketAccept);
+  {
+    ops.push_back(MakeOp(OpKind::kSocketAccept, multishot_listener));
+    Op* shot = ops.back().get();
+    shot->flags = overlapped::op_flags::kMultishot;
+    backend->Submit(&shot, 1);
+    constexpr int kShots = 40;
+    std::vector<int> shot_clients;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(multishot_port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < kShots; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) shot_clients.push_back(fd);
+      else close(fd);
+    }
+    ok &= Expect(shot_clients.size() == kShots, name, "40 clients connect");
+    std::vector<int64_t> taken;
+    if (multishot) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (taken.size() < shot_clients.size() && std::chrono::steady_clock::now() < until) {
+        auto [op, result] = sink.NextMore(100);
+        if (op == nullptr) continue;
+        ok &= Expect(op == shot && result >= 0, name, "a multishot completion is an accepted socket");
+        if (result >= 0) taken.push_back(result);
+      }
+      ok &= Expect(taken.size() == shot_clients.size(), name,
+                   "one multishot accept took " + std::to_string(taken.size()) + " of 40 connections");
+      ok &= Expect(sink.Next(50) == nullptr, name, "a multishot accept stays in flight");
+      shot->cancel_requested.store(true);
+      backend->Cancel(shot);
+      Op* last = sink.Next(5000);
+      ok &= Expect(last == shot && shot->result == -ECANCELED, name, "a cancel ends a multishot accept with ECANCELED");
+      ok &= Expect(sink.NextMore(50).first == nullptr, name, "nothing follows a multishot op's last completion");
+    } else {
+      Op* last = sink.Next(5000);
+      ok &= Expect(last == shot && shot->result >= 0, name, "without multishot, the accept completes once");
+      if (last == shot && shot->result >= 0) taken.push_back(shot->result);
+      ok &= Expect(sink.NextMore(50).first == nullptr, name, "without multishot, no completion says more follow");
+    }
+    for (int64_t fd : taken) close(static_cast<int>(fd));
+    for (int fd : shot_clients) close(fd);
+  }
+
+  // A burst bigger than the completion queue: 200 connections wait before
+  // the multishot accept is submitted, and the kernel accepts them in one
+  // go. When it cannot post a CQE it ends the op, and that last completion
+  // still carries a socket; submitted again (as the socket package does),
+  // the op takes the rest. Every connection is accepted exactly once.
+  int kernel_ended = 0;
+  if (multishot) {
+    const int64_t burst_listener = overlapped::SocketOpen(4, &raw);
+    int burst_port = 0;
+    ok &= Expect(burst_listener >= 0 && overlapped::SocketBind(burst_listener, "127.0.0.1", 0, 512, &raw) == 0 &&
+                     overlapped::SocketName(burst_listener, false, &host, &burst_port, &raw) == 0,
+                 name, "burst listener");
+    constexpr size_t kBurst = 200;
+    std::vector<int> burst_clients;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(burst_port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (size_t i = 0; i < kBurst; ++i) {
+      const int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) burst_clients.push_back(fd);
+      else close(fd);
+    }
+    ok &= Expect(burst_clients.size() == kBurst, name, "200 clients wait");
+    std::vector<int64_t> taken;
+    Op* armed = nullptr;
+    auto arm = [&] {
+      ops.push_back(MakeOp(OpKind::kSocketAccept, burst_listener));
+      armed = ops.back().get();
+      armed->flags = overlapped::op_flags::kMultishot;
+      backend->Submit(&armed, 1);
+    };
+    arm();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (taken.size() < kBurst && std::chrono::steady_clock::now() < until) {
+      auto [op, result] = sink.NextMore(0);
+      if (op != nullptr) {
+        ok &= Expect(op == armed && result >= 0, name, "a burst completion is an accepted socket");
+        if (result >= 0) taken.push_back(result);
+        continue;
+      }
+      Op* last = sink.Next(10);
+      if (last == nullptr) continue;
+      ok &= Expect(last == armed, name, "the last completion is the armed op's");
+      // Its earlier completions were handed over before it: take any that
+      // arrived while this thread waited.
+      for (auto more = sink.NextMore(0); more.first != nullptr; more = sink.NextMore(0)) {
+        ok &= Expect(more.first == armed && more.second >= 0, name, "a burst completion is an accepted socket");
+        if (more.second >= 0) taken.push_back(more.second);
+      }
+      if (last->result >= 0) taken.push_back(last->result);
+      ++kernel_ended;
+      arm();
+    }
+    std::sort(taken.begin(), taken.end());
+    ok &= Expect(taken.size() == kBurst && std::unique(taken.begin(), taken.end()) == taken.end(), name,
+                 std::to_string(taken.size()) + " distinct sockets from a burst of 200");
+    armed->cancel_requested.store(true);
+    backend->Cancel(armed);
+    Op* last = sink.Next(5000);
+    ok &= Expect(last == armed && armed->result == -ECANCELED, name, "a cancel ends the burst's multishot accept");
+    for (int64_t fd : taken) close(static_cast<int>(fd));
+    for (int fd : burst_clients) close(fd);
+    overlapped::SocketCloseNow(burst_listener, &raw);
+  }
+
+  // Phase 3: a cancelled echo ends with ECANCELED and closes its socket;
+  // then Stop with echo loops (and an accept, and a multishot accept) in
+  // flight completes them all.
   const int idle[3] = {socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0)};
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -212,13 +353,34 @@ bool RunBackend(const std::string& name) {
     char byte;
     ok &= Expect(recv(idle[0], &byte, 1, 0) == 0, name, "a cancelled echo closes its socket");
   }
+  // (Without multishot, connections of phase 2 still wait on that
+  // listener, so this accept may well succeed before Stop.)
+  ops.push_back(MakeOp(OpKind::kSocketAccept, multishot_listener));
+  Op* stop_shot = ops.back().get();
+  stop_shot->flags = overlapped::op_flags::kMultishot;
+  backend->Submit(&stop_shot, 1);
   backend->Stop();
   size_t stopped = 0;
-  while (sink.Next(0) != nullptr) ++stopped;
-  ok &= Expect(stopped >= 3, name, "Stop completes the echo loops and the accept in flight");
+  bool shot_ended = false;
+  while (Op* op = sink.Next(0)) {
+    ++stopped;
+    shot_ended = shot_ended || (op == stop_shot && (op->result == -ECANCELED || !multishot));
+    if (op == stop_shot && op->result >= 0) close(static_cast<int>(op->result));
+  }
+  ok &= Expect(stopped >= 4, name, "Stop completes the echo loops and the accepts in flight");
+  ok &= Expect(shot_ended, name, "Stop ends a multishot accept (ECANCELED where it is multishot)");
   for (int fd : idle) close(fd);
   overlapped::SocketCloseNow(listener, &raw);
-  if (ok) std::printf("%-10s ok (sockets): 16 clients echoed byte for byte, cancel and Stop end echo loops\n", name.c_str());
+  overlapped::SocketCloseNow(multishot_listener, &raw);
+  if (ok) {
+    const std::string shots =
+        multishot ? "one multishot accept took 40 connections, a burst of 200 took " +
+                        std::to_string(kernel_ended + 1) + " submissions (the kernel ended " +
+                        std::to_string(kernel_ended) + ")"
+                  : std::string("multishot flag ignored");
+    std::printf("%-10s ok (sockets): 16 clients echoed byte for byte, %s, cancel and Stop end echo loops\n",
+                name.c_str(), shots.c_str());
+  }
   return ok;
 }
 

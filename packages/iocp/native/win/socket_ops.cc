@@ -1,4 +1,5 @@
-// Socket ops on the iocp backend: AcceptEx with a pre-created socket,
+// Socket ops on the iocp backend: AcceptEx with a pre-created socket (its
+// addresses read back from the AcceptEx buffer with GetAcceptExSockaddrs),
 // ConnectEx on a bound socket, WSARecv, WSASend (continued until every byte
 // is out), shutdown and closesocket, and the echo loop, which alternates
 // WSARecv and WSASend on the same op until the connection ends. Sockets
@@ -42,6 +43,7 @@ SOCKET SocketOf(Op* op) { return static_cast<SOCKET>(op->handle); }
 // the process (every TCP provider on a system gives the same ones).
 struct Extensions {
   LPFN_ACCEPTEX accept_ex = nullptr;
+  LPFN_GETACCEPTEXSOCKADDRS get_accept_ex_sockaddrs = nullptr;
   LPFN_CONNECTEX connect_ex = nullptr;
 };
 
@@ -50,14 +52,65 @@ const Extensions& ExtensionsFor(SOCKET socket) {
   static std::once_flag once;
   std::call_once(once, [socket] {
     GUID accept_guid = WSAID_ACCEPTEX;
+    GUID sockaddrs_guid = WSAID_GETACCEPTEXSOCKADDRS;
     GUID connect_guid = WSAID_CONNECTEX;
     DWORD bytes = 0;
     WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_guid, sizeof accept_guid,
              &extensions.accept_ex, sizeof extensions.accept_ex, &bytes, nullptr, nullptr);
+    WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &sockaddrs_guid, sizeof sockaddrs_guid,
+             &extensions.get_accept_ex_sockaddrs, sizeof extensions.get_accept_ex_sockaddrs, &bytes, nullptr,
+             nullptr);
     WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
              &extensions.connect_ex, sizeof extensions.connect_ex, &bytes, nullptr, nullptr);
   });
   return extensions;
+}
+
+// Writes one entry of an accept's address record (backend.h,
+// kAcceptAddressEntryBytes); an address it cannot format leaves the entry
+// empty, and JS then asks the socket.
+void WriteAddressEntry(const sockaddr* address, int length, uint8_t* entry) {
+  std::memset(entry, 0, kAcceptAddressEntryBytes);
+  if (address == nullptr) return;
+  char text[INET6_ADDRSTRLEN] = {0};
+  uint16_t port = 0;
+  uint8_t family = 0;
+  if (address->sa_family == AF_INET && length >= static_cast<int>(sizeof(sockaddr_in))) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    if (inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text) == nullptr) return;
+    port = ntohs(v4->sin_port);
+    family = 4;
+  } else if (address->sa_family == AF_INET6 && length >= static_cast<int>(sizeof(sockaddr_in6))) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    if (inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text) == nullptr) return;
+    port = ntohs(v6->sin6_port);
+    family = 6;
+  } else {
+    return;
+  }
+  const size_t text_length = std::strlen(text);
+  if (text_length > kAcceptAddressEntryBytes - 4) return;
+  entry[0] = static_cast<uint8_t>(port & 0xff);
+  entry[1] = static_cast<uint8_t>(port >> 8);
+  entry[2] = static_cast<uint8_t>(text_length);
+  entry[3] = family;
+  std::memcpy(entry + 4, text, text_length);
+}
+
+// Reads the local and remote addresses AcceptEx left in its buffer into the
+// op's address record, if it has one: no getsockname or getpeername later.
+void WriteAcceptedAddresses(Op* op, SocketScratch* scratch) {
+  if (op->buffers.empty() || op->buffers[0].length < kAcceptAddressBytes) return;
+  const Extensions& extensions = ExtensionsFor(SocketOf(op));
+  if (extensions.get_accept_ex_sockaddrs == nullptr) return;
+  sockaddr* local = nullptr;
+  sockaddr* remote = nullptr;
+  int local_length = 0;
+  int remote_length = 0;
+  extensions.get_accept_ex_sockaddrs(scratch->addresses, 0, kAcceptAddressLength, kAcceptAddressLength, &local,
+                                     &local_length, &remote, &remote_length);
+  WriteAddressEntry(local, local_length, op->buffers[0].data);
+  WriteAddressEntry(remote, remote_length, op->buffers[0].data + kAcceptAddressEntryBytes);
 }
 
 // Whether an overlapped Winsock call has started: it finished at once (a
@@ -244,6 +297,7 @@ bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
         SOCKET listener = SocketOf(op);
         setsockopt(scratch->accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
                    sizeof listener);
+        WriteAcceptedAddresses(op, scratch);
         op->result = static_cast<int64_t>(scratch->accepted);
       }
       return true;

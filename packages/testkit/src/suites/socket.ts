@@ -10,9 +10,19 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 
-import type { BackendName } from '@overlapped/common';
-import { connect, createEchoServer, type EchoServer, listen, type Server, type Socket } from '@overlapped/socket';
+import { type BackendName, errnoName } from '@overlapped/common';
+import { loadNativeCore } from '@overlapped/iocp';
+import {
+  connect,
+  createEchoServer,
+  type EchoServer,
+  listen,
+  type Server,
+  type Socket,
+  SocketOpKinds,
+} from '@overlapped/socket';
 
+import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
 
 const HOST = '127.0.0.1';
@@ -314,6 +324,162 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
         await Promise.all(ended);
         for (const client of clients) client.destroy();
         await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      }, timeout);
+    }
+
+    // io_uring also runs without multishot (the path of kernels before 5.19).
+    for (const multishot of backend === 'io_uring' ? [true, false] : [true]) {
+      const label = backend === 'io_uring' ? (multishot ? ' (multishot)' : ' (multishot: false)') : '';
+      it(`accepts 200 connections with the accept ops its mode needs${label}`, async () => {
+        const connections: Socket[] = [];
+        const acceptDepth = 3;
+        const server = await listen({ backend, port: 0, acceptDepth, multishot, onConnection: (s) => connections.push(s) });
+        const expectedMode =
+          backend === 'portable' ? 'node' : backend === 'io_uring' && multishot ? 'multishot' : 'posted';
+        assert.equal(server.acceptMode, expectedMode);
+        const clients: Socket[] = [];
+        try {
+          const { port } = server.address();
+          // In rounds of 25, so that no burst outgrows a completion queue
+          // (a multishot op the kernel cannot post to ends, and is
+          // submitted again: correct, but not what this test counts).
+          for (let round = 0; round < 8; round++) {
+            clients.push(...(await Promise.all(Array.from({ length: 25 }, () => connect({ host: HOST, port, backend })))));
+            await waitFor(() => connections.length === clients.length, `${clients.length} accepted connections`);
+          }
+          // Every accepted socket is one of ours, with the right addresses.
+          const ports = new Set(clients.map((client) => client.localPort));
+          for (const socket of connections) {
+            assert.equal(socket.localPort, port);
+            assert.equal(socket.remoteAddress, HOST);
+            assert.ok(ports.delete(socket.remotePort), `an accepted socket from port ${socket.remotePort}`);
+          }
+          const expectedOps = { multishot: 1, posted: acceptDepth + 200, node: 0 }[expectedMode];
+          assert.equal(server.acceptOps, expectedOps, `accept ops in ${expectedMode} mode`);
+          await server.close();
+          // Closing ended the accept ops (close resolves only then) and
+          // submitted none.
+          assert.equal(server.acceptOps, expectedOps);
+          await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+        } finally {
+          await server.close();
+          await Promise.all([...clients, ...connections].map((socket) => socket.close()));
+        }
+      }, timeout);
+    }
+
+    if (backend !== 'portable') {
+      it('runs one accept op for many connections where the port has multishot (port level)', async () => {
+        const core = loadNativeCore();
+        const port = makePort(backend, { threads: 2 });
+        const listener = core.socketOpen(4) as number;
+        assert.equal(typeof listener, 'number');
+        const accepted: number[] = [];
+        const clients: net.Socket[] = [];
+        try {
+          assert.equal(core.socketBind(listener, HOST, 0, 128), 0);
+          const [, listenPort] = core.socketName(listener, false) as [string, number];
+          port.associate(listener, 0, { syscall: 'associate' });
+          const multishot = port.supportsMultishot(SocketOpKinds.accept);
+          assert.equal(multishot, backend === 'io_uring', 'multishot accept on io_uring (Linux 5.19+) only');
+          const seen: Array<{ status: number; result: number; more: boolean }> = [];
+          const submit = () =>
+            port.submitOp({ kind: SocketOpKinds.accept, handle: listener, multishot: true }, (status, result, more) => {
+              seen.push({ status, result, more });
+              if (status === 0) accepted.push(result);
+            });
+          const token = submit();
+          assert.equal(port.opsInFlight, 1);
+          // A promise, or a batch callback, could not take a multishot
+          // op's many completions: both refuse it before submitting.
+          const invalid = (error: unknown) => (error as { code?: string }).code === 'ERR_INVALID_ARG_VALUE';
+          const accept = { kind: SocketOpKinds.accept, handle: listener, multishot: true };
+          assert.throws(() => port.runOp(accept, { syscall: 'accept' }), invalid);
+          assert.throws(() => port.submitOps([accept], () => {}), invalid);
+          assert.equal(port.opsInFlight, 1);
+          const count = 20;
+          for (let i = 0; i < count; i++) clients.push(await netConnect(listenPort));
+          if (multishot) {
+            await waitFor(() => seen.length === count, `${count} completions of one op`);
+            assert.ok(seen.every((c) => c.status === 0 && c.more && c.result >= 0), 'each completion an accepted socket, more to come');
+            assert.equal(new Set(accepted).size, count, 'distinct sockets');
+            assert.equal(port.opsInFlight, 1, 'the multishot op stays in flight');
+            assert.equal(port.cancelOp(token), true);
+            await waitFor(() => seen.length === count + 1, 'the last completion');
+            const last = seen[count]!;
+            assert.equal(last.more, false);
+            assert.equal(errnoName(last.status), 'ECANCELED');
+          } else {
+            // The flag is ignored: one connection, one completion.
+            await waitFor(() => seen.length === 1, 'the accept');
+            await sleep(50);
+            assert.equal(seen.length, 1);
+            assert.deepEqual([seen[0]!.status, seen[0]!.more], [0, false]);
+          }
+          assert.equal(port.opsInFlight, 0, 'nothing left in flight');
+          assert.equal(port.cancelOp(token), false);
+          // Closing the port ends a multishot op in flight the same way.
+          const before = seen.length;
+          submit();
+          assert.equal(port.opsInFlight, 1);
+          await port.close();
+          assert.equal(port.opsInFlight, 0);
+          // Without multishot, the single accept may have taken a waiting
+          // connection before the close.
+          const closing = seen.slice(before);
+          const final = closing[closing.length - 1]!;
+          assert.equal(final.more, false);
+          if (multishot) assert.equal(errnoName(final.status), 'ECANCELED');
+        } finally {
+          await port.close();
+          for (const handle of accepted) core.socketClose(handle);
+          core.socketClose(listener);
+          for (const client of clients) client.destroy();
+        }
+      }, timeout);
+    }
+
+    if (backend !== 'portable') {
+      it('fills an accept op\'s address record where the accept learns the addresses (iocp)', async () => {
+        const core = loadNativeCore();
+        const port = makePort(backend, { threads: 1 });
+        const listener = core.socketOpen(4) as number;
+        let accepted = -1;
+        let client: net.Socket | undefined;
+        try {
+          assert.equal(core.socketBind(listener, HOST, 0, 16), 0);
+          const [, listenPort] = core.socketName(listener, false) as [string, number];
+          port.associate(listener, 0, { syscall: 'associate' });
+          // Two entries (local, remote): port (LE), text length, family, text.
+          const record = new Uint8Array(128);
+          const done = new Promise<number>((resolve, reject) => {
+            port.submitOp({ kind: SocketOpKinds.accept, handle: listener, buffers: record }, (status, result) =>
+              status === 0 ? resolve(result) : reject(new Error(`accept: ${errnoName(status)}`)),
+            );
+          });
+          client = await netConnect(listenPort);
+          accepted = await done;
+          const entry = (at: number) => ({
+            port: record[at]! | (record[at + 1]! << 8),
+            family: record[at + 3],
+            address: Buffer.from(record.subarray(at + 4, at + 4 + record[at + 2]!)).toString('latin1'),
+          });
+          if (backend === 'iocp') {
+            // GetAcceptExSockaddrs read them out of the AcceptEx buffer.
+            assert.deepEqual(entry(0), { port: listenPort, family: 4, address: HOST });
+            assert.deepEqual(entry(64), { port: client.localPort, family: 4, address: HOST });
+          } else {
+            // Nothing learned with the accept: left empty, names come from the socket.
+            assert.ok(record.every((byte) => byte === 0), 'an empty record');
+          }
+          // The record agrees with what the socket itself says.
+          assert.deepEqual(core.socketName(accepted, true), [HOST, client.localPort]);
+        } finally {
+          if (accepted >= 0) core.socketClose(accepted);
+          core.socketClose(listener);
+          client?.destroy();
+          await port.close();
+        }
       }, timeout);
     }
 
@@ -632,6 +798,7 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       await assert.rejects(listen({ backend, port: -1 }), expectCode('ERR_OUT_OF_RANGE'));
       await assert.rejects(listen({ backend, port: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, acceptDepth: 0 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(listen({ backend, multishot: 'yes' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, host: 5 as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, onConnection: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen(null as never), expectCode('ERR_INVALID_ARG_TYPE'));

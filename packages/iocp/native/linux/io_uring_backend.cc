@@ -367,9 +367,17 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     return;
   }
   // A batch goes to one ring with one io_uring_enter: its SQEs are filled
-  // under one lock and published together. Batches spread over the rings.
+  // under one lock and published together. File batches spread over the
+  // rings. Socket ops all go to the first ring, as the threadpool backend
+  // runs every socket on its one reactor thread: a ping-pong connection's
+  // steps are short, so one worker that reaps many connections' CQEs per
+  // wake costs far less CPU per message than several that each wake for a
+  // few (on two cores, 64-byte echo: about 5.1 against 7.5 us per round
+  // trip with the connections spread over two rings).
   Worker* worker =
-      workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
+      IsSocketOp(ops[0]->kind)
+          ? workers_[0].get()
+          : workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
   {
     std::lock_guard<std::mutex> lock(worker->ops_mutex);
     for (size_t i = 0; i < count; ++i) {

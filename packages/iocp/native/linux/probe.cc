@@ -377,6 +377,11 @@ bool KernelHasMultishotAccept() {
   return supported;
 }
 
+bool KernelHasRecvPollFirst() {
+  // Same release as multishot accept, and the same reason to read it.
+  return KernelHasMultishotAccept();
+}
+
 bool ProbeIoUring(BackendError* why) {
   // With the sysctl at 2 every io_uring_setup fails, so say why at once.
   if (IoUringDisabledSysctl() == 2) {

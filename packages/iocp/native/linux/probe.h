@@ -28,6 +28,9 @@ bool CheckWorkerRing(Ring* ring, BackendError* why);
 // from the kernel release once; an older kernel rejects the flag with
 // EINVAL, so the backend then keeps single-shot accepts posted instead.
 bool KernelHasMultishotAccept();
+// Whether IORING_OP_RECV takes IORING_RECVSEND_POLL_FIRST (Linux 5.19+, as
+// multishot accept): an older kernel rejects a recv with it with EINVAL.
+bool KernelHasRecvPollFirst();
 
 // Whether a kernel release string ("6.18.0-1-amd64") names major.minor or
 // later; false if it does not start with a version.

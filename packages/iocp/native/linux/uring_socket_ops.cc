@@ -13,6 +13,7 @@
 
 #include "../common/socket_stats.h"
 #include "../posix/socket_address.h"
+#include "probe.h"
 #include "uring_ops.h"
 
 namespace overlapped {
@@ -42,11 +43,16 @@ void PrepareSend(io_uring_sqe* sqe, int fd, const uint8_t* data, uint64_t length
   sqe->msg_flags = MSG_NOSIGNAL;
 }
 
-void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length) {
+// `poll_first`: the caller expects nothing to read yet, so the kernel arms
+// the socket's poll at once instead of trying a recv that would only find
+// it empty (IORING_RECVSEND_POLL_FIRST, where the kernel has it).
+void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length, bool poll_first = false) {
   sqe->opcode = IORING_OP_RECV;
   sqe->fd = fd;
   sqe->addr = reinterpret_cast<uint64_t>(data);
   sqe->len = static_cast<uint32_t>(length);
+  static const bool kernel_has_poll_first = uring::KernelHasRecvPollFirst();
+  if (poll_first && kernel_has_poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
 // The echo loop ends: the op owns the socket, so it closes it here, on the
@@ -110,7 +116,10 @@ int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe) {
         scratch->pending = 0;
       }
       if (scratch->stage == kEchoRecv) {
-        PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length);
+        // After the loop's own echo went out the peer has yet to answer it,
+        // so a continuing recv goes straight to the poll.
+        PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
+                    op->result == kUringContinuing);
       } else {
         PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
       }
@@ -150,9 +159,24 @@ bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) {
         return true;
       }
       AddEchoStat(op, 0, res);
-      scratch->stage = kEchoSend;
       scratch->pending = static_cast<uint64_t>(res);
       scratch->done = 0;
+      // The echo goes out now, from this worker, in one send(): what fits
+      // in the socket buffer (all of it, unless the peer stopped reading)
+      // costs no SQE, CQE and extra pass of the worker's loop. What is
+      // left, or everything on EAGAIN, becomes a send step; a hard error
+      // ends the loop as the send step's CQE would have.
+      const ssize_t sent = send(static_cast<int>(op->handle), op->buffers[0].data,
+                                scratch->pending, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        EndEcho(op, -errno);
+        return true;
+      }
+      if (sent > 0) {
+        AddEchoStat(op, 1, sent);
+        scratch->done = static_cast<uint64_t>(sent);
+      }
+      scratch->stage = scratch->done >= scratch->pending ? kEchoRecv : kEchoSend;
     } else {
       AddEchoStat(op, 1, res);
       scratch->done += static_cast<uint64_t>(res);

@@ -56,12 +56,23 @@ class EpollReadiness final : public Readiness {
 
   bool ArmWakesWaiter() const override { return true; }
 
+  int WatchEdges(int fd) override {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.fd = fd;
+    // Adding (or modifying) reports the readiness the socket has now, so
+    // nothing that arrived before this call is missed.
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    if (errno == EEXIST && epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    return errno;
+  }
+
   void Forget(int fd) override { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
-  void Wait(std::vector<ReadyFd>* ready) override {
+  void Wait(std::vector<ReadyFd>* ready, bool block) override {
     ready->clear();
     epoll_event events[256];
-    const int count = epoll_wait(epoll_fd_, events, 256, -1);
+    const int count = epoll_wait(epoll_fd_, events, 256, block ? -1 : 0);
     for (int index = 0; index < count; ++index) {
       const epoll_event& event = events[index];
       if (event.data.fd == wake_fd_) {

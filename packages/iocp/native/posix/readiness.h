@@ -5,6 +5,9 @@
 // armed for some events is reported at most once and then stays quiet
 // until it is armed again, so the reactor never sees a fd whose ops it has
 // already taken care of.
+// epoll can also watch a fd's edges for good (WatchEdges), which the
+// reactor uses for the echo loop's socket: only the reactor thread uses
+// that socket, so it needs no arm before each wait.
 #pragma once
 
 #include <cstdint>
@@ -33,12 +36,17 @@ class Readiness {
   // True when a thread blocked in Wait sees a new Arm by itself; false when
   // the arming thread must call Wake for it to count.
   virtual bool ArmWakesWaiter() const = 0;
+  // Reports every change of `fd`'s readiness (both directions, edge-
+  // triggered) until Forget or close, with no Arm needed. The caller must
+  // only wait after a syscall said EAGAIN. Returns 0, or ENOTSUP where the
+  // source has no edges (poll), or an errno.
+  virtual int WatchEdges(int fd) = 0;
   // Drops `fd` before it is closed, so that no report outlives it.
   virtual void Forget(int fd) = 0;
-  // Blocks until some armed fds are ready or Wake is called, and replaces
-  // `ready` with the fds that are (none after a bare wake-up). Only one
-  // thread waits.
-  virtual void Wait(std::vector<ReadyFd>* ready) = 0;
+  // Blocks (if `block`; else only looks) until some armed fds are ready or
+  // Wake is called, and replaces `ready` with the fds that are (none after
+  // a bare wake-up). Only one thread waits.
+  virtual void Wait(std::vector<ReadyFd>* ready, bool block) = 0;
   // Makes the current or next Wait return. Thread-safe.
   virtual void Wake() = 0;
 };

@@ -26,13 +26,16 @@ namespace {
 struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; echo: 0 recv, 1 send
-  uint8_t unused;
+  uint8_t busy;       // echo: 1 when it stopped for the others, not for EAGAIN
   uint64_t done;      // send: bytes sent; echo: bytes of the round sent
   uint64_t pending;   // echo: bytes received in the round
 };
 static_assert(sizeof(ReactorState) <= sizeof(Op::backend_storage), "ReactorState must fit");
 
 ReactorState* StateOf(Op* op) { return reinterpret_cast<ReactorState*>(op->backend_storage); }
+
+// Marks a busy echo socket the reactor comes back to without a report.
+constexpr uint32_t kRetry = 4;
 
 bool WouldBlock(int errnum) { return errnum == EAGAIN || errnum == EWOULDBLOCK; }
 
@@ -156,6 +159,7 @@ bool TryOp(Op* op) {
         return true;
       }
       const OpBuffer& buffer = op->buffers[0];
+      state->busy = 0;
       for (int round = 0; round < kEchoRoundsPerTurn; ++round) {
         if (state->stage == 0) {
           const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
@@ -201,6 +205,7 @@ bool TryOp(Op* op) {
       }
       // Busy: give the others a turn, and come back at once.
       state->events = POLLIN;
+      state->busy = 1;
       return false;
     }
     default:
@@ -352,8 +357,15 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
     // The echo loop may now wait on the other side; anything else waits
     // where it was, still first.
     Enqueue(ops, op, true);
+    NoteBusy(ops, op);
     break;
   }
+}
+
+void SocketReactor::NoteBusy(const FdOps& ops, Op* op) {
+  // With edges watched, a socket that still has data reports nothing new:
+  // the reactor comes back to it after one look at the others.
+  if (ops.edges && StateOf(op)->busy != 0) retry_.push_back(static_cast<int>(op->handle));
 }
 
 void SocketReactor::TryAllLocked(FdOps& ops, std::vector<Op*>* finished) {
@@ -377,9 +389,12 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
   FdOps& ops = found->second;
   const uint32_t events = EventsOf(ops);
   if (events == 0) {
+    // An echo loop's socket watched for edges is closed now.
+    ops.edges = false;
     if (ops.to_start == 0) fds_.erase(found);
     return;
   }
+  if (ops.edges) return;
   const int error = readiness_->Arm(fd, events);
   if (error == 0) return;
   // A socket that cannot be watched will never be ready: its ops end with
@@ -396,6 +411,15 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
     queue->clear();
   }
   if (ops.to_start == 0) fds_.erase(found);
+}
+
+bool SocketReactor::StartEchoLocked(int fd, FdOps& ops, Op* op) {
+  // The echo loop owns its socket until it closes it, and only this thread
+  // touches it, so where the source can, the socket's edges are watched
+  // once instead of arming it before each wait. Watching first and trying
+  // after means no data is missed in between.
+  if (ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) ops.edges = true;
+  return !TryOp(op);
 }
 
 void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
@@ -435,7 +459,7 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
       if (!side.empty()) {
         StateOf(op)->events = StartsReading(op->kind) ? POLLIN : POLLOUT;
         side.push_back(op);
-      } else if (TryOp(op)) {
+      } else if (op->kind == OpKind::kSocketEcho ? !StartEchoLocked(fd, ops, op) : TryOp(op)) {
         finished->push_back(op);
       } else if (op->cancel_requested.load(std::memory_order_acquire)) {
         // Cancel ran while the op was still to start and found no queue
@@ -444,6 +468,7 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
         finished->push_back(op);
       } else {
         Enqueue(ops, op, false);
+        NoteBusy(ops, op);
       }
       break;
     }
@@ -458,13 +483,20 @@ void SocketReactor::Run() noexcept {
   std::vector<Op*> cancelled;
   std::vector<Op*> finished;
   for (;;) {
-    readiness_->Wait(&ready);
+    readiness_->Wait(&ready, retry_.empty());
+    // Busy echo loops come back as if their sockets were reported ready.
+    // Only while the echo loop still has its socket: a number reused since
+    // must not be tried without readiness (a connect would read SO_ERROR
+    // before it finished).
+    for (int fd : retry_) ready.push_back(ReadyFd{fd, kReadable | kWritable | kRetry});
+    retry_.clear();
     // Ready sockets first, each under the lock on its own, so that a
     // submitting thread waits at most for one socket's syscalls.
     for (const ReadyFd& entry : ready) {
       std::lock_guard<std::mutex> lock(mutex_);
       auto found = fds_.find(entry.fd);
       if (found == fds_.end()) continue;
+      if ((entry.events & kRetry) != 0 && !found->second.edges) continue;
       if ((entry.events & kReadable) != 0) ServeQueueLocked(found->second, true, &finished);
       if ((entry.events & kWritable) != 0) ServeQueueLocked(found->second, false, &finished);
       RearmLocked(entry.fd, &finished);
@@ -480,7 +512,15 @@ void SocketReactor::Run() noexcept {
       for (Op* op : taken) StartLocked(op, &finished);
       taken.clear();
       for (Op* op : cancelled) {
-        if (op->kind == OpKind::kSocketEcho) readiness_->Forget(static_cast<int>(op->handle));
+        if (op->kind == OpKind::kSocketEcho) {
+          const int fd = static_cast<int>(op->handle);
+          readiness_->Forget(fd);
+          auto found = fds_.find(fd);
+          if (found != fds_.end()) {
+            found->second.edges = false;
+            if (found->second.to_start == 0 && EventsOf(found->second) == 0) fds_.erase(found);
+          }
+        }
         EndCancelled(op);
         finished.push_back(op);
       }

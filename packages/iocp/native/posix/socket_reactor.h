@@ -52,6 +52,7 @@ class SocketReactor {
     std::vector<Op*> readers;  // in submission order; the head is tried
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
+    bool edges = false;        // an echo loop's socket, watched for edges
   };
 
   static void RunEntry(void* self) noexcept;
@@ -62,6 +63,8 @@ class SocketReactor {
   int StartLocked(CompletionSink* sink);
   void StartLocked(Op* op, std::vector<Op*>* finished);
   void ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>* finished);
+  bool StartEchoLocked(int fd, FdOps& ops, Op* op);  // false: finished
+  void NoteBusy(const FdOps& ops, Op* op);
   void TryAllLocked(FdOps& ops, std::vector<Op*>* finished);
   void RearmLocked(int fd, std::vector<Op*>* finished);
 
@@ -71,6 +74,7 @@ class SocketReactor {
   std::vector<Op*> incoming_;   // ops to start on the reactor thread
   std::vector<Op*> cancelled_;  // taken out of their queues by Cancel
   std::unordered_map<int, FdOps> fds_;
+  std::vector<int> retry_;      // the reactor thread's alone: busy echo sockets
   bool stopping_ = false;
   bool started_ = false;
   CompletionSink* sink_ = nullptr;

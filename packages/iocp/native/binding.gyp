@@ -25,7 +25,7 @@
         ["OS=='linux'", {
           "sources": [
             "<!@(node -p \"require('fs').readdirSync('linux').filter(f => f.endsWith('.cc')).map(f => 'linux/' + f).join(' ')\")",
-            "<!@(node -p \"require('fs').readdirSync('posix').filter(f => f.endsWith('.cc') && f !== 'registry_posix.cc').map(f => 'posix/' + f).join(' ')\")"
+            "<!@(node -p \"require('fs').readdirSync('posix').filter(f => f.endsWith('.cc') && f !== 'registry_posix.cc' && f !== 'poll_readiness.cc').map(f => 'posix/' + f).join(' ')\")"
           ],
           "libraries": ["-lpthread"],
           "ldflags": ["-Wl,-z,now"]

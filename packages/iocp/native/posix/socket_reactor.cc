@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 #include "../common/socket_stats.h"
 #include "socket_address.h"
@@ -25,13 +26,16 @@ namespace {
 struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; echo: 0 recv, 1 send
-  uint8_t unused;
+  uint8_t busy;       // echo: 1 when it stopped for the others, not for EAGAIN
   uint64_t done;      // send: bytes sent; echo: bytes of the round sent
   uint64_t pending;   // echo: bytes received in the round
 };
 static_assert(sizeof(ReactorState) <= sizeof(Op::backend_storage), "ReactorState must fit");
 
 ReactorState* StateOf(Op* op) { return reinterpret_cast<ReactorState*>(op->backend_storage); }
+
+// Marks a busy echo socket the reactor comes back to without a report.
+constexpr uint32_t kRetry = 4;
 
 bool WouldBlock(int errnum) { return errnum == EAGAIN || errnum == EWOULDBLOCK; }
 
@@ -155,6 +159,7 @@ bool TryOp(Op* op) {
         return true;
       }
       const OpBuffer& buffer = op->buffers[0];
+      state->busy = 0;
       for (int round = 0; round < kEchoRoundsPerTurn; ++round) {
         if (state->stage == 0) {
           const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
@@ -200,6 +205,7 @@ bool TryOp(Op* op) {
       }
       // Busy: give the others a turn, and come back at once.
       state->events = POLLIN;
+      state->busy = 1;
       return false;
     }
     default:
@@ -217,110 +223,320 @@ void EndCancelled(Op* op) {
   }
 }
 
+// The queue an op waits in while it waits for `events`.
+bool WaitsToRead(const Op* op) { return (StateOf(const_cast<Op*>(op))->events & POLLOUT) == 0; }
+
+// The side an op joins when it is submitted: sends and connects wait to
+// write, everything else (recv, accept, the echo loop's first recv) to read.
+bool StartsReading(OpKind kind) { return kind != OpKind::kSocketSend && kind != OpKind::kSocketConnect; }
+
+// recv and send are the only ops a submitting thread queues (and arms)
+// itself; the others start on the reactor thread as before.
+bool QueuedDirectly(const Op* op) {
+  return (op->kind == OpKind::kSocketRecv || op->kind == OpKind::kSocketSend) && !op->buffers.empty();
+}
+
 }  // namespace
 
 SocketReactor::~SocketReactor() { Stop(); }
 
+uint32_t SocketReactor::EventsOf(const FdOps& ops) {
+  return (ops.readers.empty() ? 0 : kReadable) | (ops.writers.empty() ? 0 : kWritable);
+}
+
+int SocketReactor::StartLocked(CompletionSink* sink) {
+  if (started_) return 0;
+  sink_ = sink;
+  readiness_ = CreateReadiness();
+  int error = readiness_->Open();
+  if (error == 0) error = thread_.Start(&RunEntry, this);
+  if (error != 0) {
+    readiness_.reset();
+    return error;
+  }
+  started_ = true;
+  return 0;
+}
+
 void SocketReactor::Submit(Op* op, CompletionSink* sink) {
   std::memset(StateOf(op), 0, sizeof(ReactorState));
+  const int fd = static_cast<int>(op->handle);
   int error = 0;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
       error = ECANCELED;
     } else {
-      if (!started_) {
-        sink_ = sink;
-        int pipe_ends[2];
-        if (pipe(pipe_ends) != 0) {
-          error = errno;
+      error = StartLocked(sink);
+    }
+    if (error == 0) {
+      FdOps& ops = fds_[fd];
+      bool queued = false;
+      // A recv or send on a socket with no op still to start on the
+      // reactor waits for readiness at once: it joins the socket's queue
+      // and arms the socket from this thread. The reactor makes the
+      // syscall when the socket is ready, so a recv costs no try that
+      // fails with EAGAIN, and with epoll no wake-up of the reactor.
+      if (ops.to_start == 0 && QueuedDirectly(op)) {
+        const bool reads = op->kind == OpKind::kSocketRecv;
+        StateOf(op)->events = reads ? POLLIN : POLLOUT;
+        std::vector<Op*>& queue = reads ? ops.readers : ops.writers;
+        queue.push_back(op);
+        if (readiness_->Arm(fd, EventsOf(ops)) == 0) {
+          queued = true;
+          wake = !readiness_->ArmWakesWaiter();
         } else {
-          wake_read_ = pipe_ends[0];
-          wake_write_ = pipe_ends[1];
-          fcntl(wake_read_, F_SETFL, O_NONBLOCK);
-          fcntl(wake_write_, F_SETFL, O_NONBLOCK);
-          fcntl(wake_read_, F_SETFD, FD_CLOEXEC);
-          fcntl(wake_write_, F_SETFD, FD_CLOEXEC);
-          error = thread_.Start(&RunEntry, this);
-          if (error != 0) {
-            close(wake_read_);
-            close(wake_write_);
-            wake_read_ = wake_write_ = -1;
-          } else {
-            started_ = true;
-          }
+          // The reactor tries it instead and reports the error.
+          queue.pop_back();
         }
       }
-      if (error == 0) incoming_.push_back(op);
+      if (!queued) {
+        incoming_.push_back(op);
+        ++ops.to_start;
+        wake = true;
+      }
     }
   }
   if (error != 0) {
-    if (op->kind == OpKind::kSocketEcho) close(static_cast<int>(op->handle));
+    if (op->kind == OpKind::kSocketEcho) close(fd);
     op->result = -error;
     sink->EnterRun();
     sink->CompleteOp(op);
     sink->LeaveRun();
     return;
   }
-  Wake();
+  if (wake) readiness_->Wake();
 }
 
-void SocketReactor::Cancel(Op*) { Wake(); }
-
-void SocketReactor::Wake() {
-  const char byte = 1;
-  // A full pipe already means a wake-up is pending.
-  if (wake_write_ >= 0) (void)!write(wake_write_, &byte, 1);
+// `op` is alive until it is completed (backend.h), so its handle can be
+// read here. If it waits in a queue it leaves the queue now and the
+// reactor ends it; if it is still to start, the reactor sees its flag.
+void SocketReactor::Cancel(Op* op) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!started_ || stopping_) return;
+    auto found = fds_.find(static_cast<int>(op->handle));
+    if (found == fds_.end()) return;
+    for (std::vector<Op*>* queue : {&found->second.readers, &found->second.writers}) {
+      for (auto it = queue->begin(); it != queue->end(); ++it) {
+        if (*it == op) {
+          queue->erase(it);
+          cancelled_.push_back(op);
+          wake = true;
+          break;
+        }
+      }
+      if (wake) break;
+    }
+  }
+  if (wake) readiness_->Wake();
 }
 
 void SocketReactor::RunEntry(void* self) noexcept { static_cast<SocketReactor*>(self)->Run(); }
 
+void SocketReactor::Enqueue(FdOps& ops, Op* op, bool front) {
+  std::vector<Op*>& queue = WaitsToRead(op) ? ops.readers : ops.writers;
+  if (front) {
+    queue.insert(queue.begin(), op);
+  } else {
+    queue.push_back(op);
+  }
+}
+
+void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>* finished) {
+  std::vector<Op*>& queue = readers ? ops.readers : ops.writers;
+  while (!queue.empty()) {
+    Op* op = queue.front();
+    queue.erase(queue.begin());
+    if (TryOp(op)) {
+      finished->push_back(op);
+      continue;
+    }
+    // The echo loop may now wait on the other side; anything else waits
+    // where it was, still first.
+    Enqueue(ops, op, true);
+    NoteBusy(ops, op);
+    break;
+  }
+}
+
+void SocketReactor::NoteBusy(const FdOps& ops, Op* op) {
+  // With edges watched, a socket that still has data reports nothing new:
+  // the reactor comes back to it after one look at the others.
+  if (ops.edges && StateOf(op)->busy != 0) retry_.push_back(static_cast<int>(op->handle));
+}
+
+void SocketReactor::TryAllLocked(FdOps& ops, std::vector<Op*>* finished) {
+  for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
+    std::vector<Op*> waiting;
+    waiting.swap(*queue);
+    for (Op* op : waiting) {
+      // A connect in progress is only asked for its result once ready.
+      if (op->kind != OpKind::kSocketConnect && TryOp(op)) {
+        finished->push_back(op);
+      } else {
+        Enqueue(ops, op, false);
+      }
+    }
+  }
+}
+
+void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
+  auto found = fds_.find(fd);
+  if (found == fds_.end()) return;
+  FdOps& ops = found->second;
+  const uint32_t events = EventsOf(ops);
+  if (events == 0) {
+    // An echo loop's socket watched for edges is closed now.
+    ops.edges = false;
+    if (ops.to_start == 0) fds_.erase(found);
+    return;
+  }
+  if (ops.edges) return;
+  const int error = readiness_->Arm(fd, events);
+  if (error == 0) return;
+  // A socket that cannot be watched will never be ready: its ops end with
+  // the reason.
+  for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
+    for (Op* op : *queue) {
+      if (op->kind == OpKind::kSocketEcho) {
+        EndEcho(op, -error);
+      } else {
+        op->result = -error;
+      }
+      finished->push_back(op);
+    }
+    queue->clear();
+  }
+  if (ops.to_start == 0) fds_.erase(found);
+}
+
+bool SocketReactor::StartEchoLocked(int fd, FdOps& ops, Op* op) {
+  // The echo loop owns its socket until it closes it, and only this thread
+  // touches it, so where the source can, the socket's edges are watched
+  // once instead of arming it before each wait. Watching first and trying
+  // after means no data is missed in between.
+  if (ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) ops.edges = true;
+  return !TryOp(op);
+}
+
+void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
+  const int fd = static_cast<int>(op->handle);
+  FdOps& ops = fds_[fd];
+  --ops.to_start;
+  switch (op->kind) {
+    case OpKind::kSocketClose: {
+      // The ops still waiting on this socket get their last try, as each
+      // op was tried when it was submitted before; then those that still
+      // wait end before the socket is closed, so no wait outlives its
+      // socket (or sees the number reused).
+      TryAllLocked(ops, finished);
+      for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
+        for (Op* other : *queue) {
+          EndCancelled(other);
+          finished->push_back(other);
+        }
+        queue->clear();
+      }
+      readiness_->Forget(fd);
+      if (ops.to_start == 0) fds_.erase(fd);
+      TryOp(op);
+      finished->push_back(op);
+      return;
+    }
+    case OpKind::kSocketShutdown:
+      // What was sent before the shutdown goes out first where the socket
+      // takes it now.
+      TryAllLocked(ops, finished);
+      TryOp(op);
+      finished->push_back(op);
+      break;
+    default: {
+      // Ops already waiting on the same side go first.
+      std::vector<Op*>& side = StartsReading(op->kind) ? ops.readers : ops.writers;
+      if (!side.empty()) {
+        StateOf(op)->events = StartsReading(op->kind) ? POLLIN : POLLOUT;
+        side.push_back(op);
+      } else if (op->kind == OpKind::kSocketEcho ? !StartEchoLocked(fd, ops, op) : TryOp(op)) {
+        finished->push_back(op);
+      } else if (op->cancel_requested.load(std::memory_order_acquire)) {
+        // Cancel ran while the op was still to start and found no queue
+        // entry; its flag ends it here.
+        EndCancelled(op);
+        finished->push_back(op);
+      } else {
+        Enqueue(ops, op, false);
+        NoteBusy(ops, op);
+      }
+      break;
+    }
+  }
+  RearmLocked(fd, finished);
+}
+
 void SocketReactor::Run() noexcept {
   pthread_setname_np(pthread_self(), "socket-reactor");
-  std::vector<Op*> waiting;
+  std::vector<ReadyFd> ready;
   std::vector<Op*> taken;
+  std::vector<Op*> cancelled;
   std::vector<Op*> finished;
-  std::vector<pollfd> fds;
   for (;;) {
+    readiness_->Wait(&ready, retry_.empty());
+    // Busy echo loops come back as if their sockets were reported ready.
+    // Only while the echo loop still has its socket: a number reused since
+    // must not be tried without readiness (a connect would read SO_ERROR
+    // before it finished).
+    for (int fd : retry_) ready.push_back(ReadyFd{fd, kReadable | kWritable | kRetry});
+    retry_.clear();
+    // Ready sockets first, each under the lock on its own, so that a
+    // submitting thread waits at most for one socket's syscalls.
+    for (const ReadyFd& entry : ready) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto found = fds_.find(entry.fd);
+      if (found == fds_.end()) continue;
+      if ((entry.events & kRetry) != 0 && !found->second.edges) continue;
+      if ((entry.events & kReadable) != 0) ServeQueueLocked(found->second, true, &finished);
+      if ((entry.events & kWritable) != 0) ServeQueueLocked(found->second, false, &finished);
+      RearmLocked(entry.fd, &finished);
+    }
     bool stopping = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      taken.swap(incoming_);
       stopping = stopping_;
-    }
-    // New ops are tried at once, in submission order: a close queued after
-    // a recv on the same socket runs after it.
-    for (Op* op : taken) {
-      if (op->kind == OpKind::kSocketClose) {
-        // Ops still waiting on this socket end before it is closed, so no
-        // wait outlives its socket (or sees the number reused).
-        for (Op*& other : waiting) {
-          if (other != nullptr && other->handle == op->handle) {
-            EndCancelled(other);
-            finished.push_back(other);
-            other = nullptr;
+      taken.swap(incoming_);
+      cancelled.swap(cancelled_);
+      // Ops still to start begin in submission order: a close queued after
+      // a recv on the same socket runs after it.
+      for (Op* op : taken) StartLocked(op, &finished);
+      taken.clear();
+      for (Op* op : cancelled) {
+        if (op->kind == OpKind::kSocketEcho) {
+          const int fd = static_cast<int>(op->handle);
+          readiness_->Forget(fd);
+          auto found = fds_.find(fd);
+          if (found != fds_.end()) {
+            found->second.edges = false;
+            if (found->second.to_start == 0 && EventsOf(found->second) == 0) fds_.erase(found);
           }
         }
-      }
-      if (TryOp(op)) {
-        finished.push_back(op);
-      } else {
-        waiting.push_back(op);
-      }
-    }
-    taken.clear();
-    for (Op*& op : waiting) {
-      if (op != nullptr && (stopping || op->cancel_requested.load(std::memory_order_acquire))) {
         EndCancelled(op);
         finished.push_back(op);
-        op = nullptr;
+      }
+      cancelled.clear();
+      if (stopping) {
+        for (auto& [fd, ops] : fds_) {
+          for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
+            for (Op* op : *queue) {
+              EndCancelled(op);
+              finished.push_back(op);
+            }
+          }
+        }
+        fds_.clear();
       }
     }
-    size_t kept = 0;
-    for (Op* op : waiting) {
-      if (op != nullptr) waiting[kept++] = op;
-    }
-    waiting.resize(kept);
     if (!finished.empty()) {
       sink_->EnterRun();
       for (Op* op : finished) sink_->CompleteOp(op);
@@ -328,29 +544,6 @@ void SocketReactor::Run() noexcept {
       finished.clear();
     }
     if (stopping) return;
-    fds.resize(waiting.size() + 1);
-    fds[0] = pollfd{wake_read_, POLLIN, 0};
-    for (size_t i = 0; i < waiting.size(); ++i) {
-      fds[i + 1] = pollfd{static_cast<int>(waiting[i]->handle), StateOf(waiting[i])->events, 0};
-    }
-    const int ready = poll(fds.data(), fds.size(), -1);
-    if (ready < 0) continue;  // EINTR: look again
-    if (fds[0].revents != 0) {
-      char drain[64];
-      while (read(wake_read_, drain, sizeof drain) > 0) {
-      }
-    }
-    kept = 0;
-    for (size_t i = 0; i < waiting.size(); ++i) {
-      Op* op = waiting[i];
-      // Errors and hang-ups count as ready: the syscall then reports them.
-      if (fds[i + 1].revents != 0 && TryOp(op)) {
-        finished.push_back(op);
-      } else {
-        waiting[kept++] = op;
-      }
-    }
-    waiting.resize(kept);
   }
 }
 
@@ -363,13 +556,15 @@ void SocketReactor::Stop() {
     join = started_;
   }
   if (!join) return;
-  Wake();
+  readiness_->Wake();
   thread_.Join();
   // Ops submitted while the thread was leaving were never tried.
   std::vector<Op*> late;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     late.swap(incoming_);
+    for (Op* op : cancelled_) late.push_back(op);
+    cancelled_.clear();
   }
   for (Op* op : late) {
     EndCancelled(op);
@@ -377,9 +572,8 @@ void SocketReactor::Stop() {
     sink_->CompleteOp(op);
     sink_->LeaveRun();
   }
-  close(wake_read_);
-  close(wake_write_);
-  wake_read_ = wake_write_ = -1;
+  // readiness_ stays until the destructor: a thread that queued an op just
+  // before stopping_ was set may still be about to call Wake.
 }
 
 }  // namespace overlapped

@@ -1,15 +1,30 @@
 // The threadpool backend's socket ops: a readiness reactor on one native
 // thread. Blocking a pool worker per connection would cap connections at
-// the thread count, so socket ops never reach the workers: the reactor
-// tries each op's syscall on a non-blocking socket and, when the kernel
-// says EAGAIN, waits for readiness with poll() and tries again. Ops
-// complete (through the sink) when they are done, as on the other backends.
+// the thread count, so socket ops never reach the workers. Each socket with
+// ops waiting has a queue of ops waiting to read (recv, accept, the echo
+// loop's recv) and one of ops waiting to write (send, connect, the echo
+// loop's send); the socket is armed one-shot with the build's readiness
+// source (epoll on Linux, poll() elsewhere: readiness.h), and when it is
+// reported ready the reactor makes the syscalls of the queues' heads on the
+// non-blocking socket. Ops complete (through the sink) when they are done,
+// as on the other backends.
+//
+// A recv or send joins its socket's queue from the submitting thread and
+// arms the socket there; with epoll the reactor thread needs no wake-up for
+// it, and a recv is not tried before the socket is readable. Accept,
+// connect, shutdown, close and the echo loop start on the reactor thread in
+// submission order and are tried at once, as are recvs and sends submitted
+// behind one of those on the same socket.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "../common/backend.h"
+#include "readiness.h"
 #include "worker_thread.h"
 
 namespace overlapped {
@@ -21,28 +36,51 @@ class SocketReactor {
   SocketReactor(const SocketReactor&) = delete;
   SocketReactor& operator=(const SocketReactor&) = delete;
 
-  // Queues `op` for the reactor thread, starting that thread on first use.
-  // If it cannot start, the op completes at once with the error.
+  // Queues `op` (see above), starting the reactor thread on first use. If
+  // it cannot start, the op completes at once with the error.
   void Submit(Op* op, CompletionSink* sink);
-  // Wakes the reactor so that it ends `op` (its flag is set already) if it
-  // is still waiting; an op whose syscall finished first keeps its result.
+  // Ends `op` (its flag is set already) with ECANCELED if it still waits;
+  // an op whose syscall finished first keeps its result.
   void Cancel(Op* op);
   // Ends every op with ECANCELED (an echo loop closes its socket) and joins
   // the thread. Idempotent.
   void Stop();
 
  private:
-  static void RunEntry(void* self) noexcept;
-  void Run() noexcept;
-  void Wake();
+  // The ops of one socket.
+  struct FdOps {
+    std::vector<Op*> readers;  // in submission order; the head is tried
+    std::vector<Op*> writers;
+    int to_start = 0;          // its ops in incoming_
+    bool edges = false;        // an echo loop's socket, watched for edges
+  };
 
-  std::mutex mutex_;  // guards the fields down to started_
-  std::vector<Op*> incoming_;
+  static void RunEntry(void* self) noexcept;
+  static uint32_t EventsOf(const FdOps& ops);
+  static void Enqueue(FdOps& ops, Op* op, bool front);
+  void Run() noexcept;
+  // The *Locked functions run with mutex_ held.
+  int StartLocked(CompletionSink* sink);
+  void StartLocked(Op* op, std::vector<Op*>* finished);
+  void ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>* finished);
+  bool StartEchoLocked(int fd, FdOps& ops, Op* op);  // false: finished
+  void NoteBusy(const FdOps& ops, Op* op);
+  void TryAllLocked(FdOps& ops, std::vector<Op*>* finished);
+  void RearmLocked(int fd, std::vector<Op*>* finished);
+
+  // Guards everything below but thread_. The reactor holds it while it
+  // makes one socket's syscalls, so queues never change under a try.
+  std::mutex mutex_;
+  std::vector<Op*> incoming_;   // ops to start on the reactor thread
+  std::vector<Op*> cancelled_;  // taken out of their queues by Cancel
+  std::unordered_map<int, FdOps> fds_;
+  std::vector<int> retry_;      // the reactor thread's alone: busy echo sockets
   bool stopping_ = false;
   bool started_ = false;
   CompletionSink* sink_ = nullptr;
-  int wake_read_ = -1;
-  int wake_write_ = -1;
+  // Created with the thread; Arm and Wake are thread-safe, and it lives
+  // until Stop has joined the thread.
+  std::unique_ptr<Readiness> readiness_;
   WorkerThread thread_;
 };
 

@@ -1,0 +1,57 @@
+// How the socket reactor waits for sockets to become ready. Each build
+// compiles one implementation: epoll on Linux (native/linux/
+// epoll_readiness.cc) and poll() elsewhere (native/posix/poll_readiness.cc,
+// which Linux builds leave out). Both behave as one-shot interests: a fd
+// armed for some events is reported at most once and then stays quiet
+// until it is armed again, so the reactor never sees a fd whose ops it has
+// already taken care of.
+// epoll can also watch a fd's edges for good (WatchEdges), which the
+// reactor uses for the echo loop's socket: only the reactor thread uses
+// that socket, so it needs no arm before each wait.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace overlapped {
+
+constexpr uint32_t kReadable = 1;
+constexpr uint32_t kWritable = 2;
+
+struct ReadyFd {
+  int fd;
+  uint32_t events;  // kReadable / kWritable; errors and hang-ups set both
+};
+
+class Readiness {
+ public:
+  virtual ~Readiness() = default;
+  // Creates the kernel objects. Returns 0 or an errno.
+  virtual int Open() = 0;
+  // Asks for one report when `fd` is ready for `events`. Thread-safe; any
+  // thread may arm while another waits. Returns 0 or an errno (the fd
+  // cannot be watched, e.g. it is closed).
+  virtual int Arm(int fd, uint32_t events) = 0;
+  // True when a thread blocked in Wait sees a new Arm by itself; false when
+  // the arming thread must call Wake for it to count.
+  virtual bool ArmWakesWaiter() const = 0;
+  // Reports every change of `fd`'s readiness (both directions, edge-
+  // triggered) until Forget or close, with no Arm needed. The caller must
+  // only wait after a syscall said EAGAIN. Returns 0, or ENOTSUP where the
+  // source has no edges (poll), or an errno.
+  virtual int WatchEdges(int fd) = 0;
+  // Drops `fd` before it is closed, so that no report outlives it.
+  virtual void Forget(int fd) = 0;
+  // Blocks (if `block`; else only looks) until some armed fds are ready or
+  // Wake is called, and replaces `ready` with the fds that are (none after
+  // a bare wake-up). Only one thread waits.
+  virtual void Wait(std::vector<ReadyFd>* ready, bool block) = 0;
+  // Makes the current or next Wait return. Thread-safe.
+  virtual void Wake() = 0;
+};
+
+// Defined by the build's one implementation.
+std::unique_ptr<Readiness> CreateReadiness();
+
+}  // namespace overlapped

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../common/socket_setup.h"
 #include "../common/socket_stats.h"
 #include "../posix/socket_address.h"
 #include "probe.h"
@@ -51,8 +52,7 @@ void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length, bool
   sqe->fd = fd;
   sqe->addr = reinterpret_cast<uint64_t>(data);
   sqe->len = static_cast<uint32_t>(length);
-  static const bool kernel_has_poll_first = uring::KernelHasRecvPollFirst();
-  if (poll_first && kernel_has_poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+  if (poll_first && uring::KernelHasRecvPollFirst()) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
 // The echo loop ends: the op owns the socket, so it closes it here, on the
@@ -161,15 +161,15 @@ bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) {
       AddEchoStat(op, 0, res);
       scratch->pending = static_cast<uint64_t>(res);
       scratch->done = 0;
-      // The echo goes out now, from this worker, in one send(): what fits
-      // in the socket buffer (all of it, unless the peer stopped reading)
-      // costs no SQE, CQE and extra pass of the worker's loop. What is
-      // left, or everything on EAGAIN, becomes a send step; a hard error
-      // ends the loop as the send step's CQE would have.
-      const ssize_t sent = send(static_cast<int>(op->handle), op->buffers[0].data,
-                                scratch->pending, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        EndEcho(op, -errno);
+      // The echo goes out now, from this worker, in one non-blocking send
+      // (the same one JS's send fast path makes): what fits in the socket
+      // buffer (all of it, unless the peer stopped reading) costs no SQE,
+      // CQE and extra pass of the worker's loop. What is left, or
+      // everything on EAGAIN, becomes a send step; a hard error ends the
+      // loop as the send step's CQE would have.
+      const int64_t sent = SocketTrySend(op->handle, op->buffers[0].data, scratch->pending);
+      if (sent < 0 && sent != -EAGAIN) {  // EWOULDBLOCK is EAGAIN on Linux
+        EndEcho(op, sent);
         return true;
       }
       if (sent > 0) {

@@ -203,6 +203,11 @@ class CompletionSink {
   // Hands a finished op (result and raw_error set) back for JS. The op
   // belongs to native/common again from this call on.
   virtual void CompleteOp(Op* op) = 0;
+  // CompleteOp for several finished ops at once: one lock and at most one
+  // wake-up of JS for all of them.
+  virtual void CompleteOps(Op* const* ops, size_t count) {
+    for (size_t index = 0; index < count; ++index) CompleteOp(ops[index]);
+  }
   // Hands one completion of a multishot op (result and raw_error set) to
   // JS while the op stays in flight: the backend keeps owning it and calls
   // this again, or CompleteOp for its last completion. The calls for one op

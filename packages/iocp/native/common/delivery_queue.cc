@@ -73,7 +73,7 @@ void DeliveryQueue::CompleteOp(Op* op) { DeliverOp(op, kOpRecordFinal); }
 
 void DeliveryQueue::CompleteOpMore(Op* op) { DeliverOp(op, kOpRecordMore); }
 
-void DeliveryQueue::DeliverOp(const Op* op, double flag) {
+Posted DeliveryQueue::OpRecord(const Op* op, double flag) {
   Posted item{};
   item.poster = kUnordered;
   item.record.key = flag;
@@ -85,7 +85,25 @@ void DeliveryQueue::DeliverOp(const Op* op, double flag) {
     item.record.bytes = static_cast<double>(op->raw_error);
     item.record.status = static_cast<double>(op->result);
   }
+  return item;
+}
+
+void DeliveryQueue::DeliverOp(const Op* op, double flag) {
+  const Posted item = OpRecord(op, flag);
   Deliver(&item, 1);
+}
+
+void DeliveryQueue::CompleteOps(Op* const* ops, size_t count) {
+  // Records go through Deliver in stack-sized runs, so no allocation here.
+  constexpr size_t kRun = 32;
+  Posted items[kRun];
+  while (count > 0) {
+    const size_t run = count < kRun ? count : kRun;
+    for (size_t index = 0; index < run; ++index) items[index] = OpRecord(ops[index], kOpRecordFinal);
+    Deliver(items, run);
+    ops += run;
+    count -= run;
+  }
 }
 
 size_t DeliveryQueue::Drain(CompletionRecord* ring, size_t capacity) {

@@ -28,6 +28,7 @@ class DeliveryQueue final : public CompletionSink {
   void EnterRun() override;
   void LeaveRun() override;
   void CompleteOp(Op* op) override;
+  void CompleteOps(Op* const* ops, size_t count) override;
   void CompleteOpMore(Op* op) override;
 
   // JS thread only: copies up to `capacity` records into `ring` and returns
@@ -64,6 +65,7 @@ class DeliveryQueue final : public CompletionSink {
   void AppendLocked(const CompletionRecord& record);
   // Queues an op's record; `flag` is kOpRecordFinal or kOpRecordMore.
   void DeliverOp(const Op* op, double flag);
+  static Posted OpRecord(const Op* op, double flag);
 
   std::function<void()> wake_;
 

@@ -63,7 +63,7 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
     std::unique_lock<std::mutex> lock(queue_mutex_);
     if (!closed_) {
       for (size_t index = 0; index < count; ++index) {
-        queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index], nullptr});
+        queue_.push_back(WorkItem{WorkKind::kCompletion, posted[index], nullptr, 0});
       }
       // A busy worker checks the queue before it waits again, so only an
       // idle one needs a wake-up, and one is enough: a worker that leaves
@@ -100,8 +100,9 @@ void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
   {
     std::unique_lock<std::mutex> lock(queue_mutex_);
     if (!closed_) {
+      const uint64_t group = count > 1 ? next_group_++ : 0;
       for (size_t index = 0; index < count; ++index) {
-        queue_.push_back(WorkItem{WorkKind::kOp, Posted{}, ops[index]});
+        queue_.push_back(WorkItem{WorkKind::kOp, Posted{}, ops[index], group});
       }
       const bool wake = idle_workers_ > 0;
       lock.unlock();
@@ -120,12 +121,16 @@ void ThreadPoolBackend::Cancel(Op* op) {
 
 int ThreadPoolBackend::Associate(int64_t, double, uint32_t*) { return 0; }
 
-void ThreadPoolBackend::RunOp(Op* op, bool cancel) {
+void ThreadPoolBackend::Execute(Op* op, bool cancel) {
   if (cancel || op->cancel_requested.load()) {
     op->result = -ECANCELED;
   } else {
     RunPoolOp(op);
   }
+}
+
+void ThreadPoolBackend::RunOp(Op* op, bool cancel) {
+  Execute(op, cancel);
   // The syscall ran outside the concurrency gate, as a thread blocked in
   // the kernel does not count against an IOCP's concurrency either.
   sink_->EnterRun();
@@ -152,16 +157,31 @@ void ThreadPoolBackend::RunWorker() noexcept {
       --idle_workers_;
     }
     if (queue_.empty()) return;  // stopping, and everything was delivered
+    // Posted completions up to the first op; then that op, with (if it
+    // belongs to a group) a fair share of the group's queued ops, so that
+    // every worker gets some of a batch and none waits for the others.
     while (!queue_.empty() && batch.size() < kMaxBatch) {
       const WorkItem& item = queue_.front();
-      if (item.kind == WorkKind::kCompletion) {
-        batch.push_back(item.completion);
-      } else {
-        ops.push_back(item.op);
-        queue_.pop_front();
-        break;  // one blocking op per trip, so the others go to idle workers
-      }
+      if (item.kind == WorkKind::kOp) break;
+      batch.push_back(item.completion);
       queue_.pop_front();
+    }
+    if (!queue_.empty() && queue_.front().kind == WorkKind::kOp) {
+      const uint64_t group = queue_.front().group;
+      size_t take = 1;
+      if (group != 0) {
+        size_t queued = 0;
+        for (const WorkItem& item : queue_) {
+          if (item.kind != WorkKind::kOp || item.group != group) break;
+          if (++queued == kMaxGroupOpsPerTrip * worker_count_) break;
+        }
+        take = (queued + worker_count_ - 1) / worker_count_;
+      }
+      while (take-- > 0 && !queue_.empty() && queue_.front().kind == WorkKind::kOp &&
+             (ops.empty() || queue_.front().group == group)) {
+        ops.push_back(queue_.front().op);
+        queue_.pop_front();
+      }
     }
     const bool stopping = stopping_;
     const bool wake_another = !queue_.empty() && idle_workers_ > 0;
@@ -174,7 +194,14 @@ void ThreadPoolBackend::RunWorker() noexcept {
       batch.clear();
     }
     // Ops still queued when Stop began are cancelled, not run.
-    for (Op* op : ops) RunOp(op, stopping);
+    if (ops.size() == 1) {
+      RunOp(ops[0], stopping);
+    } else if (!ops.empty()) {
+      for (Op* op : ops) Execute(op, stopping);
+      sink_->EnterRun();
+      sink_->CompleteOps(ops.data(), ops.size());
+      sink_->LeaveRun();
+    }
     ops.clear();
     lock.lock();
   }

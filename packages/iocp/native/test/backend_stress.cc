@@ -331,6 +331,10 @@ class OpSink final : public CompletionSink {
     std::lock_guard<std::mutex> lock(mutex_);
     return completions_.size();
   }
+  bool Completed(Op* op) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return completions_.count(op) != 0;
+  }
   uint64_t duplicates() {
     std::lock_guard<std::mutex> lock(mutex_);
     return duplicates_;
@@ -478,6 +482,54 @@ bool RunFileOpChecks(const std::string& name) {
     second_close.push_back(make(OpKind::kFileClose, second[0]->result, -1, 0));
     ok &= Expect(run(second_close) && second_close[0]->result == 0, name, "close the copy");
     unlink(copy_path.c_str());
+    // An op that blocks (opening a FIFO that has no writer yet) holds up at
+    // most the batch it came in: a batch submitted after it completes while
+    // it waits, and it completes once a writer comes.
+    const std::string fifo = std::string(path) + ".fifo";
+    // Ops stay allocated until the backend stops, so that no later op can
+    // take an address the sink has already seen.
+    std::vector<std::unique_ptr<Op>> stuck, later;
+    if (mkfifo(fifo.c_str(), 0600) == 0) {
+      stuck.push_back(make(OpKind::kFileOpen, -1, -1, f::kOpenExisting | f::kAccessRead));
+      stuck[0]->path = fifo;
+      stuck.push_back(make(OpKind::kFileRead, fd, kBase, 0));
+      stuck[1]->buffers.push_back({backs[0].data(), backs[0].size()});
+      std::vector<Op*> stuck_raw;
+      for (auto& op : stuck) {
+        op->token = -static_cast<double>(++submitted);
+        stuck_raw.push_back(op.get());
+      }
+      backend->Submit(stuck_raw.data(), stuck_raw.size());
+      for (size_t i = 0; i < 8; ++i) {
+        later.push_back(make(OpKind::kFileRead, fd, kBase + static_cast<int64_t>(i) * 4096, 0));
+        later.back()->buffers.push_back({backs[i + 1].data(), backs[i + 1].size()});
+      }
+      std::vector<Op*> later_raw;
+      for (auto& op : later) {
+        op->token = -static_cast<double>(++submitted);
+        later_raw.push_back(op.get());
+      }
+      backend->Submit(later_raw.data(), later_raw.size());
+      bool later_done = false;
+      for (int tries = 0; tries < 3000 && !later_done; ++tries) {
+        later_done = std::all_of(later_raw.begin(), later_raw.end(), [&](Op* op) { return sink.Completed(op); });
+        if (!later_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ok &= Expect(later_done, name, "a batch completes while an earlier batch's op blocks");
+      // io_uring's openat first tries without blocking, and a FIFO opens
+      // for reading with no writer that way: only the pool really waits.
+      if (name == "threadpool") {
+        ok &= Expect(!sink.Completed(stuck_raw[0]), name, "the FIFO open waits for a writer");
+      }
+      const int writer = open(fifo.c_str(), O_WRONLY);  // meets the waiting reader
+      ok &= Expect(writer >= 0 && sink.WaitFor(submitted, 30), name, "the blocked batch completes once a writer comes");
+      if (writer >= 0) close(writer);
+      if (stuck[0]->result >= 0) close(static_cast<int>(stuck[0]->result));
+      ok &= Expect(stuck[0]->result >= 0 && stuck[1]->result == 512, name, "the blocked batch's ops succeed");
+      unlink(fifo.c_str());
+    } else {
+      ok &= Expect(false, name, "mkfifo for the blocked batch check");
+    }
     double fields[overlapped::kStatFieldCount] = {};
     std::vector<std::unique_ptr<Op>> meta;
     meta.push_back(make(OpKind::kFileSync, fd, -1, 1));

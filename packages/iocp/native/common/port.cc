@@ -1,5 +1,7 @@
 #include "port.h"
 
+#include <cstring>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +95,7 @@ void Port::Shutdown() {
   // backend's hands when the map frees them.
   if (backend_ && started_) backend_->Stop();
   ops_.clear();
+  spare_ops_.clear();
   if (started_) wake_.Release();
   if (cleanup_hook_added_) {
     napi_remove_env_cleanup_hook(env_, CleanupHook, this);
@@ -131,7 +134,12 @@ Napi::Value Port::Drain(const Napi::CallbackInfo& info) {
   if (!ops_.empty()) {
     for (size_t i = 0; i < count; i++) {
       const CompletionRecord& record = ring_data_[i];
-      if (record.token < 0 && record.key != kOpRecordMore) ops_.erase(record.token);
+      if (record.token < 0 && record.key != kOpRecordMore) {
+        auto it = ops_.find(record.token);
+        if (it == ops_.end()) continue;
+        RetireOp(std::move(it->second));
+        ops_.erase(it);
+      }
     }
   }
   return Napi::Number::New(info.Env(), static_cast<double>(count));
@@ -184,6 +192,35 @@ void Port::StopPosters(const Napi::CallbackInfo&) {
 
 void Port::Destroy(const Napi::CallbackInfo&) { Shutdown(); }
 
+std::unique_ptr<Op> Port::TakeOp() {
+  if (spare_ops_.empty()) return std::make_unique<Op>();
+  std::unique_ptr<Op> op = std::move(spare_ops_.back());
+  spare_ops_.pop_back();
+  // As new: what make_unique<Op>() gives, but the buffer list and path keep
+  // their capacity.
+  op->kind = OpKind::kNop;
+  op->flags = 0;
+  op->token = 0;
+  op->key = 0;
+  op->handle = -1;
+  op->offset = -1;
+  op->arg = 0;
+  op->buffers.clear();
+  op->path.clear();
+  op->result = 0;
+  op->raw_error = 0;
+  std::memset(op->backend_storage, 0, sizeof op->backend_storage);
+  op->cancel_requested.store(false, std::memory_order_relaxed);
+  return op;
+}
+
+void Port::RetireOp(std::unique_ptr<Op> op) {
+  // A rare op with a long buffer list or path is not worth keeping.
+  if (spare_ops_.size() < kMaxSpareOps && op->buffers.capacity() <= 16 && op->path.capacity() <= 256) {
+    spare_ops_.push_back(std::move(op));
+  }
+}
+
 static void AddBuffer(Op* op, const Napi::Value& value) {
   Napi::TypedArray view = value.As<Napi::TypedArray>();
   uint8_t* base = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
@@ -198,7 +235,7 @@ static void AddBuffer(Op* op, const Napi::Value& value) {
 Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
-  auto op = std::make_unique<Op>();
+  std::unique_ptr<Op> op = TakeOp();
   op->kind = static_cast<OpKind>(info[0].As<Napi::Number>().Uint32Value());
   op->token = info[1].As<Napi::Number>().DoubleValue();
   op->key = info[2].As<Napi::Number>().DoubleValue();
@@ -242,7 +279,7 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
   batch.reserve(count);
   for (size_t i = 0; i < count; i++) {
     const double* field = fields.Data() + i * kSubmitBatchFields;
-    auto op = std::make_unique<Op>();
+    std::unique_ptr<Op> op = TakeOp();
     op->kind = static_cast<OpKind>(static_cast<uint32_t>(field[0]));
     op->token = field[1];
     op->key = field[2];

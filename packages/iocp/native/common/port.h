@@ -59,6 +59,14 @@ class Port : public Napi::ObjectWrap<Port> {
   // drained its last completion, so a backend never sees a freed op and
   // Cancel never names one.
   std::unordered_map<double, std::unique_ptr<Op>> ops_;
+  // Ops whose last completion was drained, kept for reuse: a hot loop of
+  // reads then costs no allocation per op (an Op and its buffer list).
+  // Reused only on the JS thread, at the point where the op would have been
+  // freed, so a reused op is as unknown to every backend as a new one.
+  std::vector<std::unique_ptr<Op>> spare_ops_;
+  static constexpr size_t kMaxSpareOps = 1024;
+  std::unique_ptr<Op> TakeOp();
+  void RetireOp(std::unique_ptr<Op> op);
   uint64_t js_seq_ = 0;
   uint32_t next_poster_ = 1;
   bool started_ = false;

@@ -199,9 +199,11 @@ export interface PortDriver {
   ): void;
   /**
    * Starts `count` ops with one call: `fields` holds kind, token, key,
-   * handle, offset and arg per op; `buffers[i]` is op i's memory or null.
+   * handle, offset and arg per op; `buffers[i]` is op i's memory or null;
+   * `together` says the caller waits for all of them (a batch), so the
+   * backend may complete them together.
    */
-  submitBatch?(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>): void;
+  submitBatch?(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>, together?: boolean): void;
   /** Asks for the op with `token` to be cancelled; true if it was in flight. */
   cancel?(token: number): boolean;
   /** Whether an op of `kind` submitted multishot completes several times on this backend. */
@@ -504,7 +506,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
       const buffer = request.buffers;
       buffers[i] = buffer === undefined ? null : Array.isArray(buffer) ? (buffer[0] ?? null) : buffer;
     }
-    submitBatch.call(this.#driver, fields, count, buffers);
+    // `together`: the caller waits for the whole batch, so a backend may
+    // complete its ops together (the pool does).
+    submitBatch.call(this.#driver, fields, count, buffers, true);
     this.#nextOpId += count;
     for (let i = 0; i < count; i++) {
       this.#ops.set(firstId + i, { callback, index: i, hold: buffers[i] ?? undefined });

@@ -153,6 +153,12 @@ namespace op_flags {
 // op's kind (Backend::SupportsMultishot) ignores the flag: the op then
 // completes once.
 constexpr uint32_t kMultishot = 1u << 0;
+// The op is one of a batch whose caller waits for all of it before it goes
+// on (CompletionPort.submitOps, set by Port::SubmitBatch on every op of
+// the call): a backend may run it together with its batch mates and hand
+// their completions over at once without delaying anything the caller
+// could use earlier. Ops staged one by one (runOp) never carry it.
+constexpr uint32_t kBatch = 1u << 1;
 }  // namespace op_flags
 
 // One buffer of an op. JS keeps the memory referenced (and so in place)

@@ -260,11 +260,13 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// submitBatch(fields, count, buffers): starts `count` ops with one call
-// into the backend (io_uring fills their SQEs and enters the kernel once).
-// `fields` is a Float64Array of kSubmitBatchFields doubles per op (kind,
-// token, key, handle, offset, arg); buffers[i] is op i's Uint8Array (or
-// null). TypeScript has validated everything and holds the buffers.
+// submitBatch(fields, count, buffers, together): starts `count` ops with
+// one call into the backend (io_uring fills their SQEs and enters the
+// kernel once). `fields` is a Float64Array of kSubmitBatchFields doubles
+// per op (kind, token, key, handle, offset, arg); buffers[i] is op i's
+// Uint8Array (or null); `together` (optional) marks every op with
+// op_flags::kBatch. TypeScript has validated everything and holds the
+// buffers.
 Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
   constexpr size_t kSubmitBatchFields = 6;
   Napi::Env env = info.Env();
@@ -275,6 +277,7 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
   if (fields.ElementLength() < count * kSubmitBatchFields || buffers.Length() < count) {
     throw ArgumentTypeError(env, "submitBatch: fields or buffers too short");
   }
+  const uint32_t flags = info.Length() > 3 && info[3].ToBoolean() ? op_flags::kBatch : 0;
   std::vector<Op*> batch;
   batch.reserve(count);
   for (size_t i = 0; i < count; i++) {
@@ -286,6 +289,7 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
     op->handle = static_cast<int64_t>(field[3]);
     op->offset = static_cast<int64_t>(field[4]);
     op->arg = static_cast<int64_t>(field[5]);
+    op->flags = flags;
     Napi::Value buffer = buffers.Get(static_cast<uint32_t>(i));
     if (buffer.IsTypedArray()) AddBuffer(op.get(), buffer);
     if (op->token >= 0 || ops_.count(op->token) != 0) {

@@ -100,7 +100,8 @@ void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
   {
     std::unique_lock<std::mutex> lock(queue_mutex_);
     if (!closed_) {
-      const uint64_t group = count > 1 ? next_group_++ : 0;
+      const bool together = count > 1 && (ops[0]->flags & op_flags::kBatch) != 0;
+      const uint64_t group = together ? next_group_++ : 0;
       for (size_t index = 0; index < count; ++index) {
         queue_.push_back(WorkItem{WorkKind::kOp, Posted{}, ops[index], group});
       }

@@ -44,8 +44,9 @@ class ThreadPoolBackend final : public Backend {
   // run an op (a blocking syscall) and complete it.
   enum class WorkKind : uint8_t { kCompletion, kOp };
 
-  // Ops handed over by one Submit call of several ops (one batch of the
-  // file API) share a group number; a lone op has group 0. The caller
+  // Ops handed over by one Submit call of several ops marked
+  // op_flags::kBatch (one batch of the file API) share a group number;
+  // any other op has group 0. The caller
   // waits for the whole group, so a worker may run several of a group's
   // ops in one trip and complete them together (one lock and one wake-up
   // of JS instead of one each) without delaying anything the caller could

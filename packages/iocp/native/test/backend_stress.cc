@@ -418,10 +418,14 @@ bool RunFileOpChecks(const std::string& name) {
     return Expect(false, name, "start for the file op checks: " + why.message);
   }
   size_t submitted = 0;
+  // Every op of a multi-op Submit is marked as one batch, as
+  // CompletionPort.submitOps does: the pool may then run and complete
+  // several of them together.
   auto run = [&](std::vector<std::unique_ptr<Op>>& batch) {
     std::vector<Op*> raw;
     for (auto& op : batch) {
       op->token = -static_cast<double>(++submitted);
+      if (batch.size() > 1) op->flags |= overlapped::op_flags::kBatch;
       raw.push_back(op.get());
     }
     backend->Submit(raw.data(), raw.size());
@@ -497,6 +501,7 @@ bool RunFileOpChecks(const std::string& name) {
       std::vector<Op*> stuck_raw;
       for (auto& op : stuck) {
         op->token = -static_cast<double>(++submitted);
+        op->flags |= overlapped::op_flags::kBatch;
         stuck_raw.push_back(op.get());
       }
       backend->Submit(stuck_raw.data(), stuck_raw.size());
@@ -507,6 +512,7 @@ bool RunFileOpChecks(const std::string& name) {
       std::vector<Op*> later_raw;
       for (auto& op : later) {
         op->token = -static_cast<double>(++submitted);
+        op->flags |= overlapped::op_flags::kBatch;
         later_raw.push_back(op.get());
       }
       backend->Submit(later_raw.data(), later_raw.size());

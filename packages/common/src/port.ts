@@ -130,12 +130,25 @@ const OP_FLAG_MULTISHOT = 1;
 const OP_RECORD_MORE = 1;
 
 interface PendingOp {
-  callback: OpCallback | BatchOpCallback;
-  // The op's index in its batch, or -1 for an op submitted alone.
-  index: number;
+  callback: OpCallback;
+  // Always -1: an op submitted alone.
+  index: -1;
   // The op's memory, referenced until its completion has been drained, so
   // that a garbage collection in flight cannot free it.
   hold: Uint8Array | Uint8Array[] | undefined;
+}
+
+/**
+ * Every op of one submitOps batch maps to one of these: op `firstId + i`
+ * is the batch's op i, and `holds[i]` its memory, referenced until its
+ * completion has been drained. One object per batch, not per op, keeps a
+ * hot batch loop's garbage down.
+ */
+interface PendingBatch {
+  callback: BatchOpCallback;
+  index: -2;
+  firstId: number;
+  holds: Array<Uint8Array | null>;
 }
 
 /** What the running backend supports. */
@@ -266,7 +279,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   readonly #buffer: Array<Completion<V>> = [];
   #bufferHead = 0;
   readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
-  readonly #ops = new Map<number, PendingOp>();
+  readonly #ops = new Map<number, PendingOp | PendingBatch>();
   readonly #opStaging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
   readonly #opBuffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
   #stagedOps = 0;
@@ -490,8 +503,11 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
       return;
     }
     this.#flushOps();
-    const fields = new Float64Array(count * BATCH_FIELDS);
-    const buffers = new Array<Uint8Array | null>(count);
+    // The staging arrays are empty after the flush: a batch that fits uses
+    // them rather than allocating its own.
+    const staged = count <= OP_STAGING_CAPACITY;
+    const fields = staged ? this.#opStaging : new Float64Array(count * BATCH_FIELDS);
+    const buffers = staged ? this.#opBuffers : new Array<Uint8Array | null>(count);
     const firstId = this.#nextOpId;
     for (let i = 0; i < count; i++) {
       const request = requests[i] as OpRequest;
@@ -508,10 +524,13 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     }
     // `together`: the caller waits for the whole batch, so a backend may
     // complete its ops together (the pool does).
-    submitBatch.call(this.#driver, fields, count, buffers, true);
-    this.#nextOpId += count;
-    for (let i = 0; i < count; i++) {
-      this.#ops.set(firstId + i, { callback, index: i, hold: buffers[i] ?? undefined });
+    try {
+      submitBatch.call(this.#driver, fields, count, buffers, true);
+      this.#nextOpId += count;
+      const batch: PendingBatch = { callback, index: -2, firstId, holds: staged ? buffers.slice(0, count) : buffers };
+      for (let i = 0; i < count; i++) this.#ops.set(firstId + i, batch);
+    } finally {
+      if (staged) buffers.fill(null, 0, count);
     }
     if (!this.#referenced) this.#setRef(true);
   }
@@ -801,8 +820,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     // A multishot op stays in flight, its buffers held, until its last.
     if (!more) this.#ops.delete(id);
     try {
-      if (op.index < 0) (op.callback as OpCallback)(status, result, more);
-      else (op.callback as BatchOpCallback)(op.index, status, result);
+      if (op.index === -1) op.callback(status, result, more);
+      else op.callback(id - op.firstId, status, result);
     } catch (error) {
       queueMicrotask(() => {
         throw error;

@@ -144,8 +144,11 @@ function validatePosition(position: unknown, name = 'position'): asserts positio
   validateInteger(position, name, 0, MAX_POSITION);
 }
 
+/** What an op without options sees; shared, so that the hot path allocates nothing for it. */
+const NO_OPTIONS: IoOptions = Object.freeze({});
+
 function ioOptions(options: unknown): IoOptions {
-  if (options === undefined) return {};
+  if (options === undefined) return NO_OPTIONS;
   validateObject(options, 'options');
   validateAbortSignal((options as IoOptions).signal, 'options.signal');
   return options as IoOptions;
@@ -415,12 +418,19 @@ export class OverlappedFile {
     const ops: ResolvedBatchOp[] = new Array(requests.length);
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i];
-      validateObject(request, `requests[${i}]`);
-      validateOneOf(request.op, `requests[${i}].op`, ['read', 'write'] as const);
-      const view = clamp(viewOf(request.buffer, request.offset, request.length, `requests[${i}].buffer`));
-      validatePosition(request.position, `requests[${i}].position`);
-      this.#checkDirect(view, request.position);
-      ops[i] = { write: request.op === 'write', view, position: request.position };
+      // A hot path: the argument names are only made when a check fails.
+      if (request === null || typeof request !== 'object' || Array.isArray(request)) validateObject(request, `requests[${i}]`);
+      const op = request.op;
+      if (op !== 'read' && op !== 'write') validateOneOf(op, `requests[${i}].op`, ['read', 'write'] as const);
+      const buffer = request.buffer;
+      const view =
+        buffer instanceof Uint8Array && request.offset === undefined && request.length === undefined
+          ? buffer
+          : viewOf(buffer, request.offset, request.length, `requests[${i}].buffer`);
+      const position = request.position;
+      if (!Number.isInteger(position) || position < 0 || position > MAX_POSITION) validatePosition(position, `requests[${i}].position`);
+      this.#checkDirect(view, position);
+      ops[i] = { write: op === 'write', view: clamp(view), position };
     }
     if (this.#closing) {
       const error = this.#badf(requests[0]?.op === 'write' ? 'write' : 'read');
@@ -694,20 +704,19 @@ export class OverlappedFile {
       return Promise.reject(this.#badf('io'));
     }
     this.#inFlight++;
-    const done = () => {
-      if (--this.#inFlight === 0) this.#idle?.();
-    };
-    return work.then(
-      (value) => {
-        done();
-        return value;
-      },
-      (error) => {
-        done();
-        throw error;
-      },
-    );
+    return work.then(this.#settled as (value: T) => T, this.#failed);
   }
+
+  // The handlers of #track, made once per file rather than per op.
+  readonly #settled = <T>(value: T): T => {
+    if (--this.#inFlight === 0) this.#idle?.();
+    return value;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    if (--this.#inFlight === 0) this.#idle?.();
+    throw error;
+  };
 
   #badf(syscall: string): Error {
     return systemError({ code: 'EBADF', syscall, path: this.path });

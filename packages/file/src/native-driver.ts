@@ -97,7 +97,7 @@ export class NativeFileDriver implements FileDriver<number> {
   read(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
     return this.#port.runOp(
       { kind: FileOpKinds.read, handle, offset: position, buffers: view },
-      { syscall: 'read', path },
+      this.#details('read', path),
       signal,
     );
   }
@@ -105,9 +105,25 @@ export class NativeFileDriver implements FileDriver<number> {
   write(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
     return this.#port.runOp(
       { kind: FileOpKinds.write, handle, offset: position, buffers: view },
-      { syscall: 'write', path },
+      this.#details('write', path),
       signal,
     );
+  }
+
+  // The error details of reads and writes, one object per path and
+  // syscall, so that a hot loop of reads does not make one per op.
+  readonly #readDetails = new Map<string, { syscall: string; path: string }>();
+  readonly #writeDetails = new Map<string, { syscall: string; path: string }>();
+
+  #details(syscall: 'read' | 'write', path: string): { syscall: string; path: string } {
+    const cache = syscall === 'read' ? this.#readDetails : this.#writeDetails;
+    let details = cache.get(path);
+    if (details === undefined) {
+      if (cache.size >= 1024) cache.clear();
+      details = { syscall, path };
+      cache.set(path, details);
+    }
+    return details;
   }
 
   readv(handle: number, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {

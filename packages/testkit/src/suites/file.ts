@@ -389,6 +389,22 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(await reader.readAt(back, 0), data.length);
       assert.ok(back.equals(data));
       await expectCode(() => reader.writeAt(Buffer.from('x'), 0), 'EBADF', 'a write on a read-only handle');
+      // A batch settles every op before it reports the first error, and
+      // says what each op did: the reads' bytes, -1 for the failed writes.
+      const heads = [Buffer.alloc(8), Buffer.alloc(8)];
+      const mixed = await expectCode(
+        () =>
+          reader.batch([
+            { op: 'read', buffer: heads[0] as Buffer, position: 0 },
+            { op: 'write', buffer: Buffer.from('x'), position: 0 },
+            { op: 'read', buffer: heads[1] as Buffer, position: 8 },
+            { op: 'write', buffer: Buffer.from('y'), position: 8 },
+          ]),
+        'EBADF',
+        'a batch with writes on a read-only handle',
+      );
+      assert.deepEqual((mixed as Error & { results?: number[] }).results, [8, -1, 8, -1]);
+      assert.ok((heads[0] as Buffer).equals(data.subarray(0, 8)) && (heads[1] as Buffer).equals(data.subarray(8, 16)));
       await reader.close();
       cleanup(path);
     }, timeout);
@@ -511,6 +527,15 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       await expectCode(() => file.batch('x' as never), 'ERR_INVALID_ARG_TYPE', 'requests');
       await expectCode(() => file.batch([{ op: 'seek' as never, buffer, position: 0 }]), 'ERR_INVALID_ARG_VALUE', 'batch op');
       await expectCode(() => file.batch([{ op: 'read', buffer, position: -2 }]), 'ERR_OUT_OF_RANGE', 'batch position');
+      // Errors name the request they are about.
+      const named = await expectCode(
+        () => file.batch([{ op: 'read', buffer, position: 0 }, { op: 'read', buffer, position: 1.5 }]),
+        'ERR_OUT_OF_RANGE',
+        'batch position (second request)',
+      );
+      assert.match(named.message, /requests\[1\]\.position/);
+      const namedBuffer = await expectCode(() => file.batch([{ op: 'write', buffer: 'x' as never, position: 0 }]), 'ERR_INVALID_ARG_TYPE', 'batch buffer');
+      assert.match(namedBuffer.message, /requests\[0\]\.buffer/);
       await expectCode(() => file.batch([], 'cb' as never), 'ERR_INVALID_ARG_TYPE', 'batch callback');
       await expectCode(() => file.truncate(-1), 'ERR_OUT_OF_RANGE', 'truncate');
       await expectCode(() => file.preallocate('1' as never), 'ERR_INVALID_ARG_TYPE', 'preallocate');

@@ -139,6 +139,21 @@ interface PendingOp {
 }
 
 /**
+ * An op started by runOp: the promise's settle functions and what an error
+ * needs, in one record instead of a callback closure per op.
+ */
+interface PendingPromiseOp {
+  index: -3;
+  resolve: (result: number) => void;
+  reject: (error: Error) => void;
+  details: OpErrorDetails;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  settled: (() => void) | undefined;
+  hold: Uint8Array | Uint8Array[] | undefined;
+}
+
+/**
  * Every op of one submitOps batch maps to one of these: op `firstId + i`
  * is the batch's op i, and `holds[i]` its memory, referenced until its
  * completion has been drained. One object per batch, not per op, keeps a
@@ -279,7 +294,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   readonly #buffer: Array<Completion<V>> = [];
   #bufferHead = 0;
   readonly #waiters: Array<(result: IteratorResult<Completion<V>>) => void> = [];
-  readonly #ops = new Map<number, PendingOp | PendingBatch>();
+  readonly #ops = new Map<number, PendingOp | PendingBatch | PendingPromiseOp>();
   readonly #opStaging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
   readonly #opBuffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
   #stagedOps = 0;
@@ -402,6 +417,11 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * ```
    */
   submitOp(request: OpRequest, callback: OpCallback): number {
+    return this.#startOp(request, { callback, index: -1, hold: undefined });
+  }
+
+  // Starts one op and records `entry` for its completion(s).
+  #startOp(request: OpRequest, entry: PendingOp | PendingPromiseOp): number {
     if (this.#state !== 'open') throw portClosed('submitOp');
     const submit = this.#driver.submit;
     if (!this.#capabilities.ops || !submit) {
@@ -430,7 +450,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
         flags,
       );
     }
-    this.#ops.set(id, { callback, index: -1, hold: buffers ?? undefined });
+    entry.hold = buffers ?? undefined;
+    this.#ops.set(id, entry);
     if (!this.#referenced) this.#setRef(true);
     return token;
   }
@@ -539,35 +560,59 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * Runs an op and resolves with its result (bytes, or a new handle), or
    * rejects with a system error described by `details`, or with an
    * `AbortError` when `signal` aborted it (or the port closed under it).
+   * `settled`, if given, is called once when the op completes, just before
+   * the promise settles, or before a promise that rejects at once is
+   * returned (a caller that counts ops in flight needs no `then` of its
+   * own); not when runOp throws an argument error. `details` is kept by reference until then and only
+   * read; it may be shared between ops.
    *
    * @example
    * ```ts
    * const result = await port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, AbortSignal.timeout(1000));
+   * let inFlight = 1;
+   * await port.runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, undefined, () => inFlight--);
    * ```
    */
-  runOp(request: OpRequest, details: OpErrorDetails, signal?: AbortSignal): Promise<number> {
+  runOp(request: OpRequest, details: OpErrorDetails, signal?: AbortSignal, settled?: () => void): Promise<number> {
     validateAbortSignal(signal, 'options.signal');
     // A promise settles once: a multishot op's later completions (accepted
     // sockets) would have nowhere to go.
     if (request.multishot === true) throw invalidArgValue('request.multishot', true, 'needs submitOp');
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    return new Promise<number>((resolve, reject) => {
-      let onAbort: (() => void) | undefined;
-      const token = this.submitOp(request, (status, result) => {
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-        if (status === 0) {
-          resolve(result);
-        } else if (errnoName(status) === 'ECANCELED') {
-          reject(new AbortError(undefined, { cause: signal?.aborted ? signal.reason : details.syscall }));
-        } else {
-          reject(systemError({ errno: status, ...details, rawCode: result || undefined }));
-        }
-      });
-      if (signal) {
-        onAbort = () => this.cancelOp(token);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
+    if (signal?.aborted) {
+      settled?.();
+      return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    }
+    let entry: PendingPromiseOp | undefined;
+    const promise = new Promise<number>((resolve, reject) => {
+      entry = { index: -3, resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined };
     });
+    const op = entry as PendingPromiseOp;
+    let token: number;
+    try {
+      token = this.#startOp(request, op);
+    } catch (error) {
+      // As from a promise executor: a port that cannot start the op rejects.
+      settled?.();
+      return Promise.reject(error);
+    }
+    if (signal) {
+      op.onAbort = () => this.cancelOp(token);
+      signal.addEventListener('abort', op.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  // Settles a runOp promise.
+  #settlePromiseOp(op: PendingPromiseOp, status: number, result: number): void {
+    if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
+    op.settled?.();
+    if (status === 0) {
+      op.resolve(result);
+    } else if (errnoName(status) === 'ECANCELED') {
+      op.reject(new AbortError(undefined, { cause: op.signal?.aborted ? op.signal.reason : op.details.syscall }));
+    } else {
+      op.reject(systemError({ errno: status, ...op.details, rawCode: result || undefined }));
+    }
   }
 
   /**
@@ -821,6 +866,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     if (!more) this.#ops.delete(id);
     try {
       if (op.index === -1) op.callback(status, result, more);
+      else if (op.index === -3) this.#settlePromiseOp(op, status, result);
       else op.callback(id - op.firstId, status, result);
     } catch (error) {
       queueMicrotask(() => {

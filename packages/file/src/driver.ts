@@ -51,7 +51,8 @@ export interface FileDriver<H = unknown> {
   readonly backend: BackendName;
   readonly capabilities: FileCapabilities;
   open(request: OpenRequest, signal: AbortSignal | undefined): Promise<H>;
-  read(handle: H, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number>;
+  /** `settled`, if given, is called once when the read completes, before the promise settles. */
+  read(handle: H, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined, settled?: () => void): Promise<number>;
   write(handle: H, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number>;
   readv(handle: H, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number>;
   writev(handle: H, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number>;

@@ -342,7 +342,16 @@ export class OverlappedFile {
     const view = viewOf(buffer, opts.offset, opts.length);
     validatePosition(position);
     this.#checkDirect(view, position);
-    return this.#track(this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
+    // The hot path: the driver calls #opSettled when the read completes, so
+    // no `then` of #track is needed.
+    if (this.#closing) return Promise.reject(this.#badf('read'));
+    this.#inFlight++;
+    try {
+      return this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal, this.#opSettled);
+    } catch (error) {
+      this.#opSettled();
+      throw error;
+    }
   }
 
   /**
@@ -706,6 +715,10 @@ export class OverlappedFile {
     this.#inFlight++;
     return work.then(this.#settled as (value: T) => T, this.#failed);
   }
+
+  readonly #opSettled = (): void => {
+    if (--this.#inFlight === 0) this.#idle?.();
+  };
 
   // The handlers of #track, made once per file rather than per op.
   readonly #settled = <T>(value: T): T => {

@@ -94,13 +94,26 @@ export class NativeFileDriver implements FileDriver<number> {
     );
   }
 
-  read(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
-    return this.#port.runOp(
-      { kind: FileOpKinds.read, handle, offset: position, buffers: view },
-      this.#details('read', path),
-      signal,
-    );
+  read(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined, settled?: () => void): Promise<number> {
+    // runOp reads the request before it returns and keeps only the buffer,
+    // so one request object serves every read.
+    const request = this.#readRequest;
+    request.handle = handle;
+    request.offset = position;
+    request.buffers = view;
+    try {
+      return this.#port.runOp(request, this.#details('read', path), signal, settled);
+    } finally {
+      request.buffers = undefined;
+    }
   }
+
+  readonly #readRequest: { kind: number; handle: number; offset: number; buffers: Uint8Array | undefined } = {
+    kind: FileOpKinds.read,
+    handle: -1,
+    offset: -1,
+    buffers: undefined,
+  };
 
   write(handle: number, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
     return this.#port.runOp(

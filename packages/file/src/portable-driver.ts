@@ -117,11 +117,12 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
     return handle;
   }
 
-  read(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
-    return abortable(
+  read(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined, settled?: () => void): Promise<number> {
+    const read = abortable(
       () => handle.read(view, 0, view.byteLength, position).then((r) => r.bytesRead),
       signal,
     ).catch((error) => rethrow(error, 'read', path));
+    return settled ? read.finally(settled) : read;
   }
 
   write(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {

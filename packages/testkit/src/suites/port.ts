@@ -417,7 +417,41 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
         else assert.equal(outcome.value, 0);
       }
       assert.throws(() => port.runOp({ kind: 0 }, { syscall: 'nop' }, 'signal' as never), expectCode('ERR_INVALID_ARG_TYPE'));
+      // `settled` runs once per op, before its promise settles: on success,
+      // on a cancel, and for a signal aborted before the op started.
+      let calls = 0;
+      let settledFirst = 0;
+      const counted = (signal?: AbortSignal): Promise<string> => {
+        let seen = -1;
+        return port
+          .runOp({ kind: OpKinds.nop }, { syscall: 'nop' }, signal, () => {
+            calls++;
+            seen = calls;
+          })
+          .then(
+            () => 'ok',
+            (error: Error & { code?: string }) => (error.name === 'AbortError' ? error.name : String(error.code)),
+          )
+          .then((outcome) => {
+            if (seen > 0) settledFirst++;
+            return outcome;
+          });
+      };
+      const plain = await Promise.all(Array.from({ length: 100 }, () => counted()));
+      assert.deepEqual(new Set(plain), new Set(['ok']));
+      assert.equal(await counted(AbortSignal.abort()), 'AbortError');
+      const racing = Array.from({ length: 100 }, () => {
+        const controller = new AbortController();
+        const outcome = counted(controller.signal);
+        controller.abort();
+        return outcome;
+      });
+      for (const outcome of await Promise.all(racing)) assert.ok(['ok', 'AbortError'].includes(outcome), outcome);
+      assert.equal(calls, 201, 'settled ran once per op');
+      assert.equal(settledFirst, 201, 'settled ran before each promise settled');
       await port.close();
+      assert.equal(await counted(), 'ERR_PORT_CLOSED', 'a closed port rejects the op');
+      assert.equal(calls, 202, 'settled ran for the op the closed port rejected');
       assert.throws(() => port.submitOp({ kind: OpKinds.nop }, () => {}), expectCode('ERR_PORT_CLOSED'));
     }, timeout);
 

@@ -421,7 +421,7 @@ bool RunFileOpChecks(const std::string& name) {
   // Every op of a multi-op Submit is marked as one batch, as
   // CompletionPort.submitOps does: the pool may then run and complete
   // several of them together.
-  auto run = [&](std::vector<std::unique_ptr<Op>>& batch) {
+  auto start = [&](std::vector<std::unique_ptr<Op>>& batch) {
     std::vector<Op*> raw;
     for (auto& op : batch) {
       op->token = -static_cast<double>(++submitted);
@@ -429,6 +429,10 @@ bool RunFileOpChecks(const std::string& name) {
       raw.push_back(op.get());
     }
     backend->Submit(raw.data(), raw.size());
+    return raw;
+  };
+  auto run = [&](std::vector<std::unique_ptr<Op>>& batch) {
+    start(batch);
     return sink.WaitFor(submitted, 30);
   };
   auto make = [](OpKind kind, int64_t handle, int64_t offset, int64_t arg) {
@@ -498,24 +502,12 @@ bool RunFileOpChecks(const std::string& name) {
       stuck[0]->path = fifo;
       stuck.push_back(make(OpKind::kFileRead, fd, kBase, 0));
       stuck[1]->buffers.push_back({backs[0].data(), backs[0].size()});
-      std::vector<Op*> stuck_raw;
-      for (auto& op : stuck) {
-        op->token = -static_cast<double>(++submitted);
-        op->flags |= overlapped::op_flags::kBatch;
-        stuck_raw.push_back(op.get());
-      }
-      backend->Submit(stuck_raw.data(), stuck_raw.size());
+      const std::vector<Op*> stuck_raw = start(stuck);
       for (size_t i = 0; i < 8; ++i) {
         later.push_back(make(OpKind::kFileRead, fd, kBase + static_cast<int64_t>(i) * 4096, 0));
         later.back()->buffers.push_back({backs[i + 1].data(), backs[i + 1].size()});
       }
-      std::vector<Op*> later_raw;
-      for (auto& op : later) {
-        op->token = -static_cast<double>(++submitted);
-        op->flags |= overlapped::op_flags::kBatch;
-        later_raw.push_back(op.get());
-      }
-      backend->Submit(later_raw.data(), later_raw.size());
+      const std::vector<Op*> later_raw = start(later);
       bool later_done = false;
       for (int tries = 0; tries < 3000 && !later_done; ++tries) {
         later_done = std::all_of(later_raw.begin(), later_raw.end(), [&](Op* op) { return sink.Completed(op); });

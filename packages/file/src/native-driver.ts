@@ -53,6 +53,14 @@ export function openBits(request: OpenRequest): number {
   return bits;
 }
 
+/** One reusable request of a batch (see NativeFileDriver.batch). */
+interface BatchRequestSlot {
+  kind: number;
+  handle: number;
+  offset: number;
+  buffers: Uint8Array | undefined;
+}
+
 export class NativeFileDriver implements FileDriver<number> {
   readonly backend: NativeBackendName;
   readonly capabilities: FileCapabilities;
@@ -165,23 +173,39 @@ export class NativeFileDriver implements FileDriver<number> {
       queueMicrotask(() => done(null, results));
       return;
     }
-    const requests = ops.map((op) => ({
-      kind: op.write ? FileOpKinds.write : FileOpKinds.read,
-      handle,
-      offset: op.position,
-      buffers: op.view,
-    }));
-    this.#port.submitOps(requests, (index, status, result) => {
-      if (status === 0) {
-        results[index] = result;
-      } else {
-        results[index] = -1;
-        const write = (ops[index] as ResolvedBatchOp).write;
-        firstError ??= systemError({ errno: status, syscall: write ? 'write' : 'read', path, rawCode: result || undefined });
-      }
-      if (--left === 0) done(firstError, results);
-    });
+    // submitOps reads the requests before it returns and keeps only the
+    // buffers, so one set of request objects (per batch size) serves every
+    // batch; their buffers are dropped again right after.
+    let requests = this.#batchRequests;
+    if (requests.length !== ops.length) {
+      requests = Array.from({ length: ops.length }, () => ({ kind: 0, handle: -1, offset: -1, buffers: undefined as Uint8Array | undefined }));
+      this.#batchRequests = requests;
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as ResolvedBatchOp;
+      const request = requests[i] as BatchRequestSlot;
+      request.kind = op.write ? FileOpKinds.write : FileOpKinds.read;
+      request.handle = handle;
+      request.offset = op.position;
+      request.buffers = op.view;
+    }
+    try {
+      this.#port.submitOps(requests, (index, status, result) => {
+        if (status === 0) {
+          results[index] = result;
+        } else {
+          results[index] = -1;
+          const write = (ops[index] as ResolvedBatchOp).write;
+          firstError ??= systemError({ errno: status, syscall: write ? 'write' : 'read', path, rawCode: result || undefined });
+        }
+        if (--left === 0) done(firstError, results);
+      });
+    } finally {
+      for (const request of requests) request.buffers = undefined;
+    }
   }
+
+  #batchRequests: BatchRequestSlot[] = [];
 
   async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {
     await this.#port.runOp({ kind: FileOpKinds.sync, handle, arg: dataOnly ? 1 : 0 }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });

@@ -86,15 +86,34 @@ bool Expect(bool condition, const std::string& backend, const std::string& what)
 
 uint8_t PatternByte(int client, size_t index) { return static_cast<uint8_t>((index * 31 + client * 7) & 0xff); }
 
-// A blocking client: sends `rounds` messages of growing size, checks each
-// echo byte for byte, then shuts down and expects the server's EOF.
-bool RunClient(int port, int client, int rounds) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// 127.0.0.1:port.
+sockaddr_in Loopback(int port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  return address;
+}
+
+// Up to `count` blocking clients connected to 127.0.0.1:port (a failed
+// connect is left out, so the caller checks the size).
+std::vector<int> ConnectClients(int port, size_t count) {
+  const sockaddr_in to = Loopback(port);
+  std::vector<int> clients;
+  for (size_t i = 0; i < count; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) clients.push_back(fd);
+    else close(fd);
+  }
+  return clients;
+}
+
+// A blocking client: sends `rounds` messages of growing size, checks each
+// echo byte for byte, then shuts down and expects the server's EOF.
+bool RunClient(int port, int client, int rounds) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in address = Loopback(port);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     close(fd);
     return false;
   }
@@ -222,17 +241,8 @@ bool RunBackend(const std::string& name) {
     Op* shot = ops.back().get();
     shot->flags = overlapped::op_flags::kMultishot;
     backend->Submit(&shot, 1);
-    constexpr int kShots = 40;
-    std::vector<int> shot_clients;
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(multishot_port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int i = 0; i < kShots; ++i) {
-      const int fd = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) shot_clients.push_back(fd);
-      else close(fd);
-    }
+    constexpr size_t kShots = 40;
+    const std::vector<int> shot_clients = ConnectClients(multishot_port, kShots);
     ok &= Expect(shot_clients.size() == kShots, name, "40 clients connect");
     std::vector<int64_t> taken;
     if (multishot) {
@@ -274,16 +284,7 @@ bool RunBackend(const std::string& name) {
                      overlapped::SocketName(burst_listener, false, &host, &burst_port, &raw) == 0,
                  name, "burst listener");
     constexpr size_t kBurst = 200;
-    std::vector<int> burst_clients;
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(burst_port));
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (size_t i = 0; i < kBurst; ++i) {
-      const int fd = socket(AF_INET, SOCK_STREAM, 0);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) burst_clients.push_back(fd);
-      else close(fd);
-    }
+    const std::vector<int> burst_clients = ConnectClients(burst_port, kBurst);
     ok &= Expect(burst_clients.size() == kBurst, name, "200 clients wait");
     std::vector<int64_t> taken;
     Op* armed = nullptr;
@@ -331,11 +332,8 @@ bool RunBackend(const std::string& name) {
   // then Stop with echo loops (and an accept, and a multishot accept) in
   // flight completes them all.
   const int idle[3] = {socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0)};
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  for (int fd : idle) connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  const sockaddr_in address = Loopback(port);
+  for (int fd : idle) connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
   std::vector<Op*> live;
   while (live.size() < 3 && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(10)) {
     Op* op = sink.Next(100);

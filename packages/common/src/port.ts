@@ -129,10 +129,10 @@ const OP_FLAG_MULTISHOT = 1;
 /** An op record's key word when more completions of the op follow (backend.h kOpRecordMore). */
 const OP_RECORD_MORE = 1;
 
+// What the port keeps per op in flight; `kind` says which of the three.
 interface PendingOp {
+  kind: 'op';
   callback: OpCallback;
-  // Always -1: an op submitted alone.
-  index: -1;
   // The op's memory, referenced until its completion has been drained, so
   // that a garbage collection in flight cannot free it.
   hold: Uint8Array | Uint8Array[] | undefined;
@@ -143,7 +143,7 @@ interface PendingOp {
  * needs, in one record instead of a callback closure per op.
  */
 interface PendingPromiseOp {
-  index: -3;
+  kind: 'promise';
   resolve: (result: number) => void;
   reject: (error: Error) => void;
   details: OpErrorDetails;
@@ -160,8 +160,8 @@ interface PendingPromiseOp {
  * hot batch loop's garbage down.
  */
 interface PendingBatch {
+  kind: 'batch';
   callback: BatchOpCallback;
-  index: -2;
   firstId: number;
   holds: Array<Uint8Array | null>;
 }
@@ -417,7 +417,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * ```
    */
   submitOp(request: OpRequest, callback: OpCallback): number {
-    return this.#startOp(request, { callback, index: -1, hold: undefined });
+    return this.#startOp(request, { kind: 'op', callback, hold: undefined });
   }
 
   // Starts one op and records `entry` for its completion(s).
@@ -548,7 +548,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     try {
       submitBatch.call(this.#driver, fields, count, buffers, true);
       this.#nextOpId += count;
-      const batch: PendingBatch = { callback, index: -2, firstId, holds: staged ? buffers.slice(0, count) : buffers };
+      const batch: PendingBatch = { kind: 'batch', callback, firstId, holds: staged ? buffers.slice(0, count) : buffers };
       for (let i = 0; i < count; i++) this.#ops.set(firstId + i, batch);
     } finally {
       if (staged) buffers.fill(null, 0, count);
@@ -563,8 +563,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * `settled`, if given, is called once when the op completes, just before
    * the promise settles, or before a promise that rejects at once is
    * returned (a caller that counts ops in flight needs no `then` of its
-   * own); not when runOp throws an argument error. `details` is kept by reference until then and only
-   * read; it may be shared between ops.
+   * own); not when runOp throws an argument error. `details` is kept by
+   * reference until then and only read; it may be shared between ops.
    *
    * @example
    * ```ts
@@ -584,7 +584,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     }
     let entry: PendingPromiseOp | undefined;
     const promise = new Promise<number>((resolve, reject) => {
-      entry = { index: -3, resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined };
+      entry = { kind: 'promise', resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined };
     });
     const op = entry as PendingPromiseOp;
     let token: number;
@@ -865,8 +865,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     // A multishot op stays in flight, its buffers held, until its last.
     if (!more) this.#ops.delete(id);
     try {
-      if (op.index === -1) op.callback(status, result, more);
-      else if (op.index === -3) this.#settlePromiseOp(op, status, result);
+      if (op.kind === 'op') op.callback(status, result, more);
+      else if (op.kind === 'promise') this.#settlePromiseOp(op, status, result);
       else op.callback(id - op.firstId, status, result);
     } catch (error) {
       queueMicrotask(() => {

@@ -716,18 +716,19 @@ export class OverlappedFile {
     return work.then(this.#settled as (value: T) => T, this.#failed);
   }
 
+  // One op of this file is done: the last one lets a waiting close() go on.
   readonly #opSettled = (): void => {
     if (--this.#inFlight === 0) this.#idle?.();
   };
 
   // The handlers of #track, made once per file rather than per op.
   readonly #settled = <T>(value: T): T => {
-    if (--this.#inFlight === 0) this.#idle?.();
+    this.#opSettled();
     return value;
   };
 
   readonly #failed = (error: unknown): never => {
-    if (--this.#inFlight === 0) this.#idle?.();
+    this.#opSettled();
     throw error;
   };
 

@@ -53,8 +53,8 @@ export function openBits(request: OpenRequest): number {
   return bits;
 }
 
-/** One reusable request of a batch (see NativeFileDriver.batch). */
-interface BatchRequestSlot {
+/** A request object the driver reuses for its reads and batches (runOp and submitOps read it before they return). */
+interface RequestSlot {
   kind: number;
   handle: number;
   offset: number;
@@ -116,7 +116,7 @@ export class NativeFileDriver implements FileDriver<number> {
     }
   }
 
-  readonly #readRequest: { kind: number; handle: number; offset: number; buffers: Uint8Array | undefined } = {
+  readonly #readRequest: RequestSlot = {
     kind: FileOpKinds.read,
     handle: -1,
     offset: -1,
@@ -178,12 +178,12 @@ export class NativeFileDriver implements FileDriver<number> {
     // batch; their buffers are dropped again right after.
     let requests = this.#batchRequests;
     if (requests.length !== ops.length) {
-      requests = Array.from({ length: ops.length }, () => ({ kind: 0, handle: -1, offset: -1, buffers: undefined as Uint8Array | undefined }));
+      requests = Array.from({ length: ops.length }, (): RequestSlot => ({ kind: 0, handle: -1, offset: -1, buffers: undefined }));
       this.#batchRequests = requests;
     }
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as ResolvedBatchOp;
-      const request = requests[i] as BatchRequestSlot;
+      const request = requests[i] as RequestSlot;
       request.kind = op.write ? FileOpKinds.write : FileOpKinds.read;
       request.handle = handle;
       request.offset = op.position;
@@ -205,7 +205,7 @@ export class NativeFileDriver implements FileDriver<number> {
     }
   }
 
-  #batchRequests: BatchRequestSlot[] = [];
+  #batchRequests: RequestSlot[] = [];
 
   async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {
     await this.#port.runOp({ kind: FileOpKinds.sync, handle, arg: dataOnly ? 1 : 0 }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });

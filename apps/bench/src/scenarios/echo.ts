@@ -8,7 +8,10 @@
  * fairer figure; round trips/s says whether a server keeps up.
  *
  * Contenders: the C io_uring reference (reference/echo-uring.c, one ring,
- * nothing clever), a Node `net` echo server, and, when @overlapped/socket is
+ * nothing clever), the C epoll floor (reference/echo-epoll.c: one recv and
+ * one send per message and nothing else, near enough the kernel's own cost
+ * of a round trip, which every server pays), a Node `net` echo server, and,
+ * when @overlapped/socket is
  * built, echo-server in `native` mode per native backend and in `js` mode
  * per backend (portable included).
  */
@@ -45,6 +48,8 @@ export interface EchoContenderResult {
   rateVsNet?: number;
   /** Round trips/s / the C reference's. */
   rateVsReference?: number;
+  /** CPU per round trip / the C epoll floor's (how far above the kernel's own cost). */
+  cpuVsFloor?: number;
 }
 
 export interface EchoScenarioResult {
@@ -54,11 +59,18 @@ export interface EchoScenarioResult {
   seconds: number;
   rounds: number;
   contenders: EchoContenderResult[];
+  /**
+   * The C epoll floor's CPU per round trip / the Node net server's: the
+   * lowest ratio to net that any server can expect here, since the floor
+   * does nothing per message beyond its recv and send.
+   */
+  floorVsNet?: number;
   goals: Array<{ goal: string; value: number; limit: number; met: boolean }>;
 }
 
 export const NET = 'node net';
 export const REFERENCE = 'C io_uring reference';
+export const FLOOR = 'C epoll floor';
 
 interface ServerSpec {
   name: string;
@@ -72,11 +84,13 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** The contenders available here: always the reference and net; overlapped when built. */
+/** The contenders available here: always the two C servers and net; overlapped when built. */
 async function serverSpecs(bufferSize: number, log: (line: string) => void): Promise<ServerSpec[]> {
   const reference = buildC(new URL('../../reference/echo-uring.c', import.meta.url), 'echo-uring');
+  const floor = buildC(new URL('../../reference/echo-epoll.c', import.meta.url), 'echo-epoll');
   const specs: ServerSpec[] = [
     { name: REFERENCE, command: reference, args: ['0', '127.0.0.1', String(bufferSize)] },
+    { name: FLOOR, command: floor, args: ['0', '127.0.0.1', String(bufferSize)] },
     { name: NET, command: process.execPath, args: [fileURLToPath(new URL('../servers/net-echo.js', import.meta.url)), '0', '127.0.0.1'] },
   ];
   const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
@@ -173,7 +187,9 @@ export async function echoScenarios(options: {
       });
       const net = contenders.find((c) => c.name === NET);
       const reference = contenders.find((c) => c.name === REFERENCE);
+      const floor = contenders.find((c) => c.name === FLOOR);
       for (const c of contenders) {
+        if (floor) c.cpuVsFloor = c.cpuPerRoundTripUs / floor.cpuPerRoundTripUs;
         if (net) {
           c.cpuVsNet = c.cpuPerRoundTripUs / net.cpuPerRoundTripUs;
           c.rateVsNet = c.roundTripsPerSecond / net.roundTripsPerSecond;
@@ -184,11 +200,11 @@ export async function echoScenarios(options: {
         }
       }
       log(
-        `  ${'server'.padEnd(30)} ${'rt/s'.padStart(8)} ${'CPU us/rt'.padStart(10)} ${'user'.padStart(5)} ${'vs net'.padStart(7)} ${'vs ref'.padStart(7)} ${'rt/s vs ref'.padStart(11)} ${'srv cores'.padStart(9)} ${'client'.padStart(6)} ${'p99 ms'.padStart(7)}`,
+        `  ${'server'.padEnd(30)} ${'rt/s'.padStart(8)} ${'CPU us/rt'.padStart(10)} ${'user'.padStart(5)} ${'vs net'.padStart(7)} ${'vs ref'.padStart(7)} ${'rt/s vs ref'.padStart(11)} ${'vs floor'.padStart(8)} ${'srv cores'.padStart(9)} ${'client'.padStart(6)} ${'p99 ms'.padStart(7)}`,
       );
       for (const c of contenders) {
         log(
-          `  ${c.name.padEnd(30)} ${formatRate(c.roundTripsPerSecond).padStart(8)} ${c.cpuPerRoundTripUs.toFixed(2).padStart(10)} ${c.userPerRoundTripUs.toFixed(2).padStart(5)} ${`${(c.cpuVsNet ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.cpuVsReference ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.rateVsReference ?? 0).toFixed(2)}x`.padStart(11)} ${c.serverCores.toFixed(2).padStart(9)} ${c.clientCores.toFixed(2).padStart(6)} ${c.p99Ms.toFixed(2).padStart(7)}`,
+          `  ${c.name.padEnd(30)} ${formatRate(c.roundTripsPerSecond).padStart(8)} ${c.cpuPerRoundTripUs.toFixed(2).padStart(10)} ${c.userPerRoundTripUs.toFixed(2).padStart(5)} ${`${(c.cpuVsNet ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.cpuVsReference ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.rateVsReference ?? 0).toFixed(2)}x`.padStart(11)} ${`${(c.cpuVsFloor ?? 0).toFixed(2)}x`.padStart(8)} ${c.serverCores.toFixed(2).padStart(9)} ${c.clientCores.toFixed(2).padStart(6)} ${c.p99Ms.toFixed(2).padStart(7)}`,
         );
       }
       const goals: EchoScenarioResult['goals'] = [];
@@ -202,7 +218,11 @@ export async function echoScenarios(options: {
         }
       }
       for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);
-      results.push({ scenario: title, size, connections, seconds, rounds, contenders, goals });
+      const floorVsNet = floor?.cpuVsNet;
+      if (floorVsNet !== undefined) {
+        log(`  the floor (recv + send per message, nothing else) costs ${floorVsNet.toFixed(2)}x net's CPU per round trip here`);
+      }
+      results.push({ scenario: title, size, connections, seconds, rounds, contenders, floorVsNet, goals });
     } finally {
       for (const { spec, server } of servers) {
         const code = await server.stop();

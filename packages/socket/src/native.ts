@@ -162,6 +162,10 @@ export class NativeSocket implements Socket {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #onClose: (() => void) | undefined;
+  // Made once, shared by every op of this socket: what its errors name, and
+  // how an op learns that the socket was closed under it.
+  readonly #place: ErrorPlace;
+  readonly #isClosed = (): boolean => this.#closed;
   readonly #trySend: boolean;
   #sendsInFlight = 0;
   #sendTail: Promise<void> | undefined;
@@ -185,6 +189,7 @@ export class NativeSocket implements Socket {
     const remote = names?.remote ?? core.socketName(handle, true);
     [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
     [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
+    this.#place = { address: this.remoteAddress, port: this.remotePort };
   }
 
   get closed(): boolean {
@@ -198,15 +203,7 @@ export class NativeSocket implements Socket {
 
   #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
     if (this.#closed) return Promise.reject(socketClosed(syscall));
-    return runOp(
-      this.#port,
-      { kind, handle: this.#handle, ...(buffer ? { buffers: buffer } : {}), arg },
-      syscall,
-      { address: this.remoteAddress, port: this.remotePort },
-      signal,
-      this.#inFlight,
-      () => this.#closed,
-    );
+    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, this.#place, signal, this.#inFlight, this.#isClosed);
   }
 
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {

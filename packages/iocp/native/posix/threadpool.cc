@@ -194,10 +194,10 @@ void ThreadPoolBackend::RunWorker() noexcept {
       sink_->LeaveRun();
       batch.clear();
     }
-    // Ops still queued when Stop began are cancelled, not run.
-    if (ops.size() == 1) {
-      RunOp(ops[0], stopping);
-    } else if (!ops.empty()) {
+    // Ops still queued when Stop began are cancelled, not run. The
+    // syscalls ran outside the concurrency gate (see RunOp); the trip's
+    // ops, one or a group's share, complete together.
+    if (!ops.empty()) {
       for (Op* op : ops) Execute(op, stopping);
       sink_->EnterRun();
       sink_->CompleteOps(ops.data(), ops.size());

@@ -1,8 +1,7 @@
 #include "port.h"
 
-#include <cstring>
-
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -196,21 +195,18 @@ std::unique_ptr<Op> Port::TakeOp() {
   if (spare_ops_.empty()) return std::make_unique<Op>();
   std::unique_ptr<Op> op = std::move(spare_ops_.back());
   spare_ops_.pop_back();
-  // As new: what make_unique<Op>() gives, but the buffer list and path keep
-  // their capacity.
-  op->kind = OpKind::kNop;
-  op->flags = 0;
-  op->token = 0;
-  op->key = 0;
-  op->handle = -1;
-  op->offset = -1;
-  op->arg = 0;
-  op->buffers.clear();
-  op->path.clear();
-  op->result = 0;
-  op->raw_error = 0;
-  std::memset(op->backend_storage, 0, sizeof op->backend_storage);
-  op->cancel_requested.store(false, std::memory_order_relaxed);
+  // As new: remade in place as make_unique<Op>() makes it (Op's own
+  // defaults, scratch space zeroed), except that the buffer list and path
+  // keep their capacity.
+  std::vector<OpBuffer> buffers = std::move(op->buffers);
+  std::string path = std::move(op->path);
+  buffers.clear();
+  path.clear();
+  Op* raw = op.get();
+  raw->~Op();
+  new (raw) Op();
+  raw->buffers = std::move(buffers);
+  raw->path = std::move(path);
   return op;
 }
 

@@ -4,7 +4,8 @@
 //   - vitest: the packages' own tests and the testkit conformance suites on
 //     io_uring, threadpool and portable (whichever run here);
 //   - the Windows suite: the same testkit suites under the Windows node.exe
-//     (Wine on Linux) against the packed win32-x64 prebuild.
+//     (Wine on Linux) against the packed win32-x64 prebuild;
+//   - the same vitest suites on the lowest Node version `engines` names.
 // OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
 // skipped backend a failure (CI sets it). The last line reads
 // "N passed, N failed, N skipped".
@@ -86,6 +87,24 @@ if (existsSync(windowsSuite)) {
     add('iocp', 'failed');
   }
 }
+
+// Scripts that write a summary { passed, failed, skipped? } of their own:
+// each is one row; a script that writes none has failed.
+function summaryRow(script, row) {
+  const summaryFile = join(artifacts, `${script.replace(/\.mjs$/, '')}-summary.json`);
+  rmSync(summaryFile, { force: true });
+  const result = spawnSync(process.execPath, [join(root, 'scripts', script), '--summary', summaryFile], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(summaryFile)) {
+    console.error(`${script} wrote no summary (exit ${result.status ?? result.signal})`);
+    add(row(), 'failed');
+    return;
+  }
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  add(row(summary), 'passed', summary.passed);
+  add(row(summary), 'failed', summary.failed || (result.status === 0 ? 0 : 1));
+  add(row(summary), 'skipped', summary.skipped ?? 0);
+}
+summaryRow('lowest-node.mjs', (summary) => `node-${summary?.version ?? 'lowest'}`);
 
 console.log('\nTests per suite and backend:');
 let passed = 0;

@@ -5,7 +5,10 @@
 //     io_uring, threadpool and portable (whichever run here);
 //   - the Windows suite: the same testkit suites under the Windows node.exe
 //     (Wine on Linux) against the packed win32-x64 prebuild;
-//   - the same vitest suites on the lowest Node version `engines` names.
+//   - the same vitest suites on the lowest Node version `engines` names;
+//   - the package check: the packed packages installed with plain npm, every
+//     README example and a TypeScript consumer run against them, publint
+//     and attw.
 // OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
 // skipped backend a failure (CI sets it). The last line reads
 // "N passed, N failed, N skipped".
@@ -105,6 +108,7 @@ function summaryRow(script, row) {
   add(row(summary), 'skipped', summary.skipped ?? 0);
 }
 summaryRow('lowest-node.mjs', (summary) => `node-${summary?.version ?? 'lowest'}`);
+summaryRow('package-check.mjs', () => 'packages');
 
 console.log('\nTests per suite and backend:');
 let passed = 0;

@@ -8,7 +8,8 @@
 //   - the same vitest suites on the lowest Node version `engines` names;
 //   - the package check: the packed packages installed with plain npm, every
 //     README example and a TypeScript consumer run against them, publint
-//     and attw.
+//     and attw;
+//   - the changesets dry run: `changeset version` and pack, on a copy.
 // OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
 // skipped backend a failure (CI sets it). The last line reads
 // "N passed, N failed, N skipped".
@@ -109,6 +110,7 @@ function summaryRow(script, row) {
 }
 summaryRow('lowest-node.mjs', (summary) => `node-${summary?.version ?? 'lowest'}`);
 summaryRow('package-check.mjs', () => 'packages');
+summaryRow('changeset-dry-run.mjs', () => 'changesets');
 
 console.log('\nTests per suite and backend:');
 let passed = 0;

@@ -114,12 +114,13 @@ try {
     record(compiled.ok, `tsc --moduleResolution ${resolution}: ${what}`, compiled.output);
   }
 
-  // 5. Run everything: native first, then portable.
+  // 5. Run everything: native first, then portable, in a scratch folder
+  // that is also their os.tmpdir(), so what they write goes with it.
   const scratch = join(work, 'scratch');
   mkdirSync(scratch);
   for (const backend of ['native', 'portable']) {
     console.log(`  examples on ${backend === 'native' ? 'the native backend (PREBUILDS_ONLY=1)' : 'OVERLAPPED_BACKEND=portable'}:`);
-    const env = backend === 'native' ? nativeEnv : { ...process.env, OVERLAPPED_BACKEND: 'portable' };
+    const env = { ...(backend === 'native' ? nativeEnv : { ...process.env, OVERLAPPED_BACKEND: 'portable' }), TMPDIR: scratch };
     for (const { title, runs, nativeOnly } of runnable) {
       if (backend === 'portable' && nativeOnly) {
         console.log(`  --   ${title}: native only (${nativeOnly})`);

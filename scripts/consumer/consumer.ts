@@ -3,6 +3,7 @@
 // installed tarballs, then run: every public package's types resolve, and
 // the values behind them work.
 import { strict as assert } from 'node:assert';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,20 +17,32 @@ const error = systemError({ code: 'ENOENT', syscall: 'open', path: '/nope' });
 assert.equal(isOverlappedError(error), true);
 assert.equal(error.code, 'ENOENT');
 
-const port = new CompletionPort<{ job: string }>();
-port.post(1, 2, { job: 'typed' });
-for await (const completion of port) {
-  assert.equal(completion.value?.job, 'typed');
-  break;
+// `await using` compiles to code that needs Symbol.asyncDispose at run
+// time, which every Node in engines has (the TypeScript helper brings
+// SuppressedError, which Node 20 lacks).
+let port: CompletionPort<{ job: string }>;
+{
+  await using scoped = new CompletionPort<{ job: string }>();
+  port = scoped;
+  port.post(1, 2, { job: 'typed' });
+  for await (const completion of port) {
+    assert.equal(completion.value?.job, 'typed');
+    break;
+  }
 }
-await port.close();
+assert.equal(port.closed, true);
 
 const path = join(tmpdir(), `overlapped-consumer-${process.pid}.bin`);
-const file: OverlappedFile = await open(path, { disposition: 'create-always', access: 'read-write' });
+let file: OverlappedFile;
+{
+  await using scoped = await open(path, { disposition: 'create-always', access: 'read-write' });
+  file = scoped;
+  assert.equal(await file.writeAt(Buffer.from('consumer'), 0), 8);
+}
+assert.equal(file.closed, true);
 const backend: BackendName = file.backend;
-assert.equal(await file.writeAt(Buffer.from('consumer'), 0), 8);
-await file.close();
 assert.deepEqual(await copyFile(path, `${path}.copy`), { bytes: 8, backend });
+await Promise.all([rm(path), rm(`${path}.copy`)]);
 
 const server = await listen({
   port: 0,

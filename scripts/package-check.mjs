@@ -4,9 +4,12 @@
 // tarballs' contents), installs the tarballs with plain npm into a fresh
 // folder outside the workspace, then:
 //   - loads the installed native core with PREBUILDS_ONLY=1;
-//   - type-checks every TypeScript example of the READMEs and a TypeScript
-//     consumer (scripts/consumer) with `moduleResolution: node16` and with
-//     `bundler`, and a CommonJS one with `nodenext` (tsc from the workspace);
+//   - type-checks (tsc from the workspace, strict) the READMEs' TypeScript
+//     examples and a TypeScript consumer (scripts/consumer) with
+//     `moduleResolution: node16` and with `bundler`, the JavaScript examples
+//     with checkJs (node16), and the CommonJS examples and consumer with
+//     `nodenext`, the one resolution under which CommonJS may require() an
+//     ES module;
 //   - runs every example of every README verbatim (scripts/readme-examples.mjs)
 //     and the consumers on the lowest Node version `engines` names, on the
 //     native backend, then again with OVERLAPPED_BACKEND=portable;
@@ -102,15 +105,25 @@ try {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const strict = { strict: true, target: 'ES2022', types: ['node'], skipLibCheck: false, rootDir: '.' };
   const configs = {
-    node16: { ...strict, module: 'node16', moduleResolution: 'node16', outDir: 'out' },
+    // The JavaScript examples too (checkJs): what an editor would flag in them.
+    node16: { ...strict, module: 'node16', moduleResolution: 'node16', outDir: 'out', allowJs: true, checkJs: true },
     bundler: { ...strict, module: 'esnext', moduleResolution: 'bundler', noEmit: true },
-    nodenext: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' },
+    nodenext: { ...strict, module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out', allowJs: true, checkJs: true },
   };
   for (const [resolution, compilerOptions] of Object.entries(configs)) {
-    const include = resolution === 'nodenext' ? ['consumer/*.cts'] : ['examples/*.ts', 'consumer/*.ts'];
+    // CommonJS can require() these ES modules under nodenext only.
+    const include = {
+      node16: ['examples/*.ts', 'examples/*.mjs', 'consumer/*.ts'],
+      bundler: ['examples/*.ts', 'consumer/*.ts'],
+      nodenext: ['examples/*.cjs', 'consumer/*.cts'],
+    }[resolution];
     writeFileSync(join(app, `tsconfig.${resolution}.json`), JSON.stringify({ compilerOptions, include }, null, 2));
     const compiled = run(process.execPath, [tsc, '-p', `tsconfig.${resolution}.json`], { cwd: app });
-    const what = resolution === 'nodenext' ? 'the CommonJS consumer' : 'the TypeScript examples and the consumer';
+    const what = {
+      node16: 'the ES module examples (JavaScript with checkJs) and the consumer',
+      bundler: 'the TypeScript examples and the consumer',
+      nodenext: 'the CommonJS examples and consumer',
+    }[resolution];
     record(compiled.ok, `tsc --moduleResolution ${resolution}: ${what}`, compiled.output);
   }
 

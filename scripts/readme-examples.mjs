@@ -5,7 +5,8 @@
 //
 //   ```js                an ES module, run as a .mjs file
 //   ```js commonjs       a CommonJS module, run as a .cjs file
-//   ```ts                TypeScript: type-checked under strict, then run
+//   ```ts                TypeScript, run as tsc emits it
+// (every one type-checked under strict, JavaScript with checkJs)
 //   anything else        must carry a marker on the line before it, saying
 //                        why it is not run:
 //                          <!-- example-not-run: the reason -->

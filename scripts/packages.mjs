@@ -71,13 +71,38 @@ export function enginesRange(base = root) {
  *   lowestVersion('^20.19.0 || >=22.12.0'); // '20.19.0'
  */
 export function lowestVersion(range) {
-  const bounds = range.split('||').map((part) => {
-    const match = /^\s*(?:\^|>=|~)\s*(\d+)\.(\d+)\.(\d+)\s*$/.exec(part);
-    if (!match) throw new Error(`cannot read the lower bound of '${part.trim()}' in engines.node '${range}'`);
-    return match.slice(1, 4).map(Number);
-  });
-  bounds.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+  const bounds = alternatives(range).map(({ lower }) => lower);
+  bounds.sort(compareVersions);
   return bounds[0].join('.');
+}
+
+/**
+ * Whether `version` (such as `process.version`) is in `range`, for the
+ * ranges {@link lowestVersion} understands.
+ *
+ * @example
+ *   satisfies('v20.18.3', '^20.19.0 || >=22.12.0'); // false
+ */
+export function satisfies(version, range) {
+  const parsed = String(version).replace(/^v/, '').split('.').map(Number);
+  return alternatives(range).some(({ operator, lower }) => {
+    if (compareVersions(parsed, lower) < 0) return false;
+    if (operator === '>=') return true;
+    if (operator === '~') return parsed[0] === lower[0] && parsed[1] === lower[1];
+    return lower[0] > 0 ? parsed[0] === lower[0] : parsed[1] === lower[1]; // ^
+  });
+}
+
+function alternatives(range) {
+  return range.split('||').map((part) => {
+    const match = /^\s*(\^|>=|~)\s*(\d+)\.(\d+)\.(\d+)\s*$/.exec(part);
+    if (!match) throw new Error(`cannot read '${part.trim()}' in engines.node '${range}'`);
+    return { operator: match[1], lower: match.slice(2, 5).map(Number) };
+  });
+}
+
+function compareVersions(a, b) {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
 let pnpmPath;

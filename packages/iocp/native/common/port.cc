@@ -53,12 +53,8 @@ Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), env_(
   // The wake function carries no data: JS drains the queue when it runs.
   // It is unreferenced while nothing is in flight, so an idle port does not
   // keep the process alive (JS references it again when it posts).
-  wake_ = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "overlapped.port", 0, 1);
-  wake_.Unref(env);
-  queue_ = std::make_unique<DeliveryQueue>(concurrency, [this] {
-    // napi_closing during environment teardown is expected and harmless.
-    wake_.NonBlockingCall();
-  });
+  if (wake_.Create(env, info[4]) != napi_ok) throw Napi::Error::New(env);
+  queue_ = std::make_unique<DeliveryQueue>(concurrency, [this] { wake_.Call(); });
 
   backend_.reset(CreateBackend(name));
   if (!backend_) {
@@ -95,7 +91,7 @@ void Port::Shutdown() {
   if (backend_ && started_) backend_->Stop();
   ops_.clear();
   spare_ops_.clear();
-  if (started_) wake_.Release();
+  wake_.Release();
   if (cleanup_hook_added_) {
     napi_remove_env_cleanup_hook(env_, CleanupHook, this);
     cleanup_hook_added_ = false;
@@ -164,7 +160,8 @@ Napi::Value Port::Counters(const Napi::CallbackInfo& info) {
 
 void Port::SetRef(const Napi::CallbackInfo& info) {
   if (shut_down_) return;
-  bool ref = info[0].ToBoolean();
+  // A plain read, no coercion: it works while the environment is terminating.
+  bool ref = info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
   if (ref == referenced_) return;
   referenced_ = ref;
   if (ref) {

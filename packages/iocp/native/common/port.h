@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "delivery_queue.h"
 #include "native_posters.h"
+#include "wake_function.h"
 
 namespace overlapped {
 
@@ -49,7 +50,7 @@ class Port : public Napi::ObjectWrap<Port> {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<DeliveryQueue> queue_;
   std::unique_ptr<NativePosters> posters_;
-  Napi::ThreadSafeFunction wake_;
+  WakeFunction wake_;
   Napi::Reference<Napi::ArrayBuffer> ring_;
   CompletionRecord* ring_data_ = nullptr;
   size_t ring_capacity_ = 0;

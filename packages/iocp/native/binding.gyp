@@ -6,6 +6,7 @@
         "addon.cc",
         "common/aligned_buffer.cc",
         "common/delivery_queue.cc",
+        "common/env_handles.cc",
         "common/errors.cc",
         "common/native_posters.cc",
         "common/port.cc",

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 export { backendAvailability, makePort } from './backends.js';
-export { canForceGc, forceGc, sleep, type TestApi, waitFor } from './harness.js';
+export { canForceGc, type ChildOutcome, forceGc, runNodeChild, sleep, type TestApi, waitFor } from './harness.js';
 export { definePortSuite, type PortSuiteOptions } from './suites/port.js';
 export { defineFileSuite, type FileSuiteOptions } from './suites/file.js';
 export { defineSocketSuite } from './suites/socket.js';
+export { defineLifecycleSuite, type LifecycleSuiteOptions } from './suites/lifecycle.js';

@@ -393,7 +393,7 @@ export class OverlappedFile {
     validatePosition(position);
     this.#checkDirect(view, position);
     if (this.#closing) return this.#refused('write');
-    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position + view.byteLength)));
+    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position, view.byteLength)));
   }
 
   /**
@@ -430,7 +430,7 @@ export class OverlappedFile {
     let total = 0;
     for (const view of views) total += view.byteLength;
     if (this.#closing) return this.#refused('write');
-    return this.#track(this.#writevAll(views, position, total, opts.signal, this.#moveEnd(position + total)));
+    return this.#track(this.#writevAll(views, position, total, opts.signal, this.#moveEnd(position, total)));
   }
 
   /**
@@ -488,7 +488,7 @@ export class OverlappedFile {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i] as ResolvedBatchOp;
         if (!op.write) continue;
-        const version = this.#moveEnd(op.position + op.view.byteLength);
+        const version = this.#moveEnd(op.position, op.view.byteLength);
         if (version !== 0) {
           moved = version;
           movedBy = i;
@@ -563,7 +563,7 @@ export class OverlappedFile {
     this.#checkDirect(view, position);
     if (this.#closing) return this.#refused('write');
     this.#position += view.byteLength;
-    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position + view.byteLength)));
+    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position, view.byteLength)));
   }
 
   /**
@@ -684,7 +684,7 @@ export class OverlappedFile {
     // fallocate(2) on a read-only descriptor is EBADF, whatever the size:
     // so it is on every backend.
     if (this.#request.access === 'read') return this.#refused('fallocate');
-    const version = this.#moveEnd(size);
+    const version = this.#moveEnd(0, size);
     // One at a time, after the writes in flight; writes called meanwhile wait.
     const work = (this.#writeGate ?? Promise.resolve())
       .then(() => this.#writesDrained())
@@ -810,7 +810,7 @@ export class OverlappedFile {
     const work = start();
     return this.#track(
       target.#track(work).then((copied) => {
-        target.#moveEnd(position + copied);
+        target.#moveEnd(position, copied);
         return copied;
       }),
     );
@@ -978,9 +978,12 @@ export class OverlappedFile {
     return ++this.#endVersion;
   }
 
-  // An op that reserves room up to `end` moves the append end there if it
-  // is further; returns the move's number, or 0 if the end did not move.
-  #moveEnd(end: number): number {
+  // An op that reserves `[position, position + length)` moves the append
+  // end to its end if that is further (an empty range reserves nothing);
+  // returns the move's number, or 0 if the end did not move.
+  #moveEnd(position: number, length: number): number {
+    if (length === 0) return 0;
+    const end = position + length;
     if (this.#appendEnd !== undefined) {
       if (end <= this.#appendEnd) return 0;
       const version = this.#saveEnd();

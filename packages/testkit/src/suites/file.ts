@@ -865,8 +865,11 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
         file.append(Buffer.from('f')), // 41: a write below the end moves nothing
       ]);
       assert.deepEqual(landed, [-1, 15, -1, 20, -1, 28, -1, 37, -1, 40, -1, 41]);
+      // An empty write reserves nothing, wherever it is.
+      assert.equal(await file.writeAt(Buffer.alloc(0), 10_000), 0);
+      assert.equal(await file.append(Buffer.from('g')), 42);
       await file.close();
-      assert.equal(readFileSync(path, 'latin1'), '<below>p<write>a<vv>b<batch>c<cursor>d\0\0ef');
+      assert.equal(readFileSync(path, 'latin1'), '<below>p<write>a<vv>b<batch>c<cursor>d\0\0efg');
       cleanup(path);
     }, timeout);
 

@@ -269,9 +269,15 @@ void RunAllocate(Op* op) {
     allocation.AllocationSize.QuadPart = op->arg;
     if (!SetFileInformationByHandle(handle, FileAllocationInfo, &allocation, sizeof allocation)) {
       const DWORD error = GetLastError();
-      const DWORD fallback = IsUnsupported(error) && standard.EndOfFile.QuadPart < op->arg
-                                 ? AllocateByWriting(handle, standard.EndOfFile.QuadPart, op->arg)
-                                 : error;
+      // Without the allocation call, holes below the end of the file stay
+      // holes (zeros written there could land over data): a file already
+      // `arg` long has nothing to do; a shorter one gets its new range.
+      DWORD fallback = error;
+      if (IsUnsupported(error)) {
+        fallback = standard.EndOfFile.QuadPart < op->arg
+                       ? AllocateByWriting(handle, standard.EndOfFile.QuadPart, op->arg)
+                       : 0;
+      }
       if (fallback != 0) {
         FailOpWithWin32(op, fallback);
         return;

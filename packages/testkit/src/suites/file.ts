@@ -917,6 +917,25 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       cleanup(path);
     }, timeout);
 
+    it('preallocate below the size of a sparse file resolves and changes neither the size nor the bytes', async () => {
+      const path = fresh();
+      const file = await openRw(path);
+      const far = 17 * GiB + 12345;
+      const data = randomBytes(3000);
+      await file.writeAt(data, far);
+      await file.preallocate(5 * 1024 * 1024);
+      await file.preallocate(100);
+      assert.equal(await file.size(), far + data.length);
+      const back = Buffer.alloc(data.length);
+      assert.equal(await file.readAt(back, far), data.length);
+      assert.ok(back.equals(data));
+      const hole = Buffer.alloc(4096, 1);
+      assert.equal(await file.readAt(hole, 1024 * 1024), 4096);
+      assert.ok(hole.equals(Buffer.alloc(4096)), 'the hole still reads as zeros');
+      await file.close();
+      cleanup(path);
+    }, timeout);
+
     it('writes in flight while a preallocate runs keep their bytes', async () => {
       const path = fresh();
       const file = await openRw(path);

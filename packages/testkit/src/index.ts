@@ -8,3 +8,4 @@ export { canForceGc, forceGc, sleep, type TestApi, waitFor } from './harness.js'
 export { definePortSuite, type PortSuiteOptions } from './suites/port.js';
 export { defineFileSuite, type FileSuiteOptions } from './suites/file.js';
 export { defineSocketSuite } from './suites/socket.js';
+export { defineFileFuzzSuite, describeProgram, generateProgram, runFileFuzz, type FileFuzzOptions, type FileFuzzReport, type FuzzOp, type FuzzProgram } from './fuzz/file.js';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
+import { backendAvailability, defineFileFuzzSuite, defineFileSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -42,6 +42,8 @@ definePortSuite(api, backend, { volume });
 // Wine's IOCP runs through wineserver: a smaller file volume keeps it quick.
 defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100))) });
 defineSocketSuite(api, backend);
+// The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
+defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

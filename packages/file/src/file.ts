@@ -684,6 +684,8 @@ export class OverlappedFile {
     // fallocate(2) on a read-only descriptor is EBADF, whatever the size:
     // so it is on every backend.
     if (this.#request.access === 'read') return this.#refused('fallocate');
+    // Nothing to allocate (and fallocate(2) refuses a zero length).
+    if (size === 0) return Promise.resolve();
     const version = this.#moveEnd(0, size);
     // One at a time, after the writes in flight; writes called meanwhile wait.
     const work = (this.#writeGate ?? Promise.resolve())

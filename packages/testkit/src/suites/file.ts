@@ -309,9 +309,15 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       const tail = Buffer.alloc(4096, 1);
       assert.equal(await file.readAt(tail, target - 4096), 4096);
       assert.ok(tail.equals(Buffer.alloc(4096)));
-      // Preallocating less than the size changes nothing.
+      // Preallocating less than the size changes nothing; nor does 0 (fallocate refuses a zero length).
       await file.preallocate(10);
+      await file.preallocate(0);
       assert.equal(await file.size(), target);
+      const empty = await openRw(fresh());
+      await empty.preallocate(0);
+      assert.equal(await empty.size(), 0);
+      await empty.close();
+      cleanup(empty.path);
       await file.close();
       cleanup(path);
     }, timeout);

@@ -281,12 +281,13 @@ export class OverlappedFile {
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
-  // Writes wait while #writeGate is set. A preallocate holds them back
-  // while it runs, and waits for the writes in flight before it starts:
-  // where the backend allocates by writing zeros (portable; iocp where the
-  // file system has no allocation call, as under Wine) those zeros must
-  // never land over a write. The first append's size query holds them
-  // back too, so that the size it sees has no write called after it.
+  // Writes (and truncates) wait while #writeGate is set. A preallocate
+  // holds them back while it runs, and waits for the writes in flight
+  // before it starts: where the backend allocates by writing zeros
+  // (portable; iocp where the file system has no allocation call, as under
+  // Wine) those zeros must never land over a write. The first append's
+  // size query holds them back too, so that the size it sees has no size
+  // change called after it.
   #writeGate: Promise<void> | undefined;
   #writesInFlight = 0;
   #writesIdle: (() => void) | undefined;
@@ -656,8 +657,12 @@ export class OverlappedFile {
     // Appends called from now on land at `size` and after.
     const version = this.#saveEnd();
     this.#appendEnd = size;
+    // Like a write, it waits while the first append's size query (or a
+    // preallocate) holds size changes back.
+    const run = () => this.#driver.truncate(this.#handle, size, this.path);
+    const work = this.#writeGate === undefined ? run() : this.#writesOpen().then(run);
     return this.#track(
-      this.#driver.truncate(this.#handle, size, this.path).catch((error: unknown) => {
+      work.catch((error: unknown) => {
         this.#restoreEnd(version);
         throw error;
       }),

@@ -899,6 +899,21 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       cleanup(path);
     }, timeout);
 
+    it('an append called before a truncate lands at the end the file had, while the size is still being asked', async () => {
+      const path = fresh();
+      writeFileSync(path, 'x'.repeat(100));
+      // A race between the append's size query and the truncate: tried 50 times.
+      for (let size = 100; size < 150; size++) {
+        const file = await open(path, { disposition: 'open-existing', access: 'read-write', backend });
+        const [at] = await Promise.all([file.append(Buffer.from('a')), file.truncate(size + 1000)]);
+        assert.equal(at, size, `the append on a file of ${size} bytes`);
+        await file.truncate(size + 1);
+        await file.close();
+      }
+      assert.equal(readFileSync(path, 'latin1'), `${'x'.repeat(100)}${'a'.repeat(50)}`);
+      cleanup(path);
+    }, timeout);
+
     it('preallocate fails at once past the size the file system allows, and with EBADF on a read-only handle; the file is unchanged', async () => {
       const path = fresh();
       writeFileSync(path, 'abc');

@@ -503,8 +503,10 @@ async function shrink(
   const deadline = Date.now() + budgetMs;
   let runs = 0;
   let best: FuzzProgram = { ...program, rounds: program.rounds.slice(0, failingRound + 1) };
-  let bestMismatch = await fails(best);
-  if (bestMismatch === undefined) return { program };
+  // A race may need a few tries to show again.
+  let bestMismatch: Mismatch | undefined;
+  for (let attempt = 0; attempt < 3 && bestMismatch === undefined; attempt++) bestMismatch = await fails(best);
+  if (bestMismatch === undefined) return { program: best };
   const flat = (p: FuzzProgram) => p.rounds.flatMap((round, r) => round.map((_, i) => [r, i] as const));
   const without = (p: FuzzProgram, drop: Set<string>): FuzzProgram => ({
     ...p,
@@ -542,14 +544,16 @@ async function shrink(
   return { program: best, mismatch: bestMismatch };
 }
 
-/** The program as lines a person can read. */
-export function describeProgram(program: FuzzProgram): string {
+/** The program as lines a person can read; with `last`, only its last rounds. */
+export function describeProgram(program: FuzzProgram, last = Number.POSITIVE_INFINITY): string {
   const lines = [
     program.initial.length > 0
       ? `open-existing on ${program.initial.length} bytes #${program.initial.data}`
       : 'open create-always (empty)',
   ];
-  for (const [r, round] of program.rounds.entries()) lines.push(`round ${r}: ${round.map(describeOp).join(' | ')}`);
+  const first = Math.max(0, program.rounds.length - last);
+  if (first > 0) lines.push(`(rounds 0 to ${first - 1} left out: the JSON file holds them)`);
+  for (let r = first; r < program.rounds.length; r++) lines.push(`round ${r}: ${(program.rounds[r] as FuzzOp[]).map(describeOp).join(' | ')}`);
   return lines.join('\n');
 }
 
@@ -597,8 +601,8 @@ export async function runFileFuzz(options: FileFuzzOptions): Promise<FileFuzzRep
           `fuzz mismatch on ${options.backend}, seed ${options.seed}, round ${mismatch.round}: ${mismatch.message}\n` +
           (shrunk.mismatch
             ? `shrunk to ${shrunk.program.rounds.reduce((n, r) => n + r.length, 0)} ops, failing with: ${shrunk.mismatch.message}\n`
-            : 'the failure did not repeat while shrinking; the program up to the failing round:\n') +
-          `${describeProgram(shrunk.program)}\n` +
+            : 'the failure did not repeat while shrinking (a race); the program up to the failing round:\n') +
+          `${describeProgram(shrunk.program, 12)}\n` +
           `replay: node packages/testkit/dist/fuzz/file.js --backend ${options.backend} --replay ${saved}`,
       };
     }

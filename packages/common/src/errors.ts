@@ -88,6 +88,8 @@ export interface SystemErrorDetails {
   port?: number;
   /** The platform's own code (a Win32 or WSA error), kept beside the mapped one. */
   rawCode?: number;
+  /** What went wrong, in place of the code's usual description (`no such file or directory`). */
+  description?: string;
   cause?: unknown;
 }
 
@@ -112,7 +114,7 @@ export function systemError(details: SystemErrorDetails): SystemError {
   const code = details.code ?? (details.errno !== undefined ? errnoName(details.errno) : 'EUNKNOWN');
   const known = errnoTable().get(code);
   const errno = details.errno ?? known?.errno;
-  const description = known?.description ?? 'unknown error';
+  const description = details.description ?? known?.description ?? 'unknown error';
   let message: string;
   if (details.address !== undefined) {
     message = `${details.syscall} ${code} ${details.address}`;
@@ -144,6 +146,25 @@ function describeReceived(value: unknown): string {
   return ` Received type ${typeof value} (${shown})`;
 }
 
+// A received value as Node's ERR_OUT_OF_RANGE shows it: integers past
+// 2 ** 32 with digit separators (9_007_199_254_740_992), bigints with `n`.
+function describeNumber(value: unknown): string {
+  if (typeof value === 'bigint') {
+    const digits = String(value);
+    return `${value > 2n ** 32n || value < -(2n ** 32n) ? separateDigits(digits) : digits}n`;
+  }
+  if (Number.isInteger(value) && Math.abs(value as number) > 2 ** 32) return separateDigits(String(value));
+  return inspect(value);
+}
+
+function separateDigits(digits: string): string {
+  const first = digits.startsWith('-') ? 1 : 0;
+  let grouped = '';
+  let end = digits.length;
+  for (; end >= first + 4; end -= 3) grouped = `_${digits.slice(end - 3, end)}${grouped}`;
+  return `${digits.slice(0, end)}${grouped}`;
+}
+
 function withCode<E extends Error>(error: E, code: string): E & { code: string } {
   const coded = error as E & { code: string };
   coded.code = code;
@@ -151,7 +172,8 @@ function withCode<E extends Error>(error: E, code: string): E & { code: string }
 }
 
 /**
- * `TypeError` with code `ERR_INVALID_ARG_TYPE`, worded like Node's.
+ * `TypeError` with code `ERR_INVALID_ARG_TYPE`, worded like Node's: a
+ * dotted name (`options.signal`) is a property, any other an argument.
  *
  * @example
  * ```ts
@@ -160,7 +182,8 @@ function withCode<E extends Error>(error: E, code: string): E & { code: string }
  * ```
  */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: string } {
-  const error = new TypeError(`The "${name}" argument must be ${expected}.${describeReceived(actual)}`);
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const error = new TypeError(`The "${name}" ${kind} must be ${expected}.${describeReceived(actual)}`);
   return withCode(error, ErrorCodes.INVALID_ARG_TYPE);
 }
 
@@ -187,9 +210,7 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
  * ```
  */
 export function outOfRange(name: string, range: string, received: unknown): RangeError & { code: string } {
-  const error = new RangeError(
-    `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(received)}`,
-  );
+  const error = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describeNumber(received)}`);
   return withCode(error, ErrorCodes.OUT_OF_RANGE);
 }
 

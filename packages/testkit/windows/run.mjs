@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileSuite, defineLifecycleSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
+import { backendAvailability, defineFileFuzzSuite, defineFileSuite, defineLifecycleSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -44,6 +44,8 @@ defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(2
 defineSocketSuite(api, backend);
 // Each worker starts a Windows node.exe thread under Wine: fewer rounds.
 defineLifecycleSuite(api, backend, { rounds: 4 });
+// The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
+defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

@@ -43,7 +43,8 @@ export interface Socket {
   readonly closed: boolean;
   /**
    * Receives once into `buffer`: resolves with the bytes received, or 0 when
-   * the peer has shut down its side.
+   * the peer has shut down its side. Receives in flight together are filled
+   * in call order: joined in that order, their bytes are the stream.
    */
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number>;
   /** Sends all of `buffer`; resolves with its length once every byte is sent. */

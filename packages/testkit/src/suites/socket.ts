@@ -7,8 +7,7 @@
  * is bounded in count and every wait in time.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 
 import { type BackendName, errnoName } from '@overlapped/common';
 import { loadNativeCore } from '@overlapped/iocp';
@@ -24,123 +23,20 @@ import {
 
 import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
-
-const HOST = '127.0.0.1';
-
-function pattern(size: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function expectCode(code: string): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.equal((error as { code?: unknown }).code, code, `expected ${code}, got ${String(error)}`);
-    return true;
-  };
-}
-
-/** Receives until `size` bytes arrived (or the peer shut down); returns them. */
-async function recvExactly(socket: Socket, size: number, chunk = 64 * 1024): Promise<Buffer> {
-  const out = Buffer.alloc(size);
-  let got = 0;
-  while (got < size) {
-    const n = await socket.recv(out.subarray(got, Math.min(size, got + chunk)));
-    if (n === 0) break;
-    got += n;
-  }
-  return out.subarray(0, got);
-}
-
-/** Sends `data` on our own client and reads it back; then shuts down and expects the server's shutdown. */
-async function apiRoundTrip(backend: BackendName, port: number, data: Buffer): Promise<void> {
-  const socket = await connect({ host: HOST, port, backend });
-  try {
-    const [, echoed] = await Promise.all([socket.send(data), recvExactly(socket, data.length)]);
-    assert.equal(echoed.length, data.length, 'echoed length');
-    assert.ok(echoed.equals(data), 'echoed bytes differ');
-    await socket.shutdown();
-    assert.equal(await socket.recv(Buffer.alloc(16)), 0, 'the server shuts down after ours');
-  } finally {
-    await socket.close();
-  }
-}
-
-/** Sends `data` from a node:net client, half-closes, collects the echo until the server's FIN. */
-function netRoundTrip(port: number, data: Buffer, timeoutMs = 20_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      client.destroy();
-      reject(new Error('netRoundTrip timed out'));
-    }, timeoutMs);
-    client.on('data', (chunk: Buffer) => chunks.push(chunk));
-    client.on('end', () => {
-      clearTimeout(timer);
-      client.end();
-      resolve(Buffer.concat(chunks));
-    });
-    client.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    client.end(data);
-  });
-}
-
-/** A node:net client that is connected (its 'connect' fired). */
-function netConnect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
-    client.once('connect', () => resolve(client));
-    client.once('error', reject);
-  });
-}
-
-/** Resolves when `socket` ends (FIN or reset or close), with how. */
-function netEnded(socket: net.Socket, timeoutMs = 10_000): Promise<'end' | 'error' | 'close'> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not end the connection')), timeoutMs);
-    const done = (how: 'end' | 'error' | 'close') => {
-      clearTimeout(timer);
-      resolve(how);
-    };
-    socket.once('end', () => done('end'));
-    socket.once('error', () => done('error'));
-    socket.once('close', () => done('close'));
-    socket.resume();
-  });
-}
-
-/** The next accepted socket (without ending the iteration, which would close the server). */
-async function acceptOne(server: Server): Promise<Socket> {
-  const step = await server[Symbol.asyncIterator]().next();
-  if (step.done) throw new Error('the server closed before a connection came');
-  return step.value;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function threadCount(): number | undefined {
-  try {
-    return readdirSync('/proc/self/task').length;
-  } catch {
-    return undefined;
-  }
-}
+import {
+  acceptOne,
+  apiRoundTrip,
+  expectCode,
+  freePort,
+  HOST,
+  netConnect,
+  netEnded,
+  netRoundTrip,
+  pattern,
+  recvExactly,
+  threadCount,
+} from './socket-helpers.js';
+import { defineSocketStreamTests } from './socket-streams.js';
 
 /**
  * Defines the socket suite for `backend` on `api`.
@@ -482,6 +378,8 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
         }
       }, timeout);
     }
+
+    defineSocketStreamTests(api, backend);
 
     it('half-closes both ways', async () => {
       const server = await listen({ backend, port: 0 });

@@ -65,13 +65,38 @@ function failed(value: unknown): value is Failure {
   return Array.isArray(value) && typeof value[0] === 'number' && value[0] < 0;
 }
 
+/** What a connect or listen error names (net puts no address on a stream's errors). */
 interface ErrorPlace {
   address?: string;
   port?: number;
 }
 
-function failure(result: Failure, syscall: string, place: ErrorPlace = {}): Error {
-  return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined });
+const NO_PLACE: ErrorPlace = {};
+
+function failure(result: Failure, syscall: string, place: ErrorPlace = NO_PLACE): Error {
+  // net words listen and bind errors with the code's description.
+  const wording = syscall === 'listen' || syscall === 'bind' ? 'net-described' : 'net';
+  return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined, wording });
+}
+
+/** The error of an op that completed with `status` (`result`: the raw platform code). */
+function opFailure(
+  status: number,
+  result: number,
+  syscall: string,
+  place: ErrorPlace,
+  signal: AbortSignal | undefined,
+  isClosed: () => boolean,
+): Error {
+  if (errnoName(status) === 'ECANCELED') {
+    if (signal?.aborted) return new AbortError(undefined, { cause: signal.reason });
+    if (isClosed()) return socketClosed(syscall);
+    return new AbortError(undefined, { cause: syscall });
+  }
+  // The socket was closed under the op (closesocket aborts what is pending
+  // on Windows): whatever the kernel said, the cause is close.
+  if (isClosed()) return socketClosed(syscall);
+  return systemError({ errno: status, syscall, ...place, rawCode: result || undefined, wording: 'net' });
 }
 
 /** Runs one op on `port`, tracking its token in `inFlight` so that close can cancel it. */
@@ -90,19 +115,8 @@ function runOp(
     const token = port.submitOp(request, (status, result) => {
       inFlight?.delete(token);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (status === 0) {
-        resolve(result);
-      } else if (errnoName(status) === 'ECANCELED') {
-        if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));
-        else if (isClosed()) reject(socketClosed(syscall));
-        else reject(new AbortError(undefined, { cause: syscall }));
-      } else if (isClosed()) {
-        // The socket was closed under the op (closesocket aborts what is
-        // pending on Windows): whatever the kernel said, the cause is close.
-        reject(socketClosed(syscall));
-      } else {
-        reject(systemError({ errno: status, syscall, ...place, rawCode: result || undefined }));
-      }
+      if (status === 0) resolve(result);
+      else reject(opFailure(status, result, syscall, place, signal, isClosed));
     });
     inFlight?.add(token);
     if (signal) {
@@ -162,9 +176,8 @@ export class NativeSocket implements Socket {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #onClose: (() => void) | undefined;
-  // Made once, shared by every op of this socket: what its errors name, and
-  // how an op learns that the socket was closed under it.
-  readonly #place: ErrorPlace;
+  // Made once, shared by every op of this socket: how an op learns that the
+  // socket was closed under it.
   readonly #isClosed = (): boolean => this.#closed;
   readonly #trySend: boolean;
   #sendsInFlight = 0;
@@ -189,7 +202,6 @@ export class NativeSocket implements Socket {
     const remote = names?.remote ?? core.socketName(handle, true);
     [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
     [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
-    this.#place = { address: this.remoteAddress, port: this.remotePort };
   }
 
   get closed(): boolean {
@@ -203,7 +215,7 @@ export class NativeSocket implements Socket {
 
   #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
     if (this.#closed) return Promise.reject(socketClosed(syscall));
-    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, this.#place, signal, this.#inFlight, this.#isClosed);
+    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, NO_PLACE, signal, this.#inFlight, this.#isClosed);
   }
 
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {

@@ -6,13 +6,20 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { AbortError } from '@overlapped/common';
+import { AbortError, systemError } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
 import { AcceptedQueue, socketClosed } from './util.js';
 
 const HIGH_WATER = 256 * 1024;
+
+/** net's error of a stream op, in the shape every backend gives (`recv ECONNRESET`, syscall `recv`/`send`). */
+function streamError(error: unknown, syscall: string): Error {
+  const e = error as { code?: unknown; errno?: unknown };
+  if (typeof e?.code !== 'string' || typeof e.errno !== 'number') return error as Error;
+  return systemError({ code: e.code, errno: e.errno, syscall, wording: 'net', cause: error });
+}
 
 interface Reader {
   buffer: Uint8Array;
@@ -84,7 +91,7 @@ export class PortableSocket implements Socket {
         reader.resolve(this.#take(reader.buffer));
       } else if (this.#error !== undefined) {
         this.#readers.shift();
-        reader.reject(this.#error);
+        reader.reject(streamError(this.#error, 'recv'));
       } else if (this.#ended) {
         this.#readers.shift();
         reader.resolve(0);
@@ -136,10 +143,10 @@ export class PortableSocket implements Socket {
     if (this.#closed) return Promise.reject(socketClosed('send'));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#error !== undefined) return Promise.reject(streamError(this.#error, 'send'));
     return new Promise<number>((resolve, reject) => {
       this.#socket.write(buffer, (error) => {
-        if (error) reject(error);
+        if (error) reject(streamError(error, 'send'));
         else resolve(buffer.byteLength);
       });
     });

@@ -5,11 +5,11 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 import {
+  badPort,
   codedError,
   invalidArgType,
   validateAbortSignal,
   validateBufferSource,
-  validateInteger,
   validateObject,
 } from '@overlapped/common';
 
@@ -41,10 +41,16 @@ export function checkHost(host: unknown, name: string): string {
   return host;
 }
 
-/** Checks a port argument (0 allowed where `allowZero`). */
+/**
+ * Checks a port argument as net does: a number, or a string of one, that
+ * is an integer in [0, 65535] (0 only where `allowZero`), else
+ * `ERR_SOCKET_BAD_PORT`; another type is `ERR_INVALID_ARG_TYPE`.
+ */
 export function checkPort(port: unknown, name: string, allowZero: boolean): number {
-  validateInteger(port, name, allowZero ? 0 : 1, 65535);
-  return port;
+  if (typeof port !== 'number' && typeof port !== 'string') throw invalidArgType(name, 'one of type number or string', port);
+  const value = typeof port === 'string' && port.trim().length === 0 ? NaN : Number(port);
+  if (value !== value >>> 0 || value > 65535 || (value === 0 && !allowZero)) throw badPort(name, port, allowZero);
+  return value;
 }
 
 /** A numeric address for `host` (names are looked up once). */

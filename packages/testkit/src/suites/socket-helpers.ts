@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
+import { getSystemErrorMap } from 'node:util';
 
 import type { BackendName } from '@overlapped/common';
 import { connect, type Server, type Socket } from '@overlapped/socket';
@@ -125,4 +126,27 @@ export function threadCount(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The error node:net gives where `start` calls `done` with it. */
+export function netError(start: (done: (error: Error) => void) => void, timeoutMs = 10_000): Promise<Error> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('node:net gave no error')), timeoutMs);
+    start((error) => {
+      clearTimeout(timer);
+      resolve(error);
+    });
+  });
+}
+
+/** What Node puts on a system error: message, code, errno, syscall, address, port. */
+export function nodeShape(error: unknown): Record<string, unknown> {
+  const e = error as Record<string, unknown>;
+  return { message: e['message'], code: e['code'], errno: e['errno'], syscall: e['syscall'], address: e['address'], port: e['port'] };
+}
+
+/** Node's (libuv's) errno for a code name on this platform, e.g. -104 for ECONNRESET on Linux. */
+export function errnoOf(code: string): number | undefined {
+  for (const [errno, [name]] of getSystemErrorMap()) if (name === code) return errno;
+  return undefined;
 }

@@ -16,7 +16,7 @@ import {
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
 
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, socketClosed } from './util.js';
+import { AcceptedQueue, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 import { socketToStream } from './stream.js';
 
 /**
@@ -126,6 +126,14 @@ function runOp(
   });
 }
 
+/** A native send: the fast path's bytes, and its op once it started. */
+interface PendingSend extends QueuedSend {
+  /** Bytes the fast path sent before the op: the op sends the rest. */
+  sent: number;
+  /** The op's token once it started; 0 while it waits. */
+  token: number;
+}
+
 /** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
 const ACCEPT_ADDRESS_BYTES = 128;
 const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
@@ -175,13 +183,18 @@ export class NativeSocket implements Socket {
   readonly #inFlight = new Set<number>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
   readonly #onClose: (() => void) | undefined;
   // Made once, shared by every op of this socket: how an op learns that the
   // socket was closed under it.
   readonly #isClosed = (): boolean => this.#closed;
   readonly #trySend: boolean;
-  #sendsInFlight = 0;
-  #sendTail: Promise<void> | undefined;
+  // Sends go one op at a time, in call order: the head is in flight, the
+  // others wait. The send op's second buffer is one double where the
+  // backend keeps the bytes it has sent (read when the op fails).
+  readonly #sends = new SendQueue<PendingSend>();
+  #progress: Float64Array | undefined;
+  #progressBytes: Uint8Array | undefined;
 
   /** Wraps a connected socket handle; names are those given, else read from the kernel. */
   constructor(
@@ -223,55 +236,81 @@ export class NativeSocket implements Socket {
   }
 
   send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(socketClosed('send'));
+    if (this.#closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
     if (buffer.byteLength === 0) return Promise.resolve(0);
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
     let sent = 0;
     // Fast path (POSIX backends): with no send in flight, what fits in the
     // socket buffer goes out now, in one syscall and without a completion;
     // only the rest (or everything, on EAGAIN or an error, which the op
-    // then reports) becomes a send op. Order is kept: a send op in flight
-    // means every later send waits behind it as an op.
-    if (this.#trySend && this.#sendsInFlight === 0) {
+    // then reports) becomes a send op.
+    if (this.#trySend && this.#sends.length === 0) {
       const result = binding().socketTrySend(this.#handle, buffer);
       if (result === buffer.byteLength) return Promise.resolve(result);
       if (result > 0) sent = result;
     }
-    // Sends on one socket go one at a time: two send ops in flight could
-    // interleave their bytes (a short send is continued after the next one
-    // started, or they run on different workers).
-    this.#sendsInFlight++;
-    const rest = sent === 0 ? buffer : buffer.subarray(sent);
-    const previous = this.#sendTail;
-    const run = previous
-      ? previous.then(() => this.#op(SocketOpKinds.send, 'send', rest, 0, signal))
-      : this.#op(SocketOpKinds.send, 'send', rest, 0, signal);
-    const result = run.then(
-      (bytes) => {
-        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
-        return sent + bytes;
-      },
-      (error: unknown) => {
-        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
-        throw error;
-      },
+    return this.#sends.add(
+      (resolve, reject) => ({ buffer, sent, signal, resolve, reject, onAbort: undefined, token: 0 }),
+      this.#abortSend,
+      this.#startSend,
     );
-    this.#sendTail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
   }
 
-  async shutdown(): Promise<void> {
-    await this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1);
+  readonly #startSend = (send: PendingSend): void => {
+    if (!this.#progress) {
+      this.#progress = new Float64Array(1);
+      this.#progressBytes = new Uint8Array(this.#progress.buffer);
+    }
+    this.#progress[0] = 0;
+    const rest = send.sent === 0 ? send.buffer : send.buffer.subarray(send.sent);
+    try {
+      send.token = this.#port.submitOp(
+        { kind: SocketOpKinds.send, handle: this.#handle, buffers: [rest, this.#progressBytes!] },
+        (status, result) => {
+          this.#inFlight.delete(send.token);
+          const bytes = send.sent + (status === 0 ? result : this.#progress![0]!);
+          const error = status === 0 ? undefined : opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed);
+          this.#settleSend(send, error, bytes);
+        },
+      );
+    } catch (error) {
+      // The port refused the op (it was closed): nothing more was sent.
+      this.#settleSend(send, error as Error, send.sent);
+      return;
+    }
+    this.#inFlight.add(send.token);
+  };
+
+  // Settles `send` (the head of the queue, or one that waits) and starts the
+  // next one if the head left.
+  #settleSend(send: PendingSend, error: Error | undefined, bytes: number): void {
+    const next = this.#sends.settle(send, error, bytes) === 'head' ? this.#sends.head : undefined;
+    if (next) this.#startSend(next);
+  }
+
+  readonly #abortSend = (send: PendingSend): void => {
+    // An op in flight is cancelled and settles through its completion (with
+    // what the kernel took); a send still waiting never started.
+    if (send.token !== 0) this.#port.cancelOp(send.token);
+    else this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), 0);
+  };
+
+  /**
+   * Half-closes (shuts down our sending side). A second call does nothing
+   * more and settles as the first one did, as net's `end()` does.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1).then(() => undefined);
+    return this.#shutdown;
   }
 
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
     leaked.unregister(this);
+    // Sends that wait behind the one in flight never start.
+    for (const send of this.#sends.list().slice(1)) this.#settleSend(send, socketClosed('send'), 0);
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     for (const token of this.#inFlight) this.#port.cancelOp(token);

@@ -21,7 +21,8 @@ export interface SocketAddress {
  * A connected TCP socket whose I/O runs as ops on the completion port. Each
  * in-flight op holds its buffer until it completes: do not reuse a buffer
  * before the op's promise settles. Ops on a closed socket reject with
- * `ERR_SOCKET_CLOSED`.
+ * `ERR_SOCKET_CLOSED`. Several receives (and several sends) may be in
+ * flight at once: they take (and send) the stream's bytes in call order.
  *
  * @example
  * ```ts
@@ -47,9 +48,21 @@ export interface Socket {
    * in call order: joined in that order, their bytes are the stream.
    */
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number>;
-  /** Sends all of `buffer`; resolves with its length once every byte is sent. */
+  /**
+   * Sends all of `buffer`; resolves with its length once every byte is
+   * sent. Sends go out in call order, one after the other. A send that
+   * fails, is aborted or is ended by `close()` rejects with `bytesWritten`
+   * on its error: the leading bytes of `buffer` the socket took (handed to
+   * the kernel; on the portable backend, to node:net, in chunks of 64 KiB),
+   * which reach the peer in order unless the connection itself fails; the
+   * rest was never taken and never will be.
+   */
   send(buffer: Uint8Array, options?: OpOptions): Promise<number>;
-  /** Half-close: shuts down our sending side (the peer's recv then returns 0). */
+  /**
+   * Half-close: shuts down our sending side (the peer's recv then returns
+   * 0). A second call does nothing more and settles as the first did, as
+   * net's `end()` does.
+   */
   shutdown(): Promise<void>;
   /** Cancels the ops in flight (they reject with `ERR_SOCKET_CLOSED`) and closes. Idempotent. */
   close(): Promise<void>;

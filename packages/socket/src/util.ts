@@ -15,6 +15,16 @@ import {
 
 import type { OpOptions } from './types.js';
 
+/**
+ * Puts on a send's error how many leading bytes of its buffer the socket
+ * took: bytes handed to the kernel (on the portable backend, to node:net's
+ * socket), which reach the peer in order unless the connection itself
+ * fails; none after them was taken, or ever will be.
+ */
+export function withBytesWritten<E extends Error>(error: E, bytesWritten: number): E & { bytesWritten: number } {
+  return Object.assign(error, { bytesWritten });
+}
+
 /** The error of an op on a closed socket or server. */
 export function socketClosed(syscall: string): Error & { code: string } {
   return codedError('ERR_SOCKET_CLOSED', `Socket is closed (${syscall})`, { syscall });
@@ -101,5 +111,78 @@ export class AcceptedQueue<T> {
         return { done: true, value: undefined };
       },
     };
+  }
+}
+
+/** What every queued send holds: its buffer, its signal and how to settle it. */
+export interface QueuedSend {
+  readonly buffer: Uint8Array;
+  readonly signal: AbortSignal | undefined;
+  resolve: (bytes: number) => void;
+  reject: (error: unknown) => void;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * The sends of one socket, in call order: the head is under way, the
+ * others wait for it (two sends written at once could interleave their
+ * bytes). Settling takes a send out wherever it is and puts `bytesWritten`
+ * on its error.
+ *
+ * @example
+ * ```ts
+ * const sends = new SendQueue<QueuedSend>();
+ * const done = sends.add((resolve, reject) => ({ buffer, signal, resolve, reject, onAbort: undefined }), abort);
+ * if (sends.settle(sends.head!, undefined, buffer.byteLength) === 'head') startNext();
+ * ```
+ */
+export class SendQueue<S extends QueuedSend> {
+  readonly #sends: S[] = [];
+
+  /** The send under way (or about to be), if any. */
+  get head(): S | undefined {
+    return this.#sends[0];
+  }
+
+  get length(): number {
+    return this.#sends.length;
+  }
+
+  /** The sends queued now, head first (a copy: settling may change the queue). */
+  list(): S[] {
+    return this.#sends.slice();
+  }
+
+  /**
+   * Queues the send `make` builds around the promise's settle functions;
+   * `abort` runs if its signal aborts before it settles. `started` runs
+   * when it is the head at once.
+   */
+  add(make: (resolve: (bytes: number) => void, reject: (error: unknown) => void) => S, abort: (send: S) => void, started: (send: S) => void): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const send = make(resolve, reject);
+      const signal = send.signal;
+      if (signal) {
+        send.onAbort = () => abort(send);
+        signal.addEventListener('abort', send.onAbort, { once: true });
+      }
+      this.#sends.push(send);
+      if (this.#sends.length === 1) started(send);
+    });
+  }
+
+  /**
+   * Settles `send`: rejects with `error` (which gets `bytesWritten: bytes`)
+   * or resolves with `bytes`. Says whether it was the head or waited, or
+   * `undefined` if it had settled already.
+   */
+  settle(send: S, error: Error | undefined, bytes: number): 'head' | 'waiting' | undefined {
+    const at = this.#sends.indexOf(send);
+    if (at < 0) return undefined;
+    this.#sends.splice(at, 1);
+    if (send.onAbort) send.signal?.removeEventListener('abort', send.onAbort);
+    if (error) send.reject(withBytesWritten(error, bytes));
+    else send.resolve(bytes);
+    return at === 0 ? 'head' : 'waiting';
   }
 }

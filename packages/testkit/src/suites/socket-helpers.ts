@@ -150,3 +150,16 @@ export function errnoOf(code: string): number | undefined {
   for (const [errno, [name]] of getSystemErrorMap()) if (name === code) return errno;
   return undefined;
 }
+
+/** Rejects after `ms` with `what` (a text, or a function that words it then), unless `work` settles first. */
+export async function bounded<T>(work: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${typeof what === 'string' ? what : what()}: no end after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

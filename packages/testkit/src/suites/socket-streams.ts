@@ -1,7 +1,8 @@
 /**
  * Stream semantics of one socket, on every backend: several receives and
  * several sends in flight keep the stream's order (each receive gets the
- * bytes that follow the previous call's). Peers are node:net sockets
+ * bytes that follow the previous call's), and a send that fails or is
+ * aborted says how much of it the socket took. Peers are node:net sockets
  * where the test is about one side; loops are bounded in bytes and time.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import type { BackendName } from '@overlapped/common';
 import { connect, listen, type Socket } from '@overlapped/socket';
 
 import { sleep, type TestApi } from '../harness.js';
-import { acceptOne, HOST, pattern } from './socket-helpers.js';
+import { acceptOne, bounded, HOST, pattern } from './socket-helpers.js';
 
 /** A small deterministic generator (xorshift32), so a failure can be replayed. */
 export function randomSource(seed: number): (below: number) => number {
@@ -182,6 +183,131 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       assert.deepEqual(await Promise.all(ended), ['ERR_SOCKET_CLOSED', 'ERR_SOCKET_CLOSED', 'ERR_SOCKET_CLOSED']);
       await client.close();
     } finally {
+      await server.close();
+    }
+  }, timeout);
+
+  it('says how much of an aborted send the socket took, and drops a waiting one whole', async () => {
+    const peers: net.Socket[] = [];
+    const server = await netServer((peer) => {
+      peers.push(peer);
+      peer.pause(); // reads nothing until the sends were aborted
+    });
+    const socket = await connect({ host: HOST, port: server.port, backend });
+    try {
+      const data = pattern(32 << 20, 601);
+      const first = new AbortController();
+      const second = new AbortController();
+      const big = socket.send(data, { signal: first.signal });
+      const bigSettled = big.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const waiting = socket.send(Buffer.from('never sent'), { signal: second.signal });
+      await sleep(100);
+      // The second send waits behind the first: it rejects at once, having sent nothing.
+      second.abort();
+      await assert.rejects(waiting, (error: unknown) => {
+        assert.equal((error as Error).name, 'AbortError');
+        assert.equal((error as { bytesWritten?: number }).bytesWritten, 0);
+        return true;
+      });
+      first.abort();
+      const error = (await bounded(bigSettled, 20_000, 'the aborted send')) as { name?: string; bytesWritten?: number } | undefined;
+      assert.equal(error?.name, 'AbortError', 'a 32 MiB send to a peer that reads nothing is still in flight after 100 ms');
+      const taken = error.bytesWritten;
+      assert.ok(typeof taken === 'number' && taken > 0 && taken < data.length, `bytesWritten ${taken}`);
+      // The socket stays usable: the peer gets exactly what was taken, then
+      // what follows (which waits for room, so the peer reads meanwhile).
+      const ending = socket.send(Buffer.from('END')).then(() => socket.shutdown());
+      const peer = peers[0]!;
+      const chunks: Buffer[] = [];
+      peer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const peerEnded = new Promise<void>((resolve, reject) => {
+        peer.once('end', resolve);
+        peer.once('error', reject);
+        peer.resume();
+      });
+      await bounded(Promise.all([peerEnded, ending]), 20_000, () => `the peer's end (it got ${chunks.reduce((n, c) => n + c.length, 0)} B)`);
+      const received = Buffer.concat(chunks);
+      assertSameStream(received, Buffer.concat([data.subarray(0, taken), Buffer.from('END')]), `bytesWritten ${taken}`);
+    } finally {
+      await socket.close();
+      for (const peer of peers) peer.destroy();
+      await server.close();
+    }
+  }, timeout);
+
+  it('says how much of a send ended by close() the socket took', async () => {
+    const peers: net.Socket[] = [];
+    const server = await netServer((peer) => {
+      peers.push(peer);
+      peer.pause();
+    });
+    const socket = await connect({ host: HOST, port: server.port, backend });
+    try {
+      const data = pattern(32 << 20, 602);
+      const sent = socket.send(data).then(
+        (n) => n,
+        (error: unknown) => error as { code?: string; bytesWritten?: number },
+      );
+      const after = socket.send(Buffer.from('queued')).then(
+        () => undefined,
+        (error: unknown) => error as { code?: string; bytesWritten?: number },
+      );
+      await sleep(100);
+      await socket.close();
+      const error = await sent;
+      assert.equal(typeof error, 'object', 'the send resolved though the peer read nothing');
+      const { code, bytesWritten } = error as { code?: string; bytesWritten?: number };
+      assert.equal(code, 'ERR_SOCKET_CLOSED');
+      assert.ok(typeof bytesWritten === 'number' && bytesWritten < data.length, `bytesWritten ${bytesWritten}`);
+      const queued = await after;
+      assert.equal(queued?.code, 'ERR_SOCKET_CLOSED', 'a send waiting behind it');
+      assert.equal(queued?.bytesWritten, 0);
+      // What the kernel took still reaches the peer, then the end.
+      const peer = peers[0]!;
+      const chunks: Buffer[] = [];
+      peer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await new Promise<void>((resolve) => {
+        peer.once('end', resolve);
+        peer.once('error', () => resolve());
+        peer.resume();
+      });
+      assertSameStream(Buffer.concat(chunks), data.subarray(0, bytesWritten), `bytesWritten ${bytesWritten}`);
+    } finally {
+      for (const peer of peers) peer.destroy();
+      await server.close();
+    }
+  }, timeout);
+
+  it('says how much of a send the socket took when the peer resets', async () => {
+    const peers: net.Socket[] = [];
+    let read = 0;
+    const server = await netServer((peer) => {
+      peers.push(peer);
+      peer.on('error', () => {});
+      // Reads about 1 MiB, then resets the connection.
+      peer.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= 1 << 20 && !peer.destroyed) peer.resetAndDestroy();
+      });
+    });
+    const socket = await connect({ host: HOST, port: server.port, backend });
+    try {
+      const data = pattern(32 << 20, 603);
+      const error = await socket.send(data).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; syscall?: string; bytesWritten?: number },
+      );
+      assert.ok(error, 'a 32 MiB send to a peer that reset after 1 MiB resolved');
+      assert.ok(['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(error.code ?? ''), `got ${String(error)}`);
+      assert.equal(error.syscall, 'send');
+      const taken = error.bytesWritten;
+      assert.ok(typeof taken === 'number' && taken >= read && taken < data.length, `bytesWritten ${taken}, peer read ${read}`);
+    } finally {
+      await socket.close();
+      for (const peer of peers) peer.destroy();
       await server.close();
     }
   }, timeout);

@@ -209,6 +209,33 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
         }
       }, timeout);
 
+      it(`ends a peer that sent a byte and vanished cleanly or as a reset, never an error (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0 });
+        const ends: string[] = [];
+        server.on('close', (end: { reason: string; code?: string }) => ends.push(end.code ? `${end.reason}:${end.code}` : end.reason));
+        try {
+          const { port } = server.address();
+          for (let i = 0; i < 20; i++) {
+            await new Promise<void>((resolve, reject) => {
+              const client = net.connect({ host: HOST, port }, () => {
+                client.end('x');
+                client.destroy();
+                resolve();
+              });
+              client.on('error', reject);
+            });
+          }
+          await waitFor(() => server.counters().active === 0 && ends.length === 20, 'the 20 connections to end');
+          assert.ok(
+            ends.every((end) => end === 'shutdown' || end.startsWith('reset')),
+            `ends: ${ends.join(', ')}`,
+          );
+          assert.equal(server.counters().errors, 0);
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
       it(`closes live connections when the echo server closes (${mode} mode)`, async () => {
         const server = await createEchoServer({ backend, mode, port: 0 });
         const ends: string[] = [];
@@ -413,6 +440,33 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
         assert.equal((await recvExactly(peer2, 4)).toString(), 'late');
         await client2.close();
         await peer2.close();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('settles a second shutdown as the first, as net\'s end() does', async () => {
+      const server = await listen({ backend, port: 0 });
+      try {
+        const accepted = acceptOne(server);
+        const client = await connect({ host: HOST, port: server.address().port, backend });
+        const peer = await accepted;
+        const first = client.shutdown();
+        await first;
+        assert.equal(client.shutdown(), first, 'the same promise');
+        await client.shutdown();
+        assert.equal(await peer.recv(Buffer.alloc(8)), 0);
+        // Both sides shut down: the connection is gone from the kernel's
+        // view, where a second shutdown(2) would say ENOTCONN.
+        await peer.shutdown();
+        assert.equal(await client.recv(Buffer.alloc(8)), 0);
+        await client.shutdown();
+        await peer.shutdown();
+        await client.close();
+        await peer.close();
+        await assert.rejects(connect({ host: HOST, port: 1, backend }).then(() => undefined), (error: unknown) => {
+          return typeof (error as { code?: string }).code === 'string';
+        });
       } finally {
         await server.close();
       }

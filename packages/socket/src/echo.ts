@@ -12,6 +12,7 @@ import { type BackendName, type CompletionPort, errnoName, type NativeBackendNam
 import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeEcho } from './native.js';
 import { PortableServer } from './portable.js';
 import type { Server, Socket, SocketAddress } from './types.js';
+import { asyncDispose } from './util.js';
 
 /** Counters of an echo server. */
 export interface EchoCounters {
@@ -319,5 +320,13 @@ export class EchoServer extends EventEmitter {
       if (this.#ownsPort) await this.#port?.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * `await using server = await createEchoServer(...)`: closes the server
+   * and its live connections when the scope ends.
+   */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -16,7 +16,7 @@ import {
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
 
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
+import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 import { socketToStream } from './stream.js';
 
 /**
@@ -329,6 +329,11 @@ export class NativeSocket implements Socket {
     return this.#closing;
   }
 
+  /** `await using socket = ...`: closes the socket when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   setNoDelay(on = true): void {
     if (this.#closed) throw socketClosed('setNoDelay');
     const result = binding().socketSetOption(this.#handle, 1, on ? 1 : 0);
@@ -547,6 +552,11 @@ export class NativeServer implements Server {
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
     return this.#accepted.iterator(() => this.#closed, () => this.close());
+  }
+
+  /** `await using server = ...`: closes the server when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

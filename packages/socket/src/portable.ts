@@ -10,7 +10,7 @@ import { AbortError, systemError } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
+import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 
 const HIGH_WATER = 256 * 1024;
 
@@ -260,6 +260,11 @@ export class PortableSocket implements Socket {
     return this.#closing;
   }
 
+  /** `await using socket = ...`: closes the socket when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   setNoDelay(on = true): void {
     if (this.#closed) throw socketClosed('setNoDelay');
     this.#socket.setNoDelay(on);
@@ -367,6 +372,11 @@ export class PortableServer implements Server {
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
     return this.#accepted.iterator(() => this.#closed, () => this.close());
+  }
+
+  /** `await using server = ...`: closes the server when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

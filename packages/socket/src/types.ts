@@ -23,17 +23,17 @@ export interface SocketAddress {
  * before the op's promise settles. Ops on a closed socket reject with
  * `ERR_SOCKET_CLOSED`. Several receives (and several sends) may be in
  * flight at once: they take (and send) the stream's bytes in call order.
+ * `await using` closes it at the end of the scope.
  *
  * @example
  * ```ts
- * const socket = await connect({ port: 7000 });
+ * await using socket = await connect({ port: 7000 });
  * await socket.send(Buffer.from('ping'));
  * const n = await socket.recv(buffer, { signal: AbortSignal.timeout(1000) });
  * await socket.shutdown();
- * await socket.close();
  * ```
  */
-export interface Socket {
+export interface Socket extends AsyncDisposable {
   /** The backend serving this socket. */
   readonly backend: BackendName;
   readonly localAddress: string;
@@ -138,7 +138,7 @@ export interface ConnectOptions {
  * for await (const socket of server) void serve(socket);
  * ```
  */
-export interface Server extends AsyncIterable<Socket> {
+export interface Server extends AsyncIterable<Socket>, AsyncDisposable {
   readonly backend: BackendName;
   address(): SocketAddress;
   /** Live accepted sockets (not yet closed). */

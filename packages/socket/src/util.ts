@@ -25,6 +25,11 @@ export function withBytesWritten<E extends Error>(error: E, bytesWritten: number
   return Object.assign(error, { bytesWritten });
 }
 
+/** `Symbol.asyncDispose` (Node 20 defines it; older runtimes get the symbol Node's polyfill used). */
+export const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
+  (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
+
 /** The error of an op on a closed socket or server. */
 export function socketClosed(syscall: string): Error & { code: string } {
   return codedError('ERR_SOCKET_CLOSED', `Socket is closed (${syscall})`, { syscall });

@@ -472,6 +472,30 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
+    it('closes sockets and servers with Symbol.asyncDispose', async () => {
+      const server = await listen({ backend, port: 0 });
+      const accepted = acceptOne(server);
+      const client = await connect({ host: HOST, port: server.address().port, backend });
+      const peer = await accepted;
+      assert.equal(typeof client[Symbol.asyncDispose], 'function');
+      await client[Symbol.asyncDispose]();
+      assert.equal(client.closed, true);
+      assert.equal(await peer.recv(Buffer.alloc(8)), 0, 'the peer sees the close');
+      await peer[Symbol.asyncDispose]();
+      assert.equal(peer.closed, true);
+      const { port } = server.address();
+      await server[Symbol.asyncDispose]();
+      await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      const echo = await createEchoServer({ backend, port: 0 });
+      const live = await netConnect(echo.address().port);
+      await waitFor(() => echo.counters().active === 1, 'the echo connection');
+      const ended = netEnded(live);
+      await echo[Symbol.asyncDispose]();
+      assert.equal(echo.counters().active, 0, 'disposing the echo server closes its connections');
+      await ended;
+      live.destroy();
+    }, timeout);
+
     it('sends every byte, in order, to a peer that reads late', async () => {
       const server = await listen({ backend, port: 0 });
       try {

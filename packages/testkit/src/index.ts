@@ -9,3 +9,4 @@ export { definePortSuite, type PortSuiteOptions } from './suites/port.js';
 export { defineFileSuite, type FileSuiteOptions } from './suites/file.js';
 export { defineSocketSuite } from './suites/socket.js';
 export { defineLifecycleSuite, type LifecycleSuiteOptions } from './suites/lifecycle.js';
+export { defineSocketSoakSuite, type SocketSoakOptions } from './suites/socket-soak.js';

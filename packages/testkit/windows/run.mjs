@@ -7,7 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileSuite, defineLifecycleSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
+import {
+  backendAvailability,
+  defineFileSuite,
+  defineLifecycleSuite,
+  definePortSuite,
+  defineSocketSoakSuite,
+  defineSocketSuite,
+} from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -44,6 +51,8 @@ defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(2
 defineSocketSuite(api, backend);
 // Each worker starts a Windows node.exe thread under Wine: fewer rounds.
 defineLifecycleSuite(api, backend, { rounds: 4 });
+// Each connection costs wineserver round trips: a smaller soak.
+defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

@@ -168,14 +168,18 @@ export class PortableSocket implements Socket {
     if (this.#error !== undefined) return Promise.reject(withBytesWritten(streamError(this.#error, 'send'), 0));
     return this.#sends.add(
       (resolve, reject) => ({ buffer, written: 0, signal, resolve, reject, onAbort: undefined }),
-      (send) => {
-        // The chunk net is writing still goes out: it counts as taken.
-        const taken = send.written + (this.#chunkOf === send ? this.#chunk : 0);
-        this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), taken);
-      },
-      () => this.#writeChunk(),
+      this.#abortSend,
+      this.#startSend,
     );
   }
+
+  readonly #abortSend = (send: PortableSend): void => {
+    // The chunk net is writing still goes out: it counts as taken.
+    const taken = send.written + (this.#chunkOf === send ? this.#chunk : 0);
+    this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), taken);
+  };
+
+  readonly #startSend = (): void => this.#writeChunk();
 
   // Hands the head send's next chunk to net, unless a chunk is on its way.
   #writeChunk(): void {

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
 
 import type { BackendName } from '@overlapped/common';
-import { connect, type Server, type Socket } from '@overlapped/socket';
+import { connect, listen, type Server, type Socket } from '@overlapped/socket';
 
 export const HOST = '127.0.0.1';
 
@@ -162,4 +162,12 @@ export async function bounded<T>(work: Promise<T>, ms: number, what: string | ((
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A server on `backend` with one connection: our client socket and the peer it accepted. */
+export async function connectedPair(backend: BackendName): Promise<{ server: Server; client: Socket; peer: Socket }> {
+  const server = await listen({ backend, port: 0 });
+  const accepted = acceptOne(server);
+  const client = await connect({ host: HOST, port: server.address().port, backend });
+  return { server, client, peer: await accepted };
 }

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 
 import type { BackendName } from '@overlapped/common';
-import { connect, listen, type Socket } from '@overlapped/socket';
+import { connect, type Socket } from '@overlapped/socket';
 
 import { sleep, type TestApi } from '../harness.js';
-import { acceptOne, bounded, HOST, pattern } from './socket-helpers.js';
+import { bounded, connectedPair, HOST, pattern } from './socket-helpers.js';
 
 /** A small deterministic generator (xorshift32), so a failure can be replayed. */
 export function randomSource(seed: number): (below: number) => number {
@@ -110,12 +110,25 @@ function assertSameStream(received: Buffer, sent: Buffer, what: string): void {
   assert.equal(at, -1, `${what}: ${received.length} of ${sent.length} bytes, first difference at byte ${at}`);
 }
 
-/** A node:net server on 127.0.0.1 that hands its first connection to `serve`. */
-async function netServer(serve: (peer: net.Socket) => void): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = net.createServer({ allowHalfOpen: true }, serve);
+/**
+ * A node:net server on 127.0.0.1 that hands each connection to `serve`
+ * and keeps it in `peers`; `close()` destroys them and stops listening.
+ */
+async function netServer(
+  serve: (peer: net.Socket) => void,
+): Promise<{ port: number; peers: net.Socket[]; close: () => Promise<void> }> {
+  const peers: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (peer) => {
+    peers.push(peer);
+    serve(peer);
+  });
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   const { port } = server.address() as net.AddressInfo;
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const close = () => {
+    for (const peer of peers) peer.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { port, peers, close };
 }
 
 /**
@@ -134,9 +147,7 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
   for (const depth of [2, 4]) {
     it(`keeps stream order with ${depth} receives in flight`, async () => {
       const data = pattern(total, 300 + depth);
-      const peers: net.Socket[] = [];
       const server = await netServer((peer) => {
-        peers.push(peer);
         peer.on('error', () => {});
         void streamWithPauses(peer, data, depth).then(() => peer.end());
       });
@@ -147,18 +158,14 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
         assert.equal(await socket.recv(Buffer.alloc(16)), 0, 'the peer ended after its data');
       } finally {
         await socket.close();
-        for (const peer of peers) peer.destroy();
         await server.close();
       }
     }, timeout);
   }
 
   it('takes no bytes for a receive aborted while others are in flight, and ends them all on close', async () => {
-    const server = await listen({ backend, port: 0 });
+    const { server, client, peer } = await connectedPair(backend);
     try {
-      const accepted = acceptOne(server);
-      const client = await connect({ host: HOST, port: server.address().port, backend });
-      const peer = await accepted;
       const first = Buffer.alloc(5);
       const second = Buffer.alloc(5);
       const third = Buffer.alloc(5);
@@ -188,9 +195,7 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
   }, timeout);
 
   it('says how much of an aborted send the socket took, and drops a waiting one whole', async () => {
-    const peers: net.Socket[] = [];
     const server = await netServer((peer) => {
-      peers.push(peer);
       peer.pause(); // reads nothing until the sends were aborted
     });
     const socket = await connect({ host: HOST, port: server.port, backend });
@@ -220,7 +225,7 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       // The socket stays usable: the peer gets exactly what was taken, then
       // what follows (which waits for room, so the peer reads meanwhile).
       const ending = socket.send(Buffer.from('END')).then(() => socket.shutdown());
-      const peer = peers[0]!;
+      const peer = server.peers[0]!;
       const chunks: Buffer[] = [];
       peer.on('data', (chunk: Buffer) => chunks.push(chunk));
       const peerEnded = new Promise<void>((resolve, reject) => {
@@ -233,15 +238,12 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       assertSameStream(received, Buffer.concat([data.subarray(0, taken), Buffer.from('END')]), `bytesWritten ${taken}`);
     } finally {
       await socket.close();
-      for (const peer of peers) peer.destroy();
       await server.close();
     }
   }, timeout);
 
   it('says how much of a send ended by close() the socket took', async () => {
-    const peers: net.Socket[] = [];
     const server = await netServer((peer) => {
-      peers.push(peer);
       peer.pause();
     });
     const socket = await connect({ host: HOST, port: server.port, backend });
@@ -266,7 +268,7 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       assert.equal(queued?.code, 'ERR_SOCKET_CLOSED', 'a send waiting behind it');
       assert.equal(queued?.bytesWritten, 0);
       // What the kernel took still reaches the peer, then the end.
-      const peer = peers[0]!;
+      const peer = server.peers[0]!;
       const chunks: Buffer[] = [];
       peer.on('data', (chunk: Buffer) => chunks.push(chunk));
       await new Promise<void>((resolve) => {
@@ -276,16 +278,13 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       });
       assertSameStream(Buffer.concat(chunks), data.subarray(0, bytesWritten), `bytesWritten ${bytesWritten}`);
     } finally {
-      for (const peer of peers) peer.destroy();
       await server.close();
     }
   }, timeout);
 
   it('says how much of a send the socket took when the peer resets', async () => {
-    const peers: net.Socket[] = [];
     let read = 0;
     const server = await netServer((peer) => {
-      peers.push(peer);
       peer.on('error', () => {});
       // Reads about 1 MiB, then resets the connection.
       peer.on('data', (chunk: Buffer) => {
@@ -307,17 +306,13 @@ export function defineSocketStreamTests(api: TestApi, backend: BackendName): voi
       assert.ok(typeof taken === 'number' && taken >= read && taken < data.length, `bytesWritten ${taken}, peer read ${read}`);
     } finally {
       await socket.close();
-      for (const peer of peers) peer.destroy();
       await server.close();
     }
   }, timeout);
 
   it('sends in call order with several sends in flight, received with several receives in flight', async () => {
-    const server = await listen({ backend, port: 0 });
+    const { server, client, peer } = await connectedPair(backend);
     try {
-      const accepted = acceptOne(server);
-      const client = await connect({ host: HOST, port: server.address().port, backend });
-      const peer = await accepted;
       const data = pattern(total, 501);
       const random = randomSource(502);
       // Up to 4 sends in flight, of 1 B to 256 KiB, issued as earlier ones settle.

@@ -323,8 +323,16 @@ export class EchoServer extends EventEmitter {
   }
 
   /**
-   * `await using server = await createEchoServer(...)`: closes the server
-   * and its live connections when the scope ends.
+   * Closes the server and its live connections, as {@link close}: what
+   * `await using` calls when the scope ends.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using server = await createEchoServer({ port: 0 });
+   *   await exercise(server.address().port);
+   * } // closed here
+   * ```
    */
   [asyncDispose](): Promise<void> {
     return this.close();

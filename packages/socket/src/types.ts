@@ -130,6 +130,7 @@ export interface ConnectOptions {
  * Leaving a `for await (const socket of server)` loop early (break,
  * return, throw) closes the server, as leaving a stream's loop destroys it;
  * to take one connection and keep listening, call `next()` on the iterator.
+ * `await using` (Symbol.asyncDispose) closes it at the end of the scope.
  *
  * @example
  * ```ts

@@ -44,6 +44,7 @@ export const ErrorCodes = {
   BACKEND_UNAVAILABLE: 'ERR_BACKEND_UNAVAILABLE',
   NATIVE_CORE_UNAVAILABLE: 'ERR_NATIVE_CORE_UNAVAILABLE',
   NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
+  SOCKET_BAD_PORT: 'ERR_SOCKET_BAD_PORT',
 } as const;
 
 /** A code from {@link ErrorCodes}. */
@@ -91,6 +92,15 @@ export interface SystemErrorDetails {
   /** What went wrong, in place of the code's usual description (`no such file or directory`). */
   description?: string;
   cause?: unknown;
+  /**
+   * How the message reads, after Node: `'fs'` (`ENOENT: no such file or
+   * directory, open 'x'`; the default without an address), `'net'`
+   * (`connect ECONNREFUSED 127.0.0.1:80`, or `read ECONNRESET` without an
+   * address; the default with one) or `'net-described'` (`listen
+   * EADDRINUSE: address already in use 127.0.0.1:80`, as net words listen
+   * and bind errors).
+   */
+  wording?: 'fs' | 'net' | 'net-described';
 }
 
 /** A system error as Node shapes it: the details, with `code` always set. */
@@ -116,9 +126,12 @@ export function systemError(details: SystemErrorDetails): SystemError {
   const errno = details.errno ?? known?.errno;
   const description = details.description ?? known?.description ?? 'unknown error';
   let message: string;
-  if (details.address !== undefined) {
-    message = `${details.syscall} ${code} ${details.address}`;
-    if (details.port !== undefined) message += `:${details.port}`;
+  const wording = details.wording ?? (details.address !== undefined ? 'net' : 'fs');
+  if (wording !== 'fs') {
+    message = `${details.syscall} ${code}`;
+    if (wording === 'net-described') message += `: ${description}`;
+    if (details.address !== undefined) message += ` ${details.address}`;
+    if (details.address !== undefined && details.port !== undefined) message += `:${details.port}`;
   } else {
     message = `${code}: ${description}, ${details.syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
@@ -212,6 +225,22 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
 export function outOfRange(name: string, range: string, received: unknown): RangeError & { code: string } {
   const error = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describeNumber(received)}`);
   return withCode(error, ErrorCodes.OUT_OF_RANGE);
+}
+
+/**
+ * `RangeError` with code `ERR_SOCKET_BAD_PORT`, worded like Node's: what
+ * net throws for a port that is not an integer in [0, 65535] (in (0,
+ * 65535] where `allowZero` is false).
+ *
+ * @example
+ * ```ts
+ * throw badPort('options.port', 70000);
+ * // RangeError: options.port should be >= 0 and < 65536. Received type number (70000).
+ * ```
+ */
+export function badPort(name: string, port: unknown, allowZero = true): RangeError & { code: string } {
+  const error = new RangeError(`${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536.${describeReceived(port)}.`);
+  return withCode(error, ErrorCodes.SOCKET_BAD_PORT);
 }
 
 /**

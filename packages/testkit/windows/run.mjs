@@ -7,7 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileFuzzSuite, defineFileSuite, defineLifecycleSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
+import {
+  backendAvailability,
+  defineFileFuzzSuite,
+  defineFileSuite,
+  defineLifecycleSuite,
+  definePortSuite,
+  defineSocketSoakSuite,
+  defineSocketSuite,
+} from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -46,6 +54,8 @@ defineSocketSuite(api, backend);
 defineLifecycleSuite(api, backend, { rounds: 4 });
 // The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
 defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
+// Each connection costs wineserver round trips: a smaller soak.
+defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

@@ -137,7 +137,7 @@ function median(values: number[]): number {
 }
 
 /** The contenders available here: always the two C servers and net; overlapped when built. */
-async function serverSpecs(bufferSize: number, log: (line: string) => void): Promise<ServerSpec[]> {
+async function serverSpecs(bufferSize: number, runtimes: readonly string[] | undefined, log: (line: string) => void): Promise<ServerSpec[]> {
   const reference = buildC(new URL('../../reference/echo-uring.c', import.meta.url), 'echo-uring');
   const floor = buildC(new URL('../../reference/echo-epoll.c', import.meta.url), 'echo-epoll');
   const specs: ServerSpec[] = [
@@ -145,9 +145,10 @@ async function serverSpecs(bufferSize: number, log: (line: string) => void): Pro
     { name: FLOOR, command: floor, args: ['0', '127.0.0.1', String(bufferSize)] },
     { name: NET, command: process.execPath, args: [serverScript('net-echo.js'), '0', '127.0.0.1'] },
   ];
-  const runtimes = runtimeEchoServers(bufferSize);
-  specs.push(...runtimes.specs);
-  for (const { name, reason } of runtimes.skipped) log(`  (${name} skipped: ${reason})`);
+  const others = runtimeEchoServers(bufferSize);
+  const wanted = (name: string) => runtimes === undefined || runtimes.includes(name);
+  specs.push(...others.specs.filter((spec) => wanted(spec.name)));
+  for (const { name, reason } of others.skipped) if (wanted(name)) log(`  (${name} skipped: ${reason})`);
   const versions = [findBun(), findDeno()].flatMap((r) => (r.available ? [`${r.name} ${r.version.replace(/^deno /, '')}`] : []));
   if (versions.length > 0) log(`  (${versions.join('; ')})`);
   const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
@@ -186,14 +187,16 @@ export async function echoScenarios(options: {
   /** Seconds of load before each measured window. */
   warmup: number;
   rounds: number;
+  /** Which of the other runtimes' servers to run (BUN_LISTEN, BUN_NET, DENO_LISTEN); all by default. */
+  runtimes?: readonly string[];
   log: (line: string) => void;
 }): Promise<EchoScenarioResult[]> {
-  const { sizes, connections, seconds, warmup, rounds, log } = options;
+  const { sizes, connections, seconds, warmup, rounds, runtimes, log } = options;
   const results: EchoScenarioResult[] = [];
   for (const size of sizes) {
     const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
     log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
-    const specs = await serverSpecs(Math.max(size, 16384), log);
+    const specs = await serverSpecs(Math.max(size, 16384), runtimes, log);
     const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
     try {
       for (const spec of specs) servers.push({ spec, server: await startServer(spec.command, spec.args) });

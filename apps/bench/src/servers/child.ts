@@ -4,7 +4,7 @@
  * system time of all its threads) without counting the load generator.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** A running echo server: its pid, its port, its CPU so far, and a way to stop it. */
 export interface ServerProcess {
@@ -46,6 +46,52 @@ export function processCpuSeconds(pid: number): { user: number; system: number }
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
   return { user: utime / clockTicks(), system: stime / clockTicks() };
+}
+
+// The children of every thread of `pid` (Linux 3.5+), or none if it is gone.
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const task of tasks) {
+    try {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (list) children.push(...list.split(' ').map(Number));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return children;
+}
+
+/**
+ * User and system CPU seconds of process `pid` and all its descendants
+ * alive now (a server with worker processes, such as nginx's master and
+ * worker), all threads.
+ *
+ * @example
+ * ```ts
+ * const before = processTreeCpuSeconds(nginx.pid);
+ * ```
+ */
+export function processTreeCpuSeconds(pid: number): { user: number; system: number } {
+  const total = { user: 0, system: 0 };
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    try {
+      const { user, system } = processCpuSeconds(next);
+      total.user += user;
+      total.system += system;
+    } catch {
+      continue; // It exited meanwhile.
+    }
+    pending.push(...childrenOf(next));
+  }
+  return total;
 }
 
 /**

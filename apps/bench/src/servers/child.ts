@@ -95,6 +95,25 @@ export function processTreeCpuSeconds(pid: number): { user: number; system: numb
 }
 
 /**
+ * Stops a child process: SIGTERM, then SIGKILL after 5 s; resolves with its
+ * exit code (`exited` is its exit event's promise).
+ *
+ * @example
+ * ```ts
+ * const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+ * const code = await stopChild(child, exited);
+ * ```
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const code = await exited;
+  clearTimeout(kill);
+  return code;
+}
+
+/**
  * Starts `command args` and waits for its "listening <port>" line (the
  * port may be written as host:port).
  *
@@ -130,14 +149,7 @@ export function startServer(command: string, args: string[], timeoutMs = 15_000)
         pid,
         port: Number(match[1]),
         cpuSeconds: () => processCpuSeconds(pid),
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-          child.kill('SIGTERM');
-          const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-          const code = await exited;
-          clearTimeout(kill);
-          return code;
-        },
+        stop: () => stopChild(child, exited),
       });
     });
   });

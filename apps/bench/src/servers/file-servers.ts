@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { findBun } from '../runtimes.js';
+import { stopChild } from './child.js';
 
 /** A file server that is up: its PID (its CPU is read from /proc) and a way to stop it. */
 export interface StartedFileServer {
@@ -75,14 +76,7 @@ export async function spawnFileServer(command: string, args: string[], port: num
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-    child.kill('SIGTERM');
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    const code = await exited;
-    clearTimeout(kill);
-    return code;
-  };
+  const stop = () => stopChild(child, exited);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {

@@ -10,9 +10,10 @@
  */
 import { createReadStream, stat } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
-import { type AddressInfo, type Socket } from 'node:net';
 import { resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
+
+import { listenUntilSignal } from './node-listen.js';
 
 const root = resolve(process.argv[2] ?? '.');
 const port = Number(process.argv[3] ?? 0);
@@ -22,7 +23,6 @@ function fail(response: ServerResponse, status: number): void {
   response.writeHead(status, { 'content-length': 0 }).end();
 }
 
-const sockets = new Set<Socket>();
 const server = createServer((request, response) => {
   let path: string;
   try {
@@ -39,16 +39,4 @@ const server = createServer((request, response) => {
     pipeline(createReadStream(path), response, () => {});
   });
 });
-server.on('connection', (socket: Socket) => {
-  sockets.add(socket);
-  socket.on('close', () => sockets.delete(socket));
-});
-server.listen(port, host, () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const socket of sockets) socket.destroy();
-    server.close(() => process.exit(0));
-  });
-}
+listenUntilSignal(server, port, host);

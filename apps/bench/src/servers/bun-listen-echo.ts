@@ -59,6 +59,14 @@ const port = Number(process.argv[2] ?? 0);
 const hostname = process.argv[3] ?? '127.0.0.1';
 const sockets = new Set<BunSocket>();
 
+// A copy of `view` from `start`: Bun's `data` is a Buffer, whose slice()
+// would be a view, not a copy.
+function copyFrom(view: Uint8Array, start: number): Uint8Array {
+  const copy = new Uint8Array(view.length - start);
+  copy.set(view.subarray(start));
+  return copy;
+}
+
 // Writes the queue's chunks in order until the socket takes less than a
 // whole chunk; returns true when the queue is empty.
 function flush(socket: BunSocket): boolean {
@@ -87,12 +95,12 @@ const listener = Bun.listen({
     data(socket, data) {
       const state = socket.data;
       if (state.queue.length > 0) {
-        state.queue.push(data.slice());
+        state.queue.push(copyFrom(data, 0));
         return;
       }
       const written = socket.write(data);
       if (written < data.length) {
-        state.queue.push(data.slice(Math.max(written, 0)));
+        state.queue.push(copyFrom(data, Math.max(written, 0)));
         socket.pause();
       }
     },

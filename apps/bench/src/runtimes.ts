@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 
 /** A runtime found here, or the reason it is not. */
 export type Runtime =
+  /** `version`: the version number its `--version` printed ("1.4.5"). */
   | { available: true; name: string; path: string; version: string }
   | { available: false; name: string; reason: string };
 
@@ -73,7 +74,8 @@ function find(
     if (!existsSync(path)) continue;
     const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000 });
     if (result.status === 0) {
-      const version = result.stdout.trim().split('\n')[0] ?? '';
+      // "1.4.5" from Bun; "deno 2.9.6 (stable, release, ...)" and more lines from Deno.
+      const version = /\d+\.\d+\.\d+\S*/.exec(result.stdout)?.[0] ?? result.stdout.trim();
       return { available: true, name, path, version };
     }
     tried.push(`${path}: ${result.error?.message ?? `exit ${result.status}`}`);
@@ -112,7 +114,7 @@ export function findBun(): Runtime {
  * @example
  * ```ts
  * const deno = findDeno();
- * if (deno.available) console.log(deno.version); // "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)"
+ * if (deno.available) console.log(deno.version); // "2.9.6"
  * ```
  */
 export function findDeno(): Runtime {

@@ -25,7 +25,7 @@ import { buildC, runEchoBench } from '@overlapped/echo-bench';
 
 import { formatRate } from '../harness.js';
 import { findBun, findDeno } from '../runtimes.js';
-import { startServer, type ServerProcess } from '../servers/child.js';
+import { benchScript, startServer, type ServerProcess } from '../servers/child.js';
 
 export interface EchoContenderResult {
   name: string;
@@ -89,11 +89,6 @@ export interface ServerSpec {
   args: string[];
 }
 
-// The compiled server scripts, found from src/ (tests) and dist/ alike.
-function serverScript(name: string): string {
-  return fileURLToPath(new URL(`../../dist/servers/${name}`, import.meta.url));
-}
-
 /**
  * The echo servers of the other runtimes, Bun's and Deno's, with their
  * binaries from the `bun` and `deno` packages; a runtime that cannot run
@@ -111,14 +106,14 @@ export function runtimeEchoServers(bufferSize: number): { specs: ServerSpec[]; s
   const skipped: Array<{ name: string; reason: string }> = [];
   const bun = findBun();
   if (bun.available) {
-    specs.push({ name: BUN_LISTEN, command: bun.path, args: [serverScript('bun-listen-echo.js'), '0', '127.0.0.1'] });
-    specs.push({ name: BUN_NET, command: bun.path, args: [serverScript('net-echo.js'), '0', '127.0.0.1'] });
+    specs.push({ name: BUN_LISTEN, command: bun.path, args: [benchScript('servers/bun-listen-echo.js'), '0', '127.0.0.1'] });
+    specs.push({ name: BUN_NET, command: bun.path, args: [benchScript('servers/net-echo.js'), '0', '127.0.0.1'] });
   } else {
     skipped.push({ name: BUN_LISTEN, reason: bun.reason }, { name: BUN_NET, reason: bun.reason });
   }
   const deno = findDeno();
   if (deno.available) {
-    const args = ['run', '--allow-net', '--no-config', serverScript('deno-listen-echo.js'), '0', '127.0.0.1', String(bufferSize)];
+    const args = ['run', '--allow-net', '--no-config', benchScript('servers/deno-listen-echo.js'), '0', '127.0.0.1', String(bufferSize)];
     specs.push({ name: DENO_LISTEN, command: deno.path, args });
   } else {
     skipped.push({ name: DENO_LISTEN, reason: deno.reason });
@@ -143,13 +138,13 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
   const specs: ServerSpec[] = [
     { name: REFERENCE, command: reference, args: ['0', '127.0.0.1', String(bufferSize)] },
     { name: FLOOR, command: floor, args: ['0', '127.0.0.1', String(bufferSize)] },
-    { name: NET, command: process.execPath, args: [serverScript('net-echo.js'), '0', '127.0.0.1'] },
+    { name: NET, command: process.execPath, args: [benchScript('servers/net-echo.js'), '0', '127.0.0.1'] },
   ];
   const others = runtimeEchoServers(bufferSize);
   const wanted = (name: string) => runtimes === undefined || runtimes.includes(name);
   specs.push(...others.specs.filter((spec) => wanted(spec.name)));
   for (const { name, reason } of others.skipped) if (wanted(name)) log(`  (${name} skipped: ${reason})`);
-  const versions = [findBun(), findDeno()].flatMap((r) => (r.available ? [`${r.name} ${r.version.replace(/^deno /, '')}`] : []));
+  const versions = [findBun(), findDeno()].flatMap((r) => (r.available ? [`${r.name} ${r.version}`] : []));
   if (versions.length > 0) log(`  (${versions.join('; ')})`);
   const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
   let backends: { native: string[]; js: string[] } | undefined;

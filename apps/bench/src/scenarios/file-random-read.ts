@@ -15,13 +15,13 @@
 import { spawn } from 'node:child_process';
 import { close as closeCallback, open as openCallback, read as readCallback } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import type { BackendName } from '@overlapped/common';
 
 import { type Contender, type Goal, reportGoals, runScenario, type ScenarioResult } from '../harness.js';
 import { findBun } from '../runtimes.js';
+import { benchScript } from '../servers/child.js';
 import { BLOCK, ensureFixture, randomPositions, secondsSince } from './file-fixture.js';
 import { FIO_NAME, fioRandomReadContender, fioVersion } from './fio.js';
 import { fileBackends, type OverlappedFileModule } from './overlapped-file.js';
@@ -91,7 +91,7 @@ export const BUN_FILE_HANDLE = 'Bun fs.promises FileHandle.read';
  * ```
  */
 export function bunFileHandleContender(bun: string, path: string, fileSize: number, count: number, depth: number): Contender {
-  const runner = fileURLToPath(new URL('../../dist/runners/bun-random-read.js', import.meta.url));
+  const runner = benchScript('runners/bun-random-read.js');
   const child = spawn(bun, [runner, path, String(fileSize), String(count), String(depth)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

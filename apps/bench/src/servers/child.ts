@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** A running echo server: its pid, its port, its CPU so far, and a way to stop it. */
 export interface ServerProcess {
@@ -14,6 +15,20 @@ export interface ServerProcess {
   cpuSeconds(): { user: number; system: number };
   /** SIGTERM, then SIGKILL after 5 s; resolves with the exit code. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * The path of one of the bench's compiled scripts (`servers/net-echo.js`,
+ * `runners/bun-random-read.js`), which other runtimes and child processes
+ * run: found from src/ (tests) and dist/ alike.
+ *
+ * @example
+ * ```ts
+ * spawn(bun.path, [benchScript('servers/bun-listen-echo.js'), '0']);
+ * ```
+ */
+export function benchScript(path: string): string {
+  return fileURLToPath(new URL(`../../dist/${path}`, import.meta.url));
 }
 
 let ticksPerSecond: number | undefined;

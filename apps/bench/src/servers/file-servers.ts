@@ -12,10 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { findBun } from '../runtimes.js';
-import { stopChild } from './child.js';
+import { benchScript, stopChild } from './child.js';
 
 /** A file server that is up: its PID (its CPU is read from /proc) and a way to stop it. */
 export interface StartedFileServer {
@@ -193,10 +192,6 @@ function nginxContender(): FileServerContender {
   };
 }
 
-function serverScript(name: string): string {
-  return fileURLToPath(new URL(`../../dist/servers/${name}`, import.meta.url));
-}
-
 /**
  * The contenders that can run here, and those that cannot with the reason
  * (a missing nginx or Bun).
@@ -214,12 +209,12 @@ export function fileServerContenders(): { contenders: FileServerContender[]; ski
   else skipped.push({ name: NGINX, reason: 'nginx is not installed (apt-get install nginx-light)' });
   const bun = findBun();
   if (bun.available) {
-    contenders.push(commandFileServer(BUN_SERVE, bun.path, (root, port) => [serverScript('bun-serve-files.js'), root, String(port)]));
+    contenders.push(commandFileServer(BUN_SERVE, bun.path, (root, port) => [benchScript('servers/bun-serve-files.js'), root, String(port)]));
   } else {
     skipped.push({ name: BUN_SERVE, reason: bun.reason });
   }
   contenders.push(
-    commandFileServer(NODE_HTTP, process.execPath, (root, port) => [serverScript('node-http-files.js'), root, String(port)]),
+    commandFileServer(NODE_HTTP, process.execPath, (root, port) => [benchScript('servers/node-http-files.js'), root, String(port)]),
   );
   return { contenders, skipped };
 }

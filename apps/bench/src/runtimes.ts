@@ -70,7 +70,8 @@ function find(
   }
   const platform = packageDir(platformPackage, main);
   const tried: string[] = [];
-  for (const path of paths(main, platform)) {
+  const candidates = paths(main, platform);
+  for (const path of candidates) {
     if (!existsSync(path)) continue;
     const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000 });
     if (result.status === 0) {
@@ -80,7 +81,12 @@ function find(
     }
     tried.push(`${path}: ${result.error?.message ?? `exit ${result.status}`}`);
   }
-  const why = tried.length > 0 ? tried.join('; ') : `${platformPackage} is not installed (an optional dependency of ${packageName})`;
+  const why =
+    tried.length > 0
+      ? tried.join('; ')
+      : platform
+        ? `none at ${candidates.join(' or ')}`
+        : `${platformPackage} is not installed (an optional dependency of ${packageName})`;
   return { available: false, name, reason: `no working ${name} binary: ${why}` };
 }
 

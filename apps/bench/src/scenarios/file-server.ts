@@ -45,7 +45,7 @@ export interface FileServerContenderResult {
   cpuPerGiBSeconds: number;
   /** Median server cores busy during the runs. */
   serverCores: number;
-  /** Median wrk latency p99, ms. */
+  /** Median wrk latency p99, ms (of the responses completed: none on a file too large for the window). */
   p99Ms: number;
   /** CPU per request (4 KiB) or per GiB (large file) / nginx's; lower is better. */
   cpuVsNginx?: number;
@@ -264,7 +264,7 @@ export async function fileServerScenarios(options: {
       );
       for (const c of rowsOut) {
         log(
-          `  ${c.name.padEnd(32)} ${(large ? c.gibPerSecond.toFixed(2) : formatRate(c.requestsPerSecond)).padStart(8)} ${cpuOf(c).toFixed(large ? 3 : 2).padStart(10)} ${ratio(c.cpuVsNginx).padStart(8)} ${ratio(c.cpuVsBun).padStart(7)} ${ratio(c.rateVsNginx).padStart(13)} ${ratio(c.rateVsBun).padStart(11)} ${c.serverCores.toFixed(2).padStart(9)} ${c.p99Ms.toFixed(2).padStart(8)}`,
+          `  ${c.name.padEnd(32)} ${(large ? c.gibPerSecond.toFixed(2) : formatRate(c.requestsPerSecond)).padStart(8)} ${cpuOf(c).toFixed(large ? 3 : 2).padStart(10)} ${ratio(c.cpuVsNginx).padStart(8)} ${ratio(c.cpuVsBun).padStart(7)} ${ratio(c.rateVsNginx).padStart(13)} ${ratio(c.rateVsBun).padStart(11)} ${c.serverCores.toFixed(2).padStart(9)} ${(c.requestsPerSecond > 0 ? c.p99Ms.toFixed(2) : '-').padStart(8)}`,
         );
       }
       results.push({ scenario: title, file, size, connections, seconds, rounds, contenders: rowsOut, skipped });

@@ -3,8 +3,8 @@
  * overlapped-bench: runs the benchmark scenarios side by side and prints
  * ratios; `--json FILE` also writes them as JSON.
  *
- *   overlapped-bench demo                 a short run of every scenario
- *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--echo-seconds S] [--json FILE]
+ *   overlapped-bench demo                 a short run of every scenario but file-server
+ *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--echo-seconds S] [--http-seconds S] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,15 +16,19 @@ import { fileCopy } from './scenarios/file-copy.js';
 import { MiB } from './scenarios/file-fixture.js';
 import { fileRandomRead } from './scenarios/file-random-read.js';
 import { fileWrite } from './scenarios/file-write.js';
-import { echoScenarios, type EchoScenarioResult } from './scenarios/echo.js';
+import { BUN_LISTEN, echoScenarios, type EchoScenarioResult } from './scenarios/echo.js';
+import { fileServerScenarios, type FileServerScenarioResult } from './scenarios/file-server.js';
 import { portDelivery } from './scenarios/port-delivery.js';
 
-const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy', 'echo'] as const;
+const SCENARIOS = ['port-delivery', 'file-random-read', 'file-write', 'file-copy', 'echo', 'file-server'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
+// The demo leaves out file-server (its large file and wrk make it long)
+// unless asked for by name.
+const DEMO_SCENARIOS: readonly ScenarioName[] = SCENARIOS.filter((name) => name !== 'file-server');
 
 const usage = `usage: overlapped-bench <demo|run> [options]
 
-  demo   a short run of every scenario (what \`npm run demo\` shows)
+  demo   a short run of every scenario but file-server (what \`npm run demo\` shows)
   run    the full benchmark: more rounds, more work per round
 
 options:
@@ -34,6 +38,7 @@ options:
   --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
   --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
   --echo-seconds S   seconds per echo round (demo 1, run 3)
+  --http-seconds S   whole seconds per file-server round (demo 1, run 3)
   --json FILE        also write the results as JSON
 
 Every scenario runs its contenders alternately in one process and reports
@@ -41,7 +46,10 @@ each contender's median rate and its ratio to the scenario's baseline. The
 file scenarios make their file once under the temp directory and keep it;
 fio (apt-get install fio) is a contender of file-random-read when installed.
 The echo servers run in child processes under the echo-bench load generator
-(Linux only).`;
+(Linux only). file-server needs wrk (apt-get install wrk) and has nginx as a
+contender when installed (apt-get install nginx-light); Bun and Deno come
+from the bench's dev dependencies, each skipped with the reason where it
+cannot run.`;
 
 function positiveInteger(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -60,6 +68,7 @@ async function main(): Promise<number> {
       scenario: { type: 'string' },
       json: { type: 'string' },
       'echo-seconds': { type: 'string' },
+      'http-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -73,7 +82,7 @@ async function main(): Promise<number> {
   const count = positiveInteger(values.count, quick ? 400_000 : 2_000_000);
   const reads = positiveInteger(values.reads, quick ? 40_000 : 200_000);
   const fileSizeMiB = positiveInteger(values['file-size'], quick ? 256 : 1024);
-  const selected = (values.scenario?.split(',') ?? [...SCENARIOS]) as ScenarioName[];
+  const selected = (values.scenario?.split(',') ?? [...(quick ? DEMO_SCENARIOS : SCENARIOS)]) as ScenarioName[];
   const unknown = selected.filter((name) => !SCENARIOS.includes(name));
   if (unknown.length > 0) {
     console.error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
@@ -90,11 +99,17 @@ async function main(): Promise<number> {
     console.error('--echo-seconds must be a number in (0, 60]');
     return 2;
   }
+  const httpSeconds = Number(values['http-seconds'] ?? (quick ? 1 : 3));
+  if (!(Number.isInteger(httpSeconds) && httpSeconds > 0 && httpSeconds <= 60)) {
+    console.error('--http-seconds must be a whole number of seconds from 1 to 60');
+    return 2;
+  }
   console.log(`overlapped-bench ${command}: Node ${process.version}, ${process.platform}-${process.arch}`);
   const log = console.log;
   const fileSize = fileSizeMiB * MiB;
-  const results: Array<ScenarioResult | EchoScenarioResult> = [];
+  const results: Array<ScenarioResult | EchoScenarioResult | FileServerScenarioResult> = [];
   for (const name of selected) {
+    const started = process.hrtime.bigint();
     if (name === 'port-delivery') results.push(await portDelivery({ count, rounds, log }));
     if (name === 'file-random-read') results.push(await fileRandomRead({ fileSize, count: reads, depth: 64, rounds, file, log }));
     if (name === 'file-write') results.push(await fileWrite({ fileSize, chunkSize: MiB, depth: 8, rounds, file, log }));
@@ -102,12 +117,24 @@ async function main(): Promise<number> {
     if (name === 'echo') {
       if (process.platform === 'linux') {
         const echoRounds = positiveInteger(values.rounds, quick ? 2 : 5);
-        const settings = { sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, log };
+        // Of the other runtimes, the demo runs Bun.listen only, to stay short.
+        const runtimes = quick ? [BUN_LISTEN] : undefined;
+        const settings = { sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, runtimes, log };
         results.push(...(await echoScenarios(settings)));
       } else {
         log('\necho: skipped (the load generator and the server CPU figures need Linux)');
       }
     }
+    if (name === 'file-server') {
+      if (process.platform === 'linux') {
+        const httpRounds = positiveInteger(values.rounds, quick ? 2 : 5);
+        const settings = { largeSize: fileSize, connections: 50, seconds: httpSeconds, warmup: 1, rounds: httpRounds, log };
+        results.push(...(await fileServerScenarios(settings)));
+      } else {
+        log('\nfile-server: skipped (the server CPU figures need Linux)');
+      }
+    }
+    log(`  (${name}: ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s)`);
   }
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify({ node: process.version, platform: process.platform, results }, null, 2)}\n`);

@@ -10,10 +10,12 @@
  * Contenders: the C io_uring reference (reference/echo-uring.c, one ring,
  * nothing clever), the C epoll floor (reference/echo-epoll.c: one recv and
  * one send per message and nothing else, near enough the kernel's own cost
- * of a round trip, which every server pays), a Node `net` echo server, and,
- * when @overlapped/socket is
- * built, echo-server in `native` mode per native backend and in `js` mode
- * per backend (portable included).
+ * of a round trip, which every server pays), a Node `net` echo server, what
+ * a user of another runtime writes (Bun's `Bun.listen` and its `node:net`,
+ * Deno's `Deno.listen`; each skipped with the reason where its binary is
+ * missing or cannot run), and, when @overlapped/socket is built,
+ * echo-server in `native` mode per native backend and in `js` mode per
+ * backend (portable included).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +24,8 @@ import { fileURLToPath } from 'node:url';
 import { buildC, runEchoBench } from '@overlapped/echo-bench';
 
 import { formatRate } from '../harness.js';
-import { startServer, type ServerProcess } from '../servers/child.js';
+import { findBun, findDeno } from '../runtimes.js';
+import { benchScript, startServer, type ServerProcess } from '../servers/child.js';
 
 export interface EchoContenderResult {
   name: string;
@@ -50,6 +53,10 @@ export interface EchoContenderResult {
   rateVsReference?: number;
   /** CPU per round trip / the C epoll floor's (how far above the kernel's own cost). */
   cpuVsFloor?: number;
+  /** CPU per round trip / the Bun.listen server's. */
+  cpuVsBunListen?: number;
+  /** Round trips/s / the Bun.listen server's. */
+  rateVsBunListen?: number;
 }
 
 export interface EchoScenarioResult {
@@ -71,11 +78,51 @@ export interface EchoScenarioResult {
 export const NET = 'node net';
 export const REFERENCE = 'C io_uring reference';
 export const FLOOR = 'C epoll floor';
+export const BUN_LISTEN = 'Bun.listen';
+export const BUN_NET = 'Bun node:net';
+export const DENO_LISTEN = 'Deno.listen';
 
-interface ServerSpec {
+/** How to start one echo server: it prints "listening <port>" once bound. */
+export interface ServerSpec {
   name: string;
   command: string;
   args: string[];
+}
+
+/**
+ * The echo servers of the other runtimes, Bun's and Deno's, with their
+ * binaries from the `bun` and `deno` packages; a runtime that cannot run
+ * here is listed under `skipped` with the reason.
+ *
+ * @example
+ * ```ts
+ * const { specs, skipped } = runtimeEchoServers(16384);
+ * for (const { name, reason } of skipped) console.log(`${name} skipped: ${reason}`);
+ * const server = await startServer(specs[0].command, specs[0].args);
+ * ```
+ */
+export function runtimeEchoServers(bufferSize: number): { specs: ServerSpec[]; skipped: Array<{ name: string; reason: string }> } {
+  const specs: ServerSpec[] = [];
+  const skipped: Array<{ name: string; reason: string }> = [];
+  const bun = findBun();
+  if (bun.available) {
+    specs.push({ name: BUN_LISTEN, command: bun.path, args: [benchScript('servers/bun-listen-echo.js'), '0', '127.0.0.1'] });
+    specs.push({ name: BUN_NET, command: bun.path, args: [benchScript('servers/net-echo.js'), '0', '127.0.0.1'] });
+  } else {
+    skipped.push({ name: BUN_LISTEN, reason: bun.reason }, { name: BUN_NET, reason: bun.reason });
+  }
+  const deno = findDeno();
+  if (deno.available) {
+    const args = ['run', '--allow-net', '--no-config', benchScript('servers/deno-listen-echo.js'), '0', '127.0.0.1', String(bufferSize)];
+    specs.push({ name: DENO_LISTEN, command: deno.path, args });
+  } else {
+    skipped.push({ name: DENO_LISTEN, reason: deno.reason });
+  }
+  return { specs, skipped };
+}
+
+function ratio(value: number | undefined): string {
+  return value === undefined ? '-' : `${value.toFixed(2)}x`;
 }
 
 function median(values: number[]): number {
@@ -85,14 +132,20 @@ function median(values: number[]): number {
 }
 
 /** The contenders available here: always the two C servers and net; overlapped when built. */
-async function serverSpecs(bufferSize: number, log: (line: string) => void): Promise<ServerSpec[]> {
+async function serverSpecs(bufferSize: number, runtimes: readonly string[] | undefined, log: (line: string) => void): Promise<ServerSpec[]> {
   const reference = buildC(new URL('../../reference/echo-uring.c', import.meta.url), 'echo-uring');
   const floor = buildC(new URL('../../reference/echo-epoll.c', import.meta.url), 'echo-epoll');
   const specs: ServerSpec[] = [
     { name: REFERENCE, command: reference, args: ['0', '127.0.0.1', String(bufferSize)] },
     { name: FLOOR, command: floor, args: ['0', '127.0.0.1', String(bufferSize)] },
-    { name: NET, command: process.execPath, args: [fileURLToPath(new URL('../servers/net-echo.js', import.meta.url)), '0', '127.0.0.1'] },
+    { name: NET, command: process.execPath, args: [benchScript('servers/net-echo.js'), '0', '127.0.0.1'] },
   ];
+  const others = runtimeEchoServers(bufferSize);
+  const wanted = (name: string) => runtimes === undefined || runtimes.includes(name);
+  specs.push(...others.specs.filter((spec) => wanted(spec.name)));
+  for (const { name, reason } of others.skipped) if (wanted(name)) log(`  (${name} skipped: ${reason})`);
+  const versions = [findBun(), findDeno()].flatMap((r) => (r.available ? [`${r.name} ${r.version}`] : []));
+  if (versions.length > 0) log(`  (${versions.join('; ')})`);
   const echoServer = fileURLToPath(new URL('../../../echo-server/dist/cli.js', import.meta.url));
   let backends: { native: string[]; js: string[] } | undefined;
   try {
@@ -129,14 +182,16 @@ export async function echoScenarios(options: {
   /** Seconds of load before each measured window. */
   warmup: number;
   rounds: number;
+  /** Which of the other runtimes' servers to run (BUN_LISTEN, BUN_NET, DENO_LISTEN); all by default. */
+  runtimes?: readonly string[];
   log: (line: string) => void;
 }): Promise<EchoScenarioResult[]> {
-  const { sizes, connections, seconds, warmup, rounds, log } = options;
+  const { sizes, connections, seconds, warmup, rounds, runtimes, log } = options;
   const results: EchoScenarioResult[] = [];
   for (const size of sizes) {
     const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
     log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
-    const specs = await serverSpecs(Math.max(size, 16384), log);
+    const specs = await serverSpecs(Math.max(size, 16384), runtimes, log);
     const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
     try {
       for (const spec of specs) servers.push({ spec, server: await startServer(spec.command, spec.args) });
@@ -188,8 +243,13 @@ export async function echoScenarios(options: {
       const net = contenders.find((c) => c.name === NET);
       const reference = contenders.find((c) => c.name === REFERENCE);
       const floor = contenders.find((c) => c.name === FLOOR);
+      const bunListen = contenders.find((c) => c.name === BUN_LISTEN);
       for (const c of contenders) {
         if (floor) c.cpuVsFloor = c.cpuPerRoundTripUs / floor.cpuPerRoundTripUs;
+        if (bunListen) {
+          c.cpuVsBunListen = c.cpuPerRoundTripUs / bunListen.cpuPerRoundTripUs;
+          c.rateVsBunListen = c.roundTripsPerSecond / bunListen.roundTripsPerSecond;
+        }
         if (net) {
           c.cpuVsNet = c.cpuPerRoundTripUs / net.cpuPerRoundTripUs;
           c.rateVsNet = c.roundTripsPerSecond / net.roundTripsPerSecond;
@@ -200,11 +260,11 @@ export async function echoScenarios(options: {
         }
       }
       log(
-        `  ${'server'.padEnd(30)} ${'rt/s'.padStart(8)} ${'CPU us/rt'.padStart(10)} ${'user'.padStart(5)} ${'vs net'.padStart(7)} ${'vs ref'.padStart(7)} ${'rt/s vs ref'.padStart(11)} ${'vs floor'.padStart(8)} ${'srv cores'.padStart(9)} ${'client'.padStart(6)} ${'p99 ms'.padStart(7)}`,
+        `  ${'server'.padEnd(30)} ${'rt/s'.padStart(8)} ${'CPU us/rt'.padStart(10)} ${'user'.padStart(5)} ${'vs net'.padStart(7)} ${'vs ref'.padStart(7)} ${'rt/s vs ref'.padStart(11)} ${'vs floor'.padStart(8)} ${'vs Bun'.padStart(7)} ${'srv cores'.padStart(9)} ${'client'.padStart(6)} ${'p99 ms'.padStart(7)}`,
       );
       for (const c of contenders) {
         log(
-          `  ${c.name.padEnd(30)} ${formatRate(c.roundTripsPerSecond).padStart(8)} ${c.cpuPerRoundTripUs.toFixed(2).padStart(10)} ${c.userPerRoundTripUs.toFixed(2).padStart(5)} ${`${(c.cpuVsNet ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.cpuVsReference ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.rateVsReference ?? 0).toFixed(2)}x`.padStart(11)} ${`${(c.cpuVsFloor ?? 0).toFixed(2)}x`.padStart(8)} ${c.serverCores.toFixed(2).padStart(9)} ${c.clientCores.toFixed(2).padStart(6)} ${c.p99Ms.toFixed(2).padStart(7)}`,
+          `  ${c.name.padEnd(30)} ${formatRate(c.roundTripsPerSecond).padStart(8)} ${c.cpuPerRoundTripUs.toFixed(2).padStart(10)} ${c.userPerRoundTripUs.toFixed(2).padStart(5)} ${`${(c.cpuVsNet ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.cpuVsReference ?? 0).toFixed(2)}x`.padStart(7)} ${`${(c.rateVsReference ?? 0).toFixed(2)}x`.padStart(11)} ${`${(c.cpuVsFloor ?? 0).toFixed(2)}x`.padStart(8)} ${ratio(c.cpuVsBunListen).padStart(7)} ${c.serverCores.toFixed(2).padStart(9)} ${c.clientCores.toFixed(2).padStart(6)} ${c.p99Ms.toFixed(2).padStart(7)}`,
         );
       }
       const goals: EchoScenarioResult['goals'] = [];

@@ -5,65 +5,35 @@
  *   `fs.promises` FileHandle.read and callback `fs.read` (Node's defaults:
  *   the libuv pool of 4 threads), each keeping `depth` reads in flight;
  * - @overlapped/file batches (`batch`, 16 reads a call, `depth` in flight)
- *   against fio's io_uring engine at the same depth and submit batch.
+ *   against fio's io_uring engine at the same depth and submit batch;
+ * - Bun's `fs.promises` FileHandle.read, the same loop as Node's, run by
+ *   Bun in a process of its own (its rounds alternate with the others').
  *
  * Every JS contender reads the same random blocks and checks each block's
  * tag: the bytes must come from the position asked for.
  */
+import { spawn } from 'node:child_process';
 import { close as closeCallback, open as openCallback, read as readCallback } from 'node:fs';
-import { open as openPromise } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import type { BackendName } from '@overlapped/common';
 
 import { type Contender, type Goal, reportGoals, runScenario, type ScenarioResult } from '../harness.js';
-import { BLOCK, blockTag, ensureFixture, randomPositions, secondsSince } from './file-fixture.js';
+import { findBun } from '../runtimes.js';
+import { benchScript } from '../servers/child.js';
+import { BLOCK, ensureFixture, randomPositions, secondsSince } from './file-fixture.js';
 import { FIO_NAME, fioRandomReadContender, fioVersion } from './fio.js';
 import { fileBackends, type OverlappedFileModule } from './overlapped-file.js';
+import { checkBlock, fileHandleReads, readInLanes } from './random-reads.js';
 
 const SUBMIT_BATCH = 16;
-
-function checkBlock(buffer: Uint8Array, position: number, bytes: number): void {
-  if (bytes !== BLOCK || blockTag(buffer) !== position / BLOCK) {
-    throw new Error(`read at ${position} returned ${bytes} bytes tagged ${blockTag(buffer)}`);
-  }
-}
-
-// `depth` lanes, each with one read in flight at a time, take the next
-// position until none is left; every block is checked. Returns the seconds.
-async function readInLanes(
-  positions: Float64Array,
-  depth: number,
-  read: (buffer: Buffer, position: number) => Promise<number>,
-): Promise<number> {
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: depth }, async () => {
-      const buffer = Buffer.allocUnsafe(BLOCK);
-      while (next < positions.length) {
-        const position = positions[next++] as number;
-        checkBlock(buffer, position, await read(buffer, position));
-      }
-    }),
-  );
-  return secondsSince(start);
-}
 
 function fsPromisesContender(path: string, positions: Float64Array, depth: number): Contender {
   return {
     name: `fs.promises FileHandle.read`,
     async run() {
-      const handle = await openPromise(path, 'r');
-      try {
-        const seconds = await readInLanes(positions, depth, async (buffer, position) => {
-          const { bytesRead } = await handle.read(buffer, 0, BLOCK, position);
-          return bytesRead;
-        });
-        return { units: positions.length, seconds };
-      } finally {
-        await handle.close();
-      }
+      return { units: positions.length, seconds: await fileHandleReads(path, positions, depth) };
     },
   };
 }
@@ -101,6 +71,51 @@ function fsCallbackContender(path: string, positions: Float64Array, depth: numbe
       } finally {
         await promisify(closeCallback)(fd);
       }
+    },
+  };
+}
+
+/** The name Bun's contender reports under. */
+export const BUN_FILE_HANDLE = 'Bun fs.promises FileHandle.read';
+
+/**
+ * Bun's `fs.promises` FileHandle.read in its own process
+ * (runners/bun-random-read.ts), one round per `run()`: the figure is the
+ * seconds Bun measured around its reads, as fio's is fio's own. A block
+ * that comes back wrong fails the round.
+ *
+ * @example
+ * ```ts
+ * const bun = findBun();
+ * if (bun.available) contenders.push(bunFileHandleContender(bun.path, path, fileSize, 200_000, 64));
+ * ```
+ */
+export function bunFileHandleContender(bun: string, path: string, fileSize: number, count: number, depth: number): Contender {
+  const runner = benchScript('runners/bun-random-read.js');
+  const child = spawn(bun, [runner, path, String(fileSize), String(count), String(depth)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const reply = async (): Promise<Record<string, unknown>> => {
+    const line = await Promise.race([lines.next(), exited.then(() => ({ done: true as const, value: undefined }))]);
+    if (line.done) throw new Error(`${BUN_FILE_HANDLE}: Bun exited (${child.exitCode ?? child.signalCode})`);
+    const message = JSON.parse(line.value) as Record<string, unknown>;
+    if (typeof message.error === 'string') throw new Error(`${BUN_FILE_HANDLE}: ${message.error}`);
+    return message;
+  };
+  const ready = reply();
+  return {
+    name: BUN_FILE_HANDLE,
+    async run() {
+      await ready;
+      child.stdin.write('run\n');
+      const { reads, seconds } = (await reply()) as { reads: number; seconds: number };
+      return { units: reads, seconds };
+    },
+    async dispose() {
+      child.stdin.end();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
     },
   };
 }
@@ -184,8 +199,12 @@ export async function fileRandomRead(options: {
   const fio = fioVersion();
   if (fio) contenders.push(fioRandomReadContender(path, fileSize, count, depth));
   else log('\nfio is not installed: the fio contender is skipped (apt-get install fio)');
+  const bun = findBun();
+  if (bun.available) contenders.push(bunFileHandleContender(bun.path, path, fileSize, count, depth));
+  else log(`\n${BUN_FILE_HANDLE} skipped: ${bun.reason}`);
+  const versions = [fio, bun.available ? `Bun ${bun.version}` : undefined].filter((v) => v !== undefined);
   const result = await runScenario(
-    `file-random-read: 4 KiB random reads, ${depth} in flight, ${fileSize / 1024 / 1024} MiB file in the page cache${fio ? ` (${fio})` : ''}`,
+    `file-random-read: 4 KiB random reads, ${depth} in flight, ${fileSize / 1024 / 1024} MiB file in the page cache${versions.length > 0 ? ` (${versions.join(', ')})` : ''}`,
     'reads/s',
     'fs.promises FileHandle.read',
     contenders,

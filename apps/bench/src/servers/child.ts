@@ -4,7 +4,8 @@
  * system time of all its threads) without counting the load generator.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** A running echo server: its pid, its port, its CPU so far, and a way to stop it. */
 export interface ServerProcess {
@@ -14,6 +15,20 @@ export interface ServerProcess {
   cpuSeconds(): { user: number; system: number };
   /** SIGTERM, then SIGKILL after 5 s; resolves with the exit code. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * The path of one of the bench's compiled scripts (`servers/net-echo.js`,
+ * `runners/bun-random-read.js`), which other runtimes and child processes
+ * run: found from src/ (tests) and dist/ alike.
+ *
+ * @example
+ * ```ts
+ * spawn(bun.path, [benchScript('servers/bun-listen-echo.js'), '0']);
+ * ```
+ */
+export function benchScript(path: string): string {
+  return fileURLToPath(new URL(`../../dist/${path}`, import.meta.url));
 }
 
 let ticksPerSecond: number | undefined;
@@ -46,6 +61,71 @@ export function processCpuSeconds(pid: number): { user: number; system: number }
   const utime = Number(fields[14 - 3]);
   const stime = Number(fields[15 - 3]);
   return { user: utime / clockTicks(), system: stime / clockTicks() };
+}
+
+// The children of every thread of `pid` (Linux 3.5+), or none if it is gone.
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const task of tasks) {
+    try {
+      const list = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (list) children.push(...list.split(' ').map(Number));
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return children;
+}
+
+/**
+ * User and system CPU seconds of process `pid` and all its descendants
+ * alive now (a server with worker processes, such as nginx's master and
+ * worker), all threads.
+ *
+ * @example
+ * ```ts
+ * const before = processTreeCpuSeconds(nginx.pid);
+ * ```
+ */
+export function processTreeCpuSeconds(pid: number): { user: number; system: number } {
+  const total = { user: 0, system: 0 };
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    try {
+      const { user, system } = processCpuSeconds(next);
+      total.user += user;
+      total.system += system;
+    } catch {
+      continue; // It exited meanwhile.
+    }
+    pending.push(...childrenOf(next));
+  }
+  return total;
+}
+
+/**
+ * Stops a child process: SIGTERM, then SIGKILL after 5 s; resolves with its
+ * exit code (`exited` is its exit event's promise).
+ *
+ * @example
+ * ```ts
+ * const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+ * const code = await stopChild(child, exited);
+ * ```
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const code = await exited;
+  clearTimeout(kill);
+  return code;
 }
 
 /**
@@ -84,14 +164,7 @@ export function startServer(command: string, args: string[], timeoutMs = 15_000)
         pid,
         port: Number(match[1]),
         cpuSeconds: () => processCpuSeconds(pid),
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-          child.kill('SIGTERM');
-          const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-          const code = await exited;
-          clearTimeout(kill);
-          return code;
-        },
+        stop: () => stopChild(child, exited),
       });
     });
   });

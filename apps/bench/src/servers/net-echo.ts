@@ -7,24 +7,15 @@
  *
  *   node net-echo.js [port] [host]
  */
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer } from 'node:net';
+
+import { listenUntilSignal } from './node-listen.js';
 
 const port = Number(process.argv[2] ?? 0);
 const host = process.argv[3] ?? '127.0.0.1';
-const sockets = new Set<Socket>();
 const server = createServer({ noDelay: true }, (socket) => {
-  sockets.add(socket);
   socket.on('data', (d) => socket.write(d));
   // A reset from the peer is the end of that connection, not of the server.
   socket.on('error', () => socket.destroy());
-  socket.on('close', () => sockets.delete(socket));
 });
-server.listen(port, host, () => {
-  console.log(`listening ${(server.address() as AddressInfo).port}`);
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const socket of sockets) socket.destroy();
-    server.close(() => process.exit(0));
-  });
-}
+listenUntilSignal(server, port, host);

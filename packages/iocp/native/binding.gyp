@@ -8,6 +8,7 @@
         "common/delivery_queue.cc",
         "common/errors.cc",
         "common/native_posters.cc",
+        "common/op_buffers.cc",
         "common/port.cc",
         "common/sockets.cc"
       ],

@@ -9,9 +9,11 @@ export { BACKEND_NAMES, isBackendName } from './backend-names.js';
 export type { BackendName, BackendRequest, NativeBackendName } from './backend-names.js';
 export {
   AbortError,
+  bufferDetached,
   codedError,
   ErrorCodes,
   errnoName,
+  errnoOf,
   invalidArgType,
   invalidArgValue,
   isOverlappedError,
@@ -20,6 +22,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, SystemError, SystemErrorDetails } from './errors.js';
 export {
+  isDetached,
   validateAbortSignal,
   validateBufferSource,
   validateFunction,

@@ -8,10 +8,12 @@ import { resolve as resolvePath } from 'node:path';
 
 import {
   type BackendName,
+  bufferDetached,
   codedError,
   ErrorCodes,
   invalidArgType,
   invalidArgValue,
+  isDetached,
   outOfRange,
   resolveBackendRequest,
   selectBackend,
@@ -26,7 +28,7 @@ import {
 import { nativeCandidates } from '@overlapped/iocp';
 
 import { DIRECT_ALIGNMENT, isAligned } from './aligned.js';
-import type { FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
+import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
 import { DISPOSITIONS, MAX_TRANSFER, MAX_VECTORS, STAT_FIELDS } from './kinds.js';
 import { NativeFileDriver } from './native-driver.js';
 import { PortableFileDriver } from './portable-driver.js';
@@ -128,10 +130,15 @@ export function fileCapabilities(backend?: 'auto' | BackendName): FileCapabiliti
   return { ...driverFor(backend).capabilities };
 }
 
-/** A view of `length` bytes of `buffer` from `offset`, validated. */
+/**
+ * A view of `length` bytes of `buffer` from `offset`, validated. Views over
+ * a SharedArrayBuffer are taken as they are (node:fs reads into them too);
+ * a view of a detached ArrayBuffer is refused (`ERR_INVALID_STATE`).
+ */
 function viewOf(buffer: unknown, offset: unknown, length: unknown, name = 'buffer'): Uint8Array {
   if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
   const size = buffer.byteLength;
+  if (size === 0 && isDetached(buffer)) throw bufferDetached(name);
   const start = offset ?? 0;
   validateInteger(start, 'options.offset', 0, size);
   const count = length ?? size - (start as number);
@@ -368,7 +375,7 @@ export class OverlappedFile {
     const view = viewOf(buffer, opts.offset, opts.length);
     validatePosition(position);
     this.#checkDirect(view, position);
-    return this.#track(this.#writeAll(view, position, opts.signal));
+    return this.#track('write', () => this.#writeAll(view, position, opts.signal));
   }
 
   /**
@@ -386,7 +393,7 @@ export class OverlappedFile {
   readvAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
     const opts = ioOptions(options);
     const views = this.#vectors(buffers, position);
-    return this.#track(this.#driver.readv(this.#handle, views, position, this.path, opts.signal));
+    return this.#track('read', () => this.#driver.readv(this.#handle, views, position, this.path, opts.signal));
   }
 
   /**
@@ -401,7 +408,7 @@ export class OverlappedFile {
   writevAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
     const opts = ioOptions(options);
     const views = this.#vectors(buffers, position);
-    return this.#track(this.#writevAll(views, position, opts.signal));
+    return this.#track('write', () => this.#writevAll(views, position, opts.signal));
   }
 
   /**
@@ -433,7 +440,7 @@ export class OverlappedFile {
       if (op !== 'read' && op !== 'write') validateOneOf(op, `requests[${i}].op`, ['read', 'write'] as const);
       const buffer = request.buffer;
       const view =
-        buffer instanceof Uint8Array && request.offset === undefined && request.length === undefined
+        buffer instanceof Uint8Array && buffer.byteLength !== 0 && request.offset === undefined && request.length === undefined
           ? buffer
           : viewOf(buffer, request.offset, request.length, `requests[${i}].buffer`);
       const position = request.position;
@@ -453,8 +460,18 @@ export class OverlappedFile {
     const finish = () => {
       if (--this.#inFlight === 0) this.#idle?.();
     };
+    // A batch the driver refuses as a whole (nothing of it started) is
+    // no longer in flight: close() must not wait for it.
+    const start = (done: BatchDone) => {
+      try {
+        this.#driver.batch(this.#handle, ops, this.path, done);
+      } catch (error) {
+        finish();
+        throw error;
+      }
+    };
     if (callback) {
-      this.#driver.batch(this.#handle, ops, this.path, (error, results) => {
+      start((error, results) => {
         finish();
         if (error) (error as Error & { results?: number[] }).results = results;
         callback(error, results);
@@ -462,7 +479,7 @@ export class OverlappedFile {
       return;
     }
     return new Promise<number[]>((resolve, reject) => {
-      this.#driver.batch(this.#handle, ops, this.path, (error, results) => {
+      start((error, results) => {
         finish();
         if (error) {
           (error as Error & { results?: number[] }).results = results;
@@ -490,7 +507,7 @@ export class OverlappedFile {
     const position = this.#position;
     this.#checkDirect(view, position);
     this.#position += view.byteLength;
-    return this.#track(this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
+    return this.#track('read', () => this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
   }
 
   /**
@@ -510,7 +527,7 @@ export class OverlappedFile {
     const position = this.#position;
     this.#checkDirect(view, position);
     this.#position += view.byteLength;
-    return this.#track(this.#writeAll(view, position, opts.signal));
+    return this.#track('write', () => this.#writeAll(view, position, opts.signal));
   }
 
   /**
@@ -534,19 +551,21 @@ export class OverlappedFile {
       const position = this.#appendBase + this.#appendReserved;
       this.#checkDirect(view, position);
       this.#appendReserved += view.byteLength;
-      return this.#track(this.#writeAll(view, position, opts.signal).then(() => position));
+      return this.#track('write', () => this.#writeAll(view, position, opts.signal).then(() => position));
     }
     const relative = this.#appendReserved;
-    this.#appendReserved += view.byteLength;
+    const length = view.byteLength;
+    this.#appendReserved += length;
     this.#appendBasePromise ??= this.size().then((size) => {
       this.#appendBase ??= size;
       return this.#appendBase;
     });
-    return this.#track(
-      this.#appendBasePromise.then((base) => {
-        const position = base + relative;
+    const base = this.#appendBasePromise;
+    return this.#track('write', () =>
+      base.then((at) => {
+        const position = at + relative;
         this.#checkDirect(view, position);
-        return this.#writeAll(view, position, opts.signal).then(() => position);
+        return this.#writeAll(view, position, opts.signal, length).then(() => position);
       }),
     );
   }
@@ -574,7 +593,7 @@ export class OverlappedFile {
    */
   truncate(size = 0): Promise<void> {
     validateInteger(size, 'size', 0, MAX_POSITION);
-    return this.#track(
+    return this.#track('ftruncate', () =>
       this.#driver.truncate(this.#handle, size, this.path).then(() => {
         this.#appendBase = size;
         this.#appendReserved = 0;
@@ -596,7 +615,7 @@ export class OverlappedFile {
    */
   preallocate(size: number): Promise<void> {
     validateInteger(size, 'size', 0, MAX_POSITION);
-    return this.#track(this.#driver.allocate(this.#handle, size, this.path));
+    return this.#track('fallocate', () => this.#driver.allocate(this.#handle, size, this.path));
   }
 
   /**
@@ -615,7 +634,7 @@ export class OverlappedFile {
     if (options.dataOnly !== undefined && typeof options.dataOnly !== 'boolean') {
       throw invalidArgType('options.dataOnly', 'of type boolean', options.dataOnly);
     }
-    return this.#track(this.#driver.sync(this.#handle, options.dataOnly ?? false, this.path));
+    return this.#track(options.dataOnly ? 'fdatasync' : 'fsync', () => this.#driver.sync(this.#handle, options.dataOnly ?? false, this.path));
   }
 
   /**
@@ -627,7 +646,7 @@ export class OverlappedFile {
    * ```
    */
   stat(): Promise<FileStat> {
-    return this.#track(
+    return this.#track('fstat', () =>
       this.#driver.stat(this.#handle, this.path).then((fields) => {
         const out: Record<string, number> = {};
         STAT_FIELDS.forEach((name, i) => {
@@ -700,19 +719,27 @@ export class OverlappedFile {
     const copy = this.#driver.copyRange;
     if (copy === undefined || target.#driver !== this.#driver) return undefined;
     if (target.#closing) return Promise.reject(target.#badf('write'));
-    const work = copy.call(this.#driver, this.#handle, target.#handle, position, length, bounce, this.path, signal);
-    return this.#track(target.#track(work).then((copied) => {
-      target.#noteEnd(position + copied);
-      return copied;
-    }));
+    return this.#track('copy', () =>
+      target.#track('copy', () => copy.call(this.#driver, this.#handle, target.#handle, position, length, bounce, this.path, signal)).then((copied) => {
+        target.#noteEnd(position + copied);
+        return copied;
+      }),
+    );
   }
 
-  #track<T>(work: Promise<T>): Promise<T> {
-    if (this.#closing) {
-      work.catch(() => undefined);
-      return Promise.reject(this.#badf('io'));
-    }
+  // Starts an op of this file and counts it in flight until it settles.
+  // After close() nothing starts: the handle may be closed already, and
+  // the system may have given its number to another file.
+  #track<T>(syscall: string, start: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(this.#badf(syscall));
     this.#inFlight++;
+    let work: Promise<T>;
+    try {
+      work = start();
+    } catch (error) {
+      this.#opSettled();
+      throw error;
+    }
     return work.then(this.#settled as (value: T) => T, this.#failed);
   }
 
@@ -763,9 +790,12 @@ export class OverlappedFile {
     return views;
   }
 
-  async #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined): Promise<number> {
+  // Writes all `length` bytes (the view's length when the call was made):
+  // a buffer detached meanwhile fails the write rather than end it early.
+  async #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined, length = view.byteLength): Promise<number> {
     let done = 0;
-    while (done < view.byteLength) {
+    while (done < length) {
+      if (view.byteLength !== length) throw bufferDetached('buffer', 'before all of it was written');
       const part = done === 0 ? clamp(view) : clamp(view.subarray(done));
       const written = await this.#driver.write(this.#handle, part, position + done, this.path, signal);
       if (written <= 0) throw systemError({ code: 'EIO', syscall: 'write', path: this.path });
@@ -776,12 +806,15 @@ export class OverlappedFile {
   }
 
   async #writevAll(views: Uint8Array[], position: number, signal: AbortSignal | undefined): Promise<number> {
-    const total = views.reduce((sum, view) => sum + view.byteLength, 0);
+    const lengths = views.map((view) => view.byteLength);
+    const total = lengths.reduce((sum, length) => sum + length, 0);
     let written = await this.#driver.writev(this.#handle, views, position, this.path, signal);
     this.#noteEnd(position + written);
     // A short vectored write is continued as plain writes of what is left.
     let at = 0;
-    for (const view of views) {
+    for (let i = 0; i < views.length; i++) {
+      const view = views[i] as Uint8Array;
+      if (view.byteLength !== lengths[i]) throw bufferDetached(`buffers[${i}]`, 'before all of it was written');
       const end = at + view.byteLength;
       if (written < end) {
         const rest = view.subarray(Math.max(0, written - at));

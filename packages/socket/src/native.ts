@@ -87,10 +87,13 @@ function runOp(
   if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
   return new Promise<number>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
-    const token = port.submitOp(request, (status, result) => {
+    const token = port.submitOp(request, (status, result, _more, error) => {
       inFlight?.delete(token);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (status === 0) {
+      if (error !== undefined) {
+        // The port failed the op itself (its buffer was detached).
+        reject(error);
+      } else if (status === 0) {
         resolve(result);
       } else if (errnoName(status) === 'ECANCELED') {
         if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));

@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { AbortError } from '@overlapped/common';
+import { AbortError, bufferDetached, isDetached } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
@@ -79,7 +79,12 @@ export class PortableSocket implements Socket {
   #serve(): void {
     while (this.#readers.length > 0) {
       const reader = this.#readers[0]!;
-      if (this.#chunks.length > 0) {
+      if (isDetached(reader.buffer)) {
+        // Transferred while the recv waited: no byte is taken for it, and
+        // no 0 (the peer's end) is reported.
+        this.#readers.shift();
+        reader.reject(bufferDetached('buffer', 'while the recv was waiting'));
+      } else if (this.#chunks.length > 0) {
         this.#readers.shift();
         reader.resolve(this.#take(reader.buffer));
       } else if (this.#error !== undefined) {
@@ -137,10 +142,12 @@ export class PortableSocket implements Socket {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     if (this.#error !== undefined) return Promise.reject(this.#error);
+    const length = buffer.byteLength;
     return new Promise<number>((resolve, reject) => {
       this.#socket.write(buffer, (error) => {
         if (error) reject(error);
-        else resolve(buffer.byteLength);
+        else if (buffer.byteLength < length) reject(bufferDetached('buffer', 'while the send was in flight; what it sent is undefined'));
+        else resolve(length);
       });
     });
   }

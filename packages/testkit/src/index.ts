@@ -8,3 +8,8 @@ export { canForceGc, forceGc, sleep, type TestApi, waitFor } from './harness.js'
 export { definePortSuite, type PortSuiteOptions } from './suites/port.js';
 export { defineFileSuite, type FileSuiteOptions } from './suites/file.js';
 export { defineSocketSuite } from './suites/socket.js';
+export { defineBadArgumentSuite } from './suites/bad-arguments.js';
+export { defineBufferSuite } from './suites/buffers.js';
+export { badArgumentRows, detachedView, rowName, type Expect, type Row } from './bad-arguments/rows.js';
+export { runBadArgumentRow, runBadArgumentRows } from './bad-arguments/run.js';
+export { createMatrixContext, FIXTURE, type Area, type MatrixContext } from './bad-arguments/context.js';

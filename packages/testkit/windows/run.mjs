@@ -7,7 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 
-import { backendAvailability, defineFileSuite, definePortSuite, defineSocketSuite } from '@overlapped/testkit';
+import {
+  backendAvailability,
+  defineBadArgumentSuite,
+  defineBufferSuite,
+  defineFileSuite,
+  definePortSuite,
+  defineSocketSuite,
+} from '@overlapped/testkit';
 
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const backend = 'iocp';
@@ -42,6 +49,8 @@ definePortSuite(api, backend, { volume });
 // Wine's IOCP runs through wineserver: a smaller file volume keeps it quick.
 defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100))) });
 defineSocketSuite(api, backend);
+defineBufferSuite(api, backend);
+defineBadArgumentSuite(api, backend);
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

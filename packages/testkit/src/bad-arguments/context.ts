@@ -55,7 +55,16 @@ export interface MatrixContext {
 
 const HOST = '127.0.0.1';
 
-/** Sets up the objects every row uses, on `backend`. */
+/**
+ * Sets up the objects every row uses, on `backend`.
+ *
+ * @example
+ * ```ts
+ * const ctx = await createMatrixContext('portable');
+ * await ctx.file.readAt(Buffer.alloc(FIXTURE.length), 0);
+ * await ctx.close();
+ * ```
+ */
 export async function createMatrixContext(backend: BackendName): Promise<MatrixContext> {
   const native = backend !== 'portable';
   const dir = mkdtempSync(join(tmpdir(), `overlapped-bad-args-${backend}-`));

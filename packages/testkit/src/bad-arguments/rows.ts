@@ -21,6 +21,8 @@ import { type Area, FIXTURE, type MatrixContext } from './context.js';
 export type Expect =
   /** A thrown or rejected error with this code (and the class Node gives it). */
   | { code: string }
+  /** A system error (an errno code such as EFBIG, with its syscall), whichever the system gives. */
+  | { system: true }
   /** The call works: `check` gets what it returned or resolved to. */
   | { works: (value: any, ctx: MatrixContext, fixture: any) => void | Promise<void> }
   /** Any one of these. */
@@ -53,7 +55,14 @@ interface Bad {
 
 const bad = (label: string, value: () => unknown, code: string): Bad => ({ label, value, code });
 
-/** A view whose ArrayBuffer has been transferred away (detached). */
+/**
+ * A view whose ArrayBuffer has been transferred away (detached).
+ *
+ * @example
+ * ```ts
+ * assert.throws(() => socket.send(detachedView()), { code: 'ERR_INVALID_STATE' });
+ * ```
+ */
 export function detachedView(size = 16): Uint8Array {
   const view = new Uint8Array(size);
   structuredClone(view.buffer, { transfer: [view.buffer] });
@@ -146,6 +155,7 @@ function row(entryName: string, label: string, area: Area, body: Omit<Row, 'entr
 
 const works = (check: (value: any, ctx: MatrixContext, fixture: any) => void | Promise<void>): Expect => ({ works: check });
 const code = (value: string): Expect => ({ code: value });
+const systemError: Expect = { system: true };
 /** Ops through a port run on native backends only; the portable port refuses them. */
 const nativeOps = (expect: Expect) => (ctx: MatrixContext): Expect => (ctx.native ? expect : code('ERR_NOT_SUPPORTED'));
 
@@ -417,28 +427,12 @@ function fileRows(): Row[] {
         assert.ok(Buffer.from(view.buffer).equals(FIXTURE));
       }),
     }),
-    row('file.writeAt', 'buffer: SharedArrayBuffer view', 'file', {
-      prepare: async (ctx) => ctx.freshFile(),
-      run: (_ctx, { file }) => file.writeAt(sharedView(64, data), 0),
-      expect: works((bytes, _ctx, { path }) => {
-        assert.equal(bytes, 64);
-        assert.ok(readAll(path).equals(data));
-      }),
-    }),
     row('file.readvAt', 'buffers: SharedArrayBuffer views', 'file', {
       prepare: () => [sharedView(16), sharedView(48)],
       run: (ctx, views) => ctx.file.readvAt(views, 0),
       expect: works((bytes, _ctx, views: Uint8Array[]) => {
         assert.equal(bytes, 64);
         assert.ok(Buffer.concat(views).equals(FIXTURE));
-      }),
-    }),
-    row('file.writevAt', 'buffers: SharedArrayBuffer views', 'file', {
-      prepare: async (ctx) => ctx.freshFile(),
-      run: (_ctx, { file }) => file.writevAt([sharedView(16, data), sharedView(48, data.subarray(16))], 0),
-      expect: works((bytes, _ctx, { path }) => {
-        assert.equal(bytes, 64);
-        assert.ok(readAll(path).equals(data));
       }),
     }),
     row('file.batch', 'buffer: SharedArrayBuffer views, read and write', 'file', {
@@ -462,32 +456,53 @@ function fileRows(): Row[] {
         assert.ok(Buffer.from(view).equals(FIXTURE));
       }),
     }),
-    row('file.write', 'buffer: SharedArrayBuffer view', 'file', {
-      prepare: async (ctx) => ctx.freshFile(),
-      run: (_ctx, { file }) => Promise.all([file.write(sharedView(16, data)), file.write(sharedView(48, data.subarray(16)))]),
-      expect: works((bytes, _ctx, { path }) => {
-        assert.deepEqual(bytes, [16, 48]);
-        assert.ok(readAll(path).equals(data));
+
+    // Writes from SharedArrayBuffer views, each into a new file, checked on disk.
+    ...(
+      [
+        ['file.writeAt', (file: any) => file.writeAt(sharedView(64, data), 0), 64],
+        ['file.writevAt', (file: any) => file.writevAt([sharedView(16, data), sharedView(48, data.subarray(16))], 0), 64],
+        ['file.write', (file: any) => Promise.all([file.write(sharedView(16, data)), file.write(sharedView(48, data.subarray(16)))]), [16, 48]],
+        ['file.append', (file: any) => Promise.all([file.append(sharedView(16, data)), file.append(sharedView(48, data.subarray(16)))]), [0, 16]],
+        [
+          'file.createWriteStream',
+          (file: any) => {
+            const stream = file.createWriteStream({ start: 0 });
+            stream.write(sharedView(16, data));
+            stream.end(sharedView(48, data.subarray(16)));
+            return finished(stream);
+          },
+          undefined,
+        ],
+      ] as const
+    ).map(([name, call, result]) =>
+      row(name, 'buffer: SharedArrayBuffer view', 'file', {
+        prepare: async (ctx) => ctx.freshFile(),
+        run: (_ctx, { file }) => call(file),
+        expect: works((value, _ctx, { path }) => {
+          if (result !== undefined) assert.deepEqual(value, result);
+          assert.ok(readAll(path).equals(data));
+        }),
       }),
-    }),
-    row('file.append', 'buffer: SharedArrayBuffer view', 'file', {
-      prepare: async (ctx) => ctx.freshFile(),
-      run: (_ctx, { file }) => Promise.all([file.append(sharedView(16, data)), file.append(sharedView(48, data.subarray(16)))]),
-      expect: works((positions, _ctx, { path }) => {
-        assert.deepEqual(positions, [0, 16]);
-        assert.ok(readAll(path).equals(data));
+    ),
+    // The largest position is valid: reads there find nothing, writes fail
+    // with the system's error (EFBIG), never with a rounded position.
+    row('file.readAt', 'position: 2 ** 53 - 1', 'file', { run: (ctx) => ctx.file.readAt(Buffer.alloc(8), 2 ** 53 - 1), expect: works((bytes) => assert.equal(bytes, 0)) }),
+    row('file.readvAt', 'position: 2 ** 53 - 1', 'file', { run: (ctx) => ctx.file.readvAt([Buffer.alloc(8)], 2 ** 53 - 1), expect: works((bytes) => assert.equal(bytes, 0)) }),
+    ...(
+      [
+        ['file.writeAt', (file: any) => file.writeAt(Buffer.from('edge'), 2 ** 53 - 1)],
+        ['file.writevAt', (file: any) => file.writevAt([Buffer.from('edge')], 2 ** 53 - 1)],
+        ['file.batch', (file: any) => file.batch([{ op: 'write', buffer: Buffer.from('edge'), position: 2 ** 53 - 1 }])],
+        ['file.truncate', (file: any) => file.truncate(2 ** 53 - 1)],
+      ] as const
+    ).map(([name, call]) =>
+      row(name, 'position or size: 2 ** 53 - 1', 'file', {
+        prepare: async (ctx) => ctx.freshFile(),
+        run: (_ctx, { file }) => call(file),
+        expect: systemError,
       }),
-    }),
-    row('file.createWriteStream', 'chunk: SharedArrayBuffer view', 'file', {
-      prepare: async (ctx) => ctx.freshFile(),
-      run: (_ctx, { file }) => {
-        const stream = file.createWriteStream({ start: 0 });
-        stream.write(sharedView(16, data));
-        stream.end(sharedView(48, data.subarray(16)));
-        return finished(stream);
-      },
-      expect: works((_value, _ctx, { path }) => assert.ok(readAll(path).equals(data))),
-    }),
+    ),
 
     // Zero lengths move nothing and say so.
     row('file.readAt', 'buffer: zero length', 'file', { run: (ctx) => ctx.file.readAt(Buffer.alloc(0), 0), expect: works((bytes) => assert.equal(bytes, 0)) }),
@@ -673,13 +688,27 @@ function socketRows(): Row[] {
 
 let cached: Row[] | undefined;
 
-/** Every row, in a fixed order (the child and the suite agree on it). */
+/**
+ * Every row, in a fixed order (the child and the suite agree on it).
+ *
+ * @example
+ * ```ts
+ * const entries = new Set(badArgumentRows().map((row) => row.entry));
+ * ```
+ */
 export function badArgumentRows(): Row[] {
   cached ??= [...portRows(), ...fileRows(), ...socketRows()];
   return cached;
 }
 
-/** A row's name in reports. */
+/**
+ * A row's name in reports.
+ *
+ * @example
+ * ```ts
+ * rowName(badArgumentRows()[0]!); // 'new CompletionPort(options: wrong type)'
+ * ```
+ */
 export function rowName(row: Row): string {
   return `${row.entry}(${row.label})`;
 }

@@ -59,6 +59,11 @@ async function judge(expect: Expect, outcome: Outcome, ctx: MatrixContext, fixtu
     return failures.join('; or ');
   }
   if (outcome.kind === 'unsettled') return 'the call never settled';
+  if ('system' in expect) {
+    if (!('error' in outcome)) return `${outcome.kind} ${inspect(outcome.value, { depth: 1 })} instead of failing with a system error`;
+    const actual = (outcome.error as { code?: unknown }).code;
+    return typeof actual === 'string' && /^E[A-Z0-9]+$/.test(actual) ? judgeError(outcome.error, actual) : `${describeError(outcome.error)} is not a system error`;
+  }
   if ('code' in expect) {
     if ('error' in outcome) return judgeError(outcome.error, expect.code);
     return `${outcome.kind} ${inspect(outcome.value, { depth: 1 })} instead of failing with ${expect.code}`;
@@ -72,7 +77,16 @@ async function judge(expect: Expect, outcome: Outcome, ctx: MatrixContext, fixtu
   }
 }
 
-/** Runs one row; returns what went wrong, or undefined. */
+/**
+ * Runs one row; returns what went wrong, or undefined.
+ *
+ * @example
+ * ```ts
+ * const ctx = await createMatrixContext('threadpool');
+ * const failure = await runBadArgumentRow(ctx, badArgumentRows()[0]!);
+ * await ctx.close();
+ * ```
+ */
 export async function runBadArgumentRow(ctx: MatrixContext, row: Row): Promise<string | undefined> {
   let fixture: unknown;
   try {
@@ -113,6 +127,11 @@ export async function runBadArgumentRow(ctx: MatrixContext, row: Row): Promise<s
  * Runs the rows from index `from` on `backend`, telling `report` when each
  * starts and how it ended. Exceptions nobody caught while a row ran fail
  * that row.
+ *
+ * @example
+ * ```ts
+ * await runBadArgumentRows('io_uring', 0, (event) => console.log(JSON.stringify(event)));
+ * ```
  */
 export async function runBadArgumentRows(
   backend: BackendName,

@@ -29,6 +29,12 @@ function bounded<T>(work: Promise<T>, what: string): Promise<T> {
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
+// What a call returned, short enough for a report line.
+function describeValue(value: unknown): string {
+  const shown = inspect(value, { depth: 0, breakLength: Infinity });
+  return shown.length > 160 ? `${shown.slice(0, 157)}...` : shown;
+}
+
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return `a non-error (${inspect(error)})`;
   const code = (error as { code?: unknown }).code;
@@ -60,13 +66,13 @@ async function judge(expect: Expect, outcome: Outcome, ctx: MatrixContext, fixtu
   }
   if (outcome.kind === 'unsettled') return 'the call never settled';
   if ('system' in expect) {
-    if (!('error' in outcome)) return `${outcome.kind} ${inspect(outcome.value, { depth: 1 })} instead of failing with a system error`;
+    if (!('error' in outcome)) return `${outcome.kind} ${describeValue(outcome.value)} instead of failing with a system error`;
     const actual = (outcome.error as { code?: unknown }).code;
     return typeof actual === 'string' && /^E[A-Z0-9]+$/.test(actual) ? judgeError(outcome.error, actual) : `${describeError(outcome.error)} is not a system error`;
   }
   if ('code' in expect) {
     if ('error' in outcome) return judgeError(outcome.error, expect.code);
-    return `${outcome.kind} ${inspect(outcome.value, { depth: 1 })} instead of failing with ${expect.code}`;
+    return `${outcome.kind} ${describeValue(outcome.value)} instead of failing with ${expect.code}`;
   }
   if ('error' in outcome) return `${outcome.kind} ${describeError(outcome.error)} instead of working`;
   try {

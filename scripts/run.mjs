@@ -8,8 +8,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { enginesRange, satisfies } from './packages.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const engines = enginesRange();
+if (!satisfies(process.version, engines)) {
+  console.error(`overlapped needs Node ${engines} (engines in package.json); this is Node ${process.version}`);
+  process.exit(1);
+}
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', COREPACK_ENABLE_STRICT: '0' };
 

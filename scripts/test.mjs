@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // Runs every test suite and says, per backend, how many tests ran:
 //   - native: the backends' own stress tests, plain and under sanitizers;
+//   - asan: the addon built with ASan+UBSan under the testkit suites;
 //   - vitest: the packages' own tests and the testkit conformance suites on
 //     io_uring, threadpool and portable (whichever run here);
 //   - the Windows suite: the same testkit suites under the Windows node.exe
-//     (Wine on Linux) against the packed win32-x64 prebuild.
+//     (Wine on Linux) against the packed win32-x64 prebuild;
+//   - the same vitest suites on the lowest Node version `engines` names;
+//   - the package check: the packed packages installed with plain npm, every
+//     README example and a TypeScript consumer run against them, publint
+//     and attw;
+//   - the changesets dry run: `changeset version` and pack, on a copy.
 // OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
 // skipped backend a failure (CI sets it). The last line reads
 // "N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,27 +31,36 @@ function add(suite, status, count = 1) {
   rows.set(suite, row);
 }
 
-// vitest, with a JSON report beside the usual output.
-const vitestReport = join(artifacts, 'vitest.json');
-rmSync(vitestReport, { force: true });
+// Runs vitest (`filters` narrow it to some test files) with a JSON report
+// beside the usual output, and counts each test in the row `rowOf(file)`
+// names. Returns vitest's exit and whether it wrote a report.
 const vitestBin = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-const vitest = spawnSync(
-  process.execPath,
-  [vitestBin, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`],
-  { cwd: root, stdio: 'inherit' },
-);
-if (!existsSync(vitestReport)) {
+function runVitest(reportName, rowOf, { filters = [], env = process.env } = {}) {
+  const reportFile = join(artifacts, reportName);
+  rmSync(reportFile, { force: true });
+  const run = spawnSync(
+    process.execPath,
+    [vitestBin, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`, ...filters],
+    { cwd: root, stdio: 'inherit', env },
+  );
+  if (!existsSync(reportFile)) return { run, reported: false };
+  for (const file of JSON.parse(readFileSync(reportFile, 'utf8')).testResults) {
+    const suite = rowOf(file.name);
+    for (const test of file.assertionResults) {
+      add(suite, test.status === 'passed' ? 'passed' : test.status === 'failed' ? 'failed' : 'skipped');
+    }
+    if (file.assertionResults.length === 0 && file.status === 'failed') add(suite, 'failed');
+  }
+  return { run, reported: true };
+}
+
+const { run: vitest, reported } = runVitest('vitest.json', (name) => {
+  const match = /\.([a-z_]+)\.test\.ts$/.exec(name);
+  return match ? match[1] : name.replace(`${root}/`, '').split('/').slice(0, 2).join('/');
+});
+if (!reported) {
   console.error(`vitest wrote no report (exit ${vitest.status ?? vitest.signal})`);
   process.exit(1);
-}
-const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
-for (const file of report.testResults) {
-  const match = /\.([a-z_]+)\.test\.ts$/.exec(file.name);
-  const suite = match ? match[1] : file.name.replace(`${root}/`, '').split('/').slice(0, 2).join('/');
-  for (const test of file.assertionResults) {
-    add(suite, test.status === 'passed' ? 'passed' : test.status === 'failed' ? 'failed' : 'skipped');
-  }
-  if (file.assertionResults.length === 0 && file.status === 'failed') add(suite, 'failed');
 }
 
 // The native backends on their own, without Node: the stress test built
@@ -63,6 +78,70 @@ if (process.platform === 'linux' && haveToolchain) {
 } else {
   console.log('\n[native] skipped: needs Linux with make and g++');
   add('native', 'skipped');
+}
+
+// The addon built with ASan+UBSan under the testkit's port, file, socket and
+// lifecycle suites on io_uring and threadpool (the backends this machine
+// runs natively). Node is not instrumented: the sanitizer runtimes are
+// preloaded, leak checking is off (Node does not free its heap at exit), and
+// each report is also written to a log file, so that a report in any
+// process (vitest's forks, the suites' child processes and workers) fails
+// the row. On Linux the row fails when it cannot run.
+const asanSuites = ['port', 'file', 'socket', 'lifecycle'].flatMap((suite) =>
+  ['io_uring', 'threadpool'].map((backend) => `packages/testkit/test/${suite}.${backend}.test.ts`),
+);
+if (process.platform === 'linux') {
+  console.log('\nthe addon under ASan+UBSan: testkit port, file, socket and lifecycle suites on io_uring and threadpool');
+  const outcome = runUnderSanitizers();
+  if (outcome.error) {
+    console.error(`[asan] ${outcome.error}`);
+    add('asan', 'failed');
+  }
+} else {
+  console.log('\n[asan] skipped: the sanitizer build of the addon runs on Linux');
+  add('asan', 'skipped');
+}
+
+function runUnderSanitizers() {
+  const make = haveToolchain && spawnSync('make', ['-s', '-C', nativeTests, 'addon-asan'], { stdio: 'inherit' });
+  if (!make || make.status !== 0) return { error: 'the sanitizer build of the addon failed (needs make and g++)' };
+  const runtimes = ['libasan.so', 'libubsan.so'].map(
+    (name) => spawnSync('g++', [`-print-file-name=${name}`], { encoding: 'utf8' }).stdout.trim(),
+  );
+  if (!runtimes.every((path) => path.startsWith('/') && existsSync(path))) return { error: `sanitizer runtimes not found: ${runtimes.join(', ')}` };
+  const addon = join(nativeTests, 'build', 'addon-asan', 'overlapped.node');
+  const logs = join(artifacts, 'sanitizer-logs');
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+  const env = {
+    ...process.env,
+    OVERLAPPED_ADDON_PATH: addon,
+    LD_PRELOAD: runtimes.join(' '),
+    ASAN_OPTIONS: `detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path=${join(logs, 'asan')}`,
+    UBSAN_OPTIONS: `halt_on_error=1:print_stacktrace=1:log_path=${join(logs, 'ubsan')}`,
+  };
+  // The run proves nothing unless the instrumented addon is the one loaded.
+  const check = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `
+      const { loadNativeCore } = await import(${JSON.stringify(join(root, 'packages', 'iocp', 'dist', 'index.js'))});
+      loadNativeCore();
+      const loaded = process.report.getReport().sharedObjects;
+      process.exit(loaded.includes(${JSON.stringify(addon)}) && loaded.some((path) => path.includes('libasan')) ? 0 : 1);
+    `],
+    { env, stdio: 'inherit' },
+  );
+  if (check.status !== 0) return { error: `node did not load ${addon} with the ASan runtime` };
+
+  const { run, reported } = runVitest('vitest-asan.json', () => 'asan', { filters: asanSuites, env });
+  const reports = readdirSync(logs);
+  for (const name of reports) {
+    console.error(`\n[asan] sanitizer report ${name}:\n${readFileSync(join(logs, name), 'utf8')}`);
+  }
+  console.log(`[asan] sanitizer reports: ${reports.length}`);
+  if (reports.length > 0) return { error: `${reports.length} sanitizer report(s)` };
+  if (!reported || run.status !== 0) return { error: `vitest under the sanitizers exited ${run.status ?? run.signal}` };
+  return {};
 }
 
 // The Windows suite.
@@ -86,6 +165,26 @@ if (existsSync(windowsSuite)) {
     add('iocp', 'failed');
   }
 }
+
+// Scripts that write a summary { passed, failed, skipped? } of their own:
+// each is one row; a script that writes none has failed.
+function summaryRow(script, row) {
+  const summaryFile = join(artifacts, `${script.replace(/\.mjs$/, '')}-summary.json`);
+  rmSync(summaryFile, { force: true });
+  const result = spawnSync(process.execPath, [join(root, 'scripts', script), '--summary', summaryFile], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(summaryFile)) {
+    console.error(`${script} wrote no summary (exit ${result.status ?? result.signal})`);
+    add(row(), 'failed');
+    return;
+  }
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  add(row(summary), 'passed', summary.passed);
+  add(row(summary), 'failed', summary.failed || (result.status === 0 ? 0 : 1));
+  add(row(summary), 'skipped', summary.skipped ?? 0);
+}
+summaryRow('lowest-node.mjs', (summary) => `node-${summary?.version ?? 'lowest'}`);
+summaryRow('package-check.mjs', () => 'packages');
+summaryRow('changeset-dry-run.mjs', () => 'changesets');
 
 console.log('\nTests per suite and backend:');
 let passed = 0;

@@ -13,6 +13,7 @@ export const ExitCode = {
   ioError: 1,
   usage: 2,
   verifyMismatch: 3,
+  /** Interrupted: by SIGINT; the CLI exits with 128 + the signal's number (SIGHUP 129, SIGTERM 143). */
   interrupted: 130,
 } as const;
 
@@ -44,8 +45,11 @@ exit codes:
        a read or write failed, the backend asked for cannot run here
   2    usage error: unknown option, bad value, wrong number of paths
   3    --verify found the copy differs from <src>
-  130  interrupted (SIGINT): operations in flight are cancelled and the
-       partial <dst> is removed`;
+  129  hung up (SIGHUP)
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM)
+       after any of these signals the operations in flight are cancelled
+       and the partial <dst> is removed`;
 
 export interface Options {
   source: string;

@@ -90,7 +90,7 @@ async function verifyCopy(
 
 /**
  * Copies `options.source` to `options.destination` and returns the exit
- * code; `signal` aborts the copy (SIGINT), which cancels the operations in
+ * code; `signal` aborts the copy (SIGINT, SIGTERM, SIGHUP), which cancels the operations in
  * flight and removes the partial destination. `fileModule` stands in for
  * @overlapped/file (loaded when not given).
  *
@@ -130,7 +130,9 @@ export async function runCopy(
   }
   if (before) {
     if (before.isDirectory()) return fail(`EISDIR: '${options.destination}' is a directory`, ExitCode.ioError);
-    if (before.dev === sourceStats.dev && before.ino === sourceStats.ino) {
+    // A symbolic link is written through: what it leads to must not be the source.
+    const target = before.isSymbolicLink() ? await stat(options.destination).catch(() => undefined) : before;
+    if (target !== undefined && target.dev === sourceStats.dev && target.ino === sourceStats.ino) {
       return fail(`'${options.source}' and '${options.destination}' are the same file`, ExitCode.ioError);
     }
     if (!options.force) {

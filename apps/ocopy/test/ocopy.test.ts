@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,7 @@ describe('arguments', () => {
     expect(status).toBe(0);
     expect(stdout).toMatch(/^usage: ocopy \[options\] <src> <dst>/);
     for (const option of ['--queue-depth', '--chunk-size', '--backend', '--verify', '--force']) expect(stdout).toContain(option);
-    for (const code of ['0 ', '1 ', '2 ', '3 ', '130 ']) expect(stdout).toContain(`\n  ${code}`);
+    for (const code of ['0 ', '1 ', '2 ', '3 ', '129 ', '130 ', '143 ']) expect(stdout).toContain(`\n  ${code}`);
   });
 
   it.each([
@@ -129,6 +129,21 @@ describe('checks before the copy', () => {
     expect(status).toBe(1);
     expect(stderr).toContain('are the same file');
     expect(readFileSync(source).equals(bytes)).toBe(true);
+  });
+
+  it.each(backends)('refuses to copy a file onto a hard link or a symlink to it, even with --force, on %s', (backend) => {
+    const bytes = randomBytes(5000);
+    const source = makeFile(`linked-${backend}`, bytes);
+    const hard = join(dir, `linked-${backend}-hard`);
+    const soft = join(dir, `linked-${backend}-soft`);
+    linkSync(source, hard);
+    symlinkSync(source, soft);
+    for (const destination of [hard, soft]) {
+      const { status, stderr } = ocopy('--force', '--backend', backend, source, destination);
+      expect(status).toBe(1);
+      expect(stderr).toContain('are the same file');
+      expect(readFileSync(source).equals(bytes)).toBe(true);
+    }
   });
 
   it('an explicit backend that cannot run here is exit 1', () => {
@@ -245,13 +260,17 @@ describe('copies', () => {
     expect(stderr).toBe('');
   });
 
-  it('SIGINT cancels the copy: exit 130 and the partial destination is removed', async () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)('%s cancels the copy: exit %i and the partial destination is removed', async (signal, exitCode) => {
     // A sparse 1 GiB source copied 4 KiB at a time, one in flight: the copy
     // takes seconds, and the signal goes as soon as the destination grows.
-    const source = join(dir, 'sigint-src');
+    const source = join(dir, `${signal}-src`);
     writeFileSync(source, '');
     truncateSync(source, 1024 * 1024 * 1024);
-    const destination = join(dir, 'sigint-dst');
+    const destination = join(dir, `${signal}-dst`);
     const child = spawn(process.execPath, [cli, '-c', '4K', '-q', '1', source, destination], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -261,10 +280,10 @@ describe('copies', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(existsSync(destination) && statSync(destination).size > 0).toBe(true);
-    child.kill('SIGINT');
+    child.kill(signal);
     const code = await exited;
     rmSync(source, { force: true });
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     expect(stderr).toContain('interrupted; the partial copy was removed');
     expect(existsSync(destination)).toBe(false);
   });

@@ -44,6 +44,7 @@ export const ErrorCodes = {
   BACKEND_UNAVAILABLE: 'ERR_BACKEND_UNAVAILABLE',
   NATIVE_CORE_UNAVAILABLE: 'ERR_NATIVE_CORE_UNAVAILABLE',
   NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
+  SOCKET_BAD_PORT: 'ERR_SOCKET_BAD_PORT',
 } as const;
 
 /** A code from {@link ErrorCodes}. */
@@ -88,7 +89,18 @@ export interface SystemErrorDetails {
   port?: number;
   /** The platform's own code (a Win32 or WSA error), kept beside the mapped one. */
   rawCode?: number;
+  /** What went wrong, in place of the code's usual description (`no such file or directory`). */
+  description?: string;
   cause?: unknown;
+  /**
+   * How the message reads, after Node: `'fs'` (`ENOENT: no such file or
+   * directory, open 'x'`; the default without an address), `'net'`
+   * (`connect ECONNREFUSED 127.0.0.1:80`, or `read ECONNRESET` without an
+   * address; the default with one) or `'net-described'` (`listen
+   * EADDRINUSE: address already in use 127.0.0.1:80`, as net words listen
+   * and bind errors).
+   */
+  wording?: 'fs' | 'net' | 'net-described';
 }
 
 /** A system error as Node shapes it: the details, with `code` always set. */
@@ -112,11 +124,14 @@ export function systemError(details: SystemErrorDetails): SystemError {
   const code = details.code ?? (details.errno !== undefined ? errnoName(details.errno) : 'EUNKNOWN');
   const known = errnoTable().get(code);
   const errno = details.errno ?? known?.errno;
-  const description = known?.description ?? 'unknown error';
+  const description = details.description ?? known?.description ?? 'unknown error';
   let message: string;
-  if (details.address !== undefined) {
-    message = `${details.syscall} ${code} ${details.address}`;
-    if (details.port !== undefined) message += `:${details.port}`;
+  const wording = details.wording ?? (details.address !== undefined ? 'net' : 'fs');
+  if (wording !== 'fs') {
+    message = `${details.syscall} ${code}`;
+    if (wording === 'net-described') message += `: ${description}`;
+    if (details.address !== undefined) message += ` ${details.address}`;
+    if (details.address !== undefined && details.port !== undefined) message += `:${details.port}`;
   } else {
     message = `${code}: ${description}, ${details.syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
@@ -144,6 +159,25 @@ function describeReceived(value: unknown): string {
   return ` Received type ${typeof value} (${shown})`;
 }
 
+// A received value as Node's ERR_OUT_OF_RANGE shows it: integers past
+// 2 ** 32 with digit separators (9_007_199_254_740_992), bigints with `n`.
+function describeNumber(value: unknown): string {
+  if (typeof value === 'bigint') {
+    const digits = String(value);
+    return `${value > 2n ** 32n || value < -(2n ** 32n) ? separateDigits(digits) : digits}n`;
+  }
+  if (Number.isInteger(value) && Math.abs(value as number) > 2 ** 32) return separateDigits(String(value));
+  return inspect(value);
+}
+
+function separateDigits(digits: string): string {
+  const first = digits.startsWith('-') ? 1 : 0;
+  let grouped = '';
+  let end = digits.length;
+  for (; end >= first + 4; end -= 3) grouped = `_${digits.slice(end - 3, end)}${grouped}`;
+  return `${digits.slice(0, end)}${grouped}`;
+}
+
 function withCode<E extends Error>(error: E, code: string): E & { code: string } {
   const coded = error as E & { code: string };
   coded.code = code;
@@ -151,7 +185,8 @@ function withCode<E extends Error>(error: E, code: string): E & { code: string }
 }
 
 /**
- * `TypeError` with code `ERR_INVALID_ARG_TYPE`, worded like Node's.
+ * `TypeError` with code `ERR_INVALID_ARG_TYPE`, worded like Node's: a
+ * dotted name (`options.signal`) is a property, any other an argument.
  *
  * @example
  * ```ts
@@ -160,7 +195,8 @@ function withCode<E extends Error>(error: E, code: string): E & { code: string }
  * ```
  */
 export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & { code: string } {
-  const error = new TypeError(`The "${name}" argument must be ${expected}.${describeReceived(actual)}`);
+  const kind = name.includes('.') ? 'property' : 'argument';
+  const error = new TypeError(`The "${name}" ${kind} must be ${expected}.${describeReceived(actual)}`);
   return withCode(error, ErrorCodes.INVALID_ARG_TYPE);
 }
 
@@ -187,9 +223,7 @@ export function invalidArgValue(name: string, value: unknown, reason = 'is inval
  * ```
  */
 export function outOfRange(name: string, range: string, received: unknown): RangeError & { code: string } {
-  const error = new RangeError(
-    `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(received)}`,
-  );
+  const error = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describeNumber(received)}`);
   return withCode(error, ErrorCodes.OUT_OF_RANGE);
 }
 
@@ -221,6 +255,22 @@ export function bufferDetached(name: string, when?: string): TypeError & { code:
  */
 export function errnoOf(code: string): number | undefined {
   return errnoTable().get(code)?.errno;
+}
+
+/**
+ * `RangeError` with code `ERR_SOCKET_BAD_PORT`, worded like Node's: what
+ * net throws for a port that is not an integer in [0, 65535] (in (0,
+ * 65535] where `allowZero` is false).
+ *
+ * @example
+ * ```ts
+ * throw badPort('options.port', 70000);
+ * // RangeError: options.port should be >= 0 and < 65536. Received type number (70000).
+ * ```
+ */
+export function badPort(name: string, port: unknown, allowZero = true): RangeError & { code: string } {
+  const error = new RangeError(`${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536.${describeReceived(port)}.`);
+  return withCode(error, ErrorCodes.SOCKET_BAD_PORT);
 }
 
 /**

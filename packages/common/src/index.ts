@@ -9,6 +9,7 @@ export { BACKEND_NAMES, isBackendName } from './backend-names.js';
 export type { BackendName, BackendRequest, NativeBackendName } from './backend-names.js';
 export {
   AbortError,
+  badPort,
   bufferDetached,
   codedError,
   ErrorCodes,

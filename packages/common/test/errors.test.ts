@@ -39,6 +39,12 @@ describe('system errors', () => {
     expect(error.rawCode).toBe(183);
   });
 
+  it('take a description of their own in place of the code\'s', () => {
+    const error = systemError({ code: 'EINVAL', syscall: 'copyfile', path: 'a', dest: 'a', description: 'source and destination are the same file' });
+    expect(error.message).toBe("EINVAL: source and destination are the same file, copyfile 'a' -> 'a'");
+    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'copyfile', path: 'a', dest: 'a' });
+  });
+
   it('name errnos the way this platform does', () => {
     expect(errnoName(enoent)).toBe('ENOENT');
     expect(errnoName(-999_999)).toBe('E999999');
@@ -51,10 +57,20 @@ describe('argument errors', () => {
     expect(type).toBeInstanceOf(TypeError);
     expect(type.code).toBe('ERR_INVALID_ARG_TYPE');
     expect(type.message).toBe(`The "key" argument must be of type number. Received type string ('x')`);
+    // A dotted name is a property, as Node words it (validateAbortSignal's "options.signal").
+    expect(invalidArgType('options.signal', 'an instance of AbortSignal', 1).message).toBe(
+      'The "options.signal" property must be an instance of AbortSignal. Received type number (1)',
+    );
     const range = outOfRange('bytes', '>= 0 && <= 4294967295', -1);
     expect(range).toBeInstanceOf(RangeError);
     expect(range.code).toBe('ERR_OUT_OF_RANGE');
     expect(range.message).toBe('The value of "bytes" is out of range. It must be >= 0 && <= 4294967295. Received -1');
+    // Past 2 ** 32, Node groups the digits.
+    expect(outOfRange('start', '>= 0 && <= 9007199254740991', 2 ** 53).message).toMatch(/Received 9_007_199_254_740_992$/);
+    expect(outOfRange('n', '>= 0', -(2 ** 40)).message).toMatch(/Received -1_099_511_627_776$/);
+    expect(outOfRange('n', '>= 0', 2n ** 40n).message).toMatch(/Received 1_099_511_627_776n$/);
+    expect(outOfRange('n', '>= 0', 4294967296).message).toMatch(/Received 4294967296$/);
+    expect(outOfRange('n', 'an integer', 1.5).message).toMatch(/Received 1.5$/);
     const value = invalidArgValue('backend', 'epoll', "must be one of: 'auto'");
     expect(value.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(value.message).toBe("The argument 'backend' must be one of: 'auto'. Received 'epoll'");

@@ -3,7 +3,20 @@
  * lane reads a chunk and writes it at the same position, so the file is
  * copied in any completion order without a reorder buffer.
  */
-import { AbortError, type BackendName, validateAbortSignal, validateFunction, validateInteger, validateObject } from '@overlapped/common';
+import { fileURLToPath } from 'node:url';
+
+import {
+  AbortError,
+  type BackendName,
+  invalidArgType,
+  isOverlappedError,
+  systemError,
+  type SystemError,
+  validateAbortSignal,
+  validateFunction,
+  validateInteger,
+  validateObject,
+} from '@overlapped/common';
 
 import { copyRangeTo, open, type OverlappedFile } from './file.js';
 
@@ -32,6 +45,14 @@ export interface CopyFileResult {
  * reads and writes of `chunkSize` in flight. The destination is
  * preallocated to the source's size first on the native backends.
  *
+ * The destination is opened without emptying it, and emptied only once it
+ * is known not to be the source: a destination that is the same file (the
+ * same path, a hard link, a symbolic link to it) rejects with `EINVAL`
+ * (`source and destination are the same file`) and both stay as they
+ * were. System errors are shaped like `fs.copyFile`'s: `syscall`
+ * `'copyfile'`, `path` the source and `dest` the destination as given,
+ * e.g. `ENOENT: no such file or directory, copyfile 'a' -> 'b'`.
+ *
  * @example
  * ```ts
  * import { copyFile } from '@overlapped/file';
@@ -44,6 +65,8 @@ export interface CopyFileResult {
  * ```
  */
 export async function copyFile(source: string | URL, destination: string | URL, options: CopyFileOptions = {}): Promise<CopyFileResult> {
+  const from = pathOf(source, 'source');
+  const to = pathOf(destination, 'destination');
   validateObject(options, 'options');
   const queueDepth = options.queueDepth ?? 8;
   validateInteger(queueDepth, 'options.queueDepth', 1, 4096);
@@ -51,14 +74,45 @@ export async function copyFile(source: string | URL, destination: string | URL, 
   validateInteger(chunkSize, 'options.chunkSize', 1, 0x7fff_f000);
   validateAbortSignal(options.signal, 'options.signal');
   if (options.onProgress !== undefined) validateFunction(options.onProgress, 'options.onProgress');
-  const signal = options.signal;
-  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
+  if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+  try {
+    return await copy(from, to, queueDepth, chunkSize, options);
+  } catch (error) {
+    throw asCopyError(error, from, to);
+  }
+}
 
+/** A path argument as a string (a file: URL is converted, as fs does). */
+function pathOf(path: unknown, name: string): string {
+  if (typeof path === 'string') return path;
+  if (path instanceof URL) return fileURLToPath(path);
+  throw invalidArgType(name, 'of type string or an instance of URL', path);
+}
+
+/** A system error of any step, reported as fs.copyFile reports it. */
+function asCopyError(error: unknown, path: string, dest: string): unknown {
+  if (!isOverlappedError(error) || !/^E[A-Z0-9]+$/.test(error.code)) return error;
+  const syscall = (error as SystemError).syscall;
+  if (typeof syscall !== 'string' || syscall === 'copyfile') return error;
+  const { code, errno, rawCode } = error as SystemError;
+  return systemError({ code, errno, rawCode, syscall: 'copyfile', path, dest, cause: error });
+}
+
+async function copy(source: string, destination: string, queueDepth: number, chunkSize: number, options: CopyFileOptions): Promise<CopyFileResult> {
+  const signal = options.signal;
   const input = await open(source, { disposition: 'open-existing', access: 'read', hint: 'sequential', backend: options.backend, signal });
   let output: OverlappedFile | undefined;
   try {
-    output = await open(destination, { disposition: 'create-always', access: 'write', backend: input.backend, signal });
-    const total = await input.size();
+    // Opened as it is, and emptied only once it is known to be another
+    // file: create-always would empty the source itself when both names
+    // lead to one file.
+    output = await open(destination, { disposition: 'open-always', access: 'write', backend: input.backend, signal });
+    const [from, to] = await Promise.all([input.stat(), output.stat()]);
+    if (from.dev === to.dev && from.ino === to.ino) {
+      throw systemError({ code: 'EINVAL', syscall: 'copyfile', path: source, dest: destination, description: 'source and destination are the same file' });
+    }
+    if (to.size > 0) await output.truncate(0);
+    const total = from.size;
     if (total > 0 && output.capabilities().preallocate === 'native') await output.preallocate(total);
     let next = 0;
     let copied = 0;

@@ -28,7 +28,7 @@ import {
 import { nativeCandidates } from '@overlapped/iocp';
 
 import { DIRECT_ALIGNMENT, isAligned } from './aligned.js';
-import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
+import type { FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
 import { DISPOSITIONS, MAX_TRANSFER, MAX_VECTORS, STAT_FIELDS } from './kinds.js';
 import { NativeFileDriver } from './native-driver.js';
 import { PortableFileDriver } from './portable-driver.js';
@@ -264,15 +264,40 @@ export class OverlappedFile {
   readonly #handle: unknown;
   readonly #request: OpenRequest;
   #position = 0;
-  // Appends reserve their range relative to `#appendBase`, which is the
-  // file's size when the first append asked for it (or 0 after an open
-  // that empties the file); later appends never wait for a size query.
-  #appendBase: number | undefined;
-  #appendBasePromise: Promise<number> | undefined;
-  #appendReserved = 0;
+  // The append end: where the next append lands. Every op that reserves
+  // room (append, a write past the end, preallocate, truncate) moves it
+  // when it is called, so ops in flight never decide it by the order they
+  // complete in. Known (#appendEnd) from an open that empties the file, a
+  // truncate, or the answer of the size query the first append makes;
+  // until that answer, the end is max(size + #pendingGrow, #pendingFloor):
+  // appends add to both, a write or preallocate raises the floor, and each
+  // pending append keeps the pair it was called with. The size only grows
+  // meanwhile, and every growth this handle asked for is in the floor, so
+  // whichever size the query sees gives the same end.
+  #appendEnd: number | undefined;
+  #pendingGrow = 0;
+  #pendingFloor = 0;
+  #sizeQuery: Promise<number> | undefined;
+  // An op that moved the end and then failed gives its room back if
+  // nothing moved the end after it: #endVersion counts the moves, and the
+  // #undo* fields hold the state before the last one.
+  #endVersion = 1;
+  #undoEnd: number | undefined;
+  #undoGrow = 0;
+  #undoFloor = 0;
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  // Writes (and truncates) wait while #writeGate is set. A preallocate
+  // holds them back while it runs, and waits for the writes in flight
+  // before it starts: where the backend allocates by writing zeros
+  // (portable; iocp where the file system has no allocation call, as under
+  // Wine) those zeros must never land over a write. The first append's
+  // size query holds them back too, so that the size it sees has no size
+  // change called after it.
+  #writeGate: Promise<void> | undefined;
+  #writesInFlight = 0;
+  #writesIdle: (() => void) | undefined;
 
   /** Made by {@link open}. */
   constructor(driver: FileDriver, handle: unknown, request: OpenRequest, knownSize: number | undefined) {
@@ -281,7 +306,7 @@ export class OverlappedFile {
     this.#request = request;
     this.backend = driver.backend;
     this.path = request.path;
-    this.#appendBase = knownSize;
+    this.#appendEnd = knownSize;
   }
 
   /**
@@ -351,7 +376,7 @@ export class OverlappedFile {
     this.#checkDirect(view, position);
     // The hot path: the driver calls #opSettled when the read completes, so
     // no `then` of #track is needed.
-    if (this.#closing) return Promise.reject(this.#badf('read'));
+    if (this.#closing) return this.#refused('read');
     this.#inFlight++;
     try {
       return this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal, this.#opSettled);
@@ -375,7 +400,8 @@ export class OverlappedFile {
     const view = viewOf(buffer, opts.offset, opts.length);
     validatePosition(position);
     this.#checkDirect(view, position);
-    return this.#track('write', () => this.#writeAll(view, position, opts.signal));
+    if (this.#closing) return this.#refused('write');
+    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position, view.byteLength)));
   }
 
   /**
@@ -393,7 +419,8 @@ export class OverlappedFile {
   readvAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
     const opts = ioOptions(options);
     const views = this.#vectors(buffers, position);
-    return this.#track('read', () => this.#driver.readv(this.#handle, views, position, this.path, opts.signal));
+    if (this.#closing) return this.#refused('read');
+    return this.#track(this.#driver.readv(this.#handle, views, position, this.path, opts.signal));
   }
 
   /**
@@ -408,7 +435,10 @@ export class OverlappedFile {
   writevAt(buffers: ArrayBufferView[], position: number, options?: { signal?: AbortSignal }): Promise<number> {
     const opts = ioOptions(options);
     const views = this.#vectors(buffers, position);
-    return this.#track('write', () => this.#writevAll(views, position, opts.signal));
+    let total = 0;
+    for (const view of views) total += view.byteLength;
+    if (this.#closing) return this.#refused('write');
+    return this.#track(this.#writevAll(views, position, total, opts.signal, this.#moveEnd(position, total)));
   }
 
   /**
@@ -432,6 +462,7 @@ export class OverlappedFile {
     if (!Array.isArray(requests)) throw invalidArgType('requests', 'an array', requests);
     if (callback !== undefined) validateFunction(callback, 'callback');
     const ops: ResolvedBatchOp[] = new Array(requests.length);
+    let writes = 0;
     for (let i = 0; i < requests.length; i++) {
       const request = requests[i];
       // A hot path: the argument names are only made when a check fails.
@@ -447,6 +478,7 @@ export class OverlappedFile {
       if (!Number.isInteger(position) || position < 0 || position > MAX_POSITION) validatePosition(position, `requests[${i}].position`);
       this.#checkDirect(view, position);
       ops[i] = { write: op === 'write', view: clamp(view), position };
+      if (op === 'write') writes++;
     }
     if (this.#closing) {
       const error = this.#badf(requests[0]?.op === 'write' ? 'write' : 'read');
@@ -456,39 +488,58 @@ export class OverlappedFile {
       }
       return Promise.reject(error);
     }
-    this.#inFlight++;
-    const finish = () => {
-      if (--this.#inFlight === 0) this.#idle?.();
-    };
-    // A batch the driver refuses as a whole (nothing of it started) is
-    // no longer in flight: close() must not wait for it.
-    const start = (done: BatchDone) => {
-      try {
-        this.#driver.batch(this.#handle, ops, this.path, done);
-      } catch (error) {
-        finish();
-        throw error;
+    // The writes reserve their room now, in request order; the one that
+    // moved the end last gives it back if it fails.
+    let moved = 0;
+    let movedBy = -1;
+    if (writes > 0) {
+      for (let i = 0; i < ops.length; i++) {
+        const op = ops[i] as ResolvedBatchOp;
+        if (!op.write) continue;
+        const version = this.#moveEnd(op.position, op.view.byteLength);
+        if (version !== 0) {
+          moved = version;
+          movedBy = i;
+        }
       }
-    };
+    }
+    this.#inFlight++;
     if (callback) {
-      start((error, results) => {
-        finish();
-        if (error) (error as Error & { results?: number[] }).results = results;
-        callback(error, results);
-      });
+      this.#startBatch(ops, writes, moved, movedBy, callback);
       return;
     }
     return new Promise<number[]>((resolve, reject) => {
-      start((error, results) => {
-        finish();
-        if (error) {
-          (error as Error & { results?: number[] }).results = results;
-          reject(error);
-        } else {
-          resolve(results);
-        }
-      });
+      this.#startBatch(ops, writes, moved, movedBy, (error, results) => (error ? reject(error) : resolve(results)));
     });
+  }
+
+  // Submits a validated batch in one pass, once writes may go (a batch
+  // with writes waits while a preallocate runs). `moved` is the end move
+  // made by the write at `movedBy`, given back if that write fails.
+  #startBatch(ops: ResolvedBatchOp[], writes: number, moved: number, movedBy: number, done: (error: Error | null, results: number[]) => void): void {
+    if (writes > 0 && this.#writeGate !== undefined) {
+      this.#writesOpen().then(() => this.#startBatch(ops, writes, moved, movedBy, done));
+      return;
+    }
+    this.#writesInFlight += writes;
+    const finish = (error: Error | null, results: number[]) => {
+      if (writes > 0) this.#writesSettled(writes);
+      if (--this.#inFlight === 0) this.#idle?.();
+      if (error) {
+        (error as Error & { results?: number[] }).results = results;
+        if (movedBy >= 0 && results[movedBy] === -1) this.#restoreEnd(moved);
+      }
+      done(error, results);
+    };
+    try {
+      this.#driver.batch(this.#handle, ops, this.path, finish);
+    } catch (error) {
+      // Refused as a whole, nothing of it started (a buffer detached while
+      // the batch waited for a preallocate): it fails, on a later turn, and
+      // is no longer in flight.
+      const results = ops.map(() => -1);
+      queueMicrotask(() => finish(error as Error, results));
+    }
   }
 
   /**
@@ -506,8 +557,9 @@ export class OverlappedFile {
     const view = viewOf(buffer, opts.offset, opts.length);
     const position = this.#position;
     this.#checkDirect(view, position);
+    if (this.#closing) return this.#refused('read');
     this.#position += view.byteLength;
-    return this.#track('read', () => this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
+    return this.#track(this.#driver.read(this.#handle, clamp(view), position, this.path, opts.signal));
   }
 
   /**
@@ -526,16 +578,19 @@ export class OverlappedFile {
     const view = viewOf(buffer, opts.offset, opts.length);
     const position = this.#position;
     this.#checkDirect(view, position);
+    if (this.#closing) return this.#refused('write');
     this.#position += view.byteLength;
-    return this.#track('write', () => this.#writeAll(view, position, opts.signal));
+    return this.#track(this.#writeAll(view, position, opts.signal, this.#moveEnd(position, view.byteLength)));
   }
 
   /**
    * Writes at the end of the file. The range is reserved at call time, so
    * appends in flight land in call order, without overlap or holes. The end
-   * is the size when the first append ran (or 0 for a file `open` emptied),
-   * moved by appends, positional writes past it, and `truncate`. Resolves
-   * with the position written at.
+   * is the file's size (learned at the first append; 0 for a file `open`
+   * emptied), moved when they are called by appends, by writes of any kind
+   * that end past it, by `preallocate` past it, and set by `truncate`; an
+   * op that moved it and failed gives the room back if nothing moved it
+   * since. Resolves with the position written at.
    *
    * @example
    * ```ts
@@ -546,28 +601,49 @@ export class OverlappedFile {
   append(buffer: ArrayBufferView, options?: IoOptions): Promise<number> {
     const opts = ioOptions(options);
     const view = viewOf(buffer, opts.offset, opts.length);
-    if (this.#closing) return Promise.reject(this.#badf('write'));
-    if (this.#appendBase !== undefined) {
-      const position = this.#appendBase + this.#appendReserved;
-      this.#checkDirect(view, position);
-      this.#appendReserved += view.byteLength;
-      return this.#track('write', () => this.#writeAll(view, position, opts.signal).then(() => position));
-    }
-    const relative = this.#appendReserved;
+    if (this.#closing) return this.#refused('write');
     const length = view.byteLength;
-    this.#appendReserved += length;
-    this.#appendBasePromise ??= this.size().then((size) => {
-      this.#appendBase ??= size;
-      return this.#appendBase;
-    });
-    const base = this.#appendBasePromise;
-    return this.#track('write', () =>
-      base.then((at) => {
-        const position = at + relative;
+    if (this.#appendEnd !== undefined) {
+      const position = this.#appendEnd;
+      this.#checkDirect(view, position);
+      const version = this.#saveEnd();
+      this.#appendEnd += length;
+      return this.#track(this.#writeAll(view, position, opts.signal, version).then(() => position));
+    }
+    // The size is not known yet: this append lands at max(size + grow, floor).
+    const grow = this.#pendingGrow;
+    const floor = this.#pendingFloor;
+    const version = this.#saveEnd();
+    this.#pendingGrow += length;
+    this.#pendingFloor += length;
+    return this.#track(
+      this.#askSize().then((size) => {
+        const position = Math.max(size + grow, floor);
         this.#checkDirect(view, position);
-        return this.#writeAll(view, position, opts.signal, length).then(() => position);
+        return this.#writeAll(view, position, opts.signal, version, length).then(() => position);
       }),
     );
+  }
+
+  // The size query of the first append; its answer fixes the end. Writes
+  // called meanwhile wait for it; those called before are in the floor.
+  #askSize(): Promise<number> {
+    if (this.#sizeQuery !== undefined) return this.#sizeQuery;
+    this.#sizeQuery = this.size().then(
+      (size) => {
+        if (this.#appendEnd === undefined) {
+          this.#appendEnd = Math.max(size + this.#pendingGrow, this.#pendingFloor);
+          this.#endVersion++;
+        }
+        return size;
+      },
+      (error: unknown) => {
+        this.#sizeQuery = undefined;
+        throw error;
+      },
+    );
+    this.#holdWrites(this.#sizeQuery);
+    return this.#sizeQuery;
   }
 
   /**
@@ -584,7 +660,7 @@ export class OverlappedFile {
 
   /**
    * Sets the file's size: shorter drops the tail, longer adds a hole that
-   * reads as zeros.
+   * reads as zeros. Appends called from then on land at `size` and after.
    *
    * @example
    * ```ts
@@ -593,11 +669,18 @@ export class OverlappedFile {
    */
   truncate(size = 0): Promise<void> {
     validateInteger(size, 'size', 0, MAX_POSITION);
-    return this.#track('ftruncate', () =>
-      this.#driver.truncate(this.#handle, size, this.path).then(() => {
-        this.#appendBase = size;
-        this.#appendReserved = 0;
-        this.#appendBasePromise = undefined;
+    if (this.#closing) return this.#refused('ftruncate');
+    // Appends called from now on land at `size` and after.
+    const version = this.#saveEnd();
+    this.#appendEnd = size;
+    // Like a write, it waits while the first append's size query (or a
+    // preallocate) holds size changes back.
+    const run = () => this.#driver.truncate(this.#handle, size, this.path);
+    const work = this.#writeGate === undefined ? run() : this.#writesOpen().then(run);
+    return this.#track(
+      work.catch((error: unknown) => {
+        this.#restoreEnd(version);
+        throw error;
       }),
     );
   }
@@ -606,7 +689,10 @@ export class OverlappedFile {
    * Allocates disk space for the first `size` bytes (fallocate;
    * FileAllocationInfo on Windows) and grows the file to `size` if it is
    * shorter; the new range reads as zeros. Writes into it then do not grow
-   * the file. The portable backend writes zeros instead.
+   * the file. The portable backend writes zeros instead. It waits for the
+   * writes in flight, and writes called while it runs wait for it. Rejects
+   * with `EBADF` on a read-only handle; a size past what the file system
+   * allows fails at once (`EFBIG` on Linux) with nothing written.
    *
    * @example
    * ```ts
@@ -615,7 +701,23 @@ export class OverlappedFile {
    */
   preallocate(size: number): Promise<void> {
     validateInteger(size, 'size', 0, MAX_POSITION);
-    return this.#track('fallocate', () => this.#driver.allocate(this.#handle, size, this.path));
+    if (this.#closing) return this.#refused('fallocate');
+    // fallocate(2) on a read-only descriptor is EBADF, whatever the size:
+    // so it is on every backend.
+    if (this.#request.access === 'read') return this.#refused('fallocate');
+    // Nothing to allocate (and fallocate(2) refuses a zero length).
+    if (size === 0) return Promise.resolve();
+    const version = this.#moveEnd(0, size);
+    // One at a time, after the writes in flight; writes called meanwhile wait.
+    const work = (this.#writeGate ?? Promise.resolve())
+      .then(() => this.#writesDrained())
+      .then(() => this.#driver.allocate(this.#handle, size, this.path))
+      .catch((error: unknown) => {
+        this.#restoreEnd(version);
+        throw error;
+      });
+    this.#holdWrites(work);
+    return this.#track(work);
   }
 
   /**
@@ -634,7 +736,8 @@ export class OverlappedFile {
     if (options.dataOnly !== undefined && typeof options.dataOnly !== 'boolean') {
       throw invalidArgType('options.dataOnly', 'of type boolean', options.dataOnly);
     }
-    return this.#track(options.dataOnly ? 'fdatasync' : 'fsync', () => this.#driver.sync(this.#handle, options.dataOnly ?? false, this.path));
+    if (this.#closing) return this.#refused(options.dataOnly ? 'fdatasync' : 'fsync');
+    return this.#track(this.#driver.sync(this.#handle, options.dataOnly ?? false, this.path));
   }
 
   /**
@@ -646,7 +749,8 @@ export class OverlappedFile {
    * ```
    */
   stat(): Promise<FileStat> {
-    return this.#track('fstat', () =>
+    if (this.#closing) return this.#refused('fstat');
+    return this.#track(
       this.#driver.stat(this.#handle, this.path).then((fields) => {
         const out: Record<string, number> = {};
         STAT_FIELDS.forEach((name, i) => {
@@ -689,8 +793,8 @@ export class OverlappedFile {
 
   /**
    * Closes the file once the ops in flight have finished (they are not
-   * cancelled: pass each op a signal to cancel it). Ops started after this
-   * call reject with `EBADF`. Idempotent.
+   * cancelled: pass each op a signal to cancel it). Ops called after this
+   * call reject with `EBADF` and never reach the file. Idempotent.
    *
    * @example
    * ```ts
@@ -718,28 +822,29 @@ export class OverlappedFile {
   [copyRangeTo](target: OverlappedFile, position: number, length: number, bounce: Uint8Array, signal?: AbortSignal): Promise<number> | undefined {
     const copy = this.#driver.copyRange;
     if (copy === undefined || target.#driver !== this.#driver) return undefined;
-    if (target.#closing) return Promise.reject(target.#badf('write'));
-    return this.#track('copy', () =>
-      target.#track('copy', () => copy.call(this.#driver, this.#handle, target.#handle, position, length, bounce, this.path, signal)).then((copied) => {
-        target.#noteEnd(position + copied);
+    if (this.#closing) return this.#refused('read');
+    if (target.#closing) return target.#refused('write');
+    const start = (): Promise<number> => {
+      if (target.#writeGate !== undefined) return target.#writesOpen().then(start);
+      target.#writesInFlight++;
+      const copying = copy.call(this.#driver, this.#handle, target.#handle, position, length, bounce, this.path, signal);
+      return copying.finally(() => target.#writesSettled(1));
+    };
+    const work = start();
+    return this.#track(
+      target.#track(work).then((copied) => {
+        target.#moveEnd(position, copied);
         return copied;
       }),
     );
   }
 
-  // Starts an op of this file and counts it in flight until it settles.
-  // After close() nothing starts: the handle may be closed already, and
-  // the system may have given its number to another file.
-  #track<T>(syscall: string, start: () => Promise<T>): Promise<T> {
-    if (this.#closing) return Promise.reject(this.#badf(syscall));
-    this.#inFlight++;
-    let work: Promise<T>;
-    try {
-      work = start();
-    } catch (error) {
-      this.#opSettled();
-      throw error;
+  #track<T>(work: Promise<T>): Promise<T> {
+    if (this.#closing) {
+      work.catch(() => undefined);
+      return Promise.reject(this.#badf('io'));
     }
+    this.#inFlight++;
     return work.then(this.#settled as (value: T) => T, this.#failed);
   }
 
@@ -761,6 +866,12 @@ export class OverlappedFile {
 
   #badf(syscall: string): Error {
     return systemError({ code: 'EBADF', syscall, path: this.path });
+  }
+
+  // An op called after close() (or one the handle's access cannot do): it
+  // is refused before anything starts.
+  #refused(syscall: string): Promise<never> {
+    return Promise.reject(this.#badf(syscall));
   }
 
   #checkDirect(view: Uint8Array, position: number): void {
@@ -790,47 +901,145 @@ export class OverlappedFile {
     return views;
   }
 
-  // Writes all `length` bytes (the view's length when the call was made):
-  // a buffer detached meanwhile fails the write rather than end it early.
-  async #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined, length = view.byteLength): Promise<number> {
-    let done = 0;
-    while (done < length) {
-      if (view.byteLength !== length) throw bufferDetached('buffer', 'before all of it was written');
-      const part = done === 0 ? clamp(view) : clamp(view.subarray(done));
-      const written = await this.#driver.write(this.#handle, part, position + done, this.path, signal);
-      if (written <= 0) throw systemError({ code: 'EIO', syscall: 'write', path: this.path });
-      done += written;
-      this.#noteEnd(position + done);
-    }
-    return done;
+  // Writes every byte of `view` at `position`, once no preallocate runs.
+  // `version` is the end move this write made when it was called (0 if
+  // none), given back if it fails. `length` is the view's length when the
+  // write was called: a buffer detached meanwhile fails the write rather
+  // than end it early.
+  #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number, length = view.byteLength): Promise<number> {
+    if (this.#writeGate !== undefined) return this.#writesOpen().then(() => this.#writeAll(view, position, signal, version, length));
+    this.#writesInFlight++;
+    return this.#writeCounted(view, position, signal, version, length);
   }
 
-  async #writevAll(views: Uint8Array[], position: number, signal: AbortSignal | undefined): Promise<number> {
-    const lengths = views.map((view) => view.byteLength);
-    const total = lengths.reduce((sum, length) => sum + length, 0);
-    let written = await this.#driver.writev(this.#handle, views, position, this.path, signal);
-    this.#noteEnd(position + written);
-    // A short vectored write is continued as plain writes of what is left.
-    let at = 0;
-    for (let i = 0; i < views.length; i++) {
-      const view = views[i] as Uint8Array;
-      if (view.byteLength !== lengths[i]) throw bufferDetached(`buffers[${i}]`, 'before all of it was written');
-      const end = at + view.byteLength;
-      if (written < end) {
-        const rest = view.subarray(Math.max(0, written - at));
-        written += await this.#writeAll(rest, position + written, signal);
+  // The write loop of a write already counted in flight: short writes are
+  // continued until every byte is written.
+  async #writeCounted(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number, length = view.byteLength): Promise<number> {
+    try {
+      let done = 0;
+      while (done < length) {
+        if (view.byteLength !== length) throw bufferDetached('buffer', 'before all of it was written');
+        const part = done === 0 ? clamp(view) : clamp(view.subarray(done));
+        const written = await this.#driver.write(this.#handle, part, position + done, this.path, signal);
+        if (written <= 0) throw systemError({ code: 'EIO', syscall: 'write', path: this.path });
+        done += written;
       }
-      at = end;
+      return done;
+    } catch (error) {
+      if (version !== 0) this.#restoreEnd(version);
+      throw error;
+    } finally {
+      this.#writesSettled(1);
     }
-    return total;
   }
 
-  // Positional writes past the append end move it, so appends never
-  // overwrite them.
-  #noteEnd(end: number): void {
-    if (this.#appendBase !== undefined && end > this.#appendBase + this.#appendReserved) {
-      this.#appendBase = end - this.#appendReserved;
+  async #writevAll(views: Uint8Array[], position: number, total: number, signal: AbortSignal | undefined, version: number): Promise<number> {
+    // The lengths at the call: a buffer detached before all of it was
+    // written fails the write rather than shorten it.
+    const lengths = views.map((view) => view.byteLength);
+    const intact = () => {
+      for (let i = 0; i < views.length; i++) {
+        if ((views[i] as Uint8Array).byteLength !== lengths[i]) throw bufferDetached(`buffers[${i}]`, 'before all of it was written');
+      }
+    };
+    while (this.#writeGate !== undefined) await this.#writesOpen();
+    this.#writesInFlight++;
+    try {
+      intact();
+      let written = await this.#driver.writev(this.#handle, views, position, this.path, signal);
+      intact();
+      // A short vectored write is continued as plain writes of what is left.
+      let at = 0;
+      for (const view of views) {
+        const end = at + view.byteLength;
+        if (written < end) {
+          const rest = view.subarray(Math.max(0, written - at));
+          // Counted apart, and past the barrier: the vectored write is still in flight.
+          this.#writesInFlight++;
+          written += await this.#writeCounted(rest, position + written, signal, 0);
+        }
+        at = end;
+      }
+      return total;
+    } catch (error) {
+      if (version !== 0) this.#restoreEnd(version);
+      throw error;
+    } finally {
+      this.#writesSettled(1);
     }
+  }
+
+  // Writes wait until `until` has settled, and until whatever held them
+  // back before.
+  #holdWrites(until: Promise<unknown>): void {
+    const gate: Promise<void> = Promise.allSettled([this.#writeGate, until]).then(() => {
+      if (this.#writeGate === gate) this.#writeGate = undefined;
+    });
+    this.#writeGate = gate;
+  }
+
+  // Resolves once nothing holds writes back. Something may hold them again
+  // in the turn between, so a writer checks again in the same synchronous
+  // step in which it counts itself in flight.
+  async #writesOpen(): Promise<void> {
+    while (this.#writeGate !== undefined) await this.#writeGate;
+  }
+
+  // Resolves once no write of this file is in flight.
+  #writesDrained(): Promise<void> {
+    if (this.#writesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.#writesIdle;
+      this.#writesIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #writesSettled(count: number): void {
+    this.#writesInFlight -= count;
+    if (this.#writesInFlight === 0 && this.#writesIdle !== undefined) {
+      const idle = this.#writesIdle;
+      this.#writesIdle = undefined;
+      idle();
+    }
+  }
+
+  // Records the end as it is before a move and returns the move's number.
+  #saveEnd(): number {
+    this.#undoEnd = this.#appendEnd;
+    this.#undoGrow = this.#pendingGrow;
+    this.#undoFloor = this.#pendingFloor;
+    return ++this.#endVersion;
+  }
+
+  // An op that reserves `[position, position + length)` moves the append
+  // end to its end if that is further (an empty range reserves nothing);
+  // returns the move's number, or 0 if the end did not move.
+  #moveEnd(position: number, length: number): number {
+    if (length === 0) return 0;
+    const end = position + length;
+    if (this.#appendEnd !== undefined) {
+      if (end <= this.#appendEnd) return 0;
+      const version = this.#saveEnd();
+      this.#appendEnd = end;
+      return version;
+    }
+    if (end <= this.#pendingFloor) return 0;
+    const version = this.#saveEnd();
+    this.#pendingFloor = end;
+    return version;
+  }
+
+  // The op that made move `version` failed: if nothing moved the end since,
+  // the end goes back to where it was.
+  #restoreEnd(version: number): void {
+    if (version !== this.#endVersion) return;
+    this.#appendEnd = this.#undoEnd;
+    this.#pendingGrow = this.#undoGrow;
+    this.#pendingFloor = this.#undoFloor;
+    this.#endVersion++;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { constants, promises as fs, type Stats } from 'node:fs';
 
-import { AbortError, bufferDetached, isDetached, systemError } from '@overlapped/common';
+import { AbortError, bufferDetached, isDetached, isOverlappedError, systemError } from '@overlapped/common';
 
 import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
 import { STAT_FIELDS } from './kinds.js';
@@ -185,10 +185,20 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
 
   // node:fs has no fallocate: the missing range is written with zeros,
   // which allocates it just the same (slower, and it dirties the cache).
+  // OverlappedFile holds writes back meanwhile, so no zero lands over one.
+  // What fallocate refuses at once is refused here before a byte is
+  // written: a size past the file system's limit (EFBIG, from setting the
+  // size first) and more than the free space (ENOSPC); a failure puts the
+  // size back.
   async allocate(handle: FileHandle, size: number, path: string): Promise<void> {
+    const { size: current } = await handle.stat().catch((error) => rethrow(error, 'fallocate', path));
+    if (current >= size) return;
+    await handle.truncate(size).catch((error) => rethrow(error, 'fallocate', path));
     try {
-      const { size: current } = await handle.stat();
-      if (current >= size) return;
+      const space = await fs.statfs(path).catch(() => undefined);
+      if (space !== undefined && space.bavail * space.bsize < size - current) {
+        throw systemError({ code: 'ENOSPC', syscall: 'fallocate', path });
+      }
       const zeros = new Uint8Array(Math.min(ZERO_CHUNK, size - current));
       for (let at = current; at < size; ) {
         const length = Math.min(zeros.byteLength, size - at);
@@ -196,6 +206,8 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
         at += bytesWritten;
       }
     } catch (error) {
+      await handle.truncate(current).catch(() => undefined);
+      if (isOverlappedError(error)) throw error;
       rethrow(error, 'fallocate', path);
     }
   }

@@ -4,7 +4,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 
-import { validateAbortSignal, validateInteger, validateObject } from '@overlapped/common';
+import { outOfRange, validateAbortSignal, validateInteger, validateObject } from '@overlapped/common';
 
 import type { OverlappedFile } from './file.js';
 
@@ -12,7 +12,7 @@ import type { OverlappedFile } from './file.js';
 export interface ReadStreamOptions {
   /** First byte. Default 0. */
   start?: number;
-  /** Last byte, inclusive (as in fs.createReadStream). Default: to the end of the file. */
+  /** Last byte, inclusive (as in fs.createReadStream), at least `start`. Default (or `Infinity`): to the end of the file. */
   end?: number;
   /** Bytes per read. Default 64 KiB. */
   chunkSize?: number;
@@ -62,10 +62,14 @@ export class OverlappedReadStream extends Readable {
 
   constructor(file: OverlappedFile, options: ReadStreamOptions = {}) {
     validateObject(options, 'options');
+    // As fs.createReadStream checks them: names, codes and messages alike.
     const start = options.start ?? 0;
-    validateInteger(start, 'options.start', 0);
-    const end = options.end ?? Number.MAX_SAFE_INTEGER - 1;
-    validateInteger(end, 'options.end', 0);
+    if (options.start !== undefined) validateInteger(options.start, 'start', 0);
+    const end = options.end === undefined ? Number.POSITIVE_INFINITY : options.end;
+    if (end !== Number.POSITIVE_INFINITY) {
+      validateInteger(end, 'end', 0);
+      if (start > end) throw outOfRange('start', `<= "end" (here: ${end})`, start);
+    }
     const chunkSize = options.chunkSize ?? 64 * 1024;
     validateInteger(chunkSize, 'options.chunkSize', 1, 0x7fff_f000);
     const queueDepth = options.queueDepth ?? 4;
@@ -160,7 +164,7 @@ export class OverlappedWriteStream extends Writable {
   constructor(file: OverlappedFile, options: WriteStreamOptions = {}) {
     validateObject(options, 'options');
     const start = options.start ?? file.position;
-    validateInteger(start, 'options.start', 0);
+    if (options.start !== undefined) validateInteger(options.start, 'start', 0);
     const chunkSize = options.chunkSize ?? 1 << 20;
     validateInteger(chunkSize, 'options.chunkSize', 1, 0x7fff_f000);
     const queueDepth = options.queueDepth ?? 4;

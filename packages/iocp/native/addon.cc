@@ -4,6 +4,7 @@
 
 #include "common/aligned_buffer.h"
 #include "common/backend.h"
+#include "common/env_handles.h"
 #include "common/port.h"
 #include "common/sockets.h"
 
@@ -39,6 +40,7 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   using namespace overlapped;
+  EnvHandles::Install(env);
   exports.Set("Port", Port::Define(env));
   exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));

@@ -6,14 +6,16 @@
         "addon.cc",
         "common/aligned_buffer.cc",
         "common/delivery_queue.cc",
+        "common/env_handles.cc",
         "common/errors.cc",
         "common/native_posters.cc",
         "common/op_buffers.cc",
         "common/port.cc",
-        "common/sockets.cc"
+        "common/sockets.cc",
+        "common/wake_function.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "."],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],

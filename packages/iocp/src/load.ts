@@ -1,7 +1,7 @@
 /**
- * Loads the native core: a local from-source build
- * (`native/build/Release`) unless PREBUILDS_ONLY is set, then
- * `prebuilds/<platform>-<arch>/` through node-gyp-build. A core that cannot load is reported with
+ * Loads the native core: the file OVERLAPPED_ADDON_PATH names if set, else a
+ * local from-source build (`native/build/Release`) unless PREBUILDS_ONLY is
+ * set, then `prebuilds/<platform>-<arch>/` through node-gyp-build. A core that cannot load is reported with
  * its own code, the paths tried and the cause; it never crashes the process.
  */
 import { existsSync } from 'node:fs';
@@ -79,11 +79,14 @@ export function loadNativeCore(root: string = packageRoot): NativeBinding {
   // unless PREBUILDS_ONLY asks to test exactly what is shipped.
   const localBuild = join(root, 'native', 'build', 'Release', 'overlapped.node');
   const prebuildsOnly = Boolean(process.env['PREBUILDS_ONLY']);
-  const tried = [...(prebuildsOnly ? [] : [localBuild]), join(root, 'prebuilds', tag)];
+  // OVERLAPPED_ADDON_PATH names one binary to load and nothing else (the
+  // sanitizer build the tests run).
+  const addonPath = process.env['OVERLAPPED_ADDON_PATH'];
+  const tried = addonPath ? [addonPath] : [...(prebuildsOnly ? [] : [localBuild]), join(root, 'prebuilds', tag)];
   let result: { binding: NativeBinding } | { error: Error };
   try {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-    const file = !prebuildsOnly && existsSync(localBuild) ? localBuild : nodeGypBuild.resolve(root);
+    const file = addonPath ? addonPath : !prebuildsOnly && existsSync(localBuild) ? localBuild : nodeGypBuild.resolve(root);
     const binding = require(file) as NativeBinding;
     if (binding.abiVersion !== ABI_VERSION) {
       throw new Error(`${file} has ABI version ${String(binding.abiVersion)}, this package needs ${ABI_VERSION}`);

@@ -12,6 +12,7 @@ import { type BackendName, type CompletionPort, errnoName, type NativeBackendNam
 import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeEcho } from './native.js';
 import { PortableServer } from './portable.js';
 import type { Server, Socket, SocketAddress } from './types.js';
+import { asyncDispose } from './util.js';
 
 /** Counters of an echo server. */
 export interface EchoCounters {
@@ -252,7 +253,10 @@ export class EchoServer extends EventEmitter {
       await socket.send(buffer.subarray(0, received)); // resolves once every byte is out
       stats[1]! += received;
     }
-    await socket.shutdown();
+    // Everything the peer sent is echoed: the connection ended cleanly. Our
+    // shutdown is best effort, as the native loop's is: a peer that has
+    // gone since (ENOTCONN, a reset) changes nothing.
+    await socket.shutdown().catch(() => undefined);
     await socket.close();
   }
 
@@ -316,5 +320,21 @@ export class EchoServer extends EventEmitter {
       if (this.#ownsPort) await this.#port?.close();
     })();
     return this.#closing;
+  }
+
+  /**
+   * Closes the server and its live connections, as {@link close}: what
+   * `await using` calls when the scope ends.
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using server = await createEchoServer({ port: 0 });
+   *   await exercise(server.address().port);
+   * } // closed here
+   * ```
+   */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -16,7 +16,7 @@ import {
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
 
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, socketClosed } from './util.js';
+import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 import { socketToStream } from './stream.js';
 
 /**
@@ -65,13 +65,38 @@ function failed(value: unknown): value is Failure {
   return Array.isArray(value) && typeof value[0] === 'number' && value[0] < 0;
 }
 
+/** What a connect or listen error names (net puts no address on a stream's errors). */
 interface ErrorPlace {
   address?: string;
   port?: number;
 }
 
-function failure(result: Failure, syscall: string, place: ErrorPlace = {}): Error {
-  return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined });
+const NO_PLACE: ErrorPlace = {};
+
+function failure(result: Failure, syscall: string, place: ErrorPlace = NO_PLACE): Error {
+  // net words listen and bind errors with the code's description.
+  const wording = syscall === 'listen' || syscall === 'bind' ? 'net-described' : 'net';
+  return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined, wording });
+}
+
+/** The error of an op that completed with `status` (`result`: the raw platform code). */
+function opFailure(
+  status: number,
+  result: number,
+  syscall: string,
+  place: ErrorPlace,
+  signal: AbortSignal | undefined,
+  isClosed: () => boolean,
+): Error {
+  if (errnoName(status) === 'ECANCELED') {
+    if (signal?.aborted) return new AbortError(undefined, { cause: signal.reason });
+    if (isClosed()) return socketClosed(syscall);
+    return new AbortError(undefined, { cause: syscall });
+  }
+  // The socket was closed under the op (closesocket aborts what is pending
+  // on Windows): whatever the kernel said, the cause is close.
+  if (isClosed()) return socketClosed(syscall);
+  return systemError({ errno: status, syscall, ...place, rawCode: result || undefined, wording: 'net' });
 }
 
 /** Runs one op on `port`, tracking its token in `inFlight` so that close can cancel it. */
@@ -95,16 +120,8 @@ function runOp(
         reject(error);
       } else if (status === 0) {
         resolve(result);
-      } else if (errnoName(status) === 'ECANCELED') {
-        if (signal?.aborted) reject(new AbortError(undefined, { cause: signal.reason }));
-        else if (isClosed()) reject(socketClosed(syscall));
-        else reject(new AbortError(undefined, { cause: syscall }));
-      } else if (isClosed()) {
-        // The socket was closed under the op (closesocket aborts what is
-        // pending on Windows): whatever the kernel said, the cause is close.
-        reject(socketClosed(syscall));
       } else {
-        reject(systemError({ errno: status, syscall, ...place, rawCode: result || undefined }));
+        reject(opFailure(status, result, syscall, place, signal, isClosed));
       }
     });
     inFlight?.add(token);
@@ -113,6 +130,14 @@ function runOp(
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
+}
+
+/** A native send: the fast path's bytes, and its op once it started. */
+interface PendingSend extends QueuedSend {
+  /** Bytes the fast path sent before the op: the op sends the rest. */
+  sent: number;
+  /** The op's token once it started; 0 while it waits. */
+  token: number;
 }
 
 /** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
@@ -164,14 +189,18 @@ export class NativeSocket implements Socket {
   readonly #inFlight = new Set<number>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
   readonly #onClose: (() => void) | undefined;
-  // Made once, shared by every op of this socket: what its errors name, and
-  // how an op learns that the socket was closed under it.
-  readonly #place: ErrorPlace;
+  // Made once, shared by every op of this socket: how an op learns that the
+  // socket was closed under it.
   readonly #isClosed = (): boolean => this.#closed;
   readonly #trySend: boolean;
-  #sendsInFlight = 0;
-  #sendTail: Promise<void> | undefined;
+  // Sends go one op at a time, in call order: the head is in flight, the
+  // others wait. The send op's second buffer is one double where the
+  // backend keeps the bytes it has sent (read when the op fails).
+  readonly #sends = new SendQueue<PendingSend>();
+  #progress: Float64Array | undefined;
+  #progressBytes: Uint8Array | undefined;
 
   /** Wraps a connected socket handle; names are those given, else read from the kernel. */
   constructor(
@@ -192,7 +221,6 @@ export class NativeSocket implements Socket {
     const remote = names?.remote ?? core.socketName(handle, true);
     [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
     [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
-    this.#place = { address: this.remoteAddress, port: this.remotePort };
   }
 
   get closed(): boolean {
@@ -206,7 +234,7 @@ export class NativeSocket implements Socket {
 
   #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
     if (this.#closed) return Promise.reject(socketClosed(syscall));
-    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, this.#place, signal, this.#inFlight, this.#isClosed);
+    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, NO_PLACE, signal, this.#inFlight, this.#isClosed);
   }
 
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {
@@ -214,55 +242,81 @@ export class NativeSocket implements Socket {
   }
 
   send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(socketClosed('send'));
+    if (this.#closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
     if (buffer.byteLength === 0) return Promise.resolve(0);
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
     let sent = 0;
     // Fast path (POSIX backends): with no send in flight, what fits in the
     // socket buffer goes out now, in one syscall and without a completion;
     // only the rest (or everything, on EAGAIN or an error, which the op
-    // then reports) becomes a send op. Order is kept: a send op in flight
-    // means every later send waits behind it as an op.
-    if (this.#trySend && this.#sendsInFlight === 0) {
+    // then reports) becomes a send op.
+    if (this.#trySend && this.#sends.length === 0) {
       const result = binding().socketTrySend(this.#handle, buffer);
       if (result === buffer.byteLength) return Promise.resolve(result);
       if (result > 0) sent = result;
     }
-    // Sends on one socket go one at a time: two send ops in flight could
-    // interleave their bytes (a short send is continued after the next one
-    // started, or they run on different workers).
-    this.#sendsInFlight++;
-    const rest = sent === 0 ? buffer : buffer.subarray(sent);
-    const previous = this.#sendTail;
-    const run = previous
-      ? previous.then(() => this.#op(SocketOpKinds.send, 'send', rest, 0, signal))
-      : this.#op(SocketOpKinds.send, 'send', rest, 0, signal);
-    const result = run.then(
-      (bytes) => {
-        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
-        return sent + bytes;
-      },
-      (error: unknown) => {
-        if (--this.#sendsInFlight === 0) this.#sendTail = undefined;
-        throw error;
-      },
+    return this.#sends.add(
+      (resolve, reject) => ({ buffer, sent, signal, resolve, reject, onAbort: undefined, token: 0 }),
+      this.#abortSend,
+      this.#startSend,
     );
-    this.#sendTail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
   }
 
-  async shutdown(): Promise<void> {
-    await this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1);
+  readonly #startSend = (send: PendingSend): void => {
+    if (!this.#progress) {
+      this.#progress = new Float64Array(1);
+      this.#progressBytes = new Uint8Array(this.#progress.buffer);
+    }
+    this.#progress[0] = 0;
+    const rest = send.sent === 0 ? send.buffer : send.buffer.subarray(send.sent);
+    try {
+      send.token = this.#port.submitOp(
+        { kind: SocketOpKinds.send, handle: this.#handle, buffers: [rest, this.#progressBytes!] },
+        (status, result) => {
+          this.#inFlight.delete(send.token);
+          const bytes = send.sent + (status === 0 ? result : this.#progress![0]!);
+          const error = status === 0 ? undefined : opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed);
+          this.#settleSend(send, error, bytes);
+        },
+      );
+    } catch (error) {
+      // The port refused the op (it was closed): nothing more was sent.
+      this.#settleSend(send, error as Error, send.sent);
+      return;
+    }
+    this.#inFlight.add(send.token);
+  };
+
+  // Settles `send` (the head of the queue, or one that waits) and starts the
+  // next one if the head left.
+  #settleSend(send: PendingSend, error: Error | undefined, bytes: number): void {
+    const next = this.#sends.settle(send, error, bytes) === 'head' ? this.#sends.head : undefined;
+    if (next) this.#startSend(next);
+  }
+
+  readonly #abortSend = (send: PendingSend): void => {
+    // An op in flight is cancelled and settles through its completion (with
+    // what the kernel took); a send still waiting never started.
+    if (send.token !== 0) this.#port.cancelOp(send.token);
+    else this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), 0);
+  };
+
+  /**
+   * Half-closes (shuts down our sending side). A second call does nothing
+   * more and settles as the first one did, as net's `end()` does.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1).then(() => undefined);
+    return this.#shutdown;
   }
 
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
     leaked.unregister(this);
+    // Sends that wait behind the one in flight never start.
+    for (const send of this.#sends.list().slice(1)) this.#settleSend(send, socketClosed('send'), 0);
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     for (const token of this.#inFlight) this.#port.cancelOp(token);
@@ -279,6 +333,11 @@ export class NativeSocket implements Socket {
       () => this.#onClose?.(),
     );
     return this.#closing;
+  }
+
+  /** `await using socket = ...`: closes the socket when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   setNoDelay(on = true): void {
@@ -499,6 +558,11 @@ export class NativeServer implements Server {
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
     return this.#accepted.iterator(() => this.#closed, () => this.close());
+  }
+
+  /** `await using server = ...`: closes the server when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

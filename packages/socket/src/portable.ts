@@ -6,13 +6,31 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { AbortError, bufferDetached, isDetached } from '@overlapped/common';
+import { AbortError, bufferDetached, isDetached, systemError } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, socketClosed } from './util.js';
+import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 
 const HIGH_WATER = 256 * 1024;
+
+// A send is handed to net a chunk at a time, the next once the kernel has
+// taken the last: so an abort stops it within one chunk, and what the
+// kernel took is known when it fails or the socket closes.
+const SEND_CHUNK = 64 * 1024;
+
+/** A portable send: how much of it the kernel took so far. */
+interface PortableSend extends QueuedSend {
+  /** Bytes the kernel took (their write callbacks came). */
+  written: number;
+}
+
+/** net's error of a stream op, in the shape every backend gives (`recv ECONNRESET`, syscall `recv`/`send`). */
+function streamError(error: unknown, syscall: string): Error {
+  const e = error as { code?: unknown; errno?: unknown };
+  if (typeof e?.code !== 'string' || typeof e.errno !== 'number') return error as Error;
+  return systemError({ code: e.code, errno: e.errno, syscall, wording: 'net', cause: error });
+}
 
 interface Reader {
   buffer: Uint8Array;
@@ -36,8 +54,14 @@ export class PortableSocket implements Socket {
   #error: unknown;
   #closed = false;
   #closing: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
   readonly #readers: Reader[] = [];
   readonly #onClose: (() => void) | undefined;
+  readonly #sends = new SendQueue<PortableSend>();
+  // The chunk net is writing now (0 bytes: none) and its send, which may
+  // have settled already (aborted): the next send waits for that chunk.
+  #chunk = 0;
+  #chunkOf: PortableSend | undefined;
 
   /** Wraps a connected net.Socket (created with allowHalfOpen). */
   constructor(socket: net.Socket, onClose?: () => void) {
@@ -64,6 +88,10 @@ export class PortableSocket implements Socket {
     socket.on('close', () => {
       this.#ended = true;
       this.#serve();
+      // A connection that failed under a send: what the kernel took is known.
+      for (const send of this.#sends.list()) {
+        this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+      }
       if (!this.#closed) {
         this.#closed = true;
         this.#onClose?.();
@@ -89,7 +117,7 @@ export class PortableSocket implements Socket {
         reader.resolve(this.#take(reader.buffer));
       } else if (this.#error !== undefined) {
         this.#readers.shift();
-        reader.reject(this.#error);
+        reader.reject(streamError(this.#error, 'recv'));
       } else if (this.#ended) {
         this.#readers.shift();
         reader.resolve(0);
@@ -138,30 +166,84 @@ export class PortableSocket implements Socket {
   }
 
   send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(socketClosed('send'));
+    if (this.#closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
+    if (buffer.byteLength === 0) return Promise.resolve(0);
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    const length = buffer.byteLength;
-    return new Promise<number>((resolve, reject) => {
-      this.#socket.write(buffer, (error) => {
-        if (error) reject(error);
-        else if (buffer.byteLength < length) reject(bufferDetached('buffer', 'while the send was in flight; what it sent is undefined'));
-        else resolve(length);
-      });
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    if (this.#error !== undefined) return Promise.reject(withBytesWritten(streamError(this.#error, 'send'), 0));
+    return this.#sends.add(
+      (resolve, reject) => ({ buffer, written: 0, signal, resolve, reject, onAbort: undefined }),
+      this.#abortSend,
+      this.#startSend,
+    );
+  }
+
+  readonly #abortSend = (send: PortableSend): void => {
+    // The chunk net is writing still goes out: it counts as taken.
+    const taken = send.written + (this.#chunkOf === send ? this.#chunk : 0);
+    this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), taken);
+  };
+
+  readonly #startSend = (): void => this.#writeChunk();
+
+  // Hands the head send's next chunk to net, unless a chunk is on its way.
+  #writeChunk(): void {
+    const send = this.#sends.head;
+    if (!send || this.#chunk !== 0 || this.#closed) return;
+    if (this.#socket.destroyed) {
+      // The connection failed: what waits can never go out.
+      this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+      return;
+    }
+    if (isDetached(send.buffer)) {
+      // Transferred away before all of it was handed to net: the rest is gone.
+      this.#settleSend(send, bufferDetached('buffer', 'before all of it was sent'), send.written);
+      return;
+    }
+    const size = Math.min(SEND_CHUNK, send.buffer.byteLength - send.written);
+    this.#chunk = size;
+    this.#chunkOf = send;
+    this.#socket.write(send.buffer.subarray(send.written, send.written + size), (error) => {
+      this.#chunk = 0;
+      this.#chunkOf = undefined;
+      // Settled already: aborted (this chunk was counted) or closed.
+      if (this.#sends.head !== send) {
+        this.#writeChunk();
+        return;
+      }
+      if (error) {
+        this.#settleSend(send, streamError(error, 'send'), send.written);
+        return;
+      }
+      send.written += size;
+      if (send.written === send.buffer.byteLength) this.#settleSend(send, undefined, send.written);
+      else this.#writeChunk();
     });
   }
 
+  #settleSend(send: PortableSend, error: Error | undefined, bytes: number): void {
+    if (this.#sends.settle(send, error, bytes)) this.#writeChunk();
+  }
+
+  /**
+   * Half-closes (net's `end()`, once what was written went out). A second
+   * call does nothing more and settles as the first one did.
+   */
   shutdown(): Promise<void> {
-    if (this.#closed) return Promise.reject(socketClosed('shutdown'));
-    return new Promise<void>((resolve, reject) => {
-      if (this.#socket.writableEnded) {
+    if (this.#shutdown) return this.#shutdown;
+    if (this.#closed) {
+      this.#shutdown = Promise.reject(socketClosed('shutdown'));
+      return this.#shutdown;
+    }
+    this.#shutdown = new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown) => reject(streamError(error, 'shutdown'));
+      this.#socket.once('error', onError);
+      this.#socket.end(() => {
+        this.#socket.off('error', onError);
         resolve();
-        return;
-      }
-      this.#socket.end(() => resolve());
-      this.#socket.once('error', reject);
+      });
     });
+    return this.#shutdown;
   }
 
   close(): Promise<void> {
@@ -171,6 +253,13 @@ export class PortableSocket implements Socket {
     for (const reader of this.#readers.splice(0)) {
       if (reader.onAbort) reader.signal?.removeEventListener('abort', reader.onAbort);
       reader.reject(socketClosed('recv'));
+    }
+    // Destroying drops what libuv has not written yet: of the chunk on its
+    // way, the kernel took what is not in the write queue any more.
+    const queued = (this.#socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+    const chunkTaken = typeof queued === 'number' ? Math.max(0, this.#chunk - queued) : 0;
+    for (const send of this.#sends.list()) {
+      this.#settleSend(send, socketClosed('send'), send.written + (this.#chunkOf === send ? chunkTaken : 0));
     }
     this.#closing = new Promise<void>((resolve) => {
       if (this.#socket.destroyed) {
@@ -183,6 +272,11 @@ export class PortableSocket implements Socket {
       if (!wasClosed) this.#onClose?.();
     });
     return this.#closing;
+  }
+
+  /** `await using socket = ...`: closes the socket when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   setNoDelay(on = true): void {
@@ -292,6 +386,11 @@ export class PortableServer implements Server {
 
   [Symbol.asyncIterator](): AsyncIterator<Socket> {
     return this.#accepted.iterator(() => this.#closed, () => this.close());
+  }
+
+  /** `await using server = ...`: closes the server when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

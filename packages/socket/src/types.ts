@@ -21,18 +21,19 @@ export interface SocketAddress {
  * A connected TCP socket whose I/O runs as ops on the completion port. Each
  * in-flight op holds its buffer until it completes: do not reuse a buffer
  * before the op's promise settles. Ops on a closed socket reject with
- * `ERR_SOCKET_CLOSED`.
+ * `ERR_SOCKET_CLOSED`. Several receives (and several sends) may be in
+ * flight at once: they take (and send) the stream's bytes in call order.
+ * `await using` closes it at the end of the scope.
  *
  * @example
  * ```ts
- * const socket = await connect({ port: 7000 });
+ * await using socket = await connect({ port: 7000 });
  * await socket.send(Buffer.from('ping'));
  * const n = await socket.recv(buffer, { signal: AbortSignal.timeout(1000) });
  * await socket.shutdown();
- * await socket.close();
  * ```
  */
-export interface Socket {
+export interface Socket extends AsyncDisposable {
   /** The backend serving this socket. */
   readonly backend: BackendName;
   readonly localAddress: string;
@@ -43,12 +44,25 @@ export interface Socket {
   readonly closed: boolean;
   /**
    * Receives once into `buffer`: resolves with the bytes received, or 0 when
-   * the peer has shut down its side.
+   * the peer has shut down its side. Receives in flight together are filled
+   * in call order: joined in that order, their bytes are the stream.
    */
   recv(buffer: Uint8Array, options?: OpOptions): Promise<number>;
-  /** Sends all of `buffer`; resolves with its length once every byte is sent. */
+  /**
+   * Sends all of `buffer`; resolves with its length once every byte is
+   * sent. Sends go out in call order, one after the other. A send that
+   * fails, is aborted or is ended by `close()` rejects with `bytesWritten`
+   * on its error: the leading bytes of `buffer` the socket took (handed to
+   * the kernel; on the portable backend, to node:net, in chunks of 64 KiB),
+   * which reach the peer in order unless the connection itself fails; the
+   * rest was never taken and never will be.
+   */
   send(buffer: Uint8Array, options?: OpOptions): Promise<number>;
-  /** Half-close: shuts down our sending side (the peer's recv then returns 0). */
+  /**
+   * Half-close: shuts down our sending side (the peer's recv then returns
+   * 0). A second call does nothing more and settles as the first did, as
+   * net's `end()` does.
+   */
   shutdown(): Promise<void>;
   /** Cancels the ops in flight (they reject with `ERR_SOCKET_CLOSED`) and closes. Idempotent. */
   close(): Promise<void>;
@@ -116,6 +130,7 @@ export interface ConnectOptions {
  * Leaving a `for await (const socket of server)` loop early (break,
  * return, throw) closes the server, as leaving a stream's loop destroys it;
  * to take one connection and keep listening, call `next()` on the iterator.
+ * `await using` (Symbol.asyncDispose) closes it at the end of the scope.
  *
  * @example
  * ```ts
@@ -124,7 +139,7 @@ export interface ConnectOptions {
  * for await (const socket of server) void serve(socket);
  * ```
  */
-export interface Server extends AsyncIterable<Socket> {
+export interface Server extends AsyncIterable<Socket>, AsyncDisposable {
   readonly backend: BackendName;
   address(): SocketAddress;
   /** Live accepted sockets (not yet closed). */

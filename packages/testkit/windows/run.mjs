@@ -11,8 +11,11 @@ import {
   backendAvailability,
   defineBadArgumentSuite,
   defineBufferSuite,
+  defineFileFuzzSuite,
   defineFileSuite,
+  defineLifecycleSuite,
   definePortSuite,
+  defineSocketSoakSuite,
   defineSocketSuite,
 } from '@overlapped/testkit';
 
@@ -49,6 +52,12 @@ definePortSuite(api, backend, { volume });
 // Wine's IOCP runs through wineserver: a smaller file volume keeps it quick.
 defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100))) });
 defineSocketSuite(api, backend);
+// Each worker starts a Windows node.exe thread under Wine: fewer rounds.
+defineLifecycleSuite(api, backend, { rounds: 4 });
+// The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
+defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
+// Each connection costs wineserver round trips: a smaller soak.
+defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
 defineBufferSuite(api, backend);
 defineBadArgumentSuite(api, backend);
 

@@ -79,7 +79,10 @@ enum class OpKind : uint32_t {
   kSocketConnect = 66,
   // handle, buffers[0]: receives once; result 0 when the peer shut down.
   kSocketRecv = 67,
-  // handle, buffers[0]: completes once every byte is sent.
+  // handle, buffers[0]: completes once every byte is sent. buffers[1]
+  // (optional, 8 bytes): one double the backend keeps at the bytes sent so
+  // far (socket_stats.h), which tells JS how much of a failed or cancelled
+  // send the kernel took.
   kSocketSend = 68,
   // handle; arg: 0 read side, 1 write side, 2 both.
   kSocketShutdown = 69,

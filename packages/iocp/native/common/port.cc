@@ -33,7 +33,8 @@ Napi::Function Port::Define(Napi::Env env) {
 
 // Arguments are validated in TypeScript before they get here; these checks
 // only keep a bad call from reaching the kernel.
-Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), env_(info.Env()) {
+Port::Port(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<Port>(info), env_(info.Env()), handles_(EnvHandles::Of(info.Env())) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() ||
       !info[3].IsNumber() || !info[4].IsFunction()) {
@@ -54,12 +55,8 @@ Port::Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), env_(
   // The wake function carries no data: JS drains the queue when it runs.
   // It is unreferenced while nothing is in flight, so an idle port does not
   // keep the process alive (JS references it again when it posts).
-  wake_ = Napi::ThreadSafeFunction::New(env, info[4].As<Napi::Function>(), "overlapped.port", 0, 1);
-  wake_.Unref(env);
-  queue_ = std::make_unique<DeliveryQueue>(concurrency, [this] {
-    // napi_closing during environment teardown is expected and harmless.
-    wake_.NonBlockingCall();
-  });
+  if (wake_.Create(env, info[4]) != napi_ok) throw Napi::Error::New(env);
+  queue_ = std::make_unique<DeliveryQueue>(concurrency, [this] { wake_.Call(); });
 
   backend_.reset(CreateBackend(name));
   if (!backend_) {
@@ -93,11 +90,14 @@ void Port::Shutdown() {
   if (posters_) posters_->Stop();
   // Stop cancels and completes the ops still in flight, so none is in a
   // backend's hands when the map frees them.
-  if (backend_ && started_) backend_->Stop();
+  if (backend_ && started_) {
+    backend_->Stop();
+    CloseUndelivered();
+  }
   for (auto& entry : ops_) ReleaseOpBuffers(entry.second.get());
   ops_.clear();
   spare_ops_.clear();
-  if (started_) wake_.Release();
+  wake_.Release();
   if (cleanup_hook_added_) {
     napi_remove_env_cleanup_hook(env_, CleanupHook, this);
     cleanup_hook_added_ = false;
@@ -130,21 +130,51 @@ void Port::PostBatch(const Napi::CallbackInfo& info) {
 
 Napi::Value Port::Drain(const Napi::CallbackInfo& info) {
   size_t count = queue_->Drain(ring_data_, ring_capacity_);
-  // An op's last completion is now in JS's hands: the op itself can go (a
-  // multishot op's earlier ones leave it in flight).
-  if (!ops_.empty()) {
+  if (!ops_.empty()) NoteHandles(ring_data_, count);
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
+void Port::NoteHandles(const CompletionRecord* records, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    const CompletionRecord& record = records[i];
+    if (record.token >= 0) continue;
+    auto it = ops_.find(record.token);
+    if (it == ops_.end()) continue;
+    HandleKind kind;
+    if (record.status == 0 && EnvHandles::ReturnsHandle(it->second->kind, &kind)) {
+      handles_->Opened(static_cast<int64_t>(record.bytes), kind);
+    }
+    // An op's last completion is now in JS's hands: the op itself can go
+    // (a multishot op's earlier ones leave it in flight).
+    if (record.key != kOpRecordMore) {
+      ReleaseOpBuffers(it->second.get());
+      RetireOp(std::move(it->second));
+      ops_.erase(it);
+    }
+  }
+}
+
+void Port::CloseUndelivered() {
+  CompletionRecord records[256];
+  size_t count;
+  while ((count = queue_->Drain(records, 256)) > 0) {
     for (size_t i = 0; i < count; i++) {
-      const CompletionRecord& record = ring_data_[i];
-      if (record.token < 0 && record.key != kOpRecordMore) {
-        auto it = ops_.find(record.token);
-        if (it == ops_.end()) continue;
-        ReleaseOpBuffers(it->second.get());
-        RetireOp(std::move(it->second));
-        ops_.erase(it);
+      const CompletionRecord& record = records[i];
+      if (record.token >= 0) continue;
+      auto it = ops_.find(record.token);
+      if (it == ops_.end()) continue;
+      const Op& op = *it->second;
+      HandleKind kind;
+      if (record.status == 0 && EnvHandles::ReturnsHandle(op.kind, &kind)) {
+        CloseHandleNow(static_cast<int64_t>(record.bytes), kind);
+      } else if (IsCancelledResult(static_cast<int64_t>(record.status)) &&
+                 op.kind != OpKind::kSocketEcho && EnvHandles::ClosesHandle(op.kind, &kind)) {
+        // The close left the set when it was submitted but never ran. (An
+        // echo op closes its socket even when cancelled.)
+        CloseHandleNow(op.handle, kind);
       }
     }
   }
-  return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
 // True while anything posted is undelivered or a native poster still runs.
@@ -167,7 +197,8 @@ Napi::Value Port::Counters(const Napi::CallbackInfo& info) {
 
 void Port::SetRef(const Napi::CallbackInfo& info) {
   if (shut_down_) return;
-  bool ref = info[0].ToBoolean();
+  // A plain read, no coercion: it works while the environment is terminating.
+  bool ref = info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
   if (ref == referenced_) return;
   referenced_ = ref;
   if (ref) {
@@ -224,6 +255,13 @@ void Port::RetireOp(std::unique_ptr<Op> op) {
   }
 }
 
+// An op that closes its handle takes it out of the environment's set
+// before the backend can close it.
+void Port::NoteClosing(const Op* op) {
+  HandleKind kind;
+  if (EnvHandles::ClosesHandle(op->kind, &kind)) handles_->Closing(op->handle);
+}
+
 // An op that never reached the backend: its memory is let go and the
 // record kept for reuse.
 void Port::DiscardOp(std::unique_ptr<Op> op) {
@@ -267,6 +305,7 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
   Op* raw = op.get();
   ops_.emplace(op->token, std::move(op));
+  NoteClosing(raw);
   backend_->Submit(&raw, 1);
   return env.Undefined();
 }
@@ -326,6 +365,7 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
     batch.push_back(op.get());
     ops_.emplace(op->token, std::move(op));
   }
+  for (Op* op : batch) NoteClosing(op);
   if (!batch.empty()) backend_->Submit(batch.data(), batch.size());
   return refused.IsEmpty() ? env.Undefined() : static_cast<Napi::Value>(refused);
 }

@@ -10,7 +10,9 @@
 
 #include "backend.h"
 #include "delivery_queue.h"
+#include "env_handles.h"
 #include "native_posters.h"
+#include "wake_function.h"
 
 namespace overlapped {
 
@@ -44,12 +46,21 @@ class Port : public Napi::ObjectWrap<Port> {
   // hook at exit, whichever comes first.
   void Shutdown();
   static void CleanupHook(void* self);
+  // Notes the handles in drained op records (an open's file, an accept's
+  // socket) as the environment's.
+  void NoteHandles(const CompletionRecord* records, size_t count);
+  // At shutdown, after the backend stopped: closes what JS will never see
+  // (handles in records nobody drained, handles whose close op was
+  // cancelled before it ran).
+  void CloseUndelivered();
+  void NoteClosing(const Op* op);
 
   napi_env env_;
+  EnvHandles* handles_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<DeliveryQueue> queue_;
   std::unique_ptr<NativePosters> posters_;
-  Napi::ThreadSafeFunction wake_;
+  WakeFunction wake_;
   Napi::Reference<Napi::ArrayBuffer> ring_;
   CompletionRecord* ring_data_ = nullptr;
   size_t ring_capacity_ = 0;

@@ -1,8 +1,11 @@
-// The echo loop's live counters: two doubles (bytes in, bytes out) in JS
-// memory (buffers[1] of a kSocketEcho op), which JS may read at any time.
-// Only the thread running the op's current step writes them, so the
-// read-modify-write needs no lock; the store is a single aligned 8-byte
-// atomic write, so JS never reads half of one.
+// Counters socket ops keep in JS memory. The echo loop's live counters:
+// two doubles (bytes in, bytes out) in buffers[1] of a kSocketEcho op,
+// which JS may read at any time. A send's progress: one double in
+// buffers[1] of a kSocketSend op, the bytes of buffers[0] the kernel has
+// taken so far, which JS reads when the op fails or is cancelled. Only the
+// thread running the op's current step writes them, so a read-modify-write
+// needs no lock; each store is a single aligned 8-byte atomic write, so
+// JS never reads half of one.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,14 @@ inline void AddEchoStat(Op* op, int index, int64_t delta) {
   value += static_cast<double>(delta);
   std::memcpy(&bits, &value, sizeof bits);
   __atomic_store_n(slot, bits, __ATOMIC_RELAXED);
+}
+
+inline void SetSendProgress(Op* op, uint64_t sent) {
+  if (op->buffers.size() < 2 || op->buffers[1].length < 8) return;
+  const double value = static_cast<double>(sent);
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  __atomic_store_n(reinterpret_cast<uint64_t*>(op->buffers[1].data), bits, __ATOMIC_RELAXED);
 }
 
 }  // namespace overlapped

@@ -2,6 +2,7 @@
 // work). Each returns its value, or [negative errno, raw platform code].
 #include "sockets.h"
 
+#include "env_handles.h"
 #include "errors.h"
 #include "op_buffers.h"
 #include "socket_setup.h"
@@ -22,6 +23,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   uint32_t raw = 0;
   const int64_t result = SocketOpen(info[0].As<Napi::Number>().Int32Value(), &raw);
   if (result < 0) return Failure(info.Env(), result, raw);
+  EnvHandles::Of(info.Env())->Opened(result, HandleKind::kSocket);
   return Napi::Number::New(info.Env(), static_cast<double>(result));
 }
 
@@ -64,7 +66,9 @@ Napi::Value SetOption(const Napi::CallbackInfo& info) {
 // socketClose(socket): 0 or a failure; for sockets no op is using.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   uint32_t raw = 0;
-  const int result = SocketCloseNow(info[0].As<Napi::Number>().Int64Value(), &raw);
+  const int64_t socket = info[0].As<Napi::Number>().Int64Value();
+  EnvHandles::Of(info.Env())->Closing(socket);
+  const int result = SocketCloseNow(socket, &raw);
   if (result < 0) return Failure(info.Env(), result, raw);
   return Napi::Number::New(info.Env(), 0);
 }

@@ -378,6 +378,9 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
       IsSocketOp(ops[0]->kind)
           ? workers_[0].get()
           : workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
+  // Receives that wait for their socket's turn (RecvTurns) get no SQE
+  // here: the worker submits each when the one before it completes.
+  std::vector<Op*> waiting;
   {
     std::lock_guard<std::mutex> lock(worker->ops_mutex);
     for (size_t i = 0; i < count; ++i) {
@@ -385,8 +388,12 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
       // The kind's Prepare sees the flag only where the kernel honours it.
       if (!SupportsMultishot(ops[i]->kind)) ops[i]->flags &= ~op_flags::kMultishot;
       worker->ops.insert(ops[i]);
+      if (ops[i]->kind == OpKind::kSocketRecv && !worker->recv_turns.Enter(ops[i])) waiting.push_back(ops[i]);
     }
   }
+  const auto is_waiting = [&waiting](Op* op) {
+    return !waiting.empty() && std::find(waiting.begin(), waiting.end(), op) != waiting.end();
+  };
   // Ops refused before they reached the kernel, with their error; completed
   // below, outside the submit lock.
   std::vector<std::pair<Op*, int>> refused;
@@ -403,6 +410,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     int failure = worker->ring.is_open() ? 0 : -EBADF;
     for (size_t i = 0; i < count; ++i) {
       Op* op = ops[i];
+      if (is_waiting(op)) continue;
       io_uring_sqe* sqe = failure == 0 ? worker->ring.GetSqe() : nullptr;
       for (int attempt = 0; sqe == nullptr && failure == 0; ++attempt) {
         // The SQ is full of this batch's own SQEs: publish them and go on.
@@ -434,7 +442,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
         // Nothing is known to have reached the kernel: fail what was
         // prepared, as SubmitWith does for a single op.
         for (size_t i = 0; i < count; ++i) {
-          bool already = false;
+          bool already = is_waiting(ops[i]);
           for (auto& entry : refused) already = already || entry.first == ops[i];
           if (!already) refused.emplace_back(ops[i], submitted);
         }
@@ -444,14 +452,17 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     }
   }
   if (handoff && prepared_count > 0) WakeForHandoff(worker);
+  std::vector<Op*> ended;
   for (auto& [op, error] : refused) {
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       worker->ops.erase(op);
+      if (op->kind == OpKind::kSocketRecv) PassRecvTurn(worker, op, false, &ended);
     }
     op->result = error;
     sink_->CompleteOp(op);
   }
+  for (Op* op : ended) sink_->CompleteOp(op);
 }
 
 void IoUringBackend::Cancel(Op* op) {
@@ -460,17 +471,26 @@ void IoUringBackend::Cancel(Op* op) {
     return;
   }
   Worker* worker = workers_[UringOpStateOf(op)->worker].get();
-  std::lock_guard<std::mutex> lock(worker->ops_mutex);
-  if (worker->ops.count(op) == 0) return;  // completed already
-  // The kernel matches the op by its user_data; the cancel's own CQE is
-  // ignored, the op reports -ECANCELED (or its result) through its own.
-  SubmitWith(worker, [&](io_uring_sqe* sqe) {
-    sqe->opcode = IORING_OP_ASYNC_CANCEL;
-    sqe->fd = -1;
-    sqe->addr = reinterpret_cast<uint64_t>(op);
-    sqe->user_data = kCancelUserData;
-    return 0;
-  });
+  {
+    std::lock_guard<std::mutex> lock(worker->ops_mutex);
+    if (worker->ops.count(op) == 0) return;  // completed already
+    if (op->kind != OpKind::kSocketRecv || !worker->recv_turns.Withdraw(op)) {
+      // The kernel matches the op by its user_data; the cancel's own CQE is
+      // ignored, the op reports -ECANCELED (or its result) through its own.
+      SubmitWith(worker, [&](io_uring_sqe* sqe) {
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->fd = -1;
+        sqe->addr = reinterpret_cast<uint64_t>(op);
+        sqe->user_data = kCancelUserData;
+        return 0;
+      });
+      return;
+    }
+    // A receive still waiting for its turn never reached the kernel.
+    worker->ops.erase(op);
+  }
+  op->result = -ECANCELED;
+  sink_->CompleteOp(op);
 }
 
 void IoUringBackend::CompleteReapedOps(Worker* worker) {
@@ -482,6 +502,9 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
     // through the kernel's ring barriers, which race detectors cannot see.
     std::lock_guard<std::mutex> lock(worker->submit_mutex);
   }
+  // Receives whose turn came after they were cancelled, or that the ring
+  // refused; empty (and not allocated) nearly always.
+  std::vector<Op*> ended;
   sink_->EnterRun();
   for (auto& [op, cqe] : worker->reaped_ops) {
     UringOpStateOf(op)->published.load(std::memory_order_acquire);
@@ -497,9 +520,11 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
       worker->ops.erase(op);
+      if (op->kind == OpKind::kSocketRecv) PassRecvTurn(worker, op, true, &ended);
     }
     sink_->CompleteOp(op);
   }
+  for (Op* op : ended) sink_->CompleteOp(op);
   sink_->LeaveRun();
   worker->reaped_ops.clear();
 }
@@ -527,6 +552,29 @@ bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
   if (result == 0) return true;
   AbandonUringOp(op, result);
   return false;
+}
+
+void IoUringBackend::PassRecvTurn(Worker* worker, Op* op, bool on_worker, std::vector<Op*>* ended) {
+  for (Op* next = worker->recv_turns.Leave(op); next != nullptr; next = worker->recv_turns.Leave(next)) {
+    // A Cancel that set the flag but has not taken ops_mutex yet would find
+    // the receive neither waiting nor in the kernel: end it here instead.
+    int result = -ECANCELED;
+    if (!next->cancel_requested.load(std::memory_order_acquire)) {
+      result = SubmitWith(
+          worker,
+          [&](io_uring_sqe* sqe) {
+            const int prepared = PrepareUringOp(next, sqe);
+            sqe->user_data = reinterpret_cast<uint64_t>(next);
+            UringOpStateOf(next)->published.store(1, std::memory_order_release);
+            return prepared;
+          },
+          on_worker);
+      if (result == 0) return;
+    }
+    next->result = result;
+    worker->ops.erase(next);
+    ended->push_back(next);
+  }
 }
 
 void IoUringBackend::CancelAllOps() {

@@ -13,6 +13,7 @@
 #include "../posix/worker_thread.h"
 #include "ring.h"
 #include "uring_helper_threads.h"
+#include "uring_recv_turns.h"
 
 namespace overlapped {
 
@@ -72,6 +73,9 @@ class IoUringBackend final : public Backend {
     // before submit_mutex when both are held.
     std::mutex ops_mutex;
     std::unordered_set<Op*> ops;
+    // Receives on one socket go to the kernel one at a time, in the order
+    // they were submitted (see uring_recv_turns.h). Guarded by ops_mutex.
+    RecvTurns recv_turns;
     // Only the worker thread touches this: ops reaped in one pass.
     std::vector<std::pair<Op*, io_uring_cqe>> reaped_ops;
     // Only the worker thread touches this: continuations were queued on the
@@ -120,6 +124,12 @@ class IoUringBackend final : public Backend {
   // Submits the next step of an op whose FinishUringOp returned false;
   // returns false (with the op ended) if it was cancelled or refused.
   bool ContinueOp(Worker* worker, Op* op);
+  // Under ops_mutex: `op`, a receive, left the kernel; submits the next
+  // receive waiting on its socket (deferred to the worker's next wait when
+  // called `on_worker`). Receives cancelled while they waited, or refused
+  // by the ring, are erased from the worker's ops and appended to `ended`
+  // (result set) for the caller to complete once the lock is released.
+  void PassRecvTurn(Worker* worker, Op* op, bool on_worker, std::vector<Op*>* ended);
   // Cancels every op in flight and waits until all have completed.
   void CancelAllOps();
   // Wakes and joins the workers in workers_[0, count), delivers what they

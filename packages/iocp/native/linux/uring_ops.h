@@ -21,6 +21,8 @@ struct UringOpState {
   // already orders the two; this makes that order visible to the memory
   // model (and to ThreadSanitizer) at the cost of one uncontended atomic.
   std::atomic<uint32_t> published;
+  // A receive waiting for its socket's turn (RecvTurns): the one after it.
+  Op* next_waiting;
 };
 constexpr size_t kUringOpScratchOffset = 16;
 static_assert(sizeof(UringOpState) <= kUringOpScratchOffset, "UringOpState must fit");
@@ -30,7 +32,7 @@ inline UringOpState* UringOpStateOf(Op* op) {
 }
 // Makes the op's state record live in its storage (before the op is used).
 inline UringOpState* StartUringOpState(Op* op) {
-  return new (op->backend_storage) UringOpState{0, {0}};
+  return new (op->backend_storage) UringOpState{0, {0}, nullptr};
 }
 inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
 

@@ -138,6 +138,7 @@ bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) {
       return true;
     }
     scratch->done += static_cast<uint64_t>(res);
+    SetSendProgress(op, scratch->done);
     if (scratch->done < op->buffers[0].length && res > 0) {
       op->result = kUringContinuing;
       return false;

@@ -132,6 +132,7 @@ bool TryOp(Op* op) {
                                   MSG_DONTWAIT | MSG_NOSIGNAL);
         if (sent >= 0) {
           state->done += static_cast<uint64_t>(sent);
+          SetSendProgress(op, state->done);
           continue;
         }
         if (errno == EINTR) continue;

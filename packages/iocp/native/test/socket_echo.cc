@@ -2,8 +2,9 @@
 // accept ops and native echo loops (continuing ops) serve client threads
 // that check every echoed byte; one multishot accept takes many
 // connections (where the backend has it) and a cancel ends it; one echo is
-// cancelled mid-stream; Stop runs with echo loops and a multishot accept in
-// flight. Built plainly, under ASan+UBSan and under TSan
+// cancelled mid-stream; receives kept three in flight on one socket (some
+// cancelled while they wait) take the stream's bytes in submission order;
+// Stop runs with echo loops and a multishot accept in flight. Built plainly, under ASan+UBSan and under TSan
 // (the continuations and the reactor are where races would be). The main
 // thread plays the JS thread: only it submits and cancels.
 #include <netinet/in.h>
@@ -148,6 +149,92 @@ std::unique_ptr<Op> MakeOp(OpKind kind, int64_t handle) {
   return op;
 }
 
+// A client streams 1 MiB in chunks with short pauses while this thread
+// keeps three receives in flight on the accepted socket, cancelling every
+// seventh at once (it takes no bytes if the cancel wins). Joined in
+// submission order, the results must be the stream.
+bool ReceivesKeepOrder(Backend* backend, QueueSink* sink, const std::string& name) {
+  uint32_t raw = 0;
+  const int64_t listener = overlapped::SocketOpen(4, &raw);
+  std::string host;
+  int port = 0;
+  if (!Expect(listener >= 0 && overlapped::SocketBind(listener, "127.0.0.1", 0, 8, &raw) == 0 &&
+                  overlapped::SocketName(listener, false, &host, &port, &raw) == 0,
+              name, "receive-order listener")) {
+    return false;
+  }
+  constexpr size_t kTotal = 1 << 20;
+  std::thread client([port] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const sockaddr_in to = Loopback(port);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
+      std::vector<uint8_t> chunk;
+      for (size_t at = 0, n = 0; at < kTotal; ++n) {
+        const size_t size = std::min(kTotal - at, 1 + (n * 7919) % 20000);
+        chunk.resize(size);
+        for (size_t i = 0; i < size; ++i) chunk[i] = PatternByte(99, at + i);
+        if (send(fd, chunk.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) break;
+        at += size;
+        if (n % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+    close(fd);
+  });
+  const int accepted = accept(static_cast<int>(listener), nullptr, nullptr);
+  bool ok = Expect(accepted >= 0, name, "receive-order accept");
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  size_t in_flight = 0;
+  size_t received = 0;
+  size_t cancels_won = 0;
+  bool ended = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ok && !(ended && in_flight == 0) && std::chrono::steady_clock::now() < deadline) {
+    while (!ended && in_flight < 3) {
+      const size_t size = 1 + (ops.size() * 4099) % 8192;
+      buffers.emplace_back(new uint8_t[size]);
+      auto op = MakeOp(OpKind::kSocketRecv, accepted);
+      op->buffers.push_back({buffers.back().get(), size});
+      op->result = -1;
+      ops.push_back(std::move(op));
+      Op* raw_op = ops.back().get();
+      backend->Submit(&raw_op, 1);
+      ++in_flight;
+      if (ops.size() % 7 == 0) {
+        raw_op->cancel_requested.store(true);
+        backend->Cancel(raw_op);
+      }
+    }
+    Op* done = sink->Next(100);
+    if (done == nullptr) continue;
+    --in_flight;
+    if (done->result == 0) ended = true;
+    if (done->result == -ECANCELED) ++cancels_won;
+    ok &= Expect(done->result >= 0 || done->result == -ECANCELED, name,
+                 "a receive failed: " + std::to_string(done->result));
+  }
+  ok &= Expect(ended && in_flight == 0, name, "the stream ended and every receive completed");
+  for (size_t k = 0; ok && k < ops.size(); ++k) {
+    if (ops[k]->result <= 0) continue;
+    for (int64_t i = 0; i < ops[k]->result; ++i) {
+      if (buffers[k][i] != PatternByte(99, received + static_cast<size_t>(i))) {
+        ok = Expect(false, name, "receive " + std::to_string(k) + " holds bytes out of stream order");
+        break;
+      }
+    }
+    received += static_cast<size_t>(ops[k]->result);
+  }
+  ok &= Expect(!ok || received == kTotal, name, std::to_string(received) + " of 1 MiB received in order");
+  client.join();
+  if (accepted >= 0) close(accepted);
+  overlapped::SocketCloseNow(listener, &raw);
+  if (ok) {
+    std::printf("%-10s ok (sockets): %zu receives, three in flight, %zu cancelled before taking bytes, in order\n",
+                name.c_str(), ops.size(), cancels_won);
+  }
+  return ok;
+}
+
 bool RunBackend(const std::string& name) {
   bool ok = true;
   QueueSink sink;
@@ -225,6 +312,7 @@ bool RunBackend(const std::string& name) {
   for (int round = 0; round < kRounds; ++round) expected += 1 + round * 977;
   expected *= kClients;
   ok &= Expect(bytes_in == expected && bytes_out == expected, name, "echo counters add up");
+  ok &= ReceivesKeepOrder(backend.get(), &sink, name);
 
   // Phase 2, on a listener of its own: one accept op submitted with the
   // multishot flag. Where the backend has multishot accept, it takes every

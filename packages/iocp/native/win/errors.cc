@@ -2,7 +2,8 @@
 // order and with libuv's choices (WSAEINTR is ECANCELED, ERROR_BROKEN_PIPE
 // is EOF, ERROR_INVALID_FUNCTION is EISDIR), plus ERROR_HANDLE_EOF -> EOF,
 // which libuv handles inside its read path rather than in its table and
-// which an overlapped read past the end of a file completes with.
+// which an overlapped read past the end of a file completes with, and
+// ERROR_FILE_TOO_LARGE -> EFBIG, which libuv leaves unmapped.
 #include "errors.h"
 
 // Codes newer than some mingw-w64 headers; values from the Windows SDK.
@@ -31,6 +32,7 @@ constexpr ErrnoCode kECONNREFUSED{"ECONNREFUSED", -4078};
 constexpr ErrnoCode kECONNRESET{"ECONNRESET", -4077};
 constexpr ErrnoCode kEEXIST{"EEXIST", -4075};
 constexpr ErrnoCode kEFAULT{"EFAULT", -4074};
+constexpr ErrnoCode kEFBIG{"EFBIG", -4036};
 constexpr ErrnoCode kEHOSTUNREACH{"EHOSTUNREACH", -4073};
 constexpr ErrnoCode kEINVAL{"EINVAL", -4071};
 constexpr ErrnoCode kEIO{"EIO", -4070};
@@ -165,6 +167,8 @@ ErrnoCode Win32ToErrnoCode(DWORD code) {
     case ERROR_NOT_ENOUGH_MEMORY:
     case ERROR_OUTOFMEMORY:
       return kENOMEM;
+    case ERROR_FILE_TOO_LARGE:
+      return kEFBIG;
     case ERROR_CANNOT_MAKE:
     case ERROR_DISK_FULL:
     case ERROR_EA_TABLE_FULL:

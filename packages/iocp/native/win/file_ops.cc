@@ -174,6 +174,15 @@ bool SetFileSize(HANDLE handle, int64_t size) {
   return SetFileInformationByHandle(handle, FileEndOfFileInfo, &info, sizeof info) != 0;
 }
 
+// The error of a failed SetFileSize. Wine turns the host's EFBIG (a size
+// past the file system's limit) into STATUS_SECTION_TOO_BIG, which reads
+// as ERROR_NOT_ENOUGH_MEMORY; setting a size allocates no memory, so that
+// is reported as the file being too large (EFBIG, as on Linux).
+DWORD SetFileSizeError() {
+  const DWORD error = GetLastError();
+  return error == ERROR_NOT_ENOUGH_MEMORY ? ERROR_FILE_TOO_LARGE : error;
+}
+
 // One overlapped ReadFile/WriteFile, waited for on this (worker) thread.
 // The event's low bit keeps the completion off the port. Returns the Win32
 // error or 0, with the bytes moved in *moved.
@@ -198,14 +207,40 @@ bool IsUnsupported(DWORD error) {
          error == ERROR_INVALID_PARAMETER || error == ERROR_CALL_NOT_IMPLEMENTED;
 }
 
-// Where FileAllocationInfo is not implemented, the new range is written
-// with zeros, which allocates it just the same (slower).
+// The free bytes of the volume `handle` is on, or -1 if it cannot be told.
+int64_t FreeSpaceOf(HANDLE handle) {
+  wchar_t path[MAX_PATH + 8];
+  wchar_t root[MAX_PATH + 8];
+  const DWORD length = GetFinalPathNameByHandleW(handle, path, MAX_PATH, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+  ULARGE_INTEGER available;
+  if (length == 0 || length >= MAX_PATH || !GetVolumePathNameW(path, root, MAX_PATH) ||
+      !GetDiskFreeSpaceExW(root, &available, nullptr, nullptr)) {
+    return -1;
+  }
+  return available.QuadPart > static_cast<ULONGLONG>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(available.QuadPart);
+}
+
+// Where FileAllocationInfo is not implemented, [from, to) is written with
+// zeros, which allocates it just the same (slower). What fallocate refuses
+// at once is refused first, before a zero is written: the size is set
+// first (a size past the file system's limit fails there), then the free
+// space is checked. On failure the size goes back to `from`. The file
+// package holds writes back meanwhile, so no zero lands over one.
 DWORD AllocateByWriting(HANDLE handle, int64_t from, int64_t to) {
+  if (!SetFileSize(handle, to)) return SetFileSizeError();
+  const int64_t free_space = FreeSpaceOf(handle);
+  DWORD error = free_space >= 0 && free_space < to - from ? ERROR_DISK_FULL : 0;
   constexpr DWORD kChunk = 1 << 20;
-  auto* zeros = static_cast<uint8_t*>(VirtualAlloc(nullptr, kChunk, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
-  if (zeros == nullptr) return GetLastError();
-  HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
-  DWORD error = event == nullptr ? GetLastError() : 0;
+  uint8_t* zeros = nullptr;
+  HANDLE event = nullptr;
+  if (error == 0) {
+    zeros = static_cast<uint8_t*>(VirtualAlloc(nullptr, kChunk, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+    if (zeros == nullptr) error = GetLastError();
+  }
+  if (error == 0) {
+    event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+    if (event == nullptr) error = GetLastError();
+  }
   for (int64_t at = from; error == 0 && at < to;) {
     const DWORD length = static_cast<DWORD>(to - at < kChunk ? to - at : kChunk);
     DWORD moved = 0;
@@ -214,7 +249,8 @@ DWORD AllocateByWriting(HANDLE handle, int64_t from, int64_t to) {
     at += moved;
   }
   if (event != nullptr) CloseHandle(event);
-  VirtualFree(zeros, 0, MEM_RELEASE);
+  if (zeros != nullptr) VirtualFree(zeros, 0, MEM_RELEASE);
+  if (error != 0) SetFileSize(handle, from);
   return error;
 }
 
@@ -233,9 +269,15 @@ void RunAllocate(Op* op) {
     allocation.AllocationSize.QuadPart = op->arg;
     if (!SetFileInformationByHandle(handle, FileAllocationInfo, &allocation, sizeof allocation)) {
       const DWORD error = GetLastError();
-      const DWORD fallback = IsUnsupported(error) && standard.EndOfFile.QuadPart < op->arg
-                                 ? AllocateByWriting(handle, standard.EndOfFile.QuadPart, op->arg)
-                                 : error;
+      // Without the allocation call, holes below the end of the file stay
+      // holes (zeros written there could land over data): a file already
+      // `arg` long has nothing to do; a shorter one gets its new range.
+      DWORD fallback = error;
+      if (IsUnsupported(error)) {
+        fallback = standard.EndOfFile.QuadPart < op->arg
+                       ? AllocateByWriting(handle, standard.EndOfFile.QuadPart, op->arg)
+                       : 0;
+      }
       if (fallback != 0) {
         FailOpWithWin32(op, fallback);
         return;
@@ -243,7 +285,7 @@ void RunAllocate(Op* op) {
     }
   }
   if (standard.EndOfFile.QuadPart < op->arg && !SetFileSize(handle, op->arg)) {
-    FailOpWithWin32(op, GetLastError());
+    FailOpWithWin32(op, SetFileSizeError());
     return;
   }
   Succeed(op, 0);
@@ -426,7 +468,7 @@ void RunOnWorker(IocpBackend* backend, Op* op) {
       if (SetFileSize(HandleOf(op), op->arg)) {
         Succeed(op, 0);
       } else {
-        FailOpWithWin32(op, GetLastError());
+        FailOpWithWin32(op, SetFileSizeError());
       }
       return;
     case OpKind::kFileStat:

@@ -310,11 +310,13 @@ bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
       op->result = 0;
       return true;
     case OpKind::kSocketSend:
+      // A failed or cancelled step may still have sent part of its bytes.
+      scratch->done += bytes;
+      SetSendProgress(op, scratch->done);
       if (error != 0) {
         FailOpWithWin32(op, error);
         return true;
       }
-      scratch->done += bytes;
       if (bytes > 0 && scratch->done < op->buffers[0].length) {
         if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
           RecheckCancel(op, packet);

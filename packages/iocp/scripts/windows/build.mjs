@@ -206,7 +206,7 @@ export function compileWindowsBinary({ sources, output, nodeApi = false, workDir
   const args = [...COMPILE_FLAGS];
   if (nodeApi) {
     const { includeDirs, nodeApiDef } = resolveNodeApi();
-    args.push('-shared', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS');
+    args.push('-shared', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS');
     for (const dir of includeDirs) args.push(`-I${dir}`);
     args.push(...sources, makeDelayImportLibrary(nodeApiDef, workDir));
   } else {

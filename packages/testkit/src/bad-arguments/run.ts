@@ -48,7 +48,7 @@ function judgeError(error: unknown, code: string): string | undefined {
   const actual = (error as { code?: unknown }).code;
   if (actual !== code) return `${describeError(error)} (expected ${code})`;
   if (TYPE_ERROR_CODES.has(code) && !(error instanceof TypeError)) return `${describeError(error)} is not a TypeError`;
-  if (code === 'ERR_OUT_OF_RANGE' && !(error instanceof RangeError)) return `${describeError(error)} is not a RangeError`;
+  if ((code === 'ERR_OUT_OF_RANGE' || code === 'ERR_SOCKET_BAD_PORT') && !(error instanceof RangeError)) return `${describeError(error)} is not a RangeError`;
   if (/^E[A-Z]+$/.test(code) && typeof (error as { syscall?: unknown }).syscall !== 'string') return `${describeError(error)} has no syscall`;
   if (code.startsWith('ERR_') && !isOverlappedError(error)) return `${describeError(error)} was not made by overlapped`;
   return undefined;

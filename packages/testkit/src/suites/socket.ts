@@ -7,7 +7,6 @@
  * is bounded in count and every wait in time.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 
 import { type BackendName, errnoName } from '@overlapped/common';
@@ -24,123 +23,24 @@ import {
 
 import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
-
-const HOST = '127.0.0.1';
-
-function pattern(size: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function expectCode(code: string): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.equal((error as { code?: unknown }).code, code, `expected ${code}, got ${String(error)}`);
-    return true;
-  };
-}
-
-/** Receives until `size` bytes arrived (or the peer shut down); returns them. */
-async function recvExactly(socket: Socket, size: number, chunk = 64 * 1024): Promise<Buffer> {
-  const out = Buffer.alloc(size);
-  let got = 0;
-  while (got < size) {
-    const n = await socket.recv(out.subarray(got, Math.min(size, got + chunk)));
-    if (n === 0) break;
-    got += n;
-  }
-  return out.subarray(0, got);
-}
-
-/** Sends `data` on our own client and reads it back; then shuts down and expects the server's shutdown. */
-async function apiRoundTrip(backend: BackendName, port: number, data: Buffer): Promise<void> {
-  const socket = await connect({ host: HOST, port, backend });
-  try {
-    const [, echoed] = await Promise.all([socket.send(data), recvExactly(socket, data.length)]);
-    assert.equal(echoed.length, data.length, 'echoed length');
-    assert.ok(echoed.equals(data), 'echoed bytes differ');
-    await socket.shutdown();
-    assert.equal(await socket.recv(Buffer.alloc(16)), 0, 'the server shuts down after ours');
-  } finally {
-    await socket.close();
-  }
-}
-
-/** Sends `data` from a node:net client, half-closes, collects the echo until the server's FIN. */
-function netRoundTrip(port: number, data: Buffer, timeoutMs = 20_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      client.destroy();
-      reject(new Error('netRoundTrip timed out'));
-    }, timeoutMs);
-    client.on('data', (chunk: Buffer) => chunks.push(chunk));
-    client.on('end', () => {
-      clearTimeout(timer);
-      client.end();
-      resolve(Buffer.concat(chunks));
-    });
-    client.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    client.end(data);
-  });
-}
-
-/** A node:net client that is connected (its 'connect' fired). */
-function netConnect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const client = net.connect({ host: HOST, port, allowHalfOpen: true });
-    client.once('connect', () => resolve(client));
-    client.once('error', reject);
-  });
-}
-
-/** Resolves when `socket` ends (FIN or reset or close), with how. */
-function netEnded(socket: net.Socket, timeoutMs = 10_000): Promise<'end' | 'error' | 'close'> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not end the connection')), timeoutMs);
-    const done = (how: 'end' | 'error' | 'close') => {
-      clearTimeout(timer);
-      resolve(how);
-    };
-    socket.once('end', () => done('end'));
-    socket.once('error', () => done('error'));
-    socket.once('close', () => done('close'));
-    socket.resume();
-  });
-}
-
-/** The next accepted socket (without ending the iteration, which would close the server). */
-async function acceptOne(server: Server): Promise<Socket> {
-  const step = await server[Symbol.asyncIterator]().next();
-  if (step.done) throw new Error('the server closed before a connection came');
-  return step.value;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function threadCount(): number | undefined {
-  try {
-    return readdirSync('/proc/self/task').length;
-  } catch {
-    return undefined;
-  }
-}
+import {
+  acceptOne,
+  apiRoundTrip,
+  connectedPair,
+  errnoOf,
+  expectCode,
+  freePort,
+  HOST,
+  netConnect,
+  netEnded,
+  netError,
+  netRoundTrip,
+  nodeShape,
+  pattern,
+  recvExactly,
+  threadCount,
+} from './socket-helpers.js';
+import { defineSocketStreamTests } from './socket-streams.js';
 
 /**
  * Defines the socket suite for `backend` on `api`.
@@ -305,6 +205,33 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
           const data = pattern(3000, 50);
           assert.ok((await netRoundTrip(port, data)).equals(data));
           assert.equal(server.counters().accepted, 3);
+        } finally {
+          await server.close();
+        }
+      }, timeout);
+
+      it(`ends a peer that sent a byte and vanished cleanly or as a reset, never an error (${mode} mode)`, async () => {
+        const server = await createEchoServer({ backend, mode, port: 0 });
+        const ends: string[] = [];
+        server.on('close', (end: { reason: string; code?: string }) => ends.push(end.code ? `${end.reason}:${end.code}` : end.reason));
+        try {
+          const { port } = server.address();
+          for (let i = 0; i < 20; i++) {
+            await new Promise<void>((resolve, reject) => {
+              const client = net.connect({ host: HOST, port }, () => {
+                client.end('x');
+                client.destroy();
+                resolve();
+              });
+              client.on('error', reject);
+            });
+          }
+          await waitFor(() => server.counters().active === 0 && ends.length === 20, 'the 20 connections to end');
+          assert.ok(
+            ends.every((end) => end === 'shutdown' || end.startsWith('reset')),
+            `ends: ${ends.join(', ')}`,
+          );
+          assert.equal(server.counters().errors, 0);
         } finally {
           await server.close();
         }
@@ -483,6 +410,8 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }, timeout);
     }
 
+    defineSocketStreamTests(api, backend);
+
     it('half-closes both ways', async () => {
       const server = await listen({ backend, port: 0 });
       try {
@@ -517,6 +446,51 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
+    it('settles a second shutdown as the first, as net\'s end() does', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const first = client.shutdown();
+        await first;
+        assert.equal(client.shutdown(), first, 'the same promise');
+        await client.shutdown();
+        assert.equal(await peer.recv(Buffer.alloc(8)), 0);
+        // Both sides shut down: the connection is gone from the kernel's
+        // view, where a second shutdown(2) would say ENOTCONN.
+        await peer.shutdown();
+        assert.equal(await client.recv(Buffer.alloc(8)), 0);
+        await client.shutdown();
+        await peer.shutdown();
+        await client.close();
+        await peer.close();
+        await assert.rejects(connect({ host: HOST, port: 1, backend }).then(() => undefined), (error: unknown) => {
+          return typeof (error as { code?: string }).code === 'string';
+        });
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    it('closes sockets and servers with Symbol.asyncDispose', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      assert.equal(typeof client[Symbol.asyncDispose], 'function');
+      await client[Symbol.asyncDispose]();
+      assert.equal(client.closed, true);
+      assert.equal(await peer.recv(Buffer.alloc(8)), 0, 'the peer sees the close');
+      await peer[Symbol.asyncDispose]();
+      assert.equal(peer.closed, true);
+      const { port } = server.address();
+      await server[Symbol.asyncDispose]();
+      await assert.rejects(connect({ host: HOST, port, backend }), expectCode('ECONNREFUSED'));
+      const echo = await createEchoServer({ backend, port: 0 });
+      const live = await netConnect(echo.address().port);
+      await waitFor(() => echo.counters().active === 1, 'the echo connection');
+      const ended = netEnded(live);
+      await echo[Symbol.asyncDispose]();
+      assert.equal(echo.counters().active, 0, 'disposing the echo server closes its connections');
+      await ended;
+      live.destroy();
+    }, timeout);
+
     it('sends every byte, in order, to a peer that reads late', async () => {
       const server = await listen({ backend, port: 0 });
       try {
@@ -539,7 +513,7 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
-    it('reports a reset to recv as ECONNRESET', async () => {
+    it('reports a reset to recv as ECONNRESET, worded as net words it (recv ECONNRESET)', async () => {
       const server = await listen({ backend, port: 0 });
       try {
         const accepted = acceptOne(server);
@@ -569,7 +543,12 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
             `got ${String(error)}`,
           );
         } else {
-          assert.equal((error as { code?: string } | undefined)?.code, 'ECONNRESET', `got ${String(error)}`);
+          // net says `read ECONNRESET` (syscall read); the op here is recv.
+          const e = error as { code?: string; errno?: number; syscall?: string; message?: string } | undefined;
+          assert.equal(e?.code, 'ECONNRESET', `got ${String(error)}`);
+          assert.equal(e?.syscall, 'recv');
+          assert.equal(e?.message, 'recv ECONNRESET');
+          assert.equal(e?.errno, errnoOf('ECONNRESET'));
         }
         await peer.close();
       } finally {
@@ -624,32 +603,61 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
-    it('rejects connect with ECONNREFUSED, address and port', async () => {
+    it('rejects connect with ECONNREFUSED as net does (message, code, errno, syscall, address, port)', async () => {
       const port = await freePort();
+      const expected = await netError((done) => net.connect({ host: HOST, port }).once('error', done));
       await assert.rejects(connect({ host: HOST, port, backend }), (error: unknown) => {
-        const e = error as { code?: string; address?: string; port?: number; syscall?: string };
-        assert.equal(e.code, 'ECONNREFUSED');
-        assert.equal(e.address, HOST);
-        assert.equal(e.port, port);
-        assert.equal(e.syscall, 'connect');
+        assert.deepEqual(nodeShape(error), nodeShape(expected));
+        assert.equal((error as { code?: string }).code, 'ECONNREFUSED');
         return true;
       });
     }, timeout);
 
-    it('rejects listen on a port in use with EADDRINUSE', async () => {
+    it('rejects listen on a port in use with EADDRINUSE as net does', async () => {
       const holder = await listen({ backend, port: 0 });
       try {
         const { port } = holder.address();
+        const expected = await netError((done) => net.createServer().once('error', done).listen(port, HOST));
         await assert.rejects(listen({ backend, port }), (error: unknown) => {
-          const e = error as { code?: string; port?: number; address?: string };
-          assert.equal(e.code, 'EADDRINUSE');
-          assert.equal(e.port, port);
-          assert.equal(e.address, HOST);
+          assert.deepEqual(nodeShape(error), nodeShape(expected));
+          assert.match((error as Error).message, /^listen EADDRINUSE: address already in use /);
           return true;
         });
-        await assert.rejects(createEchoServer({ backend, port }), expectCode('EADDRINUSE'));
+        await assert.rejects(createEchoServer({ backend, port }), (error: unknown) => {
+          assert.deepEqual(nodeShape(error), nodeShape(expected));
+          return true;
+        });
       } finally {
         await holder.close();
+      }
+    }, timeout);
+
+    it('rejects a bad port with ERR_SOCKET_BAD_PORT as net does', async () => {
+      for (const port of [70000, -1, 1.5, NaN, 'x', '']) {
+        const expected = (() => {
+          try {
+            net.connect({ host: HOST, port: port as number }).destroy();
+          } catch (error) {
+            return error as RangeError & { code: string };
+          }
+          return undefined;
+        })();
+        assert.equal(expected?.code, 'ERR_SOCKET_BAD_PORT');
+        await assert.rejects(connect({ host: HOST, port: port as number, backend }), (error: unknown) => {
+          assert.ok(error instanceof RangeError);
+          assert.equal((error as { code?: string }).code, 'ERR_SOCKET_BAD_PORT');
+          return true;
+        });
+        await assert.rejects(listen({ backend, port: port as number }), expectCode('ERR_SOCKET_BAD_PORT'));
+        await assert.rejects(createEchoServer({ backend, port: port as number }), expectCode('ERR_SOCKET_BAD_PORT'));
+      }
+      // As net, a numeric string is a port.
+      const server = await listen({ backend, port: '0' as never });
+      try {
+        const client = await connect({ host: HOST, port: String(server.address().port) as never, backend });
+        await client.close();
+      } finally {
+        await server.close();
       }
     }, timeout);
 
@@ -795,8 +803,8 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
     }, timeout);
 
     it('rejects invalid arguments with ERR_* codes', async () => {
-      await assert.rejects(listen({ backend, port: -1 }), expectCode('ERR_OUT_OF_RANGE'));
-      await assert.rejects(listen({ backend, port: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
+      await assert.rejects(listen({ backend, port: -1 }), expectCode('ERR_SOCKET_BAD_PORT'));
+      await assert.rejects(listen({ backend, port: {} as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, acceptDepth: 0 }), expectCode('ERR_OUT_OF_RANGE'));
       await assert.rejects(listen({ backend, multishot: 'yes' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend, host: 5 as never }), expectCode('ERR_INVALID_ARG_TYPE'));
@@ -804,8 +812,8 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       await assert.rejects(listen(null as never), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(listen({ backend: 'nope' as never }), expectCode('ERR_INVALID_ARG_VALUE'));
       await assert.rejects(connect({ backend } as never), expectCode('ERR_INVALID_ARG_TYPE'));
-      await assert.rejects(connect({ backend, port: 0 }), expectCode('ERR_OUT_OF_RANGE'));
-      await assert.rejects(connect({ backend, port: 70000 }), expectCode('ERR_OUT_OF_RANGE'));
+      await assert.rejects(connect({ backend, port: 0 }), expectCode('ERR_SOCKET_BAD_PORT'));
+      await assert.rejects(connect({ backend, port: 70000 }), expectCode('ERR_SOCKET_BAD_PORT'));
       await assert.rejects(connect({ backend, port: 80, signal: 'x' as never }), expectCode('ERR_INVALID_ARG_TYPE'));
       await assert.rejects(createEchoServer({ backend, mode: 'x' as never }), expectCode('ERR_INVALID_ARG_VALUE'));
       await assert.rejects(createEchoServer({ backend, bufferSize: 0 }), expectCode('ERR_OUT_OF_RANGE'));

@@ -1,0 +1,4 @@
+import { defineLifecycleSuite } from '../src/index.js';
+import { runOnBackend } from './define-backend-suite.js';
+
+runOnBackend('portable', defineLifecycleSuite);

@@ -273,10 +273,11 @@ export class NativeSocket implements Socket {
     try {
       send.token = this.#port.submitOp(
         { kind: SocketOpKinds.send, handle: this.#handle, buffers: [rest, this.#progressBytes!] },
-        (status, result) => {
+        (status, result, _more, failed) => {
           this.#inFlight.delete(send.token);
           const bytes = send.sent + (status === 0 ? result : this.#progress![0]!);
-          const error = status === 0 ? undefined : opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed);
+          // `failed`: the port failed the op itself (its buffer was detached).
+          const error = status === 0 ? undefined : (failed ?? opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed));
           this.#settleSend(send, error, bytes);
         },
       );

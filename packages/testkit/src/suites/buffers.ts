@@ -14,12 +14,11 @@
  *   bytes the caller cannot see.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { BackendName } from '@overlapped/common';
 
-import type { TestApi } from '../harness.js';
+import { runNodeChild, type TestApi } from '../harness.js';
 
 const transferChild = fileURLToPath(new URL('../../fixtures/transfer-child.mjs', import.meta.url));
 
@@ -29,21 +28,6 @@ const SCENARIOS: Array<[scenario: string, title: string]> = [
   ['plain-before-flush', 'a buffer transferred in the same turn as its readAt or recv: ERR_INVALID_STATE, never 0; the turn\'s other ops complete'],
   ['plain-in-flight', 'a buffer transferred while its recv waits: ERR_INVALID_STATE, not data'],
 ];
-
-function runScenario(backend: BackendName, scenario: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', transferChild, backend, scenario], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
-    });
-  });
-}
 
 /**
  * Defines the buffer-ownership suite for `backend` on `api`.
@@ -59,7 +43,7 @@ export function defineBufferSuite(api: TestApi, backend: BackendName, options: {
   api.describe(`buffers transferred around their ops [${backend}]`, () => {
     for (const [scenario, title] of SCENARIOS) {
       api.it(title, async () => {
-        const { code, signal, output } = await runScenario(backend, scenario);
+        const { code, signal, output } = await runNodeChild(transferChild, [backend, scenario], 60_000);
         assert.ok(code === 0 && signal === null && /^ok /m.test(output), `${scenario} ended with ${signal ?? `exit code ${code}`}:\n${output.slice(-3000)}`);
       }, timeout);
     }

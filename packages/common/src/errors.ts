@@ -228,6 +228,36 @@ export function outOfRange(name: string, range: string, received: unknown): Rang
 }
 
 /**
+ * `TypeError` with code `ERR_INVALID_STATE` for a buffer whose ArrayBuffer
+ * was detached (transferred with `structuredClone` or `postMessage`), as
+ * Node's web streams report a detached view. `when` says at which point it
+ * was found.
+ *
+ * @example
+ * ```ts
+ * throw bufferDetached('buffer');
+ * // TypeError: The "buffer" argument's ArrayBuffer is detached
+ * ```
+ */
+export function bufferDetached(name: string, when?: string): TypeError & { code: string } {
+  const error = new TypeError(`The "${name}" argument's ArrayBuffer is detached${when === undefined ? '' : ` (${when})`}`);
+  return withCode(error, ErrorCodes.INVALID_STATE);
+}
+
+/**
+ * The negative libuv-style errno of a code name on this platform, e.g.
+ * `EINVAL` -> -22 on Linux, -4071 on Windows; undefined if unknown.
+ *
+ * @example
+ * ```ts
+ * errnoOf('EINVAL'); // -22 (Linux)
+ * ```
+ */
+export function errnoOf(code: string): number | undefined {
+  return errnoTable().get(code)?.errno;
+}
+
+/**
  * `RangeError` with code `ERR_SOCKET_BAD_PORT`, worded like Node's: what
  * net throws for a port that is not an integer in [0, 65535] (in (0,
  * 65535] where `allowZero` is false).
@@ -244,15 +274,21 @@ export function badPort(name: string, port: unknown, allowZero = true): RangeErr
 }
 
 /**
- * An `Error` with one of this project's own codes (see {@link ErrorCodes}).
+ * An `Error` with one of this project's own codes (see {@link ErrorCodes}),
+ * or a `TypeError` / `RangeError` when `type` says so.
  *
  * @example
  * ```ts
  * throw codedError('ERR_PORT_CLOSED', 'The port is closed');
  * ```
  */
-export function codedError(code: string, message: string, extra?: Record<string, unknown>): Error & { code: string } {
-  const error = new Error(message, extra?.['cause'] !== undefined ? { cause: extra['cause'] } : undefined);
+export function codedError(
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+  type: ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor = Error,
+): Error & { code: string } {
+  const error = new type(message, extra?.['cause'] !== undefined ? { cause: extra['cause'] } : undefined);
   if (extra) {
     for (const [key, value] of Object.entries(extra)) {
       if (key !== 'cause') (error as unknown as Record<string, unknown>)[key] = value;

@@ -10,9 +10,11 @@ export type { BackendName, BackendRequest, NativeBackendName } from './backend-n
 export {
   AbortError,
   badPort,
+  bufferDetached,
   codedError,
   ErrorCodes,
   errnoName,
+  errnoOf,
   invalidArgType,
   invalidArgValue,
   isOverlappedError,
@@ -21,6 +23,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, SystemError, SystemErrorDetails } from './errors.js';
 export {
+  isDetached,
   validateAbortSignal,
   validateBufferSource,
   validateFunction,

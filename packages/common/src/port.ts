@@ -8,8 +8,25 @@
 import { availableParallelism } from 'node:os';
 
 import type { BackendName } from './backend-names.js';
-import { AbortError, codedError, errnoName, ErrorCodes, invalidArgValue, systemError } from './errors.js';
-import { validateAbortSignal, validateFunction, validateInteger, validateObject } from './validate.js';
+import {
+  AbortError,
+  bufferDetached,
+  codedError,
+  errnoName,
+  errnoOf,
+  ErrorCodes,
+  invalidArgType,
+  invalidArgValue,
+  systemError,
+} from './errors.js';
+import {
+  isDetached,
+  validateAbortSignal,
+  validateBufferSource,
+  validateFunction,
+  validateInteger,
+  validateObject,
+} from './validate.js';
 
 /** Doubles per completion record in the shared ring: key, bytes, token, status. */
 export const RECORD_WORDS = 4;
@@ -74,21 +91,34 @@ export const OpKinds = {
   nop: 0,
 } as const;
 
-/** One I/O operation for {@link CompletionPort.submitOp}. */
+/**
+ * One I/O operation for {@link CompletionPort.submitOp}. Every field is
+ * checked before anything is staged (`ERR_INVALID_ARG_TYPE`,
+ * `ERR_OUT_OF_RANGE`, `ERR_INVALID_ARG_VALUE`; `ERR_INVALID_STATE` for a
+ * detached buffer).
+ */
 export interface OpRequest {
-  /** An {@link OpKinds} value. */
+  /** An {@link OpKinds} value: an integer from 0 to 127. */
   kind: number;
-  /** The handle's completion key. */
+  /** The handle's completion key: 0 to 2^53 - 1. */
   key?: number;
-  /** fd, HANDLE or SOCKET as a number. */
+  /** fd, HANDLE or SOCKET as a number: -1 (none) to 2^53 - 1. */
   handle?: number;
   /** Absolute position; -1 where none applies. */
   offset?: number;
-  /** Kind-specific integer. */
+  /** Kind-specific safe integer. */
   arg?: number;
-  /** Memory the op reads or writes; referenced until the op completes. */
+  /**
+   * Memory the op reads or writes (views over an ArrayBuffer or a
+   * SharedArrayBuffer), referenced until the op completes. The op is
+   * given the bytes the view covers when it is called: a view whose
+   * ArrayBuffer is detached then, or before the op reaches the backend at
+   * the end of the turn, fails that op with `ERR_INVALID_STATE`; one
+   * detached while the op is in flight makes it fail the same way when it
+   * completes (see the README on buffers transferred mid-op).
+   */
   buffers?: Uint8Array | Uint8Array[];
-  /** Kind-specific string (the path of an open). */
+  /** Kind-specific string (the path of an open), without null bytes. */
   path?: string;
   /**
    * Ask for one submission that completes several times (io_uring's
@@ -113,17 +143,27 @@ export interface OpErrorDetails {
 /**
  * Called when an op completes: `status` 0 and `result` >= 0, or a negative
  * errno and the raw platform code. Once per op, with `more` false; a
- * multishot op's earlier completions come with `more` true.
+ * multishot op's earlier completions come with `more` true. An op the port
+ * failed itself (its buffer was detached before it reached the backend or
+ * while it was in flight, or the native core refused it) comes with
+ * `error`, the typed error to report, and `status` EINVAL.
  */
-export type OpCallback = (status: number, result: number, more: boolean) => void;
+export type OpCallback = (status: number, result: number, more: boolean, error?: Error) => void;
 
-/** Called once per op of a {@link CompletionPort.submitOps} batch, with the op's index in the batch. */
-export type BatchOpCallback = (index: number, status: number, result: number) => void;
+/**
+ * Called once per op of a {@link CompletionPort.submitOps} batch, with the
+ * op's index in the batch; `error` as for {@link OpCallback}.
+ */
+export type BatchOpCallback = (index: number, status: number, result: number, error?: Error) => void;
 
 /** Doubles per op in a driver's `submitBatch` fields: kind, token, key, handle, offset, arg. */
 const BATCH_FIELDS = 6;
 /** Single-buffer ops staged for one native call at most. */
 const OP_STAGING_CAPACITY = 1024;
+/** Ops of a kind above this are not known to the native core (backend.h `OpKind`). */
+const MAX_OP_KIND = 127;
+/** The status of an op the port failed itself (the error travels beside it). */
+const REFUSED_STATUS = errnoOf('EINVAL') ?? -22;
 /** native/common/backend.h op_flags::kMultishot. */
 const OP_FLAG_MULTISHOT = 1;
 /** An op record's key word when more completions of the op follow (backend.h kOpRecordMore). */
@@ -136,6 +176,9 @@ interface PendingOp {
   // The op's memory, referenced until its completion has been drained, so
   // that a garbage collection in flight cannot free it.
   hold: Uint8Array | Uint8Array[] | undefined;
+  // A single buffer's byteLength when the op was called: less at its
+  // completion means it was detached (or shrunk) in flight.
+  length: number;
 }
 
 /**
@@ -151,6 +194,7 @@ interface PendingPromiseOp {
   onAbort: (() => void) | undefined;
   settled: (() => void) | undefined;
   hold: Uint8Array | Uint8Array[] | undefined;
+  length: number;
 }
 
 /**
@@ -229,9 +273,16 @@ export interface PortDriver {
    * Starts `count` ops with one call: `fields` holds kind, token, key,
    * handle, offset and arg per op; `buffers[i]` is op i's memory or null;
    * `together` says the caller waits for all of them (a batch), so the
-   * backend may complete them together.
+   * backend may complete them together. An op that cannot start does not
+   * stop the others: it comes back as `[index, code, message]` in the
+   * returned list (undefined when every op started), and never completes.
    */
-  submitBatch?(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>, together?: boolean): void;
+  submitBatch?(
+    fields: Float64Array,
+    count: number,
+    buffers: Array<Uint8Array | null>,
+    together?: boolean,
+  ): Array<[number, string, string]> | undefined | void;
   /** Asks for the op with `token` to be cancelled; true if it was in flight. */
   cancel?(token: number): boolean;
   /** Whether an op of `kind` submitted multishot completes several times on this backend. */
@@ -297,6 +348,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
   readonly #ops = new Map<number, PendingOp | PendingBatch | PendingPromiseOp>();
   readonly #opStaging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
   readonly #opBuffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
+  // Each staged buffer's byteLength when its op was called.
+  readonly #opLengths = new Float64Array(OP_STAGING_CAPACITY);
   #stagedOps = 0;
   #opFlushQueued = false;
   #nextOpId = 1;
@@ -417,10 +470,12 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * ```
    */
   submitOp(request: OpRequest, callback: OpCallback): number {
-    return this.#startOp(request, { kind: 'op', callback, hold: undefined });
+    validateOpRequest(request, 'request');
+    validateFunction(callback, 'callback');
+    return this.#startOp(request, { kind: 'op', callback, hold: undefined, length: 0 });
   }
 
-  // Starts one op and records `entry` for its completion(s).
+  // Starts one op (validated) and records `entry` for its completion(s).
   #startOp(request: OpRequest, entry: PendingOp | PendingPromiseOp): number {
     if (this.#state !== 'open') throw portClosed('submitOp');
     const submit = this.#driver.submit;
@@ -431,33 +486,42 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const token = -id;
     const buffers = request.buffers ?? null;
     const flags = request.multishot === true ? OP_FLAG_MULTISHOT : 0;
+    entry.hold = buffers ?? undefined;
+    entry.length = buffers === null || Array.isArray(buffers) ? 0 : buffers.byteLength;
+    // Recorded first: a flush that the staging below sets off may have to
+    // fail this very op.
+    this.#ops.set(id, entry);
     if (this.#driver.submitBatch && request.path === undefined && flags === 0 && !Array.isArray(buffers)) {
       // Single-buffer ops started in the same turn go to the native core
       // together, in one call (and one kernel submission on io_uring).
       this.#stageOp(request, token, buffers);
     } else {
       this.#flushOps();
-      submit.call(
-        this.#driver,
-        request.kind,
-        token,
-        request.key ?? 0,
-        request.handle ?? -1,
-        request.offset ?? -1,
-        request.arg ?? 0,
-        buffers,
-        request.path ?? null,
-        flags,
-      );
+      try {
+        submit.call(
+          this.#driver,
+          request.kind,
+          token,
+          request.key ?? 0,
+          request.handle ?? -1,
+          request.offset ?? -1,
+          request.arg ?? 0,
+          buffers,
+          request.path ?? null,
+          flags,
+        );
+      } catch (error) {
+        this.#ops.delete(id);
+        throw error;
+      }
     }
-    entry.hold = buffers ?? undefined;
-    this.#ops.set(id, entry);
     if (!this.#referenced) this.#setRef(true);
     return token;
   }
 
   #stageOp(request: OpRequest, token: number, buffer: Uint8Array | null): void {
-    const at = this.#stagedOps * BATCH_FIELDS;
+    const staged = this.#stagedOps;
+    const at = staged * BATCH_FIELDS;
     const fields = this.#opStaging;
     fields[at] = request.kind;
     fields[at + 1] = token;
@@ -465,8 +529,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     fields[at + 3] = request.handle ?? -1;
     fields[at + 4] = request.offset ?? -1;
     fields[at + 5] = request.arg ?? 0;
-    this.#opBuffers[this.#stagedOps] = buffer;
-    this.#stagedOps++;
+    this.#opBuffers[staged] = buffer;
+    this.#opLengths[staged] = buffer === null ? 0 : buffer.byteLength;
+    this.#stagedOps = staged + 1;
     if (this.#stagedOps === OP_STAGING_CAPACITY) {
       this.#flushOps();
     } else if (!this.#opFlushQueued) {
@@ -477,19 +542,79 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
 
   // Hands the staged ops to the native core; runs before anything that
   // must see them there (an unstaged op, a cancel, close) and at the end
-  // of the turn they were started in.
+  // of the turn they were started in. It never throws: an op that cannot
+  // start fails alone, with a typed error, and the others go ahead.
   readonly #flushOps = (): void => {
     this.#opFlushQueued = false;
     const count = this.#stagedOps;
     if (count === 0) return;
     this.#stagedOps = 0;
+    const fields = this.#opStaging;
     const buffers = this.#opBuffers;
+    const lengths = this.#opLengths;
+    // A buffer detached (transferred) since its op was called would hand
+    // the backend no memory, or memory that is no longer the op's: that op
+    // fails, and the ones after it move up.
+    let kept = 0;
+    for (let i = 0; i < count; i++) {
+      const buffer = buffers[i] as Uint8Array | null;
+      if (buffer !== null && buffer.byteLength !== lengths[i]) {
+        this.#failOp(-(fields[i * BATCH_FIELDS + 1] as number), bufferDetached('buffer', 'before the op was submitted'));
+        continue;
+      }
+      if (kept !== i) {
+        fields.copyWithin(kept * BATCH_FIELDS, i * BATCH_FIELDS, (i + 1) * BATCH_FIELDS);
+        buffers[kept] = buffer;
+      }
+      kept++;
+    }
     try {
-      this.#driver.submitBatch?.(this.#opStaging, count, buffers);
+      if (kept === 0) return;
+      const refused = this.#driver.submitBatch?.(fields, kept, buffers);
+      if (refused) {
+        for (const [index, code, message] of refused) {
+          this.#failOp(-(fields[index * BATCH_FIELDS + 1] as number), refusedError(code, message));
+        }
+      }
+    } catch (error) {
+      // The native core refused the call as a whole (a port shut down
+      // under it): each op fails with that error, none is left waiting.
+      for (let i = 0; i < kept; i++) this.#failOp(-(fields[i * BATCH_FIELDS + 1] as number), error as Error);
     } finally {
       buffers.fill(null, 0, count);
     }
   };
+
+  // Fails an op that never reached the backend, or whose buffer went away
+  // in flight: it leaves the ops in flight now, and its callback or promise
+  // gets `error` on a later microtask (never inside the call that staged
+  // or flushed it).
+  #failOp(id: number, error: Error): void {
+    const op = this.#ops.get(id);
+    if (op === undefined) return;
+    this.#ops.delete(id);
+    queueMicrotask(() => {
+      this.#settleFailed(op, id, error);
+      if (!this.#draining) this.#afterDrain();
+    });
+  }
+
+  #settleFailed(op: PendingOp | PendingBatch | PendingPromiseOp, id: number, error: Error): void {
+    if (op.kind === 'promise') {
+      if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
+      op.settled?.();
+      op.reject(error);
+      return;
+    }
+    try {
+      if (op.kind === 'op') op.callback(REFUSED_STATUS, 0, false, error);
+      else op.callback(id - op.firstId, REFUSED_STATUS, 0, error);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
+  }
 
   /**
    * Starts many single-buffer ops with one call into the native core (one
@@ -510,11 +635,22 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   submitOps(requests: ReadonlyArray<OpRequest>, callback: BatchOpCallback): void {
     if (this.#state !== 'open') throw portClosed('submitOps');
+    if (!Array.isArray(requests)) throw invalidArgType('requests', 'an array', requests);
+    validateFunction(callback, 'callback');
+    const count = requests.length;
+    for (let i = 0; i < count; i++) {
+      const request: unknown = requests[i];
+      validateOpRequest(request, `requests[${i}]`);
+      if (request.multishot === true) throw invalidArgValue(`requests[${i}].multishot`, true, 'is not carried by submitOps');
+      if (request.path !== undefined) throw invalidArgValue(`requests[${i}].path`, request.path, 'is not carried by submitOps');
+      if (Array.isArray(request.buffers) && request.buffers.length > 1) {
+        throw invalidArgValue(`requests[${i}].buffers`, request.buffers, 'holds one buffer in submitOps');
+      }
+    }
     const submit = this.#driver.submit;
     if (!this.#capabilities.ops || !submit) {
       throw codedError(ErrorCodes.NOT_SUPPORTED, `The ${this.backend} backend runs no native ops`);
     }
-    const count = requests.length;
     if (count === 0) return;
     const submitBatch = this.#driver.submitBatch;
     if (!submitBatch) {
@@ -532,7 +668,6 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     const firstId = this.#nextOpId;
     for (let i = 0; i < count; i++) {
       const request = requests[i] as OpRequest;
-      if (request.multishot === true) throw invalidArgValue(`requests[${i}].multishot`, true, 'is not carried by submitOps');
       const at = i * BATCH_FIELDS;
       fields[at] = request.kind;
       fields[at + 1] = -(firstId + i);
@@ -546,10 +681,12 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     // `together`: the caller waits for the whole batch, so a backend may
     // complete its ops together (the pool does).
     try {
-      submitBatch.call(this.#driver, fields, count, buffers, true);
+      const refused = submitBatch.call(this.#driver, fields, count, buffers, true);
       this.#nextOpId += count;
       const batch: PendingBatch = { kind: 'batch', callback, firstId, holds: staged ? buffers.slice(0, count) : buffers };
       for (let i = 0; i < count; i++) this.#ops.set(firstId + i, batch);
+      // An op the native core could not start fails alone; the others run.
+      if (refused) for (const [index, code, message] of refused) this.#failOp(firstId + index, refusedError(code, message));
     } finally {
       if (staged) buffers.fill(null, 0, count);
     }
@@ -574,7 +711,10 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * ```
    */
   runOp(request: OpRequest, details: OpErrorDetails, signal?: AbortSignal, settled?: () => void): Promise<number> {
+    validateOpRequest(request, 'request');
+    if (details === null || typeof details !== 'object') throw invalidArgType('details', 'of type object', details);
     validateAbortSignal(signal, 'options.signal');
+    if (settled !== undefined) validateFunction(settled, 'settled');
     // A promise settles once: a multishot op's later completions (accepted
     // sockets) would have nowhere to go.
     if (request.multishot === true) throw invalidArgValue('request.multishot', true, 'needs submitOp');
@@ -584,7 +724,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     }
     let entry: PendingPromiseOp | undefined;
     const promise = new Promise<number>((resolve, reject) => {
-      entry = { kind: 'promise', resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined };
+      entry = { kind: 'promise', resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined, length: 0 };
     });
     const op = entry as PendingPromiseOp;
     let token: number;
@@ -621,6 +761,8 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * cancel won, or with its own result if it finished first. Returns
    * whether the op was still in flight.
    *
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a token that is not a negative safe integer
+   *
    * @example
    * ```ts
    * const token = port.submitOp(request, onDone);
@@ -628,6 +770,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    * ```
    */
   cancelOp(token: number): boolean {
+    validateInteger(token, 'token', -Number.MAX_SAFE_INTEGER, -1);
     if (!this.#ops.has(-token) || this.#state === 'closed') return false;
     this.#flushOps();
     return this.#driver.cancel?.(token) ?? false;
@@ -644,6 +787,9 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
    */
   associate(handle: number, key: number, details: OpErrorDetails): void {
     if (this.#state !== 'open') throw portClosed('associate');
+    validateInteger(handle, 'handle', 0, Number.MAX_SAFE_INTEGER);
+    validateInteger(key, 'key', 0, MAX_KEY);
+    validateObject(details, 'details');
     const result = this.#driver.associate?.(handle, key) ?? 0;
     if (result !== 0) throw systemError({ errno: result[0], rawCode: result[1], ...details });
   }
@@ -864,6 +1010,13 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     if (!op) return;
     // A multishot op stays in flight, its buffers held, until its last.
     if (!more) this.#ops.delete(id);
+    // A buffer detached while its op was in flight: the bytes went to (or
+    // came from) memory that is no longer the caller's, so they are not
+    // reported as data.
+    if (status === 0 && lostMemory(op, id)) {
+      this.#settleFailed(op, id, bufferDetached('buffer', 'while the op was in flight; what it transferred is lost'));
+      return;
+    }
     try {
       if (op.kind === 'op') op.callback(status, result, more);
       else if (op.kind === 'promise') this.#settlePromiseOp(op, status, result);
@@ -887,6 +1040,58 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     }
     this.#setRef(false);
   }
+}
+
+// Whether the memory of a finished op is gone: a single buffer shorter
+// than when the op was called, or a view in a list (or a batch) whose
+// ArrayBuffer is detached. Cheap for the usual op: one comparison.
+function lostMemory(op: PendingOp | PendingBatch | PendingPromiseOp, id: number): boolean {
+  if (op.kind === 'batch') {
+    const hold = op.holds[id - op.firstId];
+    return hold !== null && hold !== undefined && hold.byteLength === 0 && isDetached(hold);
+  }
+  const hold = op.hold;
+  if (hold === undefined) return false;
+  if (!Array.isArray(hold)) return hold.byteLength < op.length;
+  for (const view of hold) if (view.byteLength === 0 && isDetached(view)) return true;
+  return false;
+}
+
+// Checks an op request before anything is staged; names are made only
+// when a check fails (the read path runs this per op).
+function validateOpRequest(request: unknown, name: string): asserts request is OpRequest {
+  if (request === null || typeof request !== 'object' || Array.isArray(request)) throw invalidArgType(name, 'of type object', request);
+  const { kind, key, handle, offset, arg, buffers, path, multishot } = request as OpRequest;
+  if (!isIntegerIn(kind, 0, MAX_OP_KIND)) validateInteger(kind, `${name}.kind`, 0, MAX_OP_KIND);
+  if (key !== undefined && !isIntegerIn(key, 0, MAX_KEY)) validateInteger(key, `${name}.key`, 0, MAX_KEY);
+  if (handle !== undefined && !isIntegerIn(handle, -1, Number.MAX_SAFE_INTEGER)) {
+    validateInteger(handle, `${name}.handle`, -1, Number.MAX_SAFE_INTEGER);
+  }
+  if (offset !== undefined && !isIntegerIn(offset, -1, Number.MAX_SAFE_INTEGER)) {
+    validateInteger(offset, `${name}.offset`, -1, Number.MAX_SAFE_INTEGER);
+  }
+  if (arg !== undefined && !isIntegerIn(arg, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) validateInteger(arg, `${name}.arg`);
+  if (buffers !== undefined) {
+    if (Array.isArray(buffers)) {
+      for (let i = 0; i < buffers.length; i++) validateBufferSource(buffers[i], `${name}.buffers[${i}]`);
+    } else if (!ArrayBuffer.isView(buffers) || buffers.byteLength === 0) {
+      validateBufferSource(buffers, `${name}.buffers`);
+    }
+  }
+  if (path !== undefined && (typeof path !== 'string' || path.includes('\u0000'))) {
+    if (typeof path !== 'string') throw invalidArgType(`${name}.path`, 'of type string', path);
+    throw invalidArgValue(`${name}.path`, path, 'must be a string without null bytes');
+  }
+  if (multishot !== undefined && typeof multishot !== 'boolean') throw invalidArgType(`${name}.multishot`, 'of type boolean', multishot);
+}
+
+function isIntegerIn(value: unknown, min: number, max: number): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
+
+// The error of an op the native core refused ([index, code, message]).
+function refusedError(code: string, message: string): Error {
+  return codedError(code, message, undefined, TypeError);
 }
 
 function portClosed(operation: string): Error {

@@ -2,7 +2,9 @@
  * Argument validation, after Node's `lib/internal/validators.js`: each check
  * throws the `ERR_*` error Node would, before any work is submitted.
  */
-import { invalidArgType, invalidArgValue, outOfRange } from './errors.js';
+import { types } from 'node:util';
+
+import { bufferDetached, invalidArgType, invalidArgValue, outOfRange } from './errors.js';
 
 /**
  * Checks that `value` is an integer in `[min, max]`.
@@ -86,7 +88,9 @@ export function validateAbortSignal(value: unknown, name: string): asserts value
 }
 
 /**
- * Checks that `value` is a Buffer, TypedArray or DataView.
+ * Checks that `value` is a Buffer, TypedArray or DataView (over an
+ * ArrayBuffer or a SharedArrayBuffer) whose memory is still there: a view
+ * of a detached ArrayBuffer throws `ERR_INVALID_STATE`.
  *
  * @example
  * ```ts
@@ -96,5 +100,35 @@ export function validateAbortSignal(value: unknown, name: string): asserts value
 export function validateBufferSource(value: unknown, name: string): asserts value is ArrayBufferView {
   if (!ArrayBuffer.isView(value)) {
     throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', value);
+  }
+  if (value.byteLength === 0 && isDetached(value)) throw bufferDetached(name);
+}
+
+const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
+
+/**
+ * Whether `view`'s ArrayBuffer was detached (transferred away). A view over
+ * a SharedArrayBuffer never is.
+ *
+ * @example
+ * ```ts
+ * structuredClone(buffer.buffer, { transfer: [buffer.buffer] });
+ * isDetached(buffer); // true
+ * ```
+ */
+export function isDetached(view: ArrayBufferView): boolean {
+  // A detached buffer has no bytes, so a view with bytes is not detached.
+  if (view.byteLength !== 0) return false;
+  const buffer = view.buffer;
+  if (!types.isArrayBuffer(buffer)) return false;
+  if (detachedGetter !== undefined) return detachedGetter.call(buffer) as boolean;
+  if (buffer.byteLength !== 0) return false;
+  // Before ArrayBuffer.prototype.detached (V8 11.4): a view of a detached
+  // buffer cannot be made.
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
   }
 }

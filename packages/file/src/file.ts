@@ -8,10 +8,12 @@ import { resolve as resolvePath } from 'node:path';
 
 import {
   type BackendName,
+  bufferDetached,
   codedError,
   ErrorCodes,
   invalidArgType,
   invalidArgValue,
+  isDetached,
   outOfRange,
   resolveBackendRequest,
   selectBackend,
@@ -128,10 +130,15 @@ export function fileCapabilities(backend?: 'auto' | BackendName): FileCapabiliti
   return { ...driverFor(backend).capabilities };
 }
 
-/** A view of `length` bytes of `buffer` from `offset`, validated. */
+/**
+ * A view of `length` bytes of `buffer` from `offset`, validated. Views over
+ * a SharedArrayBuffer are taken as they are (node:fs reads into them too);
+ * a view of a detached ArrayBuffer is refused (`ERR_INVALID_STATE`).
+ */
 function viewOf(buffer: unknown, offset: unknown, length: unknown, name = 'buffer'): Uint8Array {
   if (!ArrayBuffer.isView(buffer)) throw invalidArgType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
   const size = buffer.byteLength;
+  if (size === 0 && isDetached(buffer)) throw bufferDetached(name);
   const start = offset ?? 0;
   validateInteger(start, 'options.offset', 0, size);
   const count = length ?? size - (start as number);
@@ -464,7 +471,7 @@ export class OverlappedFile {
       if (op !== 'read' && op !== 'write') validateOneOf(op, `requests[${i}].op`, ['read', 'write'] as const);
       const buffer = request.buffer;
       const view =
-        buffer instanceof Uint8Array && request.offset === undefined && request.length === undefined
+        buffer instanceof Uint8Array && buffer.byteLength !== 0 && request.offset === undefined && request.length === undefined
           ? buffer
           : viewOf(buffer, request.offset, request.length, `requests[${i}].buffer`);
       const position = request.position;
@@ -515,7 +522,7 @@ export class OverlappedFile {
       return;
     }
     this.#writesInFlight += writes;
-    this.#driver.batch(this.#handle, ops, this.path, (error, results) => {
+    const finish = (error: Error | null, results: number[]) => {
       if (writes > 0) this.#writesSettled(writes);
       if (--this.#inFlight === 0) this.#idle?.();
       if (error) {
@@ -523,7 +530,16 @@ export class OverlappedFile {
         if (movedBy >= 0 && results[movedBy] === -1) this.#restoreEnd(moved);
       }
       done(error, results);
-    });
+    };
+    try {
+      this.#driver.batch(this.#handle, ops, this.path, finish);
+    } catch (error) {
+      // Refused as a whole, nothing of it started (a buffer detached while
+      // the batch waited for a preallocate): it fails, on a later turn, and
+      // is no longer in flight.
+      const results = ops.map(() => -1);
+      queueMicrotask(() => finish(error as Error, results));
+    }
   }
 
   /**
@@ -604,7 +620,7 @@ export class OverlappedFile {
       this.#askSize().then((size) => {
         const position = Math.max(size + grow, floor);
         this.#checkDirect(view, position);
-        return this.#writeAll(view, position, opts.signal, version).then(() => position);
+        return this.#writeAll(view, position, opts.signal, version, length).then(() => position);
       }),
     );
   }
@@ -887,19 +903,22 @@ export class OverlappedFile {
 
   // Writes every byte of `view` at `position`, once no preallocate runs.
   // `version` is the end move this write made when it was called (0 if
-  // none), given back if it fails.
-  #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number): Promise<number> {
-    if (this.#writeGate !== undefined) return this.#writesOpen().then(() => this.#writeAll(view, position, signal, version));
+  // none), given back if it fails. `length` is the view's length when the
+  // write was called: a buffer detached meanwhile fails the write rather
+  // than end it early.
+  #writeAll(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number, length = view.byteLength): Promise<number> {
+    if (this.#writeGate !== undefined) return this.#writesOpen().then(() => this.#writeAll(view, position, signal, version, length));
     this.#writesInFlight++;
-    return this.#writeCounted(view, position, signal, version);
+    return this.#writeCounted(view, position, signal, version, length);
   }
 
   // The write loop of a write already counted in flight: short writes are
   // continued until every byte is written.
-  async #writeCounted(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number): Promise<number> {
+  async #writeCounted(view: Uint8Array, position: number, signal: AbortSignal | undefined, version: number, length = view.byteLength): Promise<number> {
     try {
       let done = 0;
-      while (done < view.byteLength) {
+      while (done < length) {
+        if (view.byteLength !== length) throw bufferDetached('buffer', 'before all of it was written');
         const part = done === 0 ? clamp(view) : clamp(view.subarray(done));
         const written = await this.#driver.write(this.#handle, part, position + done, this.path, signal);
         if (written <= 0) throw systemError({ code: 'EIO', syscall: 'write', path: this.path });
@@ -915,10 +934,20 @@ export class OverlappedFile {
   }
 
   async #writevAll(views: Uint8Array[], position: number, total: number, signal: AbortSignal | undefined, version: number): Promise<number> {
+    // The lengths at the call: a buffer detached before all of it was
+    // written fails the write rather than shorten it.
+    const lengths = views.map((view) => view.byteLength);
+    const intact = () => {
+      for (let i = 0; i < views.length; i++) {
+        if ((views[i] as Uint8Array).byteLength !== lengths[i]) throw bufferDetached(`buffers[${i}]`, 'before all of it was written');
+      }
+    };
     while (this.#writeGate !== undefined) await this.#writesOpen();
     this.#writesInFlight++;
     try {
+      intact();
       let written = await this.#driver.writev(this.#handle, views, position, this.path, signal);
+      intact();
       // A short vectored write is continued as plain writes of what is left.
       let at = 0;
       for (const view of views) {

@@ -190,13 +190,13 @@ export class NativeFileDriver implements FileDriver<number> {
       request.buffers = op.view;
     }
     try {
-      this.#port.submitOps(requests, (index, status, result) => {
+      this.#port.submitOps(requests, (index, status, result, error) => {
         if (status === 0) {
           results[index] = result;
         } else {
           results[index] = -1;
           const write = (ops[index] as ResolvedBatchOp).write;
-          firstError ??= systemError({ errno: status, syscall: write ? 'write' : 'read', path, rawCode: result || undefined });
+          firstError ??= error ?? systemError({ errno: status, syscall: write ? 'write' : 'read', path, rawCode: result || undefined });
         }
         if (--left === 0) done(firstError, results);
       });

@@ -8,7 +8,7 @@
  */
 import { constants, promises as fs, type Stats } from 'node:fs';
 
-import { AbortError, isOverlappedError, systemError } from '@overlapped/common';
+import { AbortError, bufferDetached, isDetached, isOverlappedError, systemError } from '@overlapped/common';
 
 import type { BatchDone, FileCapabilities, FileDriver, OpenRequest, ResolvedBatchOp } from './driver.js';
 import { STAT_FIELDS } from './kinds.js';
@@ -44,7 +44,8 @@ export function portableOpenFlags(request: OpenRequest): number {
 function rethrow(error: unknown, syscall: string, path: string): never {
   const e = error as NodeJS.ErrnoException;
   if (e?.name === 'AbortError') throw error;
-  if (typeof e?.code === 'string' && e.code.startsWith('E')) {
+  // Only system errors (ENOENT, EBADF...): an ERR_* error keeps its class.
+  if (typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code)) {
     throw systemError({ code: e.code, errno: e.errno, syscall, path, cause: error });
   }
   throw error;
@@ -68,6 +69,20 @@ function abortable<T>(work: () => Promise<T>, signal: AbortSignal | undefined): 
       },
     );
   });
+}
+
+// node:fs takes a buffer's address when the call is made; a buffer
+// transferred (detached) before the op finished moved bytes to or from
+// memory that is no longer the caller's, so its count is not reported.
+function intact(views: Uint8Array | Uint8Array[], lengths: number | number[], bytes: number): number {
+  if (!Array.isArray(views)) {
+    if ((views as Uint8Array).byteLength < (lengths as number)) throw bufferDetached('buffer', 'while the op was in flight; what it transferred is lost');
+    return bytes;
+  }
+  for (const view of views) {
+    if (view.byteLength === 0 && isDetached(view)) throw bufferDetached('buffers', 'while the op was in flight; what it transferred is lost');
+  }
+  return bytes;
 }
 
 function statFields(stats: Stats): Float64Array {
@@ -118,28 +133,30 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
   }
 
   read(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined, settled?: () => void): Promise<number> {
+    const length = view.byteLength;
     const read = abortable(
-      () => handle.read(view, 0, view.byteLength, position).then((r) => r.bytesRead),
+      () => handle.read(view, 0, length, position).then((r) => intact(view, length, r.bytesRead)),
       signal,
     ).catch((error) => rethrow(error, 'read', path));
     return settled ? read.finally(settled) : read;
   }
 
   write(handle: FileHandle, view: Uint8Array, position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
+    const length = view.byteLength;
     return abortable(
-      () => handle.write(view, 0, view.byteLength, position).then((r) => r.bytesWritten),
+      () => handle.write(view, 0, length, position).then((r) => intact(view, length, r.bytesWritten)),
       signal,
     ).catch((error) => rethrow(error, 'write', path));
   }
 
   readv(handle: FileHandle, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
-    return abortable(() => handle.readv(views, position).then((r) => r.bytesRead), signal).catch((error) =>
+    return abortable(() => handle.readv(views, position).then((r) => intact(views, [], r.bytesRead)), signal).catch((error) =>
       rethrow(error, 'read', path),
     );
   }
 
   writev(handle: FileHandle, views: Uint8Array[], position: number, path: string, signal: AbortSignal | undefined): Promise<number> {
-    return abortable(() => handle.writev(views, position).then((r) => r.bytesWritten), signal).catch((error) =>
+    return abortable(() => handle.writev(views, position).then((r) => intact(views, [], r.bytesWritten)), signal).catch((error) =>
       rethrow(error, 'write', path),
     );
   }

@@ -9,6 +9,7 @@
         "common/env_handles.cc",
         "common/errors.cc",
         "common/native_posters.cc",
+        "common/op_buffers.cc",
         "common/port.cc",
         "common/sockets.cc",
         "common/wake_function.cc"

@@ -112,11 +112,17 @@ function runOp(
   if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
   return new Promise<number>((resolve, reject) => {
     let onAbort: (() => void) | undefined;
-    const token = port.submitOp(request, (status, result) => {
+    const token = port.submitOp(request, (status, result, _more, error) => {
       inFlight?.delete(token);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (status === 0) resolve(result);
-      else reject(opFailure(status, result, syscall, place, signal, isClosed));
+      if (error !== undefined) {
+        // The port failed the op itself (its buffer was detached).
+        reject(error);
+      } else if (status === 0) {
+        resolve(result);
+      } else {
+        reject(opFailure(status, result, syscall, place, signal, isClosed));
+      }
     });
     inFlight?.add(token);
     if (signal) {
@@ -267,10 +273,11 @@ export class NativeSocket implements Socket {
     try {
       send.token = this.#port.submitOp(
         { kind: SocketOpKinds.send, handle: this.#handle, buffers: [rest, this.#progressBytes!] },
-        (status, result) => {
+        (status, result, _more, failed) => {
           this.#inFlight.delete(send.token);
           const bytes = send.sent + (status === 0 ? result : this.#progress![0]!);
-          const error = status === 0 ? undefined : opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed);
+          // `failed`: the port failed the op itself (its buffer was detached).
+          const error = status === 0 ? undefined : (failed ?? opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed));
           this.#settleSend(send, error, bytes);
         },
       );

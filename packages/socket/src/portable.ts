@@ -6,7 +6,7 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
-import { AbortError, systemError } from '@overlapped/common';
+import { AbortError, bufferDetached, isDetached, systemError } from '@overlapped/common';
 
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
@@ -107,7 +107,12 @@ export class PortableSocket implements Socket {
   #serve(): void {
     while (this.#readers.length > 0) {
       const reader = this.#readers[0]!;
-      if (this.#chunks.length > 0) {
+      if (isDetached(reader.buffer)) {
+        // Transferred while the recv waited: no byte is taken for it, and
+        // no 0 (the peer's end) is reported.
+        this.#readers.shift();
+        reader.reject(bufferDetached('buffer', 'while the recv was waiting'));
+      } else if (this.#chunks.length > 0) {
         this.#readers.shift();
         reader.resolve(this.#take(reader.buffer));
       } else if (this.#error !== undefined) {
@@ -188,6 +193,11 @@ export class PortableSocket implements Socket {
     if (this.#socket.destroyed) {
       // The connection failed: what waits can never go out.
       this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+      return;
+    }
+    if (isDetached(send.buffer)) {
+      // Transferred away before all of it was handed to net: the rest is gone.
+      this.#settleSend(send, bufferDetached('buffer', 'before all of it was sent'), send.written);
       return;
     }
     const size = Math.min(SEND_CHUNK, send.buffer.byteLength - send.written);

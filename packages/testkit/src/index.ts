@@ -11,3 +11,8 @@ export { defineSocketSuite } from './suites/socket.js';
 export { defineLifecycleSuite, type LifecycleSuiteOptions } from './suites/lifecycle.js';
 export { defineFileFuzzSuite, describeProgram, generateProgram, runFileFuzz, type FileFuzzOptions, type FileFuzzReport, type FuzzOp, type FuzzProgram } from './fuzz/file.js';
 export { defineSocketSoakSuite, type SocketSoakOptions } from './suites/socket-soak.js';
+export { defineBadArgumentSuite } from './suites/bad-arguments.js';
+export { defineBufferSuite } from './suites/buffers.js';
+export { badArgumentRows, detachedView, rowName, type Expect, type Row } from './bad-arguments/rows.js';
+export { runBadArgumentRow, runBadArgumentRows } from './bad-arguments/run.js';
+export { createMatrixContext, FIXTURE, type Area, type MatrixContext } from './bad-arguments/context.js';

@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 
 import {
   backendAvailability,
+  defineBadArgumentSuite,
+  defineBufferSuite,
   defineFileFuzzSuite,
   defineFileSuite,
   defineLifecycleSuite,
@@ -56,6 +58,8 @@ defineLifecycleSuite(api, backend, { rounds: 4 });
 defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
 // Each connection costs wineserver round trips: a smaller soak.
 defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
+defineBufferSuite(api, backend);
+defineBadArgumentSuite(api, backend);
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.

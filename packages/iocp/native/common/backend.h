@@ -14,6 +14,8 @@
 
 namespace overlapped {
 
+struct AlignedAllocation;  // native/common/aligned_buffer.h
+
 // One completion as JS reads it: four doubles (32 bytes) in the shared ring.
 // Doubles carry integers exactly up to 2^53, which covers keys and tokens.
 struct CompletionRecord {
@@ -186,6 +188,11 @@ struct Op {
   int64_t arg = 0;     // kind-specific (a length, a mode, `how` for shutdown)
   std::vector<OpBuffer> buffers;
   std::string path;    // kind-specific (the path of an open), UTF-8
+  // Memory of allocAligned's that some buffer lies in: native/common holds
+  // a reference to each from Submit until the op is freed or reused, so
+  // the memory outlives the op even if its ArrayBuffer is collected first.
+  // Backends never touch it.
+  std::vector<AlignedAllocation*> pinned;
   // Set by the backend before CompleteOp: bytes (or a new handle) when
   // >= 0, else a negative libuv-style errno (-ECANCELED when cancelled);
   // raw_error keeps the platform's own code (Win32/WSA), 0 if none.

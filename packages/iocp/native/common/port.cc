@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "op_buffers.h"
 
 namespace overlapped {
 
@@ -93,6 +94,7 @@ void Port::Shutdown() {
     backend_->Stop();
     CloseUndelivered();
   }
+  for (auto& entry : ops_) ReleaseOpBuffers(entry.second.get());
   ops_.clear();
   spare_ops_.clear();
   wake_.Release();
@@ -145,6 +147,7 @@ void Port::NoteHandles(const CompletionRecord* records, size_t count) {
     // An op's last completion is now in JS's hands: the op itself can go
     // (a multishot op's earlier ones leave it in flight).
     if (record.key != kOpRecordMore) {
+      ReleaseOpBuffers(it->second.get());
       RetireOp(std::move(it->second));
       ops_.erase(it);
     }
@@ -230,17 +233,21 @@ std::unique_ptr<Op> Port::TakeOp() {
   // defaults, scratch space zeroed), except that the buffer list and path
   // keep their capacity.
   std::vector<OpBuffer> buffers = std::move(op->buffers);
+  std::vector<AlignedAllocation*> pinned = std::move(op->pinned);
   std::string path = std::move(op->path);
   buffers.clear();
+  pinned.clear();
   path.clear();
   Op* raw = op.get();
   raw->~Op();
   new (raw) Op();
   raw->buffers = std::move(buffers);
+  raw->pinned = std::move(pinned);
   raw->path = std::move(path);
   return op;
 }
 
+// The op's references on allocAligned memory are already released.
 void Port::RetireOp(std::unique_ptr<Op> op) {
   // A rare op with a long buffer list or path is not worth keeping.
   if (spare_ops_.size() < kMaxSpareOps && op->buffers.capacity() <= 16 && op->path.capacity() <= 256) {
@@ -255,17 +262,19 @@ void Port::NoteClosing(const Op* op) {
   if (EnvHandles::ClosesHandle(op->kind, &kind)) handles_->Closing(op->handle);
 }
 
-static void AddBuffer(Op* op, const Napi::Value& value) {
-  Napi::TypedArray view = value.As<Napi::TypedArray>();
-  uint8_t* base = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-  op->buffers.push_back(OpBuffer{base, view.ByteLength()});
+// An op that never reached the backend: its memory is let go and the
+// record kept for reuse.
+void Port::DiscardOp(std::unique_ptr<Op> op) {
+  ReleaseOpBuffers(op.get());
+  RetireOp(std::move(op));
 }
 
 // submit(kind, token, key, handle, offset, arg, buffers, path, flags):
-// starts one op. `buffers` is null, a Uint8Array or an array of them;
-// `flags` (optional) are op_flags bits. TypeScript has validated every
-// argument and keeps the buffers referenced until the op's last completion
-// is drained. Returns undefined.
+// starts one op. `buffers` is null, a Uint8Array or an array of them
+// (over an ArrayBuffer or a SharedArrayBuffer); `flags` (optional) are
+// op_flags bits. TypeScript has validated every argument and keeps the
+// buffers referenced until the op's last completion is drained. Returns
+// undefined; throws, having started nothing, if the op cannot start.
 Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
@@ -276,20 +285,26 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   op->handle = info[3].As<Napi::Number>().Int64Value();
   op->offset = info[4].As<Napi::Number>().Int64Value();
   op->arg = info[5].As<Napi::Number>().Int64Value();
-  if (op->token >= 0) throw ArgumentTypeError(env, "submit: op tokens are negative");
+  if (op->token >= 0 || ops_.count(op->token) != 0) {
+    DiscardOp(std::move(op));
+    throw ArgumentTypeError(env, "submit: op tokens are negative and unique");
+  }
+  bool buffers_ok = true;
   if (info.Length() > 6 && info[6].IsArray()) {
     Napi::Array list = info[6].As<Napi::Array>();
     op->buffers.reserve(list.Length());
-    for (uint32_t i = 0; i < list.Length(); i++) AddBuffer(op.get(), list.Get(i));
-  } else if (info.Length() > 6 && info[6].IsTypedArray()) {
-    AddBuffer(op.get(), info[6]);
+    for (uint32_t i = 0; i < list.Length() && buffers_ok; i++) buffers_ok = AddOpBuffer(env, list.Get(i), op.get());
+  } else if (info.Length() > 6 && !info[6].IsNull() && !info[6].IsUndefined()) {
+    buffers_ok = AddOpBuffer(env, info[6], op.get());
+  }
+  if (!buffers_ok) {
+    DiscardOp(std::move(op));
+    throw ArgumentTypeError(env, "submit: an op's buffers are TypedArrays or DataViews");
   }
   if (info.Length() > 7 && info[7].IsString()) op->path = info[7].As<Napi::String>().Utf8Value();
   if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
   Op* raw = op.get();
-  if (!ops_.emplace(op->token, std::move(op)).second) {
-    throw ArgumentTypeError(env, "submit: token already in flight");
-  }
+  ops_.emplace(op->token, std::move(op));
   NoteClosing(raw);
   backend_->Submit(&raw, 1);
   return env.Undefined();
@@ -301,7 +316,9 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
 // per op (kind, token, key, handle, offset, arg); buffers[i] is op i's
 // Uint8Array (or null); `together` (optional) marks every op with
 // op_flags::kBatch. TypeScript has validated everything and holds the
-// buffers.
+// buffers. An op that cannot start does not take the others down: they
+// are submitted, and it is returned in a list of [index, code, message]
+// (undefined when every op started), for JS to fail that op alone.
 Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
   constexpr size_t kSubmitBatchFields = 6;
   Napi::Env env = info.Env();
@@ -315,6 +332,15 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
   const uint32_t flags = info.Length() > 3 && info[3].ToBoolean() ? op_flags::kBatch : 0;
   std::vector<Op*> batch;
   batch.reserve(count);
+  Napi::Array refused;
+  auto refuse = [&](size_t index, const char* code, const char* message) {
+    if (refused.IsEmpty()) refused = Napi::Array::New(env);
+    Napi::Array entry = Napi::Array::New(env, 3);
+    entry.Set(0u, Napi::Number::New(env, static_cast<double>(index)));
+    entry.Set(1u, Napi::String::New(env, code));
+    entry.Set(2u, Napi::String::New(env, message));
+    refused.Set(refused.Length(), entry);
+  };
   for (size_t i = 0; i < count; i++) {
     const double* field = fields.Data() + i * kSubmitBatchFields;
     std::unique_ptr<Op> op = TakeOp();
@@ -325,19 +351,23 @@ Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
     op->offset = static_cast<int64_t>(field[4]);
     op->arg = static_cast<int64_t>(field[5]);
     op->flags = flags;
-    Napi::Value buffer = buffers.Get(static_cast<uint32_t>(i));
-    if (buffer.IsTypedArray()) AddBuffer(op.get(), buffer);
     if (op->token >= 0 || ops_.count(op->token) != 0) {
-      // Nothing of this batch has been submitted yet: undo it whole.
-      for (Op* made : batch) ops_.erase(made->token);
-      throw ArgumentTypeError(env, "submitBatch: op tokens are negative and unique");
+      DiscardOp(std::move(op));
+      refuse(i, "ERR_INVALID_ARG_VALUE", "submitBatch: op tokens are negative and unique");
+      continue;
+    }
+    Napi::Value buffer = buffers.Get(static_cast<uint32_t>(i));
+    if (!buffer.IsNull() && !buffer.IsUndefined() && !AddOpBuffer(env, buffer, op.get())) {
+      DiscardOp(std::move(op));
+      refuse(i, "ERR_INVALID_ARG_TYPE", "submitBatch: an op's buffer is a TypedArray or DataView");
+      continue;
     }
     batch.push_back(op.get());
     ops_.emplace(op->token, std::move(op));
   }
   for (Op* op : batch) NoteClosing(op);
-  backend_->Submit(batch.data(), batch.size());
-  return env.Undefined();
+  if (!batch.empty()) backend_->Submit(batch.data(), batch.size());
+  return refused.IsEmpty() ? env.Undefined() : static_cast<Napi::Value>(refused);
 }
 
 // cancel(token): asks the backend to cancel the op; returns whether it was

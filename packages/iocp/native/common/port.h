@@ -78,6 +78,7 @@ class Port : public Napi::ObjectWrap<Port> {
   static constexpr size_t kMaxSpareOps = 1024;
   std::unique_ptr<Op> TakeOp();
   void RetireOp(std::unique_ptr<Op> op);
+  void DiscardOp(std::unique_ptr<Op> op);
   uint64_t js_seq_ = 0;
   uint32_t next_poster_ = 1;
   bool started_ = false;

@@ -3,6 +3,8 @@
 #include "sockets.h"
 
 #include "env_handles.h"
+#include "errors.h"
+#include "op_buffers.h"
 #include "socket_setup.h"
 
 namespace overlapped {
@@ -73,9 +75,11 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 
 // socketTrySend(socket, bytes): bytes sent at once, or a negative errno.
 Napi::Value TrySend(const Napi::CallbackInfo& info) {
-  Napi::TypedArray view = info[1].As<Napi::TypedArray>();
-  const uint8_t* data = static_cast<const uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-  const int64_t result = SocketTrySend(info[0].As<Napi::Number>().Int64Value(), data, view.ByteLength());
+  OpBuffer bytes{nullptr, 0};
+  if (!ReadBufferView(info.Env(), info[1], &bytes)) {
+    throw ArgumentTypeError(info.Env(), "socketTrySend: bytes is a TypedArray or DataView");
+  }
+  const int64_t result = SocketTrySend(info[0].As<Napi::Number>().Int64Value(), bytes.data, bytes.length);
   return Napi::Number::New(info.Env(), static_cast<double>(result));
 }
 

@@ -21,8 +21,8 @@ import { fileURLToPath } from 'node:url';
 export const IOCP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const NATIVE_ROOT = join(IOCP_ROOT, 'native');
 
-/** Flags every build of the addon compiles with, whatever the compiler. */
-export const ADDON_DEFINES = ['-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS'];
+/** Flags every build of the addon compiles with, whatever the compiler (as native/binding.gyp). */
+export const ADDON_DEFINES = ['-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS'];
 export const CXX_FLAGS = ['-std=c++17', '-fexceptions', '-Wall', '-Wextra', '-Wno-unused-parameter'];
 
 /** The `.cc` files of native/<folder>, sorted, less `except`. */

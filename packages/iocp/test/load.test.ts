@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { loadNativeCore } from '../src/load.js';
 // @ts-expect-error: a plain ESM script without types
@@ -19,10 +19,14 @@ describe('PREBUILDS_ONLY', () => {
   const root = mkdtempSync(join(tmpdir(), 'overlapped-load-'));
   mkdirSync(join(root, 'native', 'build', 'Release'), { recursive: true });
   copyFileSync(prebuild, join(root, 'native', 'build', 'Release', 'overlapped.node'));
-  const saved = process.env['PREBUILDS_ONLY'];
+  // OVERLAPPED_ADDON_PATH (the sanitizer row's) would override both.
+  const saved = { PREBUILDS_ONLY: process.env['PREBUILDS_ONLY'], OVERLAPPED_ADDON_PATH: process.env['OVERLAPPED_ADDON_PATH'] };
+  beforeEach(() => delete process.env['OVERLAPPED_ADDON_PATH']);
   afterEach(() => {
-    if (saved === undefined) delete process.env['PREBUILDS_ONLY'];
-    else process.env['PREBUILDS_ONLY'] = saved;
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addonSources, nativeSources } from '../build-from-source.mjs';
+import { ADDON_DEFINES, addonSources, nativeSources } from '../build-from-source.mjs';
 import { cacheRoot } from './fetch-node.mjs';
 
 export const IOCP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -191,7 +191,7 @@ export function compileWindowsBinary({ sources, output, nodeApi = false, workDir
   const args = [...COMPILE_FLAGS];
   if (nodeApi) {
     const { includeDirs, nodeApiDef } = resolveNodeApi();
-    args.push('-shared', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS');
+    args.push('-shared', ...ADDON_DEFINES);
     for (const dir of includeDirs) args.push(`-I${dir}`);
     args.push(...sources, makeDelayImportLibrary(nodeApiDef, workDir));
   } else {

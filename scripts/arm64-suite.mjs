@@ -70,6 +70,12 @@ try {
     summaryInside,
     '--backends',
     BACKENDS.join(','),
+    // The lifecycle suite (worker_threads teardown), the file fuzzer and
+    // the socket soak stay with the native and Wine runs: under qemu each worker's Node costs
+    // tens of seconds, and qemu's translation onto x86 hides what ARM would
+    // add (its weaker memory ordering) anyway.
+    '--suites',
+    'port,file,socket',
     '--volume',
     values.volume,
     '--exec-path',

@@ -8,7 +8,8 @@
 //   { passed, failed, skippedTests, backends: { name: { passed, failed } }, unavailable: { name: reason } }
 // or { skipped: true, reason } when none of them can run.
 //
-//   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--volume N] [--exec-path FILE]
+//   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--suites port,file,socket,lifecycle,fuzz,soak]
+//     [--volume N] [--exec-path FILE]
 //
 // --exec-path: the program that starts this Node, for the suites that
 // spawn children with process.execPath (under qemu-user, a launcher script).
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     summary: { type: 'string' },
     volume: { type: 'string' },
     backends: { type: 'string', default: 'iocp' },
+    suites: { type: 'string', default: 'port,file,socket,lifecycle,fuzz,soak' },
     'exec-path': { type: 'string' },
   },
 });
@@ -65,6 +67,7 @@ function apiFor(backend) {
 const volume = values.volume ? Number(values.volume) : undefined;
 // The emulated runs (Wine's IOCP through wineserver, qemu's translated
 // code) are slow: a smaller file volume keeps them quick.
+const suites = new Set(values.suites.split(',').map((name) => name.trim()));
 const fileVolume = volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100)));
 for (const backend of values.backends.split(',').map((name) => name.trim()).filter(Boolean)) {
   const availability = backendAvailability(backend);
@@ -74,16 +77,15 @@ for (const backend of values.backends.split(',').map((name) => name.trim()).filt
     continue;
   }
   const api = apiFor(backend);
-  definePortSuite(api, backend, { volume });
-  defineFileSuite(api, backend, { volume: fileVolume });
-  defineSocketSuite(api, backend);
-  // Each worker starts a Node thread in the emulator (a Windows node.exe
-  // thread under Wine, translated code under qemu): fewer rounds.
-  defineLifecycleSuite(api, backend, { rounds: 4 });
+  if (suites.has('port')) definePortSuite(api, backend, { volume });
+  if (suites.has('file')) defineFileSuite(api, backend, { volume: fileVolume });
+  if (suites.has('socket')) defineSocketSuite(api, backend);
+  // Each worker starts a Node thread in the emulator: fewer rounds.
+  if (suites.has('lifecycle')) defineLifecycleSuite(api, backend, { rounds: 4 });
   // The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
-  defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
+  if (suites.has('fuzz')) defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
   // Each connection costs wineserver round trips: a smaller soak.
-  defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
+  if (suites.has('soak')) defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
 }
 
 if (Object.keys(perBackend).length === 0) {

@@ -25,13 +25,6 @@ import { pnpm, publicPackages, root } from './packages.mjs';
 export const REQUIRED_PREBUILDS = ['linux-x64', 'linux-arm64', 'win32-x64'];
 
 /**
- * Prebuilds promised but not built by this repository yet: their absence is
- * reported, not failed. This set is the only place that tolerance lives;
- * empty it once the linux-arm64 cross build is in.
- */
-export const PREBUILDS_NOT_YET_BUILT = new Set(['linux-arm64']);
-
-/**
  * Packs each public package of the workspace at `base` into `dest` with
  * `pnpm pack`; returns `[{ name, folder, tarball }]` in dependency order.
  *
@@ -110,9 +103,7 @@ export function checkTarballs(packed, { expectVersion } = {}) {
     if (name === '@overlapped/iocp') {
       for (const target of REQUIRED_PREBUILDS) {
         const present = files.some((file) => file.startsWith(`prebuilds/${target}/`) && file.endsWith('.node'));
-        if (present) continue;
-        if (PREBUILDS_NOT_YET_BUILT.has(target)) notes.push(`${name}: no ${target} prebuild (tolerated until it is built)`);
-        else problem(`no prebuilds/${target}/*.node`);
+        if (!present) problem(`no prebuilds/${target}/*.node`);
       }
       const kib = (statSync(tarball).size / 1024).toFixed(0);
       notes.push(`${name}: tarball ${kib} KiB, prebuilds ${files.filter((f) => f.startsWith('prebuilds/')).join(', ')}`);

@@ -4,18 +4,24 @@
 //   - asan: the addon built with ASan+UBSan under the testkit suites;
 //   - vitest: the packages' own tests and the testkit conformance suites on
 //     io_uring, threadpool and portable (whichever run here);
+//   - the packed @overlapped/iocp: every promised prebuild inside, its size,
+//     and a from-source build in a plain npm install (packages/iocp/scripts/check-packed.mjs);
 //   - the Windows suite: the same testkit suites under the Windows node.exe
 //     (Wine on Linux) against the packed win32-x64 prebuild;
+//   - the arm64 suite, at the same time: the same suites under the arm64
+//     Node (qemu-user) against the packed linux-arm64 prebuild, one row per
+//     backend that ran there ("arm64/threadpool", ...);
 //   - the same vitest suites on the lowest Node version `engines` names;
 //   - the package check: the packed packages installed with plain npm, every
 //     README example and a TypeScript consumer run against them, publint
 //     and attw;
 //   - the changesets dry run: `changeset version` and pack, on a copy.
-// OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp makes a
-// skipped backend a failure (CI sets it). The last line reads
-// "N passed, N failed, N skipped".
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// OVERLAPPED_REQUIRE_BACKENDS=io_uring,threadpool,portable,iocp,arm64 makes a
+// skipped backend (or the skipped arm64 suite) a failure (CI sets it), as
+// OVERLAPPED_REQUIRE_PREBUILDS=1 does for a promised prebuild not built.
+// The last line reads "N passed, N failed, N skipped".
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -144,26 +150,72 @@ function runUnderSanitizers() {
   return {};
 }
 
+// The suites below write a summary file: { passed, failed, skippedTests }
+// or { skipped, reason }.
+function summaryOf(summaryFile, status, name) {
+  if (existsSync(summaryFile)) return JSON.parse(readFileSync(summaryFile, 'utf8'));
+  console.error(`the ${name} suite wrote no summary (exit ${status})`);
+  return { passed: 0, failed: 1 };
+}
+function addSummary(row, summary) {
+  if (summary.skipped) {
+    add(row, 'skipped');
+    console.log(`\n[${row}] skipped: ${summary.reason}`);
+    return;
+  }
+  add(row, 'passed', summary.passed);
+  add(row, 'failed', summary.failed);
+  add(row, 'skipped', summary.skippedTests ?? 0);
+}
+
+// The packed @overlapped/iocp.
+const packedSummary = join(artifacts, 'packed-summary.json');
+rmSync(packedSummary, { force: true });
+const packed = spawnSync(process.execPath, [join(root, 'packages', 'iocp', 'scripts', 'check-packed.mjs'), '--summary', packedSummary], {
+  cwd: root,
+  stdio: 'inherit',
+});
+addSummary('packed', summaryOf(packedSummary, packed.status ?? packed.signal, 'packed'));
+
+// The arm64 suite runs while the Windows suite does (each emulator keeps
+// about one core busy); its output is printed once it is done.
+const arm64Suite = join(root, 'scripts', 'arm64-suite.mjs');
+const arm64Summary = join(artifacts, 'arm64-summary.json');
+const arm64Log = join(artifacts, 'arm64-suite.log');
+rmSync(arm64Summary, { force: true });
+const arm64Out = openSync(arm64Log, 'w');
+const arm64Done = new Promise((resolveDone) => {
+  const child = spawn(process.execPath, [arm64Suite, '--summary', arm64Summary], { cwd: root, stdio: ['ignore', arm64Out, arm64Out] });
+  child.once('error', () => resolveDone(null));
+  child.once('exit', (code, signal) => resolveDone(code ?? signal));
+});
+
 // The Windows suite.
 const windowsSuite = join(root, 'scripts', 'windows-suite.mjs');
 if (existsSync(windowsSuite)) {
   const summaryFile = join(artifacts, 'windows-summary.json');
   rmSync(summaryFile, { force: true });
   const windows = spawnSync(process.execPath, [windowsSuite, '--summary', summaryFile], { cwd: root, stdio: 'inherit' });
-  if (existsSync(summaryFile)) {
-    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
-    if (summary.skipped) {
-      add('iocp', 'skipped');
-      console.log(`\n[iocp] skipped: ${summary.reason}`);
-    } else {
-      add('iocp', 'passed', summary.passed);
-      add('iocp', 'failed', summary.failed);
-      add('iocp', 'skipped', summary.skippedTests ?? 0);
-    }
-  } else {
-    console.error(`the Windows suite wrote no summary (exit ${windows.status ?? windows.signal})`);
-    add('iocp', 'failed');
+  addSummary('iocp', summaryOf(summaryFile, windows.status ?? windows.signal, 'Windows'));
+}
+
+const arm64Status = await arm64Done;
+closeSync(arm64Out);
+console.log('\n> the arm64 suite (qemu-user), run alongside the Windows suite:');
+process.stdout.write(readFileSync(arm64Log, 'utf8'));
+const arm64 = summaryOf(arm64Summary, arm64Status, 'arm64');
+if (arm64.skipped || !arm64.backends) {
+  addSummary('arm64', arm64);
+} else {
+  for (const [backend, row] of Object.entries(arm64.backends)) {
+    add(`arm64/${backend}`, 'passed', row.passed);
+    add(`arm64/${backend}`, 'failed', row.failed);
   }
+  for (const [backend, reason] of Object.entries(arm64.unavailable ?? {})) {
+    console.log(`[arm64/${backend}] not run under qemu-user: ${reason}`);
+  }
+  // A failure the rows do not show (threadpool missing, a crash).
+  if (arm64Status !== 0 && !(arm64.failed > 0)) add('arm64', 'failed');
 }
 
 // Scripts that write a summary { passed, failed, skipped? } of their own:
@@ -196,9 +248,10 @@ for (const [suite, row] of [...rows].sort()) {
   failed += row.failed;
   skipped += row.skipped;
 }
+// A required name is met by its row, or (arm64) by its rows "name/<backend>".
 const missing = required.filter((backend) => {
-  const row = rows.get(backend);
-  return !row || row.passed === 0 || row.skipped > 0;
+  const own = [...rows].filter(([suite]) => suite === backend || suite.startsWith(`${backend}/`)).map(([, row]) => row);
+  return own.length === 0 || own.some((row) => row.skipped > 0) || own.every((row) => row.passed === 0);
 });
 if (missing.length > 0) {
   console.error(`\nRequired backends that did not run in full: ${missing.join(', ')}`);

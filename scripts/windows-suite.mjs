@@ -10,17 +10,17 @@
 // When Wine, the mingw-w64 build or the Windows node.exe is missing it
 // writes { skipped: true, reason } and exits 0; the test command fails on
 // that only if OVERLAPPED_REQUIRE_BACKENDS names iocp.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { installPacked } from './packed-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
 const summaryFile = values.summary;
-const { packageManager } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 function finish(summary, code = 0) {
   if (summaryFile) writeFileSync(summaryFile, JSON.stringify(summary));
@@ -47,26 +47,10 @@ try {
   skip(`the Windows node.exe ${process.version} could not be fetched: ${error.message}`);
 }
 
-// Pack the packages as they would be published and unpack them in place.
 const work = mkdtempSync(join(tmpdir(), 'overlapped-windows-suite-'));
 let outcome;
 try {
-  const tarballs = join(work, 'tarballs');
-  mkdirSync(tarballs);
-  const modules = join(work, 'node_modules');
-  for (const name of ['common', 'iocp', 'portable', 'file', 'socket', 'testkit']) {
-    execFileSync('npx', ['--yes', packageManager, 'pack', '--pack-destination', tarballs], {
-      cwd: join(root, 'packages', name),
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const tarball = readdirSync(tarballs).find((f) => f.startsWith(`overlapped-${name}-`));
-    const target = join(modules, '@overlapped', name);
-    mkdirSync(target, { recursive: true });
-    execFileSync('tar', ['-xzf', join(tarballs, tarball), '-C', target, '--strip-components=1']);
-  }
-  // The one third-party runtime dependency, as installed in the workspace.
-  const nodeGypBuild = realpathSync(join(iocpRoot, 'node_modules', 'node-gyp-build'));
-  cpSync(nodeGypBuild, join(modules, 'node-gyp-build'), { recursive: true });
+  const modules = installPacked(work);
   const shipped = readdirSync(join(modules, '@overlapped', 'iocp', 'prebuilds', 'win32-x64'));
   console.log(`\n[iocp] Windows suite: node.exe ${process.version} under Wine, prebuild ${shipped.join(', ')}`);
 

@@ -143,10 +143,9 @@ export async function runCopy(
   let backend: BackendName;
   try {
     const requested = resolveBackendRequest(options.backend);
-    // For auto, only the rungs that run here: a backend of another platform
-    // is no fallback worth a warning.
-    const native = nativeCandidates().filter((candidate) => requested !== 'auto' || candidate.probe().available);
-    backend = selectBackend(requested, [...native, { name: 'portable', probe: () => ({ available: true }) }]).name;
+    // nativeCandidates() holds this platform's backends only: passing one
+    // of them over is a fallback worth its warning.
+    backend = selectBackend(requested, [...nativeCandidates(), { name: 'portable', probe: () => ({ available: true }) }]).name;
   } catch (error) {
     return fail(describe(error), ExitCode.ioError);
   }

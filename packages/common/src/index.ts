@@ -31,6 +31,7 @@ export {
   validateObject,
   validateOneOf,
 } from './validate.js';
+export { envFlag } from './env.js';
 export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
 export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';

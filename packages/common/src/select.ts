@@ -13,6 +13,8 @@ export interface ProbeOutcome {
   code?: string;
   /** A sentence a user can act on. */
   message?: string;
+  /** What would make the backend run here, e.g. how to build it from source. */
+  remedy?: string;
 }
 
 /** One rung of the ladder: a backend and how to find out whether it runs. */
@@ -26,7 +28,7 @@ export interface BackendSelection {
   name: BackendName;
   requested: BackendRequest;
   /** Backends passed over on the way, each with its reason. */
-  skipped: Array<{ name: BackendName; code?: string; message?: string }>;
+  skipped: Array<{ name: BackendName; code?: string; message?: string; remedy?: string }>;
 }
 
 const REQUESTS: readonly BackendRequest[] = ['auto', ...BACKEND_NAMES];
@@ -72,13 +74,16 @@ function safeProbe(candidate: BackendCandidate): ProbeOutcome {
   }
 }
 
-const reportedFallbacks = new Set<string>();
+let fallbackReported = false;
 
 /**
  * Picks a backend. An explicit request that cannot run throws
  * `ERR_BACKEND_UNAVAILABLE` saying why; `auto` takes the first candidate that
- * runs and, the first time it passes one over in this process, says why with
- * a process warning (code `OVERLAPPED_BACKEND_FALLBACK`).
+ * runs and, the first time in this process that it passes one over, says so
+ * in one process warning (code `OVERLAPPED_BACKEND_FALLBACK`): what could not
+ * run and why, what runs instead, what would fix it, how to silence it. The
+ * candidates are the backends of this platform only: a backend that does not
+ * exist here is no fallback.
  *
  * @example
  * ```ts
@@ -113,7 +118,7 @@ export function selectBackend(requested: BackendRequest, candidates: readonly Ba
       if (skipped.length > 0) reportFallback(candidate.name, skipped);
       return { name: candidate.name, requested, skipped };
     }
-    skipped.push({ name: candidate.name, code: outcome.code, message: outcome.message });
+    skipped.push({ name: candidate.name, code: outcome.code, message: outcome.message, remedy: outcome.remedy });
   }
   throw codedError(
     ErrorCodes.BACKEND_UNAVAILABLE,
@@ -123,12 +128,21 @@ export function selectBackend(requested: BackendRequest, candidates: readonly Ba
 }
 
 function reportFallback(chosen: BackendName, skipped: BackendSelection['skipped']): void {
-  const key = `${chosen}|${skipped.map((s) => `${s.name}:${s.code}`).join(',')}`;
-  if (reportedFallbacks.has(key)) return;
-  reportedFallbacks.add(key);
-  const reasons = skipped.map((s) => `${s.name}: ${s.message ?? 'unavailable'}${s.code ? ` (${s.code})` : ''}`);
-  process.emitWarning(`overlapped is using the ${chosen} backend. ${reasons.join('; ')}`, {
-    type: 'OverlappedWarning',
-    code: 'OVERLAPPED_BACKEND_FALLBACK',
-  });
+  if (fallbackReported) return;
+  fallbackReported = true;
+  // Backends that failed for the same reason (a native core that cannot
+  // load fails them all) are named together.
+  const reasons = new Map<string, BackendName[]>();
+  for (const s of skipped) {
+    const reason = `${s.message ?? 'unavailable'}${s.code ? ` (${s.code})` : ''}`;
+    reasons.set(reason, [...(reasons.get(reason) ?? []), s.name]);
+  }
+  const failed = [...reasons].map(([reason, names]) => `${names.join(' and ')} cannot run here: ${reason}`);
+  const remedies = [...new Set(skipped.map((s) => s.remedy).filter((r): r is string => Boolean(r)))];
+  const lines = [
+    `overlapped is using the ${chosen} backend: ${failed.join('; ')}`,
+    ...remedies,
+    `To choose the ${chosen} backend and silence this warning, set OVERLAPPED_BACKEND=${chosen} (or pass the backend option).`,
+  ];
+  process.emitWarning(lines.join('\n'), { type: 'OverlappedWarning', code: 'OVERLAPPED_BACKEND_FALLBACK' });
 }

@@ -71,3 +71,49 @@ describe('validators', () => {
     expect(() => validateInteger(5, 'n', 0, 10)).not.toThrow();
   });
 });
+
+describe('the fallback warning', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // The warning is once per process: each test takes a fresh copy of the module.
+  async function freshSelect() {
+    vi.resetModules();
+    return (await import('../src/select.js')).selectBackend;
+  }
+
+  it('says in a few lines what failed, what runs instead, what would fix it and how to silence it, once', async () => {
+    const selectBackend = await freshSelect();
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const coreMissing = {
+      available: false,
+      code: 'ERR_NATIVE_CORE_UNAVAILABLE',
+      message: 'The overlapped native core cannot load on linux-riscv64',
+      remedy: 'To build the native core from source: node build-from-source.mjs',
+    };
+    const ladder = [
+      { name: 'io_uring' as const, probe: () => coreMissing },
+      { name: 'threadpool' as const, probe: () => coreMissing },
+      { name: 'portable' as const, probe: () => ({ available: true }) },
+    ];
+    expect(selectBackend('auto', ladder).name).toBe('portable');
+    selectBackend('auto', ladder);
+    selectBackend('auto', [{ name: 'io_uring' as const, probe: () => ({ available: false, code: 'EPERM' }) }, ...ladder.slice(2)]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0]).split('\n')).toEqual([
+      'overlapped is using the portable backend: io_uring and threadpool cannot run here: ' +
+        'The overlapped native core cannot load on linux-riscv64 (ERR_NATIVE_CORE_UNAVAILABLE)',
+      'To build the native core from source: node build-from-source.mjs',
+      'To choose the portable backend and silence this warning, set OVERLAPPED_BACKEND=portable (or pass the backend option).',
+    ]);
+  });
+
+  it('stays silent when the best backend runs, or when one is chosen by name', async () => {
+    const selectBackend = await freshSelect();
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const refused = { name: 'io_uring' as const, probe: () => ({ available: false, code: 'EPERM' }) };
+    const threadpool = { name: 'threadpool' as const, probe: () => ({ available: true }) };
+    expect(selectBackend('auto', [threadpool]).name).toBe('threadpool');
+    expect(selectBackend('threadpool', [refused, threadpool]).name).toBe('threadpool');
+    expect(warn).not.toHaveBeenCalled();
+  });
+});

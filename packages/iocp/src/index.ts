@@ -16,7 +16,9 @@ import {
   validateObject,
 } from '@overlapped/common';
 
-import { tryLoadNativeCore } from './load.js';
+import { join } from 'node:path';
+
+import { packageRoot, tryLoadNativeCore } from './load.js';
 
 export { loadNativeCore, packageRoot, tryLoadNativeCore } from './load.js';
 export type { NativeBinding, NativePort } from './load.js';
@@ -25,9 +27,26 @@ export type { NativeBinding, NativePort } from './load.js';
 export const NATIVE_BACKENDS: readonly NativeBackendName[] = ['iocp', 'io_uring', 'threadpool'];
 
 /**
- * The native rungs of the backend ladder, best first, each with a probe
- * that never throws: a missing core, a backend not built for this platform
- * or one the kernel refuses (io_uring_disabled, seccomp, memlock) each say why.
+ * The native backends that exist on `platform`, best first: iocp on
+ * Windows, io_uring then threadpool on Linux, threadpool on other POSIX
+ * systems.
+ *
+ * @example
+ * ```ts
+ * platformBackends('linux'); // ['io_uring', 'threadpool']
+ * ```
+ */
+export function platformBackends(platform: NodeJS.Platform = process.platform): NativeBackendName[] {
+  if (platform === 'win32') return ['iocp'];
+  if (platform === 'linux') return ['io_uring', 'threadpool'];
+  return ['threadpool'];
+}
+
+/**
+ * The native rungs of the backend ladder for this platform, best first
+ * (see {@link platformBackends}), each with a probe that never throws: a
+ * missing core (with how to build it from source) or a backend the kernel
+ * refuses (io_uring_disabled, seccomp, memlock) each say why.
  *
  * @example
  * ```ts
@@ -36,12 +55,19 @@ export const NATIVE_BACKENDS: readonly NativeBackendName[] = ['iocp', 'io_uring'
  * ```
  */
 export function nativeCandidates(): BackendCandidate[] {
-  return NATIVE_BACKENDS.map((name) => ({
+  return platformBackends().map((name) => ({
     name,
     probe: () => {
       const core = tryLoadNativeCore();
       if ('error' in core) {
-        return { available: false, code: ErrorCodes.NATIVE_CORE_UNAVAILABLE, message: core.error.message };
+        return {
+          available: false,
+          code: ErrorCodes.NATIVE_CORE_UNAVAILABLE,
+          message: core.error.message,
+          remedy:
+            `To build the native core from source (a C++17 compiler is needed): ` +
+            `node ${join(packageRoot, 'scripts', 'build-from-source.mjs')}`,
+        };
       }
       if (!core.binding.backends().includes(name)) {
         return { available: false, code: 'ENOTSUP', message: `not built for ${process.platform}` };

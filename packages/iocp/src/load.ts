@@ -1,7 +1,8 @@
 /**
  * Loads the native core: the file OVERLAPPED_ADDON_PATH names if set, else a
  * local from-source build (`native/build/Release`) unless PREBUILDS_ONLY is
- * set, then `prebuilds/<platform>-<arch>/` through node-gyp-build. A core that cannot load is reported with
+ * set (to a yes: `1`, `true`; `0`, `false` and empty are no), then
+ * `prebuilds/<platform>-<arch>/` through node-gyp-build. A core that cannot load is reported with
  * its own code, the paths tried and the cause; it never crashes the process.
  */
 import { existsSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { codedError, ErrorCodes, type NativeBackendName, type PortDriver } from '@overlapped/common';
+import { codedError, envFlag, ErrorCodes, type NativeBackendName, type PortDriver } from '@overlapped/common';
 
 const require = createRequire(import.meta.url);
 
@@ -75,10 +76,11 @@ export function loadNativeCore(root: string = packageRoot): NativeBinding {
     return loaded.binding;
   }
   const tag = `${process.platform}-${process.arch}`;
-  // A from-source build (node-gyp in native/) wins over the prebuilds,
-  // unless PREBUILDS_ONLY asks to test exactly what is shipped.
+  // A from-source build (scripts/build-from-source.mjs, or node-gyp in
+  // native/) wins over the prebuilds, unless PREBUILDS_ONLY asks to test
+  // exactly what is shipped.
   const localBuild = join(root, 'native', 'build', 'Release', 'overlapped.node');
-  const prebuildsOnly = Boolean(process.env['PREBUILDS_ONLY']);
+  const prebuildsOnly = envFlag('PREBUILDS_ONLY');
   // OVERLAPPED_ADDON_PATH names one binary to load and nothing else (the
   // sanitizer build the tests run).
   const addonPath = process.env['OVERLAPPED_ADDON_PATH'];

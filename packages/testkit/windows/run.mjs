@@ -1,8 +1,19 @@
-// Runs the testkit conformance suites on the iocp backend under node:test,
-// in the Windows node.exe, against the installed (packed) packages. Writes
-// { passed, failed, skippedTests } to the file given with --summary.
+// Runs the testkit conformance suites (port, file, socket, lifecycle, file fuzz, socket soak, buffers,
+// bad arguments) under
+// node:test in a Node other than
+// the one running the repository's tests, against the installed (packed)
+// packages: the Windows node.exe under Wine (iocp, scripts/windows-suite.mjs)
+// and the arm64 Node under qemu-user (scripts/arm64-suite.mjs). Each
+// backend named is probed first; one that cannot run is reported with the
+// reason and left out. Writes to the file given with --summary:
+//   { passed, failed, skippedTests, backends: { name: { passed, failed } }, unavailable: { name: reason } }
+// or { skipped: true, reason } when none of them can run.
 //
-//   node --expose-gc run.mjs --summary summary.json [--volume N]
+//   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--suites port,file,socket,lifecycle,fuzz,soak,buffers,bad-arguments]
+//     [--volume N] [--exec-path FILE]
+//
+// --exec-path: the program that starts this Node, for the suites that
+// spawn children with process.execPath (under qemu-user, a launcher script).
 import { writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
@@ -19,52 +30,83 @@ import {
   defineSocketSuite,
 } from '@overlapped/testkit';
 
-const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
-const backend = 'iocp';
+const { values } = parseArgs({
+  options: {
+    summary: { type: 'string' },
+    volume: { type: 'string' },
+    backends: { type: 'string', default: 'iocp' },
+    suites: { type: 'string', default: 'port,file,socket,lifecycle,fuzz,soak,buffers,bad-arguments' },
+    'exec-path': { type: 'string' },
+  },
+});
+if (values['exec-path']) process.execPath = values['exec-path'];
+
 const counts = { defined: 0, passed: 0, failed: 0, skippedTests: 0 };
+const perBackend = {};
+const unavailable = {};
 
 // The suites' TestApi on node:test; each body is counted as it settles.
-const api = {
-  describe: (name, body) => describe(name, body),
-  it: (name, body, timeout) => {
-    counts.defined++;
-    it(name, { timeout: timeout ?? 120_000 }, async () => {
-      try {
-        await body();
-        counts.passed++;
-      } catch (error) {
-        counts.failed++;
-        throw error;
-      }
-    });
-  },
-};
-
-const availability = backendAvailability(backend);
-if (!availability.available) {
-  console.log(`[${backend}] skipped: ${availability.reason}`);
-  if (values.summary) writeFileSync(values.summary, JSON.stringify({ skipped: true, reason: availability.reason }));
-  process.exit(0);
+function apiFor(backend) {
+  const own = (perBackend[backend] = { defined: 0, passed: 0 });
+  return {
+    describe: (name, body) => describe(name, body),
+    it: (name, body, timeout) => {
+      counts.defined++;
+      own.defined++;
+      it(name, { timeout: timeout ?? 120_000 }, async () => {
+        try {
+          await body();
+          counts.passed++;
+          own.passed++;
+        } catch (error) {
+          counts.failed++;
+          throw error;
+        }
+      });
+    },
+  };
 }
 
 const volume = values.volume ? Number(values.volume) : undefined;
-definePortSuite(api, backend, { volume });
-// Wine's IOCP runs through wineserver: a smaller file volume keeps it quick.
-defineFileSuite(api, backend, { volume: volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100))) });
-defineSocketSuite(api, backend);
-// Each worker starts a Windows node.exe thread under Wine: fewer rounds.
-defineLifecycleSuite(api, backend, { rounds: 4 });
-// The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
-defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
-// Each connection costs wineserver round trips: a smaller soak.
-defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
-defineBufferSuite(api, backend);
-defineBadArgumentSuite(api, backend);
+// The emulated runs (Wine's IOCP through wineserver, qemu's translated
+// code) are slow: a smaller file volume keeps them quick.
+const suites = new Set(values.suites.split(',').map((name) => name.trim()));
+const fileVolume = volume === undefined ? 1000 : Math.max(200, Math.min(2000, Math.floor(volume / 100)));
+for (const backend of values.backends.split(',').map((name) => name.trim()).filter(Boolean)) {
+  const availability = backendAvailability(backend);
+  if (!availability.available) {
+    unavailable[backend] = availability.reason;
+    console.log(`[${backend}] skipped: ${availability.reason}`);
+    continue;
+  }
+  const api = apiFor(backend);
+  if (suites.has('port')) definePortSuite(api, backend, { volume });
+  if (suites.has('file')) defineFileSuite(api, backend, { volume: fileVolume });
+  if (suites.has('socket')) defineSocketSuite(api, backend);
+  // Each worker starts a Node thread in the emulator: fewer rounds.
+  if (suites.has('lifecycle')) defineLifecycleSuite(api, backend, { rounds: 4 });
+  // The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.
+  if (suites.has('fuzz')) defineFileFuzzSuite(api, backend, { seeds: [1, 2, 3], ops: 10_000 });
+  // Each connection costs wineserver round trips: a smaller soak.
+  if (suites.has('soak')) defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
+  if (suites.has('buffers')) defineBufferSuite(api, backend);
+  if (suites.has('bad-arguments')) defineBadArgumentSuite(api, backend);
+}
+
+if (Object.keys(perBackend).length === 0) {
+  const reason = Object.entries(unavailable)
+    .map(([name, why]) => `${name}: ${why}`)
+    .join('; ');
+  if (values.summary) writeFileSync(values.summary, JSON.stringify({ skipped: true, reason }));
+  process.exit(0);
+}
 
 after(() => {
   // A test that timed out never settled its body: it counts as failed.
-  const failed = counts.defined - counts.passed;
-  const summary = { backend, passed: counts.passed, failed, skippedTests: 0 };
-  console.log(`[${backend}] ${summary.passed} passed, ${summary.failed} failed`);
+  const backends = Object.fromEntries(
+    Object.entries(perBackend).map(([name, own]) => [name, { passed: own.passed, failed: own.defined - own.passed }]),
+  );
+  const summary = { passed: counts.passed, failed: counts.defined - counts.passed, skippedTests: 0, backends, unavailable };
+  for (const [name, row] of Object.entries(backends)) console.log(`[${name}] ${row.passed} passed, ${row.failed} failed`);
   if (values.summary) writeFileSync(values.summary, JSON.stringify(summary));
 });

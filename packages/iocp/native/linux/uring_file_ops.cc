@@ -3,6 +3,10 @@
 // the kernel runs it (inline or on its own io-wq workers) and the op's CQE
 // carries the result. Buffers belong to the op until its CQE is reaped.
 #include <fcntl.h>
+// struct statx and STATX_*: from the kernel's uapi headers, since glibc's
+// <sys/stat.h> declares them only from 2.28 and the prebuilds build
+// against glibc 2.17.
+#include <linux/stat.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>

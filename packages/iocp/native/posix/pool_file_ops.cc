@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -79,9 +82,12 @@ void RunStat(Op* op) {
 // this same function on its helper threads (linux/uring_helper_threads.h).
 #ifdef __linux__
 ssize_t CopyInKernel(int from, int to, int64_t position, size_t length) {
+  // The raw system call, not glibc's wrapper (glibc 2.27+): the prebuild
+  // links against an older glibc, and a kernel without the call (before
+  // 4.5) answers ENOSYS, which falls back to the bounce buffer.
   loff_t in = position;
   loff_t out = position;
-  return copy_file_range(from, &in, to, &out, length, 0);
+  return syscall(__NR_copy_file_range, from, &in, to, &out, length, 0u);
 }
 #else
 ssize_t CopyInKernel(int, int, int64_t, size_t) {

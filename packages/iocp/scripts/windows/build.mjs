@@ -14,11 +14,12 @@
 // the import table names a DLL other than the system's and node.exe.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDON_DEFINES, addonSources, nativeSources } from '../build-from-source.mjs';
 import { cacheRoot } from './fetch-node.mjs';
 
 export const IOCP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -96,22 +97,6 @@ export function resolveNodeApi() {
     includeDirs: [addonApiDir, headers.include_dir],
     nodeApiDef: headers.def_paths.node_api_def,
   };
-}
-
-/** Lists `folder`'s *.cc files, sorted, so the build is the same everywhere. */
-export function sourcesIn(folder) {
-  if (!existsSync(folder)) return [];
-  return readdirSync(folder)
-    .filter((name) => name.endsWith('.cc'))
-    .sort()
-    .map((name) => join(folder, name));
-}
-
-/** The addon's sources by the folder rule: addon.cc, common/*.cc, win/*.cc. */
-export function addonSources() {
-  const entry = join(NATIVE_ROOT, 'addon.cc');
-  if (!existsSync(entry)) throw new Error(`Missing ${entry}: the addon's module init`);
-  return [entry, ...sourcesIn(join(NATIVE_ROOT, 'common')), ...sourcesIn(join(NATIVE_ROOT, 'win'))];
 }
 
 /**
@@ -206,7 +191,7 @@ export function compileWindowsBinary({ sources, output, nodeApi = false, workDir
   const args = [...COMPILE_FLAGS];
   if (nodeApi) {
     const { includeDirs, nodeApiDef } = resolveNodeApi();
-    args.push('-shared', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS');
+    args.push('-shared', ...ADDON_DEFINES);
     for (const dir of includeDirs) args.push(`-I${dir}`);
     args.push(...sources, makeDelayImportLibrary(nodeApiDef, workDir));
   } else {
@@ -242,7 +227,7 @@ function withWorkDir(action) {
 export function buildAddon({ output = prebuildPath() } = {}) {
   return withWorkDir((workDir) => {
     const unstripped = join(workDir, basename(output));
-    compileWindowsBinary({ sources: addonSources(), output: unstripped, nodeApi: true, workDir });
+    compileWindowsBinary({ sources: addonSources('win32'), output: unstripped, nodeApi: true, workDir });
     const imports = verifyImports(unstripped);
     stripInto(unstripped, output);
     return { path: output, imports };
@@ -262,7 +247,7 @@ export function buildTestAddon({ sources, output }) {
 
 /** Builds the backend's Windows console check; returns the .exe's path. */
 export function buildBackendStress({ output = join(cacheRoot(), 'bin', 'backend_stress_win.exe') } = {}) {
-  const sources = [join(NATIVE_ROOT, 'test', 'backend_stress_win.cc'), ...sourcesIn(join(NATIVE_ROOT, 'win'))];
+  const sources = [join(NATIVE_ROOT, 'test', 'backend_stress_win.cc'), ...nativeSources('win')];
   return withWorkDir((workDir) => {
     const unstripped = join(workDir, basename(output));
     compileWindowsBinary({ sources, output: unstripped, workDir });

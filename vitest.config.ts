@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // same testkit suites under node:test in the Windows node.exe (scripts/test.mjs).
 export default defineConfig({
   test: {
-    projects: ['packages/common', 'packages/iocp', 'packages/testkit', 'apps/bench', 'apps/ocopy', 'apps/echo-bench', 'apps/echo-server'],
+    projects: ['packages/common', 'packages/iocp', 'packages/testkit', 'apps/bench', 'apps/ocopy', 'apps/echo-bench', 'apps/echo-server', 'apps/file-server'],
   },
 });

@@ -84,7 +84,7 @@ describe('file-server contenders', () => {
       expect(reason, name).toMatch(/\w/);
       console.log(`${name} skipped: ${reason}`);
     }
-    expect(contenders.length + skipped.length).toBe(3);
+    expect(contenders.length + skipped.length).toBe(4);
   });
 
   it('the large-file check catches a server that changes one byte, and a short file', async () => {

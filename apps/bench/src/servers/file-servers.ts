@@ -3,7 +3,8 @@
  * its own serving a folder on 127.0.0.1: nginx from the system (Debian's
  * 1.22: sendfile on, one worker, its configuration generated into a temp
  * folder, run as the current user, nothing under /etc touched), `Bun.serve`
- * with `Bun.file`, and node:http with `fs.createReadStream`. A further
+ * with `Bun.file`, node:http with `fs.createReadStream`, and this
+ * repository's own apps/file-server (@overlapped/socket + file). A further
  * contender is one more `FileServerContender`: a name and a function that
  * starts a server for a root folder on a port and returns its PID.
  */
@@ -12,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { findBun } from '../runtimes.js';
 import { benchScript, stopChild } from './child.js';
@@ -166,6 +168,12 @@ export function nginxConfig(options: { folder: string; root: string; port: numbe
 export const NGINX = 'nginx (sendfile, 1 worker)';
 export const BUN_SERVE = 'Bun.serve + Bun.file';
 export const NODE_HTTP = 'node:http + fs.createReadStream';
+export const OVERLAPPED_FILE_SERVER = 'overlapped file-server';
+
+/** The file-server app's command line (apps/file-server, built before the bench: a workspace dependency). */
+export function fileServerCli(): string {
+  return fileURLToPath(new URL('../../../file-server/dist/cli.js', import.meta.url));
+}
 
 function nginxContender(): FileServerContender {
   return {
@@ -215,6 +223,8 @@ export function fileServerContenders(): { contenders: FileServerContender[]; ski
   }
   contenders.push(
     commandFileServer(NODE_HTTP, process.execPath, (root, port) => [benchScript('servers/node-http-files.js'), root, String(port)]),
+    // Its best backend (io_uring here), default options: the read-and-send body loop until sendFile.
+    commandFileServer(OVERLAPPED_FILE_SERVER, process.execPath, (root, port) => [fileServerCli(), '--root', root, '--port', String(port)]),
   );
   return { contenders, skipped };
 }

@@ -1,0 +1,3 @@
+import { defineFileServerSuite } from './suite.js';
+
+defineFileServerSuite('portable', 64 * 1024 * 1024);

@@ -11,6 +11,7 @@ import {
   ErrorCodes,
   type NativeBackendName,
   type PortOptions,
+  type ProbeOutcome,
   resolveBackendRequest,
   selectBackend,
   validateObject,
@@ -46,7 +47,8 @@ export function platformBackends(platform: NodeJS.Platform = process.platform): 
  * The native rungs of the backend ladder for this platform, best first
  * (see {@link platformBackends}), each with a probe that never throws: a
  * missing core (with how to build it from source) or a backend the kernel
- * refuses (io_uring_disabled, seccomp, memlock) each say why.
+ * refuses (io_uring_disabled, seccomp, memlock) each say why. Each backend
+ * is probed once per process; later walks of the ladder reuse the answer.
  *
  * @example
  * ```ts
@@ -55,29 +57,44 @@ export function platformBackends(platform: NodeJS.Platform = process.platform): 
  * ```
  */
 export function nativeCandidates(): BackendCandidate[] {
-  return platformBackends().map((name) => ({
-    name,
-    probe: () => {
-      const core = tryLoadNativeCore();
-      if ('error' in core) {
-        return {
-          available: false,
-          code: ErrorCodes.NATIVE_CORE_UNAVAILABLE,
-          message: core.error.message,
-          remedy:
-            `To build the native core from source (a C++17 compiler is needed): ` +
-            `node ${join(packageRoot, 'scripts', 'build-from-source.mjs')}`,
-        };
-      }
-      if (!core.binding.backends().includes(name)) {
-        return { available: false, code: 'ENOTSUP', message: `not built for ${process.platform}` };
-      }
-      const outcome = core.binding.probe(name);
-      return outcome.available
-        ? { available: true }
-        : { available: false, code: outcome.code, message: outcome.message };
-    },
-  }));
+  return platformBackends().map((name) => ({ name, probe: () => probeOnce(name) }));
+}
+
+/**
+ * What each backend's probe found, kept for the life of the process: what
+ * decides it (the kernel, its seccomp filter, io_uring_disabled, the
+ * native core on disk) does not change under a running process, and a
+ * probe is not free (on io_uring it sets up and tears down a ring), so a
+ * server that opens a file per request must not pay for it every time.
+ */
+const probed = new Map<NativeBackendName, ProbeOutcome>();
+
+function probeOnce(name: NativeBackendName): ProbeOutcome {
+  let outcome = probed.get(name);
+  if (outcome === undefined) {
+    outcome = probeBackend(name);
+    probed.set(name, outcome);
+  }
+  return { ...outcome };
+}
+
+function probeBackend(name: NativeBackendName): ProbeOutcome {
+  const core = tryLoadNativeCore();
+  if ('error' in core) {
+    return {
+      available: false,
+      code: ErrorCodes.NATIVE_CORE_UNAVAILABLE,
+      message: core.error.message,
+      remedy:
+        `To build the native core from source (a C++17 compiler is needed): ` +
+        `node ${join(packageRoot, 'scripts', 'build-from-source.mjs')}`,
+    };
+  }
+  if (!core.binding.backends().includes(name)) {
+    return { available: false, code: 'ENOTSUP', message: `not built for ${process.platform}` };
+  }
+  const outcome = core.binding.probe(name);
+  return outcome.available ? { available: true } : { available: false, code: outcome.code, message: outcome.message };
 }
 
 /** Options of a native completion port. */

@@ -34,6 +34,8 @@ export {
 export { envFlag } from './env.js';
 export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
+export { OpGroup } from './op-group.js';
+export type { OpGroupOptions } from './op-group.js';
 export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';
 export type {
   BatchOpCallback,

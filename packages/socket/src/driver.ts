@@ -19,7 +19,7 @@ export interface SocketNames {
 /** One connected socket on a backend. */
 export interface SocketDriver {
   readonly names: SocketNames;
-  /** True once closed: by close(), or where the backend closes on its own (net, after both sides ended or an error). */
+  /** True once close() was called (a connection that ended is not closed until then). */
   readonly closed: boolean;
   /** Receives once into a non-empty `buffer`. */
   recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number>;

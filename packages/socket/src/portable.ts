@@ -92,12 +92,11 @@ class PortableSocketDriver implements SocketDriver {
       this.#serve();
       // A connection that failed under a send: what the kernel took is known.
       for (const send of this.#sends.list()) {
-        this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+        this.#settleSend(send, this.#sendFailure(), send.written);
       }
-      if (!this.#closed) {
-        this.#closed = true;
-        this.#onClose?.();
-      }
+      // The connection is over, the socket is not closed: as on the native
+      // backends, only close() closes it (and the server counts it until
+      // then); a recv says 0, or the error.
     });
     socket.resume();
   }
@@ -187,7 +186,7 @@ class PortableSocketDriver implements SocketDriver {
     if (!send || this.#chunk !== 0 || this.#closed) return;
     if (this.#socket.destroyed) {
       // The connection failed: what waits can never go out.
-      this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+      this.#settleSend(send, this.#sendFailure(), send.written);
       return;
     }
     if (isDetached(send.buffer)) {
@@ -216,6 +215,15 @@ class PortableSocketDriver implements SocketDriver {
     });
   }
 
+  // Why a send cannot go out once net's socket is gone: the connection's
+  // error; else close(); else the connection ended (both sides shut
+  // down), where the kernel says EPIPE.
+  #sendFailure(): Error {
+    if (this.#error !== undefined) return streamError(this.#error, 'send');
+    if (this.#closed) return socketClosed('send');
+    return systemError({ code: 'EPIPE', syscall: 'send', wording: 'net' });
+  }
+
   #settleSend(send: PortableSend, error: Error | undefined, bytes: number): void {
     if (this.#sends.settle(send, error, bytes)) this.#writeChunk();
   }
@@ -233,7 +241,6 @@ class PortableSocketDriver implements SocketDriver {
   }
 
   close(): Promise<void> {
-    const wasClosed = this.#closed;
     this.#closed = true;
     for (const reader of this.#readers.splice(0)) {
       if (reader.onAbort) reader.signal?.removeEventListener('abort', reader.onAbort);
@@ -254,7 +261,7 @@ class PortableSocketDriver implements SocketDriver {
         this.#socket.destroy();
       }
     }).then(() => {
-      if (!wasClosed) this.#onClose?.();
+      this.#onClose?.();
     });
   }
 

@@ -36,27 +36,6 @@ import {
   validateObject,
 } from './validate.js';
 
-export {
-  MAX_BYTES,
-  MAX_KEY,
-  OpKinds,
-  RECORD_WORDS,
-  RING_CAPACITY,
-} from './port-contract.js';
-export type {
-  BatchOpCallback,
-  Completion,
-  DriverCounters,
-  DriverFactory,
-  OpCallback,
-  OpErrorDetails,
-  OpRequest,
-  PortCapabilities,
-  PortDriver,
-  PortOptions,
-  PortStats,
-} from './port-contract.js';
-
 // Set in CompletionPort's static block: how OpGroup reaches a port's ops.
 let opTableOf: (port: CompletionPort) => OpTable;
 

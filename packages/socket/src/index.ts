@@ -27,7 +27,7 @@ export type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAd
 export { EchoServer } from './echo.js';
 export type { EchoConnectionEnd, EchoCounters } from './echo.js';
 export { socketBackend } from './backends.js';
-export { SocketOpKinds } from './native.js';
+export { SocketOpKinds } from './kinds.js';
 export { socketToStream } from './stream.js';
 
 const MAX_CONNECTIONS = 2 ** 31 - 1;

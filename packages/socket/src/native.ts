@@ -23,38 +23,15 @@ import type {
   SocketDriver,
   SocketNames,
 } from './driver.js';
+import {
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
+  SHUTDOWN_SEND,
+  SOCKET_OPTION_NO_DELAY,
+  SocketOpKinds,
+} from './kinds.js';
 import type { SocketAddress } from './types.js';
 import { type QueuedSend, SendQueue, socketClosed } from './util.js';
-
-/**
- * The socket op kinds of native/common/backend.h (64-127), for code that
- * drives the port's ops itself.
- *
- * @example
- * ```ts
- * import { SocketOpKinds } from '@overlapped/socket';
- * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
- * ```
- */
-export const SocketOpKinds = {
-  accept: 65,
-  connect: 66,
-  recv: 67,
-  send: 68,
-  shutdown: 69,
-  close: 70,
-  echo: 71,
-} as const;
-
-/** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
-const ACCEPT_ADDRESS_BYTES = 128;
-const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
-
-/** Socket option numbers of the native core's socketSetOption (TCP_NODELAY). */
-const SOCKET_OPTION_NO_DELAY = 1;
-
-/** The native core's shutdown side for the sending direction (SHUT_WR / SD_SEND). */
-const SHUTDOWN_SEND = 1;
 
 const sharedPorts = new Map<string, CompletionPort>();
 

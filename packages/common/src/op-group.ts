@@ -2,8 +2,7 @@
  * The ops of one owner (a socket) on a completion port, run through the
  * port's one op path and closed together.
  */
-import { validateAbortSignal, validateFunction, validateObject } from './validate.js';
-import { invalidArgType } from './errors.js';
+import { validateAbortSignal, validateFunction, validateObject, validateOneOf } from './validate.js';
 import type { OpCallback, OpErrorDetails, OpRequest } from './port-contract.js';
 import { opError, type OpOwner } from './port-ops.js';
 import { type CompletionPort, portOps, validateOpRequest } from './port.js';
@@ -33,22 +32,32 @@ export interface OpGroupOptions {
  * ops.close(); // `received` rejects with ERR_SOCKET_CLOSED unless it completed first
  * ```
  */
-export class OpGroup implements OpOwner {
+export class OpGroup {
   readonly #port: CompletionPort;
   readonly #closedError: (syscall: string) => Error;
   readonly #inFlight = new Set<number>();
-  readonly wording: 'fs' | 'net' | undefined;
   #closed = false;
+  // What the port's op table sees of the group. Its functions close over
+  // the group, so an op in flight keeps the group reachable.
+  readonly #owner: OpOwner;
 
   constructor(port: CompletionPort, options: OpGroupOptions) {
     validateObject(options, 'options');
     validateFunction(options.closedError, 'options.closedError');
-    if (options.wording !== undefined && options.wording !== 'fs' && options.wording !== 'net') {
-      throw invalidArgType('options.wording', "'fs' or 'net'", options.wording);
-    }
+    if (options.wording !== undefined) validateOneOf(options.wording, 'options.wording', ['fs', 'net'] as const);
     this.#port = port;
     this.#closedError = options.closedError;
-    this.wording = options.wording;
+    const inFlight = this.#inFlight;
+    const group = this;
+    this.#owner = {
+      get closed() {
+        return group.#closed;
+      },
+      closedError: options.closedError,
+      wording: options.wording,
+      track: (token) => inFlight.add(token),
+      untrack: (token) => inFlight.delete(token),
+    };
   }
 
   /** Whether {@link close} was called. */
@@ -74,7 +83,7 @@ export class OpGroup implements OpOwner {
     validateOpRequest(request, 'request');
     validateAbortSignal(signal, 'signal');
     if (this.#closed) return Promise.reject(this.#closedError(details.syscall));
-    return portOps(this.#port).run(request, details, signal, undefined, this);
+    return portOps(this.#port).run(request, details, signal, undefined, this.#owner);
   }
 
   /**
@@ -96,7 +105,7 @@ export class OpGroup implements OpOwner {
     validateOpRequest(request, 'request');
     validateFunction(callback, 'callback');
     if (this.#closed) throw this.#closedError('submitOp');
-    return portOps(this.#port).submit(request, callback, this);
+    return portOps(this.#port).submit(request, callback, this.#owner);
   }
 
   /**
@@ -111,7 +120,7 @@ export class OpGroup implements OpOwner {
    * ```
    */
   error(status: number, result: number, details: OpErrorDetails, signal?: AbortSignal): Error {
-    return opError(status, result, details, signal, this);
+    return opError(status, result, details, signal, this.#owner);
   }
 
   /** Asks the port to cancel the op with `token` (one of this group's); whether it was in flight. */
@@ -134,20 +143,5 @@ export class OpGroup implements OpOwner {
     if (this.#closed) return;
     this.#closed = true;
     for (const token of this.#inFlight) this.#port.cancelOp(token);
-  }
-
-  /** The closed error for `syscall` (OpOwner). */
-  closedError(syscall: string): Error {
-    return this.#closedError(syscall);
-  }
-
-  /** @internal Called by the port when an op of the group starts. */
-  track(token: number): void {
-    this.#inFlight.add(token);
-  }
-
-  /** @internal Called by the port when an op of the group has completed. */
-  untrack(token: number): void {
-    this.#inFlight.delete(token);
   }
 }

@@ -123,7 +123,15 @@ export class OpGroup {
     return opError(status, result, details, signal, this.#owner);
   }
 
-  /** Asks the port to cancel the op with `token` (one of this group's); whether it was in flight. */
+  /**
+   * Asks the port to cancel the op with `token` (one of this group's); whether it was in flight.
+   *
+   * @example
+   * ```ts
+   * const token = ops.submit(request, onDone);
+   * ops.cancel(token); // onDone still runs once: with ECANCELED, or the op's own result
+   * ```
+   */
   cancel(token: number): boolean {
     return this.#inFlight.has(token) && this.#port.cancelOp(token);
   }

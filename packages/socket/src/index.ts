@@ -8,7 +8,6 @@
  * @packageDocumentation
  */
 import {
-  type BackendName,
   type BackendRequest,
   invalidArgType,
   validateFunction,

@@ -34,7 +34,10 @@ export {
 export { envFlag } from './env.js';
 export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
-export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';
+export { OpGroup } from './op-group.js';
+export type { OpGroupOptions } from './op-group.js';
+export { CompletionPort } from './port.js';
+export { MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port-contract.js';
 export type {
   BatchOpCallback,
   Completion,
@@ -47,4 +50,4 @@ export type {
   PortDriver,
   PortOptions,
   PortStats,
-} from './port.js';
+} from './port-contract.js';

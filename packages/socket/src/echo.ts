@@ -9,9 +9,10 @@ import type * as net from 'node:net';
 
 import { type BackendName, type CompletionPort, errnoName, type NativeBackendName } from '@overlapped/common';
 
-import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeEcho } from './native.js';
-import { PortableServer } from './portable.js';
-import type { Server, Socket, SocketAddress } from './types.js';
+import type { AcceptedConnection, SocketBackendDriver } from './driver.js';
+import { associate, binding, dedicatedPort, sharedPort, startNativeEcho } from './native.js';
+import { type ServerAccept, TcpServer } from './socket.js';
+import type { Socket, SocketAddress } from './types.js';
 import { asyncDispose } from './util.js';
 
 /** Counters of an echo server. */
@@ -57,7 +58,7 @@ interface Connection {
 
 /** Internal options, already validated. */
 export interface EchoConfig {
-  backend: BackendName;
+  driver: SocketBackendDriver;
   mode: 'native' | 'js';
   host: string;
   family: 4 | 6;
@@ -86,7 +87,7 @@ export interface EchoConfig {
 export class EchoServer extends EventEmitter {
   readonly backend: BackendName;
   readonly mode: 'native' | 'js';
-  #server!: Server & { track(delta: number): void };
+  #server!: TcpServer;
   #port: CompletionPort | undefined;
   #ownsPort = false;
   readonly #config: EchoConfig;
@@ -99,7 +100,7 @@ export class EchoServer extends EventEmitter {
 
   private constructor(config: EchoConfig) {
     super();
-    this.backend = config.backend;
+    this.backend = config.driver.backend;
     this.mode = config.mode;
     this.#config = config;
   }
@@ -107,36 +108,31 @@ export class EchoServer extends EventEmitter {
   /** Starts listening; see {@link createEchoServer}. */
   static async start(config: EchoConfig): Promise<EchoServer> {
     const echo = new EchoServer(config);
-    const common = { host: config.host, port: config.port, backlog: config.backlog, maxConnections: config.maxConnections };
-    if (config.backend === 'portable') {
-      echo.#server = await PortableServer.create(
-        config.mode === 'native'
-          ? { ...common, onAccepted: (raw) => echo.#startPortable(raw) }
-          : { ...common, onConnection: (socket) => echo.#startJs(socket) },
-      );
-    } else {
-      const backend = config.backend as NativeBackendName;
-      if (config.threads !== undefined) {
-        echo.#port = dedicatedPort(backend, config.threads);
-        echo.#ownsPort = true;
-      } else {
-        echo.#port = sharedPort(backend);
-      }
-      const port = echo.#port;
-      try {
-        echo.#server = NativeServer.create(backend, port, {
-          ...common,
-          family: config.family,
-          acceptDepth: 4,
-          multishot: true,
-          ...(config.mode === 'native'
-            ? { onAccepted: (handle: number) => echo.#startNative(handle) }
-            : { onConnection: (socket: Socket) => echo.#startJs(socket) }),
-        });
-      } catch (error) {
-        if (echo.#ownsPort) await port.close();
-        throw error;
-      }
+    const { driver } = config;
+    if (driver.backend !== 'portable') {
+      const backend = driver.backend as NativeBackendName;
+      echo.#ownsPort = config.threads !== undefined;
+      echo.#port = config.threads !== undefined ? dedicatedPort(backend, config.threads) : sharedPort(backend);
+    }
+    const accept: ServerAccept =
+      config.mode === 'native'
+        ? { onAccepted: (connection) => echo.#startNative(connection) }
+        : { onConnection: (socket) => echo.#startJs(socket) };
+    const server = new TcpServer(driver.backend, config.maxConnections, accept);
+    const request = {
+      host: config.host,
+      family: config.family,
+      port: config.port,
+      backlog: config.backlog,
+      acceptDepth: 4,
+      multishot: true,
+      completionPort: echo.#port,
+    };
+    try {
+      echo.#server = server.listening(await driver.listen(request, server.admit));
+    } catch (error) {
+      if (echo.#ownsPort) await echo.#port?.close();
+      throw error;
     }
     if (config.idleTimeout > 0) {
       const every = Math.max(10, Math.floor(config.idleTimeout / 4));
@@ -161,9 +157,9 @@ export class EchoServer extends EventEmitter {
     return out;
   }
 
-  // `tracked`: the connection was accepted past the Server's own socket
-  // objects (native and portable-native modes), so the server's live count
-  // is kept here; in js mode the server counts its sockets itself.
+  // `tracked`: the connection was accepted raw, past the server's own
+  // socket objects (native mode), so the server's live count is kept
+  // here; in js mode the server counts its sockets itself.
   #admit(end: (reason: 'timeout' | 'server-close') => void, tracked: boolean): Connection {
     const connection: Connection = {
       tracked,
@@ -205,11 +201,14 @@ export class EchoServer extends EventEmitter {
     if (this.#live.size === 0) this.#drained?.();
   }
 
+  // native mode: the loop runs below JS, on the workers or in net.
+  #startNative(connection: AcceptedConnection): void {
+    if (this.#port === undefined) this.#startPortable(connection.raw as net.Socket);
+    else this.#startNativeOp(this.#port, connection.raw as number);
+  }
+
   // native mode, native backend: the loop is one op on the workers.
-  #startNative(handle: number): void {
-    const server = this.#server as NativeServer;
-    if (!server.admit(handle)) return;
-    const port = this.#port!;
+  #startNativeOp(port: CompletionPort, handle: number): void {
     try {
       associate(port, handle, {});
     } catch {

@@ -8,72 +8,28 @@
  * @packageDocumentation
  */
 import {
-  type BackendName,
   type BackendRequest,
   invalidArgType,
-  type NativeBackendName,
-  resolveBackendRequest,
-  selectBackend,
   validateFunction,
   validateInteger,
   validateObject,
   validateOneOf,
 } from '@overlapped/common';
-import { nativeCandidates } from '@overlapped/iocp';
 
+import { socketDriverFor } from './backends.js';
 import { EchoServer, type EchoConfig } from './echo.js';
-import { nativeConnect, NativeServer, sharedPort } from './native.js';
-import { portableConnect, PortableServer } from './portable.js';
-import type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { checkBuffer, checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
+import { TcpServer, TcpSocket } from './socket.js';
+import type { ConnectOptions, ListenOptions, Server, Socket } from './types.js';
+import { checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
 
 export type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
 export { EchoServer } from './echo.js';
 export type { EchoConnectionEnd, EchoCounters } from './echo.js';
-export { SocketOpKinds } from './native.js';
+export { socketBackend } from './backends.js';
+export { SocketOpKinds } from './kinds.js';
 export { socketToStream } from './stream.js';
 
 const MAX_CONNECTIONS = 2 ** 31 - 1;
-
-/**
- * The backend `request` resolves to: `auto` (or `OVERLAPPED_BACKEND`) picks
- * the best native one that runs here, else `portable`.
- *
- * @example
- * ```ts
- * socketBackend('auto'); // 'io_uring' on a recent Linux
- * ```
- */
-export function socketBackend(request?: BackendRequest): BackendName {
-  return selectBackend(resolveBackendRequest(request), [
-    ...nativeCandidates(),
-    { name: 'portable', probe: () => ({ available: true }) },
-  ]).name;
-}
-
-/** Wraps a socket so that every op checks its arguments first (ERR_* errors, thrown before any I/O). */
-function checked(socket: Socket): Socket {
-  const recv = socket.recv.bind(socket);
-  const send = socket.send.bind(socket);
-  const setNoDelay = socket.setNoDelay.bind(socket);
-  return Object.assign(socket, {
-    recv(buffer: Uint8Array, options?: OpOptions) {
-      const view = checkBuffer(buffer);
-      if (view.byteLength === 0) throw invalidArgType('buffer', 'a non-empty buffer', buffer);
-      checkOpOptions(options);
-      return recv(view, options);
-    },
-    send(buffer: Uint8Array, options?: OpOptions) {
-      const view = checkBuffer(buffer);
-      checkOpOptions(options);
-      return send(view, options);
-    },
-    setNoDelay(on?: boolean) {
-      if (on !== undefined && typeof on !== 'boolean') throw invalidArgType('on', 'of type boolean', on);
-      setNoDelay(on);
-    },
-  });
-}
 
 /**
  * Listens for TCP connections. Accepted sockets arrive through
@@ -111,38 +67,11 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   validateInteger(maxConnections, 'options.maxConnections', 0, MAX_CONNECTIONS);
   const onConnection = options.onConnection;
   if (onConnection !== undefined) validateFunction(onConnection, 'options.onConnection');
-  const backend = socketBackend(options.backend);
-  const wrap = onConnection ? (socket: Socket) => onConnection(checked(socket)) : undefined;
+  const driver = socketDriverFor(options.backend);
   const { address, family } = await numericHost(host);
-  let server: Server;
-  if (backend === 'portable') {
-    server = await PortableServer.create({ host: address, port, backlog, maxConnections, ...(wrap ? { onConnection: wrap } : {}) });
-  } else {
-    const native = backend as NativeBackendName;
-    server = NativeServer.create(native, sharedPort(native), {
-      host: address,
-      family,
-      port,
-      backlog,
-      acceptDepth,
-      multishot,
-      maxConnections,
-      ...(wrap ? { onConnection: wrap } : {}),
-    });
-  }
-  const iterate = server[Symbol.asyncIterator].bind(server);
-  return Object.assign(server, {
-    [Symbol.asyncIterator]() {
-      const inner = iterate();
-      return {
-        async next() {
-          const step = await inner.next();
-          return step.done ? step : { done: false as const, value: checked(step.value) };
-        },
-        return: inner.return?.bind(inner),
-      } as AsyncIterator<Socket>;
-    },
-  });
+  const server = new TcpServer(driver.backend, maxConnections, { onConnection });
+  const listener = await driver.listen({ host: address, family, port, backlog, acceptDepth, multishot }, server.admit);
+  return server.listening(listener);
 }
 
 /**
@@ -167,11 +96,9 @@ export async function connect(options: ConnectOptions): Promise<Socket> {
   const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
   const port = checkPort(options.port, 'options.port', false);
   const signal = checkOpOptions({ signal: options.signal });
-  const backend = socketBackend(options.backend);
+  const driver = socketDriverFor(options.backend);
   const { address, family } = await numericHost(host);
-  if (backend === 'portable') return checked(await portableConnect(address, port, signal));
-  const native = backend as NativeBackendName;
-  return checked(await nativeConnect(native, sharedPort(native), address, family, port, signal));
+  return new TcpSocket(driver.backend, await driver.connect(address, family, port, signal));
 }
 
 /** Options of {@link createEchoServer}. */
@@ -224,10 +151,10 @@ export async function createEchoServer(options: EchoServerOptions = {}): Promise
   const idleTimeout = options.idleTimeout ?? 0;
   validateInteger(idleTimeout, 'options.idleTimeout', 0, 2 ** 31 - 1);
   if (options.threads !== undefined) validateInteger(options.threads, 'options.threads', 1, 1024);
-  const backend = socketBackend(options.backend);
+  const driver = socketDriverFor(options.backend);
   const { address, family } = await numericHost(host);
   const config: EchoConfig = {
-    backend,
+    driver,
     mode,
     host: address,
     family,

@@ -1,43 +1,37 @@
 /**
- * Sockets on the native core: every wait (accept, connect, recv, send,
- * shutdown, close, the echo loop) is an op on a completion port; setup
- * (socket, bind, listen, addresses, options) is a synchronous call.
+ * The socket driver of the native core: every wait (accept, connect, recv,
+ * send, shutdown, close, the echo loop) is an op on a completion port;
+ * setup (socket, bind, listen, addresses, options) is a synchronous call.
  */
 import { availableParallelism } from 'node:os';
-import type { Duplex } from 'node:stream';
 
 import {
   AbortError,
   type CompletionPort,
-  errnoName,
   type NativeBackendName,
+  OpGroup,
+  type OpErrorDetails,
   systemError,
 } from '@overlapped/common';
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
 
-import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
-import { socketToStream } from './stream.js';
-
-/**
- * The socket op kinds of native/common/backend.h (64-127), for code that
- * drives the port's ops itself.
- *
- * @example
- * ```ts
- * import { SocketOpKinds } from '@overlapped/socket';
- * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
- * ```
- */
-export const SocketOpKinds = {
-  accept: 65,
-  connect: 66,
-  recv: 67,
-  send: 68,
-  shutdown: 69,
-  close: 70,
-  echo: 71,
-} as const;
+import type {
+  AcceptedConnection,
+  ListenerDriver,
+  ListenRequest,
+  SocketBackendDriver,
+  SocketDriver,
+  SocketNames,
+} from './driver.js';
+import {
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
+  SHUTDOWN_SEND,
+  SOCKET_OPTION_NO_DELAY,
+  SocketOpKinds,
+} from './kinds.js';
+import type { SocketAddress } from './types.js';
+import { type QueuedSend, SendQueue, socketClosed } from './util.js';
 
 const sharedPorts = new Map<string, CompletionPort>();
 
@@ -71,78 +65,17 @@ interface ErrorPlace {
   port?: number;
 }
 
-const NO_PLACE: ErrorPlace = {};
-
-function failure(result: Failure, syscall: string, place: ErrorPlace = NO_PLACE): Error {
+function failure(result: Failure, syscall: string, place: ErrorPlace = {}): Error {
   // net words listen and bind errors with the code's description.
   const wording = syscall === 'listen' || syscall === 'bind' ? 'net-described' : 'net';
   return systemError({ errno: result[0], syscall, ...place, rawCode: result[1] || undefined, wording });
 }
 
-/** The error of an op that completed with `status` (`result`: the raw platform code). */
-function opFailure(
-  status: number,
-  result: number,
-  syscall: string,
-  place: ErrorPlace,
-  signal: AbortSignal | undefined,
-  isClosed: () => boolean,
-): Error {
-  if (errnoName(status) === 'ECANCELED') {
-    if (signal?.aborted) return new AbortError(undefined, { cause: signal.reason });
-    if (isClosed()) return socketClosed(syscall);
-    return new AbortError(undefined, { cause: syscall });
-  }
-  // The socket was closed under the op (closesocket aborts what is pending
-  // on Windows): whatever the kernel said, the cause is close.
-  if (isClosed()) return socketClosed(syscall);
-  return systemError({ errno: status, syscall, ...place, rawCode: result || undefined, wording: 'net' });
-}
-
-/** Runs one op on `port`, tracking its token in `inFlight` so that close can cancel it. */
-function runOp(
-  port: CompletionPort,
-  request: { kind: number; handle: number; buffers?: Uint8Array | Uint8Array[]; arg?: number; path?: string },
-  syscall: string,
-  place: ErrorPlace,
-  signal: AbortSignal | undefined,
-  inFlight: Set<number> | undefined,
-  isClosed: () => boolean,
-): Promise<number> {
-  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-  return new Promise<number>((resolve, reject) => {
-    let onAbort: (() => void) | undefined;
-    const token = port.submitOp(request, (status, result, _more, error) => {
-      inFlight?.delete(token);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (error !== undefined) {
-        // The port failed the op itself (its buffer was detached).
-        reject(error);
-      } else if (status === 0) {
-        resolve(result);
-      } else {
-        reject(opFailure(status, result, syscall, place, signal, isClosed));
-      }
-    });
-    inFlight?.add(token);
-    if (signal) {
-      onAbort = () => port.cancelOp(token);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-}
-
-/** A native send: the fast path's bytes, and its op once it started. */
-interface PendingSend extends QueuedSend {
-  /** Bytes the fast path sent before the op: the op sends the rest. */
-  sent: number;
-  /** The op's token once it started; 0 while it waits. */
-  token: number;
-}
-
-/** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
-const ACCEPT_ADDRESS_BYTES = 128;
-const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
+// The error details of a connected socket's ops: one object each, shared.
+const RECV: OpErrorDetails = { syscall: 'recv' };
+const SEND: OpErrorDetails = { syscall: 'send' };
+const SHUTDOWN: OpErrorDetails = { syscall: 'shutdown' };
+const CLOSE: OpErrorDetails = { syscall: 'close' };
 
 /** An accepted socket's local and remote [address, port], when its accept op learned them. */
 export interface AcceptedNames {
@@ -171,29 +104,29 @@ export function associate(port: CompletionPort, handle: number, place: ErrorPlac
 }
 
 // A socket dropped without close() would leak its handle: close it when
-// the object is collected. No op can be in flight then (each op's callback
-// keeps its socket reachable until it completes).
+// its op group is collected. No op can be in flight then: the port holds
+// each op's group until the op completes.
 const leaked = new FinalizationRegistry<number>((handle) => {
   binding().socketClose(handle);
 });
 
-/** A socket on the native core. */
-export class NativeSocket implements Socket {
-  readonly backend: NativeBackendName;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+/** A native send: the fast path's bytes, and its op once it started. */
+interface PendingSend extends QueuedSend {
+  /** Bytes the fast path sent before the op: the op sends the rest. */
+  sent: number;
+  /** The op's token once it started; 0 while it waits. */
+  token: number;
+}
+
+/** One connected socket on the native core. */
+class NativeSocketDriver implements SocketDriver {
+  readonly names: SocketNames;
   readonly #port: CompletionPort;
   readonly #handle: number;
-  readonly #inFlight = new Set<number>();
-  #closed = false;
-  #closing: Promise<void> | undefined;
-  #shutdown: Promise<void> | undefined;
+  // The socket's ops: close cancels them, and they fail with
+  // ERR_SOCKET_CLOSED once it was called.
+  readonly #ops: OpGroup;
   readonly #onClose: (() => void) | undefined;
-  // Made once, shared by every op of this socket: how an op learns that the
-  // socket was closed under it.
-  readonly #isClosed = (): boolean => this.#closed;
   readonly #trySend: boolean;
   // Sends go one op at a time, in call order: the head is in flight, the
   // others wait. The send op's second buffer is one double where the
@@ -203,49 +136,30 @@ export class NativeSocket implements Socket {
   #progressBytes: Uint8Array | undefined;
 
   /** Wraps a connected socket handle; names are those given, else read from the kernel. */
-  constructor(
-    backend: NativeBackendName,
-    port: CompletionPort,
-    handle: number,
-    onClose?: () => void,
-    names?: AcceptedNames,
-  ) {
-    this.backend = backend;
+  constructor(backend: NativeBackendName, port: CompletionPort, handle: number, onClose?: () => void, names?: AcceptedNames) {
     this.#port = port;
     this.#handle = handle;
     this.#onClose = onClose;
     this.#trySend = backend !== 'iocp';
-    leaked.register(this, handle, this);
+    this.#ops = new OpGroup(port, { closedError: socketClosed, wording: 'net' });
+    leaked.register(this.#ops, handle, this.#ops);
     const core = binding();
     const local = names?.local ?? core.socketName(handle, false);
     const remote = names?.remote ?? core.socketName(handle, true);
-    [this.localAddress, this.localPort] = failed(local) ? ['', 0] : (local as [string, number]);
-    [this.remoteAddress, this.remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
+    const [localAddress, localPort] = failed(local) ? ['', 0] : (local as [string, number]);
+    const [remoteAddress, remotePort] = failed(remote) ? ['', 0] : (remote as [string, number]);
+    this.names = { localAddress, localPort, remoteAddress, remotePort };
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#ops.closed;
   }
 
-  /** The socket handle (fd or SOCKET). */
-  get handle(): number {
-    return this.#handle;
+  recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+    return this.#ops.run({ kind: SocketOpKinds.recv, handle: this.#handle, buffers: buffer }, RECV, signal);
   }
 
-  #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
-    if (this.#closed) return Promise.reject(socketClosed(syscall));
-    return runOp(this.#port, { kind, handle: this.#handle, buffers: buffer, arg }, syscall, NO_PLACE, signal, this.#inFlight, this.#isClosed);
-  }
-
-  recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    return this.#op(SocketOpKinds.recv, 'recv', buffer, 0, options?.signal);
-  }
-
-  send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
-    if (buffer.byteLength === 0) return Promise.resolve(0);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+  send(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
     let sent = 0;
     // Fast path (POSIX backends): with no send in flight, what fits in the
     // socket buffer goes out now, in one syscall and without a completion;
@@ -271,22 +185,19 @@ export class NativeSocket implements Socket {
     this.#progress[0] = 0;
     const rest = send.sent === 0 ? send.buffer : send.buffer.subarray(send.sent);
     try {
-      send.token = this.#port.submitOp(
+      send.token = this.#ops.submit(
         { kind: SocketOpKinds.send, handle: this.#handle, buffers: [rest, this.#progressBytes!] },
         (status, result, _more, failed) => {
-          this.#inFlight.delete(send.token);
           const bytes = send.sent + (status === 0 ? result : this.#progress![0]!);
           // `failed`: the port failed the op itself (its buffer was detached).
-          const error = status === 0 ? undefined : (failed ?? opFailure(status, result, 'send', NO_PLACE, send.signal, this.#isClosed));
+          const error = status === 0 ? undefined : (failed ?? this.#ops.error(status, result, SEND, send.signal));
           this.#settleSend(send, error, bytes);
         },
       );
     } catch (error) {
       // The port refused the op (it was closed): nothing more was sent.
       this.#settleSend(send, error as Error, send.sent);
-      return;
     }
-    this.#inFlight.add(send.token);
   };
 
   // Settles `send` (the head of the queue, or one that waits) and starts the
@@ -299,63 +210,28 @@ export class NativeSocket implements Socket {
   readonly #abortSend = (send: PendingSend): void => {
     // An op in flight is cancelled and settles through its completion (with
     // what the kernel took); a send still waiting never started.
-    if (send.token !== 0) this.#port.cancelOp(send.token);
+    if (send.token !== 0) this.#ops.cancel(send.token);
     else this.#settleSend(send, new AbortError(undefined, { cause: send.signal?.reason }), 0);
   };
 
-  /**
-   * Half-closes (shuts down our sending side). A second call does nothing
-   * more and settles as the first one did, as net's `end()` does.
-   */
   shutdown(): Promise<void> {
-    this.#shutdown ??= this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1).then(() => undefined);
-    return this.#shutdown;
+    return this.#ops.run({ kind: SocketOpKinds.shutdown, handle: this.#handle, arg: SHUTDOWN_SEND }, SHUTDOWN).then(() => undefined);
   }
 
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#closed = true;
-    leaked.unregister(this);
+    leaked.unregister(this.#ops);
     // Sends that wait behind the one in flight never start.
     for (const send of this.#sends.list().slice(1)) this.#settleSend(send, socketClosed('send'), 0);
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
-    for (const token of this.#inFlight) this.#port.cancelOp(token);
-    this.#closing = runOp(
-      this.#port,
-      { kind: SocketOpKinds.close, handle: this.#handle },
-      'close',
-      {},
-      undefined,
-      undefined,
-      () => false,
-    ).then(
-      () => this.#onClose?.(),
-      () => this.#onClose?.(),
-    );
-    return this.#closing;
+    this.#ops.close();
+    const done = (): void => this.#onClose?.();
+    return this.#port.runOp({ kind: SocketOpKinds.close, handle: this.#handle }, CLOSE).then(done, done);
   }
 
-  /** `await using socket = ...`: closes the socket when the scope ends. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  setNoDelay(on = true): void {
-    if (this.#closed) throw socketClosed('setNoDelay');
-    const result = binding().socketSetOption(this.#handle, 1, on ? 1 : 0);
+  setNoDelay(on: boolean): void {
+    const result = binding().socketSetOption(this.#handle, SOCKET_OPTION_NO_DELAY, on ? 1 : 0);
     if (failed(result)) throw failure(result, 'setsockopt');
-  }
-
-  /** Makes the next close reset the connection (SO_LINGER 0). */
-  resetOnClose(): void {
-    if (this.#closed) throw socketClosed('setsockopt');
-    const result = binding().socketSetOption(this.#handle, 2, 0);
-    if (failed(result)) throw failure(result, 'setsockopt');
-  }
-
-  toStream(): Duplex {
-    return socketToStream(this);
   }
 }
 
@@ -364,117 +240,39 @@ export class NativeSocket implements Socket {
  * one op yields every connection (and is submitted again if the kernel ends
  * it); elsewhere `acceptDepth` accept ops are kept posted.
  */
-export class NativeServer implements Server {
-  readonly backend: NativeBackendName;
+class NativeListener implements ListenerDriver {
   readonly acceptMode: 'multishot' | 'posted';
+  readonly address: SocketAddress;
+  readonly #backend: NativeBackendName;
   readonly #port: CompletionPort;
   readonly #handle: number;
-  readonly #address: SocketAddress;
-  readonly #maxConnections: number;
-  readonly #onAccepted: (handle: number, names: AcceptedNames | undefined) => void;
+  readonly #accepted: (connection: AcceptedConnection<number>) => void;
   readonly #inFlight = new Set<number>();
   #acceptOps = 0;
-  #connections = 0;
-  #refused = 0;
   #closed = false;
-  #closing: Promise<void> | undefined;
   #accepting = 0;
   #acceptsDone: (() => void) | undefined;
-  readonly #accepted = new AcceptedQueue<Socket>();
-  readonly #onConnection: ((socket: Socket) => void) | undefined;
 
-  private constructor(
+  constructor(
     backend: NativeBackendName,
     port: CompletionPort,
     handle: number,
     address: SocketAddress,
-    options: {
-      acceptDepth: number;
-      multishot: boolean;
-      maxConnections: number;
-      onConnection?: (socket: Socket) => void;
-      onAccepted?: (handle: number) => void;
-    },
+    request: ListenRequest,
+    accepted: (connection: AcceptedConnection<number>) => void,
   ) {
-    this.backend = backend;
+    this.#backend = backend;
     this.#port = port;
     this.#handle = handle;
-    this.#address = address;
-    this.#maxConnections = options.maxConnections;
-    this.#onConnection = options.onConnection;
-    this.#onAccepted = options.onAccepted ?? ((accepted, names) => this.#deliver(accepted, names));
-    const multishot = options.multishot && port.supportsMultishot(SocketOpKinds.accept);
+    this.address = address;
+    this.#accepted = accepted;
+    const multishot = request.multishot && port.supportsMultishot(SocketOpKinds.accept);
     this.acceptMode = multishot ? 'multishot' : 'posted';
-    for (let i = 0; i < (multishot ? 1 : options.acceptDepth); i++) this.#postAccept();
-  }
-
-  /**
-   * Binds and listens, then keeps one multishot accept op (where the
-   * backend has it and `multishot` is true) or `acceptDepth` accept ops
-   * posted. `onAccepted`, when given, takes the raw handles instead (the
-   * echo server).
-   */
-  static create(
-    backend: NativeBackendName,
-    port: CompletionPort,
-    options: {
-      host: string;
-      family: 4 | 6;
-      port: number;
-      backlog: number;
-      acceptDepth: number;
-      multishot: boolean;
-      maxConnections: number;
-      onConnection?: (socket: Socket) => void;
-      onAccepted?: (handle: number) => void;
-    },
-  ): NativeServer {
-    const core = binding();
-    const place = { address: options.host, port: options.port };
-    const handle = core.socketOpen(options.family);
-    if (failed(handle)) throw failure(handle, 'socket', place);
-    const bound = core.socketBind(handle as number, options.host, options.port, options.backlog);
-    if (failed(bound)) {
-      core.socketClose(handle as number);
-      throw failure(bound, 'listen', place);
-    }
-    const name = core.socketName(handle as number, false);
-    if (failed(name)) {
-      core.socketClose(handle as number);
-      throw failure(name, 'getsockname', place);
-    }
-    associate(port, handle as number, place);
-    const [address, boundPort] = name as [string, number];
-    return new NativeServer(backend, port, handle as number, { address, port: boundPort, family: options.family === 6 ? 'IPv6' : 'IPv4' }, options);
-  }
-
-  get connections(): number {
-    return this.#connections;
-  }
-
-  get refused(): number {
-    return this.#refused;
+    for (let i = 0; i < (multishot ? 1 : request.acceptDepth); i++) this.#postAccept();
   }
 
   get acceptOps(): number {
     return this.#acceptOps;
-  }
-
-  address(): SocketAddress {
-    return { ...this.#address };
-  }
-
-  /** Counts a connection the owner accepted itself (the echo server) as live. */
-  track(delta: number): void {
-    this.#connections += delta;
-  }
-
-  /** Whether one more connection may be live; if not, closes `handle` and counts it refused. */
-  admit(handle: number): boolean {
-    if (this.#connections < this.#maxConnections) return true;
-    this.#refused++;
-    binding().socketClose(handle);
-    return false;
   }
 
   // Submits one accept op: multishot (its callback runs once per
@@ -503,7 +301,7 @@ export class NativeServer implements Server {
           } else {
             // The next accept is posted before the app sees this socket.
             if (!more) this.#postAccept();
-            this.#onAccepted(accepted, record && acceptedNames(record));
+            this.#accepted(this.#connection(accepted, record && acceptedNames(record)));
           }
         } else if (!more && !this.#closed) {
           // A failed accept (EMFILE, ECONNABORTED...), which also ends a
@@ -517,86 +315,93 @@ export class NativeServer implements Server {
     this.#inFlight.add(token);
   }
 
+  #connection(handle: number, names: AcceptedNames | undefined): AcceptedConnection<number> {
+    return {
+      raw: handle,
+      open: (onClose) => {
+        associate(this.#port, handle, {});
+        return new NativeSocketDriver(this.#backend, this.#port, handle, onClose, names);
+      },
+      refuse: () => binding().socketClose(handle),
+    };
+  }
+
   #checkDone(): void {
     if (this.#closed && this.#accepting === 0) this.#acceptsDone?.();
   }
 
-  #deliver(handle: number, names: AcceptedNames | undefined): void {
-    if (!this.admit(handle)) return;
-    associate(this.#port, handle, {});
-    this.#connections++;
-    let counted = true;
-    const socket = new NativeSocket(
-      this.backend,
-      this.#port,
-      handle,
-      () => {
-        if (counted) this.#connections--;
-        counted = false;
-      },
-      names,
-    );
-    if (this.#onConnection) {
-      this.#onConnection(socket);
-      return;
-    }
-    this.#accepted.push(socket);
-  }
-
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
     this.#closed = true;
-    this.#closing = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       this.#acceptsDone = resolve;
       for (const token of this.#inFlight) this.#port.cancelOp(token);
       this.#checkDone();
     }).then(() => {
       binding().socketClose(this.#handle);
-      this.#accepted.end();
     });
-    return this.#closing;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    return this.#accepted.iterator(() => this.#closed, () => this.close());
-  }
-
-  /** `await using server = ...`: closes the server when the scope ends. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
-/** Connects a new native socket to host:port. */
-export async function nativeConnect(
-  backend: NativeBackendName,
-  port: CompletionPort,
-  host: string,
-  family: 4 | 6,
-  remotePort: number,
-  signal: AbortSignal | undefined,
-): Promise<NativeSocket> {
-  const core = binding();
-  const place = { address: host, port: remotePort };
-  const handle = core.socketOpen(family);
-  if (failed(handle)) throw failure(handle, 'socket', place);
-  const fd = handle as number;
-  if (backend === 'iocp') {
-    // ConnectEx needs a bound socket.
-    const bound = core.socketBind(fd, family === 6 ? '::' : '0.0.0.0', 0, -1);
+/** The sockets of one native backend. */
+export class NativeSocketBackend implements SocketBackendDriver {
+  readonly backend: NativeBackendName;
+
+  constructor(backend: NativeBackendName) {
+    this.backend = backend;
+  }
+
+  async connect(host: string, family: 4 | 6, remotePort: number, signal: AbortSignal | undefined): Promise<SocketDriver> {
+    const port = sharedPort(this.backend);
+    const core = binding();
+    const place = { address: host, port: remotePort };
+    const handle = core.socketOpen(family);
+    if (failed(handle)) throw failure(handle, 'socket', place);
+    const fd = handle as number;
+    if (this.backend === 'iocp') {
+      // ConnectEx needs a bound socket.
+      const bound = core.socketBind(fd, family === 6 ? '::' : '0.0.0.0', 0, -1);
+      if (failed(bound)) {
+        core.socketClose(fd);
+        throw failure(bound, 'bind', place);
+      }
+    }
+    associate(port, fd, place);
+    try {
+      await port.runOp({ kind: SocketOpKinds.connect, handle: fd, path: host, arg: remotePort }, { syscall: 'connect', ...place }, signal);
+    } catch (error) {
+      core.socketClose(fd);
+      throw error;
+    }
+    return new NativeSocketDriver(this.backend, port, fd);
+  }
+
+  /**
+   * Binds and listens, then keeps one multishot accept op (where the
+   * backend has it and `multishot` is true) or `acceptDepth` accept ops
+   * posted.
+   */
+  async listen(request: ListenRequest, accepted: (connection: AcceptedConnection<number>) => void): Promise<ListenerDriver> {
+    const port = request.completionPort ?? sharedPort(this.backend);
+    const core = binding();
+    const place = { address: request.host, port: request.port };
+    const handle = core.socketOpen(request.family);
+    if (failed(handle)) throw failure(handle, 'socket', place);
+    const fd = handle as number;
+    const bound = core.socketBind(fd, request.host, request.port, request.backlog);
     if (failed(bound)) {
       core.socketClose(fd);
-      throw failure(bound, 'bind', place);
+      throw failure(bound, 'listen', place);
     }
+    const name = core.socketName(fd, false);
+    if (failed(name)) {
+      core.socketClose(fd);
+      throw failure(name, 'getsockname', place);
+    }
+    associate(port, fd, place);
+    const [address, boundPort] = name as [string, number];
+    const family = request.family === 6 ? 'IPv6' : 'IPv4';
+    return new NativeListener(this.backend, port, fd, { address, port: boundPort, family }, request, accepted);
   }
-  associate(port, fd, place);
-  try {
-    await runOp(port, { kind: SocketOpKinds.connect, handle: fd, path: host, arg: remotePort }, 'connect', place, signal, undefined, () => false);
-  } catch (error) {
-    core.socketClose(fd);
-    throw error;
-  }
-  return new NativeSocket(backend, port, fd);
 }
 
 /** Starts the native echo loop on an accepted socket; the op owns and closes it. */
@@ -612,4 +417,3 @@ export function startNativeEcho(
     (status) => done(status),
   );
 }
-

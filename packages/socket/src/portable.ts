@@ -1,16 +1,22 @@
 /**
- * Sockets on the portable backend: the same API over node:net, in pure
- * TypeScript. A socket is paused while more than a bounded amount of
- * received data waits for recv, so memory per connection stays bounded.
+ * The socket driver of the portable backend: the same API over node:net,
+ * in pure TypeScript. A socket is paused while more than a bounded amount
+ * of received data waits for recv, so memory per connection stays bounded.
  */
 import * as net from 'node:net';
-import type { Duplex } from 'node:stream';
 
 import { AbortError, bufferDetached, isDetached, systemError } from '@overlapped/common';
 
-import { socketToStream } from './stream.js';
-import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
+import type {
+  AcceptedConnection,
+  ListenerDriver,
+  ListenRequest,
+  SocketBackendDriver,
+  SocketDriver,
+  SocketNames,
+} from './driver.js';
+import type { SocketAddress } from './types.js';
+import { type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 
 const HIGH_WATER = 256 * 1024;
 
@@ -41,20 +47,14 @@ interface Reader {
 }
 
 /** A socket on node:net. */
-export class PortableSocket implements Socket {
-  readonly backend = 'portable' as const;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
+class PortableSocketDriver implements SocketDriver {
+  readonly names: SocketNames;
   readonly #socket: net.Socket;
   readonly #chunks: Buffer[] = [];
   #queued = 0;
   #ended = false;
   #error: unknown;
   #closed = false;
-  #closing: Promise<void> | undefined;
-  #shutdown: Promise<void> | undefined;
   readonly #readers: Reader[] = [];
   readonly #onClose: (() => void) | undefined;
   readonly #sends = new SendQueue<PortableSend>();
@@ -67,10 +67,12 @@ export class PortableSocket implements Socket {
   constructor(socket: net.Socket, onClose?: () => void) {
     this.#socket = socket;
     this.#onClose = onClose;
-    this.localAddress = socket.localAddress ?? '';
-    this.localPort = socket.localPort ?? 0;
-    this.remoteAddress = socket.remoteAddress ?? '';
-    this.remotePort = socket.remotePort ?? 0;
+    this.names = {
+      localAddress: socket.localAddress ?? '',
+      localPort: socket.localPort ?? 0,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+    };
     socket.on('data', (chunk: Buffer) => {
       this.#chunks.push(chunk);
       this.#queued += chunk.length;
@@ -90,12 +92,11 @@ export class PortableSocket implements Socket {
       this.#serve();
       // A connection that failed under a send: what the kernel took is known.
       for (const send of this.#sends.list()) {
-        this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+        this.#settleSend(send, this.#sendFailure(), send.written);
       }
-      if (!this.#closed) {
-        this.#closed = true;
-        this.#onClose?.();
-      }
+      // The connection is over, the socket is not closed: as on the native
+      // backends, only close() closes it (and the server counts it until
+      // then); a recv says 0, or the error.
     });
     socket.resume();
   }
@@ -143,10 +144,7 @@ export class PortableSocket implements Socket {
     return copied;
   }
 
-  recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(socketClosed('recv'));
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const reader: Reader = { buffer, resolve, reject, signal, onAbort: undefined };
       if (signal) {
@@ -165,11 +163,7 @@ export class PortableSocket implements Socket {
     });
   }
 
-  send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
-    if (this.#closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
-    if (buffer.byteLength === 0) return Promise.resolve(0);
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+  send(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
     if (this.#error !== undefined) return Promise.reject(withBytesWritten(streamError(this.#error, 'send'), 0));
     return this.#sends.add(
       (resolve, reject) => ({ buffer, written: 0, signal, resolve, reject, onAbort: undefined }),
@@ -192,7 +186,7 @@ export class PortableSocket implements Socket {
     if (!send || this.#chunk !== 0 || this.#closed) return;
     if (this.#socket.destroyed) {
       // The connection failed: what waits can never go out.
-      this.#settleSend(send, streamError(this.#error ?? socketClosed('send'), 'send'), send.written);
+      this.#settleSend(send, this.#sendFailure(), send.written);
       return;
     }
     if (isDetached(send.buffer)) {
@@ -221,21 +215,22 @@ export class PortableSocket implements Socket {
     });
   }
 
+  // Why a send cannot go out once net's socket is gone: the connection's
+  // error; else close(); else the connection ended (both sides shut
+  // down), where the kernel says EPIPE.
+  #sendFailure(): Error {
+    if (this.#error !== undefined) return streamError(this.#error, 'send');
+    if (this.#closed) return socketClosed('send');
+    return systemError({ code: 'EPIPE', syscall: 'send', wording: 'net' });
+  }
+
   #settleSend(send: PortableSend, error: Error | undefined, bytes: number): void {
     if (this.#sends.settle(send, error, bytes)) this.#writeChunk();
   }
 
-  /**
-   * Half-closes (net's `end()`, once what was written went out). A second
-   * call does nothing more and settles as the first one did.
-   */
+  /** Half-closes: net's `end()`, once what was written went out. */
   shutdown(): Promise<void> {
-    if (this.#shutdown) return this.#shutdown;
-    if (this.#closed) {
-      this.#shutdown = Promise.reject(socketClosed('shutdown'));
-      return this.#shutdown;
-    }
-    this.#shutdown = new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const onError = (error: unknown) => reject(streamError(error, 'shutdown'));
       this.#socket.once('error', onError);
       this.#socket.end(() => {
@@ -243,12 +238,9 @@ export class PortableSocket implements Socket {
         resolve();
       });
     });
-    return this.#shutdown;
   }
 
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const wasClosed = this.#closed;
     this.#closed = true;
     for (const reader of this.#readers.splice(0)) {
       if (reader.onAbort) reader.signal?.removeEventListener('abort', reader.onAbort);
@@ -261,7 +253,7 @@ export class PortableSocket implements Socket {
     for (const send of this.#sends.list()) {
       this.#settleSend(send, socketClosed('send'), send.written + (this.#chunkOf === send ? chunkTaken : 0));
     }
-    this.#closing = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       if (this.#socket.destroyed) {
         resolve();
       } else {
@@ -269,150 +261,75 @@ export class PortableSocket implements Socket {
         this.#socket.destroy();
       }
     }).then(() => {
-      if (!wasClosed) this.#onClose?.();
+      this.#onClose?.();
     });
-    return this.#closing;
   }
 
-  /** `await using socket = ...`: closes the socket when the scope ends. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
-  setNoDelay(on = true): void {
-    if (this.#closed) throw socketClosed('setNoDelay');
+  setNoDelay(on: boolean): void {
     this.#socket.setNoDelay(on);
-  }
-
-  toStream(): Duplex {
-    return socketToStream(this);
   }
 }
 
-/** A listening node:net server with the {@link Server} API. */
-export class PortableServer implements Server {
-  readonly backend = 'portable' as const;
+/** A listening net.Server. */
+class PortableListener implements ListenerDriver {
   readonly acceptMode = 'node' as const;
   readonly acceptOps = 0;
+  readonly address: SocketAddress;
   readonly #server: net.Server;
-  readonly #maxConnections: number;
-  readonly #onConnection: ((socket: Socket) => void) | undefined;
-  readonly #onAccepted: ((socket: net.Socket) => void) | undefined;
-  readonly #accepted = new AcceptedQueue<Socket>();
-  #address: SocketAddress = { address: '', port: 0, family: 'IPv4' };
-  #connections = 0;
-  #refused = 0;
-  #closed = false;
-  #closing: Promise<void> | undefined;
 
-  private constructor(
-    options: { maxConnections: number; onConnection?: (socket: Socket) => void; onAccepted?: (socket: net.Socket) => void },
-  ) {
-    this.#maxConnections = options.maxConnections;
-    this.#onConnection = options.onConnection;
-    this.#onAccepted = options.onAccepted;
-    this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
-  }
-
-  /** Listens; rejects with EADDRINUSE (address, port) like net. */
-  static async create(options: {
-    host: string;
-    port: number;
-    backlog: number;
-    maxConnections: number;
-    onConnection?: (socket: Socket) => void;
-    onAccepted?: (socket: net.Socket) => void;
-  }): Promise<PortableServer> {
-    const server = new PortableServer(options);
-    await new Promise<void>((resolve, reject) => {
-      server.#server.once('error', reject);
-      server.#server.listen({ host: options.host, port: options.port, backlog: options.backlog }, () => {
-        server.#server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.#server.address() as net.AddressInfo;
-    server.#address = { address: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' };
-    return server;
-  }
-
-  get connections(): number {
-    return this.#connections;
-  }
-
-  get refused(): number {
-    return this.#refused;
-  }
-
-  address(): SocketAddress {
-    return { ...this.#address };
-  }
-
-  /** Counts a connection the owner handles itself (the echo server). */
-  track(delta: number): void {
-    this.#connections += delta;
-  }
-
-  #accept(raw: net.Socket): void {
-    if (this.#closed || this.#connections >= this.#maxConnections) {
-      this.#refused++;
-      raw.destroy();
-      return;
-    }
-    if (this.#onAccepted) {
-      this.#onAccepted(raw);
-      return;
-    }
-    this.#connections++;
-    const socket = new PortableSocket(raw, () => this.#connections--);
-    if (this.#onConnection) {
-      this.#onConnection(socket);
-      return;
-    }
-    this.#accepted.push(socket);
+  constructor(server: net.Server) {
+    this.#server = server;
+    const address = server.address() as net.AddressInfo;
+    this.address = { address: address.address, port: address.port, family: address.family === 'IPv6' ? 'IPv6' : 'IPv4' };
   }
 
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#closed = true;
     // net's close callback waits for every connection; stopping to listen
     // is what this close promises, and that happens at once.
     this.#server.close();
-    this.#closing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      this.#accepted.end();
-    });
-    return this.#closing;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Socket> {
-    return this.#accepted.iterator(() => this.#closed, () => this.close());
-  }
-
-  /** `await using server = ...`: closes the server when the scope ends. */
-  [asyncDispose](): Promise<void> {
-    return this.close();
+    return new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
-/** Connects on node:net; errors are net's own (ECONNREFUSED with address and port). */
-export function portableConnect(host: string, port: number, signal: AbortSignal | undefined): Promise<PortableSocket> {
-  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-  return new Promise<PortableSocket>((resolve, reject) => {
-    const raw = net.connect({ host, port, allowHalfOpen: true });
-    raw.pause();
-    const onAbort = () => {
-      raw.destroy();
-      reject(new AbortError(undefined, { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    raw.once('error', (error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(error);
+/** The sockets of the portable backend. */
+export class PortableSocketBackend implements SocketBackendDriver {
+  readonly backend = 'portable' as const;
+
+  /** Connects on node:net; errors are net's own (ECONNREFUSED with address and port). */
+  connect(host: string, _family: 4 | 6, port: number, signal: AbortSignal | undefined): Promise<SocketDriver> {
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    return new Promise<SocketDriver>((resolve, reject) => {
+      const raw = net.connect({ host, port, allowHalfOpen: true });
+      raw.pause();
+      const onAbort = () => {
+        raw.destroy();
+        reject(new AbortError(undefined, { cause: signal?.reason }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      raw.once('error', (error) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      });
+      raw.once('connect', () => {
+        signal?.removeEventListener('abort', onAbort);
+        raw.removeAllListeners('error');
+        resolve(new PortableSocketDriver(raw));
+      });
     });
-    raw.once('connect', () => {
-      signal?.removeEventListener('abort', onAbort);
-      raw.removeAllListeners('error');
-      resolve(new PortableSocket(raw));
+  }
+
+  /** Listens; rejects with EADDRINUSE (address, port) like net. */
+  async listen(request: ListenRequest, accepted: (connection: AcceptedConnection<net.Socket>) => void): Promise<ListenerDriver> {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (raw) => {
+      accepted({ raw, open: (onClose) => new PortableSocketDriver(raw, onClose), refuse: () => raw.destroy() });
     });
-  });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: request.host, port: request.port, backlog: request.backlog }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return new PortableListener(server);
+  }
 }

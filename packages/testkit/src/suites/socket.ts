@@ -470,6 +470,33 @@ export function defineSocketSuite(api: TestApi, backend: BackendName): void {
       }
     }, timeout);
 
+    it('keeps a socket whose both sides ended open, and counted, until close()', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        await client.shutdown();
+        assert.equal(await peer.recv(Buffer.alloc(8)), 0);
+        await peer.shutdown();
+        assert.equal(await client.recv(Buffer.alloc(8)), 0);
+        // The connection is over on the wire; the sockets are not closed
+        // until close() (`closed` says whether it was called), the server
+        // still counts its accepted one, and a recv still says 0.
+        await sleep(50);
+        assert.equal(client.closed, false, 'client.closed');
+        assert.equal(peer.closed, false, 'peer.closed');
+        assert.equal(server.connections, 1, 'server.connections');
+        assert.equal(await peer.recv(Buffer.alloc(8)), 0);
+        assert.equal(await client.recv(Buffer.alloc(8)), 0);
+        // A send after our own shutdown: the kernel's EPIPE, not "closed".
+        await assert.rejects(client.send(Buffer.from('late')), { code: 'EPIPE', syscall: 'send' });
+        await peer.close();
+        await client.close();
+        assert.equal(peer.closed, true);
+        assert.equal(server.connections, 0);
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('closes sockets and servers with Symbol.asyncDispose', async () => {
       const { server, client, peer } = await connectedPair(backend);
       assert.equal(typeof client[Symbol.asyncDispose], 'function');

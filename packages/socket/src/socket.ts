@@ -1,0 +1,192 @@
+/**
+ * The one Socket and Server of every backend: they validate each call
+ * (`ERR_*` errors, thrown before any I/O), keep the rules every backend
+ * shares (closed sockets, aborted signals, empty sends, once-only shutdown
+ * and close, connection counts) and delegate the I/O to a backend's driver.
+ */
+import type { Duplex } from 'node:stream';
+
+import { AbortError, type BackendName, invalidArgType } from '@overlapped/common';
+
+import type { AcceptedConnection, ListenerDriver, SocketDriver } from './driver.js';
+import { socketToStream } from './stream.js';
+import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
+import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
+
+/** A connected TCP socket over a backend's {@link SocketDriver}. */
+export class TcpSocket implements Socket {
+  readonly backend: BackendName;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly #driver: SocketDriver;
+  #shutdown: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(backend: BackendName, driver: SocketDriver) {
+    this.backend = backend;
+    this.#driver = driver;
+    ({
+      localAddress: this.localAddress,
+      localPort: this.localPort,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+    } = driver.names);
+  }
+
+  get closed(): boolean {
+    return this.#driver.closed;
+  }
+
+  recv(buffer: Uint8Array, options?: OpOptions): Promise<number> {
+    const view = checkBuffer(buffer);
+    if (view.byteLength === 0) throw invalidArgType('buffer', 'a non-empty buffer', buffer);
+    const signal = checkOpOptions(options);
+    if (this.#driver.closed) return Promise.reject(socketClosed('recv'));
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    return this.#driver.recv(view, signal);
+  }
+
+  send(buffer: Uint8Array, options?: OpOptions): Promise<number> {
+    const view = checkBuffer(buffer);
+    const signal = checkOpOptions(options);
+    if (this.#driver.closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
+    if (view.byteLength === 0) return Promise.resolve(0);
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    return this.#driver.send(view, signal);
+  }
+
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#driver.closed ? Promise.reject(socketClosed('shutdown')) : this.#driver.shutdown();
+    return this.#shutdown;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#driver.close();
+    return this.#closing;
+  }
+
+  /** `await using socket = ...`: closes the socket when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  setNoDelay(on?: boolean): void {
+    if (on !== undefined && typeof on !== 'boolean') throw invalidArgType('on', 'of type boolean', on);
+    if (this.#driver.closed) throw socketClosed('setNoDelay');
+    this.#driver.setNoDelay(on ?? true);
+  }
+
+  toStream(): Duplex {
+    return socketToStream(this);
+  }
+}
+
+/** What a server does with each admitted connection. */
+export type ServerAccept =
+  /** Wraps it in a socket, for `onConnection` (or the iterator when absent). */
+  | { onConnection: ((socket: Socket) => void) | undefined }
+  /** Hands the backend's raw connection over (the echo server's own loops). */
+  | { onAccepted: (connection: AcceptedConnection) => void };
+
+/**
+ * A listening socket over a backend's {@link ListenerDriver}: admits each
+ * accepted connection (up to `maxConnections` live ones), counts them, and
+ * hands them to `onConnection` or the iterator.
+ */
+export class TcpServer implements Server {
+  readonly backend: BackendName;
+  readonly #maxConnections: number;
+  readonly #accept: ServerAccept;
+  readonly #accepted = new AcceptedQueue<Socket>();
+  #listener: ListenerDriver | undefined;
+  #connections = 0;
+  #refused = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** Made before listening: the listener's accepted connections come to {@link admit}. */
+  constructor(backend: BackendName, maxConnections: number, accept: ServerAccept) {
+    this.backend = backend;
+    this.#maxConnections = maxConnections;
+    this.#accept = accept;
+  }
+
+  /** Attaches the listener once it listens. */
+  listening(listener: ListenerDriver): this {
+    this.#listener = listener;
+    return this;
+  }
+
+  get acceptMode(): 'multishot' | 'posted' | 'node' {
+    return this.#listener!.acceptMode;
+  }
+
+  get acceptOps(): number {
+    return this.#listener!.acceptOps;
+  }
+
+  get connections(): number {
+    return this.#connections;
+  }
+
+  get refused(): number {
+    return this.#refused;
+  }
+
+  address(): SocketAddress {
+    return { ...this.#listener!.address };
+  }
+
+  /** Counts a connection the owner handles itself (the echo server's raw ones) as live, or no longer. */
+  track(delta: number): void {
+    this.#connections += delta;
+  }
+
+  /**
+   * One connection the listener accepted: closed at once (and counted
+   * refused) when `maxConnections` are live or the server is closed, else
+   * handed on.
+   */
+  readonly admit = (connection: AcceptedConnection): void => {
+    if (this.#closed || this.#connections >= this.#maxConnections) {
+      this.#refused++;
+      connection.refuse();
+      return;
+    }
+    if ('onAccepted' in this.#accept) {
+      this.#accept.onAccepted(connection);
+      return;
+    }
+    let driver: SocketDriver;
+    try {
+      driver = connection.open(() => this.#connections--);
+    } catch {
+      // The port would never see this socket's completions: drop it.
+      connection.refuse();
+      return;
+    }
+    this.#connections++;
+    const socket = new TcpSocket(this.backend, driver);
+    const onConnection = this.#accept.onConnection;
+    if (onConnection) onConnection(socket);
+    else this.#accepted.push(socket);
+  };
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = this.#listener!.close().then(() => this.#accepted.end());
+    return this.#closing;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Socket> {
+    return this.#accepted.iterator(() => this.#closed, () => this.close());
+  }
+
+  /** `await using server = ...`: closes the server when the scope ends. */
+  [asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

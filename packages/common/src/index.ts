@@ -35,6 +35,30 @@ export { envFlag } from './env.js';
 export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
 export { CompletionPort, MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port.js';
+export { DEFAULT_TRAITS, OP_CONSTANTS, OPS } from './op-table.js';
+export type { OpDefinition, OpLayout, OpTraits } from './op-table.js';
+export {
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
+  BATCH_FIELDS,
+  DISPOSITIONS,
+  ECHO_STATS_BYTES,
+  FileOpKinds,
+  KIND_LIMIT,
+  MAX_TRANSFER,
+  OP_DESCRIPTIONS,
+  OP_FLAGS,
+  OP_RECORD_FINAL,
+  OP_RECORD_MORE,
+  OP_TABLE_ABI_ID,
+  OPEN_BITS,
+  SEND_PROGRESS_BYTES,
+  SHARE_BITS,
+  SHUTDOWN_HOW,
+  SocketOpKinds,
+  SOCKET_OPTIONS,
+  STAT_FIELDS,
+} from './generated/op-table.js';
 export type {
   BatchOpCallback,
   Completion,

@@ -168,9 +168,9 @@ void Port::CloseUndelivered() {
       if (record.status == 0 && EnvHandles::ReturnsHandle(op.kind, &kind)) {
         CloseHandleNow(static_cast<int64_t>(record.bytes), kind);
       } else if (IsCancelledResult(static_cast<int64_t>(record.status)) &&
-                 op.kind != OpKind::kSocketEcho && EnvHandles::ClosesHandle(op.kind, &kind)) {
+                 !TraitsOf(op.kind).owns_handle && EnvHandles::ClosesHandle(op.kind, &kind)) {
         // The close left the set when it was submitted but never ran. (An
-        // echo op closes its socket even when cancelled.)
+        // op that owns its handle closes it even when cancelled.)
         CloseHandleNow(op.handle, kind);
       }
     }
@@ -320,7 +320,6 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
 // are submitted, and it is returned in a list of [index, code, message]
 // (undefined when every op started), for JS to fail that op alone.
 Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
-  constexpr size_t kSubmitBatchFields = 6;
   Napi::Env env = info.Env();
   if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
   Napi::Float64Array fields = info[0].As<Napi::Float64Array>();

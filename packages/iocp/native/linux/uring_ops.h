@@ -36,6 +36,21 @@ inline UringOpState* StartUringOpState(Op* op) {
 }
 inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
 
+// How the io_uring backend runs each op kind: one entry per kind in its
+// table (uring_ops.cc), which names every kind of the op table.
+struct UringOpEntry {
+  OpKind kind;
+  // Fills the SQE (the caller sets user_data): 0, or -errno. Null for a
+  // kind without an opcode, which runs on the helper threads (uringHelper).
+  int (*prepare)(Op* op, io_uring_sqe* sqe);
+  // Sets op->result from the op's CQE and returns true, or returns false
+  // for an op that continues (see FinishUringOp). Null: the result is the
+  // CQE's.
+  bool (*finish)(Op* op, const io_uring_cqe& cqe);
+  // Ends a continuing op that cannot go on; null: the result is the error.
+  void (*abandon)(Op* op, int error);
+};
+
 // Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
 // (-ENOSYS for a kind this backend does not implement).
 int PrepareUringOp(Op* op, io_uring_sqe* sqe);
@@ -53,13 +68,32 @@ constexpr int64_t kUringContinuing = INT64_MIN;
 // when the data is at hand (buffered file reads and writes): such ops are
 // handed to the ring's worker to submit, so that the copy runs there and
 // not on the thread that started the op.
-bool UringOpCopiesInline(const Op* op);
+inline bool UringOpCopiesInline(const Op* op) { return TraitsOf(op->kind).uring_copies_inline; }
 
-// Defined in uring_file_ops.cc / uring_socket_ops.cc.
-int PrepareUringFileOp(Op* op, io_uring_sqe* sqe);
-void FinishUringFileOp(Op* op, const io_uring_cqe& cqe);
-int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe);
-bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe);
-void AbandonUringSocketOp(Op* op, int error);
+// uring_file_ops.cc
+int PrepareUringFileOpen(Op* op, io_uring_sqe* sqe);
+bool FinishUringFileOpen(Op* op, const io_uring_cqe& cqe);
+int PrepareUringFileClose(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileRead(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileWrite(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileReadv(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileWritev(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileSync(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileTruncate(Op* op, io_uring_sqe* sqe);
+int PrepareUringFileStat(Op* op, io_uring_sqe* sqe);
+bool FinishUringFileStat(Op* op, const io_uring_cqe& cqe);
+
+// uring_socket_ops.cc
+int PrepareUringSocketAccept(Op* op, io_uring_sqe* sqe);
+int PrepareUringSocketConnect(Op* op, io_uring_sqe* sqe);
+int PrepareUringSocketRecv(Op* op, io_uring_sqe* sqe);
+int PrepareUringSocketSend(Op* op, io_uring_sqe* sqe);
+bool FinishUringSocketSend(Op* op, const io_uring_cqe& cqe);
+int PrepareUringSocketShutdown(Op* op, io_uring_sqe* sqe);
+int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe);
+int PrepareUringSocketEcho(Op* op, io_uring_sqe* sqe);
+bool FinishUringSocketEcho(Op* op, const io_uring_cqe& cqe);
+void AbandonUringSocketEcho(Op* op, int error);
 
 }  // namespace overlapped

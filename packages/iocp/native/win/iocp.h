@@ -42,17 +42,54 @@ static_assert(sizeof(OpPacket) <= sizeof(Op::backend_storage), "OpPacket must fi
 constexpr ULONG_PTR kOpCompletionKey = 0x6f70;
 
 class IocpBackend;
-// Per-kind starts and finishes, defined in file_ops.cc and socket_ops.cc.
-// Start issues the overlapped call; it returns false when the op finished
-// (or failed) at once, with op->result set, and no packet will arrive.
-bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet);
-bool StartWinSocketOp(IocpBackend* backend, Op* op, OpPacket* packet);
-// Finish turns a reaped packet (bytes, and the Win32 error or 0) into
-// op->result / raw_error, and does any work the kind needs afterwards.
-void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-// Returns true when the op is finished; false when it started its next
-// step (a send with bytes left, the echo loop), whose packet will arrive.
-bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+
+// How the iocp backend runs each op kind: one entry per kind in its table
+// (op_table.cc), which names every kind of the op table.
+struct WinOpEntry {
+  OpKind kind;
+  // A kind without an overlapped form (the blockingOnWindows trait): the
+  // blocking call, run on the port worker that reaps the op's own posted
+  // packet, never on the JS thread. Sets op->result.
+  void (*run)(IocpBackend* backend, Op* op);
+  // An overlapped kind: issues the call. Returns false when the op
+  // finished (or failed) at once, with op->result set, and no packet will
+  // arrive.
+  bool (*start)(IocpBackend* backend, Op* op, OpPacket* packet);
+  // Turns a reaped packet (bytes, and the Win32 error or 0) into
+  // op->result / raw_error; returns false when the op started its next
+  // step (a send with bytes left, the echo loop), whose packet will arrive.
+  bool (*finish)(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+};
+// The entry of `kind`, or null for a kind the table does not define.
+const WinOpEntry* WinOpOf(OpKind kind);
+
+// file_ops.cc
+void RunWinFileOpen(IocpBackend* backend, Op* op);
+void RunWinFileClose(IocpBackend* backend, Op* op);
+void RunWinFileReadv(IocpBackend* backend, Op* op);
+void RunWinFileWritev(IocpBackend* backend, Op* op);
+void RunWinFileSync(IocpBackend* backend, Op* op);
+void RunWinFileAllocate(IocpBackend* backend, Op* op);
+void RunWinFileTruncate(IocpBackend* backend, Op* op);
+void RunWinFileStat(IocpBackend* backend, Op* op);
+void RunWinFileCopyRange(IocpBackend* backend, Op* op);
+bool StartWinFileTransfer(IocpBackend* backend, Op* op, OpPacket* packet);
+bool FinishWinFileTransfer(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+
+// socket_ops.cc
+bool StartWinSocketAccept(IocpBackend* backend, Op* op, OpPacket* packet);
+bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+bool StartWinSocketConnect(IocpBackend* backend, Op* op, OpPacket* packet);
+bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+bool StartWinSocketRecv(IocpBackend* backend, Op* op, OpPacket* packet);
+bool StartWinSocketSend(IocpBackend* backend, Op* op, OpPacket* packet);
+bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+bool StartWinSocketShutdown(IocpBackend* backend, Op* op, OpPacket* packet);
+bool StartWinSocketClose(IocpBackend* backend, Op* op, OpPacket* packet);
+bool StartWinSocketEcho(IocpBackend* backend, Op* op, OpPacket* packet);
+bool FinishWinSocketEcho(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+bool FinishWinSocketBytes(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+
 // Sets op->result from a Win32 error (mapped) and keeps the raw code.
 void FailOpWithWin32(Op* op, DWORD error);
 

@@ -163,7 +163,7 @@ export const OPS = [
     kind: 12,
     family: 'file',
     name: 'copyRange',
-    layout: { handle: 'source', offset: 'position', arg: 'target', buffers: ['lengthDouble', 'bounce'] },
+    layout: { handle: 'source', offset: 'position', arg: 'target', length: 'length', buffers: ['bounce'] },
     traits: { blockingOnWindows: true, uringHelper: true },
     summary:
       'Copies [position, position + length) of source to the same range of target on a native thread, bounce ' +

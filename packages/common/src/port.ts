@@ -108,6 +108,8 @@ export interface OpRequest {
   offset?: number;
   /** Kind-specific safe integer. */
   arg?: number;
+  /** Kind-specific second integer (a copy's length): 0 to 2^53 - 1. */
+  length?: number;
   /**
    * Memory the op reads or writes (views over an ArrayBuffer or a
    * SharedArrayBuffer), referenced until the op completes. The op is
@@ -268,6 +270,7 @@ export interface PortDriver {
     buffers: Uint8Array | Uint8Array[] | null,
     path: string | null,
     flags: number,
+    length: number,
   ): void;
   /**
    * Starts `count` ops with one call: `fields` holds kind, token, key,
@@ -491,7 +494,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
     // Recorded first: a flush that the staging below sets off may have to
     // fail this very op.
     this.#ops.set(id, entry);
-    if (this.#driver.submitBatch && request.path === undefined && flags === 0 && !Array.isArray(buffers)) {
+    if (this.#driver.submitBatch && request.path === undefined && request.length === undefined && flags === 0 && !Array.isArray(buffers)) {
       // Single-buffer ops started in the same turn go to the native core
       // together, in one call (and one kernel submission on io_uring).
       this.#stageOp(request, token, buffers);
@@ -509,6 +512,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
           buffers,
           request.path ?? null,
           flags,
+          request.length ?? 0,
         );
       } catch (error) {
         this.#ops.delete(id);
@@ -1061,7 +1065,7 @@ function lostMemory(op: PendingOp | PendingBatch | PendingPromiseOp, id: number)
 // when a check fails (the read path runs this per op).
 function validateOpRequest(request: unknown, name: string): asserts request is OpRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) throw invalidArgType(name, 'of type object', request);
-  const { kind, key, handle, offset, arg, buffers, path, multishot } = request as OpRequest;
+  const { kind, key, handle, offset, arg, length, buffers, path, multishot } = request as OpRequest;
   if (!isIntegerIn(kind, 0, MAX_OP_KIND)) validateInteger(kind, `${name}.kind`, 0, MAX_OP_KIND);
   if (key !== undefined && !isIntegerIn(key, 0, MAX_KEY)) validateInteger(key, `${name}.key`, 0, MAX_KEY);
   if (handle !== undefined && !isIntegerIn(handle, -1, Number.MAX_SAFE_INTEGER)) {
@@ -1071,6 +1075,7 @@ function validateOpRequest(request: unknown, name: string): asserts request is O
     validateInteger(offset, `${name}.offset`, -1, Number.MAX_SAFE_INTEGER);
   }
   if (arg !== undefined && !isIntegerIn(arg, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) validateInteger(arg, `${name}.arg`);
+  if (length !== undefined && !isIntegerIn(length, 0, Number.MAX_SAFE_INTEGER)) validateInteger(length, `${name}.length`, 0);
   if (buffers !== undefined) {
     if (Array.isArray(buffers)) {
       for (let i = 0; i < buffers.length; i++) validateBufferSource(buffers[i], `${name}.buffers[${i}]`);

@@ -89,7 +89,7 @@ export class NativeFileDriver implements FileDriver<number> {
 
   copyRange: FileDriver<number>['copyRange'] = (handle, target, position, length, bounce, path, signal) =>
     this.#port.runOp(
-      { kind: FileOpKinds.copyRange, handle, arg: target, offset: position, buffers: [new Uint8Array(new Float64Array([length]).buffer), bounce] },
+      { kind: FileOpKinds.copyRange, handle, arg: target, offset: position, length, buffers: bounce },
       { syscall: 'copy', path },
       signal,
     );

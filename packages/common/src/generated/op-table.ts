@@ -4,7 +4,7 @@
  */
 
 /** Identifies this table; the native core must report the same (its `abiVersion`). */
-export const OP_TABLE_ABI_ID = 'ops-a81810758b7a8e11';
+export const OP_TABLE_ABI_ID = 'ops-b7899c1f6ccdbb7a';
 
 /** Generic op kinds (0). */
 export const OpKinds = {
@@ -275,8 +275,8 @@ export const OP_DESCRIPTIONS = [
       handle: 'source',
       offset: 'position',
       arg: 'target',
+      length: 'length',
       buffers: [
-        'lengthDouble',
         'bounce'
       ]
     },

@@ -81,7 +81,8 @@ struct Op {
   double key = 0;      // the completion key of the handle
   int64_t handle = -1; // fd, HANDLE or SOCKET, as an integer
   int64_t offset = -1; // absolute file position; -1 where none applies
-  int64_t arg = 0;     // kind-specific (a length, a mode, `how` for shutdown)
+  int64_t arg = 0;     // kind-specific: what the op table's layout names it
+  int64_t length = 0;  // kind-specific: a second integer (copy-range's length)
   std::vector<OpBuffer> buffers;
   std::string path;    // kind-specific (the path of an open), UTF-8
   // Memory of allocAligned's that some buffer lies in: native/common holds

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #include "backend.h"
 
@@ -25,15 +24,11 @@ struct CopyRangeOutcome {
 template <typename CopyChunk>
 CopyRangeOutcome CopyRangeInChunks(Op* op, CopyChunk&& copy_chunk) {
   using Args = OpArgs<OpKind::kFileCopyRange>;
-  const OpBuffer* requested = Args::length_double(*op);
   const OpBuffer* bounce = Args::bounce(*op);
-  if (op->buffers.size() != 2 || requested->length < sizeof(double) || bounce->length == 0 ||
-      Args::position(*op) < 0) {
+  const int64_t length = Args::length(*op);
+  if (op->buffers.size() != 1 || bounce->length == 0 || Args::position(*op) < 0 || length < 0) {
     return {CopyRangeOutcome::kInvalid, 0, 0};
   }
-  double length_value = 0;
-  std::memcpy(&length_value, requested->data, sizeof length_value);
-  const int64_t length = static_cast<int64_t>(length_value);
   int64_t done = 0;
   while (done < length) {
     // A cancelled copy ends between two chunks with ECANCELED even when

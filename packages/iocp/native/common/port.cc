@@ -269,8 +269,8 @@ void Port::DiscardOp(std::unique_ptr<Op> op) {
   RetireOp(std::move(op));
 }
 
-// submit(kind, token, key, handle, offset, arg, buffers, path, flags):
-// starts one op. `buffers` is null, a Uint8Array or an array of them
+// submit(kind, token, key, handle, offset, arg, buffers, path, flags,
+// length): starts one op. `buffers` is null, a Uint8Array or an array of them
 // (over an ArrayBuffer or a SharedArrayBuffer); `flags` (optional) are
 // op_flags bits. TypeScript has validated every argument and keeps the
 // buffers referenced until the op's last completion is drained. Returns
@@ -303,6 +303,7 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   }
   if (info.Length() > 7 && info[7].IsString()) op->path = info[7].As<Napi::String>().Utf8Value();
   if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
+  if (info.Length() > 9 && info[9].IsNumber()) op->length = info[9].As<Napi::Number>().Int64Value();
   Op* raw = op.get();
   ops_.emplace(op->token, std::move(op));
   NoteClosing(raw);

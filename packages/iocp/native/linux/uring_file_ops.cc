@@ -99,12 +99,14 @@ bool FinishUringFileOpen(Op* op, const io_uring_cqe& cqe) {
   op->result = cqe.res >= 0 ? FinishOpen(cqe.res, op->arg) : cqe.res;
   return true;
 }
+OVERLAPPED_URING_OP(FileOpen, PrepareUringFileOpen, FinishUringFileOpen);
 
 int PrepareUringFileClose(Op* op, io_uring_sqe* sqe) {
   sqe->opcode = IORING_OP_CLOSE;
   sqe->fd = static_cast<int32_t>(op->handle);
   return 0;
 }
+OVERLAPPED_URING_OP(FileClose, PrepareUringFileClose);
 
 namespace {
 
@@ -127,9 +129,13 @@ int PrepareVectored(Op* op, io_uring_sqe* sqe, uint8_t opcode) {
 }  // namespace
 
 int PrepareUringFileRead(Op* op, io_uring_sqe* sqe) { return PrepareTransfer(op, sqe, IORING_OP_READ); }
+OVERLAPPED_URING_OP(FileRead, PrepareUringFileRead);
 int PrepareUringFileWrite(Op* op, io_uring_sqe* sqe) { return PrepareTransfer(op, sqe, IORING_OP_WRITE); }
+OVERLAPPED_URING_OP(FileWrite, PrepareUringFileWrite);
 int PrepareUringFileReadv(Op* op, io_uring_sqe* sqe) { return PrepareVectored(op, sqe, IORING_OP_READV); }
+OVERLAPPED_URING_OP(FileReadv, PrepareUringFileReadv);
 int PrepareUringFileWritev(Op* op, io_uring_sqe* sqe) { return PrepareVectored(op, sqe, IORING_OP_WRITEV); }
+OVERLAPPED_URING_OP(FileWritev, PrepareUringFileWritev);
 
 int PrepareUringFileSync(Op* op, io_uring_sqe* sqe) {
   sqe->opcode = IORING_OP_FSYNC;
@@ -137,6 +143,7 @@ int PrepareUringFileSync(Op* op, io_uring_sqe* sqe) {
   sqe->fsync_flags = OpArgs<OpKind::kFileSync>::data_only(*op) == 1 ? IORING_FSYNC_DATASYNC : 0;
   return 0;
 }
+OVERLAPPED_URING_OP(FileSync, PrepareUringFileSync);
 
 int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe) {
   // fallocate(fd, mode = len, offset = off, length = addr).
@@ -147,6 +154,7 @@ int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe) {
   sqe->addr = static_cast<uint64_t>(OpArgs<OpKind::kFileAllocate>::size(*op));
   return 0;
 }
+OVERLAPPED_URING_OP(FileAllocate, PrepareUringFileAllocate);
 
 int PrepareUringFileTruncate(Op* op, io_uring_sqe* sqe) {
   sqe->opcode = IORING_OP_FTRUNCATE;
@@ -154,6 +162,7 @@ int PrepareUringFileTruncate(Op* op, io_uring_sqe* sqe) {
   sqe->off = static_cast<uint64_t>(OpArgs<OpKind::kFileTruncate>::size(*op));
   return 0;
 }
+OVERLAPPED_URING_OP(FileTruncate, PrepareUringFileTruncate);
 
 int PrepareUringFileStat(Op* op, io_uring_sqe* sqe) {
   if (op->buffers.size() != 1 || op->buffers[0].length < kFileStatBytes) return -EINVAL;
@@ -171,5 +180,9 @@ bool FinishUringFileStat(Op* op, const io_uring_cqe& cqe) {
   FinishStat(op, cqe);
   return true;
 }
+OVERLAPPED_URING_OP(FileStat, PrepareUringFileStat, FinishUringFileStat);
+
+// No opcode: the helper threads run it (posix/pool_file_ops.cc).
+OVERLAPPED_URING_OP(FileCopyRange, nullptr);
 
 }  // namespace overlapped

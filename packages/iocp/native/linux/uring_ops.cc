@@ -11,42 +11,21 @@ int PrepareNop(Op*, io_uring_sqe* sqe) {
   return 0;
 }
 
-// One entry per kind of the op table, in its order.
-constexpr UringOpEntry kUringOps[] = {
-    {OpKind::kNop, PrepareNop, nullptr, nullptr},
-    {OpKind::kFileOpen, PrepareUringFileOpen, FinishUringFileOpen, nullptr},
-    {OpKind::kFileClose, PrepareUringFileClose, nullptr, nullptr},
-    {OpKind::kFileRead, PrepareUringFileRead, nullptr, nullptr},
-    {OpKind::kFileWrite, PrepareUringFileWrite, nullptr, nullptr},
-    {OpKind::kFileReadv, PrepareUringFileReadv, nullptr, nullptr},
-    {OpKind::kFileWritev, PrepareUringFileWritev, nullptr, nullptr},
-    {OpKind::kFileSync, PrepareUringFileSync, nullptr, nullptr},
-    {OpKind::kFileAllocate, PrepareUringFileAllocate, nullptr, nullptr},
-    {OpKind::kFileTruncate, PrepareUringFileTruncate, nullptr, nullptr},
-    {OpKind::kFileStat, PrepareUringFileStat, FinishUringFileStat, nullptr},
-    {OpKind::kFileCopyRange, nullptr, nullptr, nullptr},  // helper threads: posix/pool_file_ops.cc
-    {OpKind::kSocketAccept, PrepareUringSocketAccept, nullptr, nullptr},
-    {OpKind::kSocketConnect, PrepareUringSocketConnect, nullptr, nullptr},
-    {OpKind::kSocketRecv, PrepareUringSocketRecv, nullptr, nullptr},
-    {OpKind::kSocketSend, PrepareUringSocketSend, FinishUringSocketSend, nullptr},
-    {OpKind::kSocketShutdown, PrepareUringSocketShutdown, nullptr, nullptr},
-    {OpKind::kSocketClose, PrepareUringSocketClose, nullptr, nullptr},
-    {OpKind::kSocketEcho, PrepareUringSocketEcho, FinishUringSocketEcho, AbandonUringSocketEcho},
-};
-static_assert(CoversEveryOpKind(kUringOps), "the io_uring backend's table must name every op kind, in order");
+}  // namespace
 
-// A kind without an opcode is exactly one the helper threads run.
-constexpr bool HelperKindsAgree() {
-  for (const UringOpEntry& entry : kUringOps) {
-    if (TraitsOf(entry.kind).uring_helper != (entry.prepare == nullptr)) return false;
-  }
-  return true;
-}
-static_assert(HelperKindsAgree(), "uringHelper kinds have no prepare, the others one");
+OVERLAPPED_URING_OP(Nop, PrepareNop);
+
+namespace {
+
+#define OVERLAPPED_URING_OP_POINTER(Name, number) &kUringOp##Name,
+// Every kind's entry, in the op table's order.
+const UringOpEntry* const kUringOps[] = {OVERLAPPED_OP_KINDS(OVERLAPPED_URING_OP_POINTER)};
+#undef OVERLAPPED_URING_OP_POINTER
+static_assert(sizeof kUringOps / sizeof kUringOps[0] == kOpKindCount, "one entry per kind");
 
 const UringOpEntry* EntryOf(OpKind kind) {
   const int index = OpIndex(kind);
-  return index < 0 ? nullptr : &kUringOps[index];
+  return index < 0 ? nullptr : kUringOps[index];
 }
 
 }  // namespace

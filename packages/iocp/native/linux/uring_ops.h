@@ -36,8 +36,9 @@ inline UringOpState* StartUringOpState(Op* op) {
 }
 inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
 
-// How the io_uring backend runs each op kind: one entry per kind in its
-// table (uring_ops.cc), which names every kind of the op table.
+// How the io_uring backend runs each op kind: one entry per kind, defined
+// next to the kind's functions and gathered in the backend's table
+// (uring_ops.cc), which names every kind of the op table.
 struct UringOpEntry {
   OpKind kind;
   // Fills the SQE (the caller sets user_data): 0, or -errno. Null for a
@@ -70,30 +71,23 @@ constexpr int64_t kUringContinuing = INT64_MIN;
 // not on the thread that started the op.
 inline bool UringOpCopiesInline(const Op* op) { return TraitsOf(op->kind).uring_copies_inline; }
 
-// uring_file_ops.cc
-int PrepareUringFileOpen(Op* op, io_uring_sqe* sqe);
-bool FinishUringFileOpen(Op* op, const io_uring_cqe& cqe);
-int PrepareUringFileClose(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileRead(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileWrite(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileReadv(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileWritev(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileSync(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileTruncate(Op* op, io_uring_sqe* sqe);
-int PrepareUringFileStat(Op* op, io_uring_sqe* sqe);
-bool FinishUringFileStat(Op* op, const io_uring_cqe& cqe);
+// A kind's entry, checked against its traits at compile time: a kind
+// the helper threads run (uringHelper) has no prepare, every other one has.
+constexpr UringOpEntry UringOp(OpKind kind, int (*prepare)(Op*, io_uring_sqe*),
+                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr,
+                               void (*abandon)(Op*, int) = nullptr) {
+  return TraitsOf(kind).uring_helper == (prepare == nullptr)
+             ? UringOpEntry{kind, prepare, finish, abandon}
+             : (OpEntryContradictsTheKindsTraits(), UringOpEntry{});
+}
 
-// uring_socket_ops.cc
-int PrepareUringSocketAccept(Op* op, io_uring_sqe* sqe);
-int PrepareUringSocketConnect(Op* op, io_uring_sqe* sqe);
-int PrepareUringSocketRecv(Op* op, io_uring_sqe* sqe);
-int PrepareUringSocketSend(Op* op, io_uring_sqe* sqe);
-bool FinishUringSocketSend(Op* op, const io_uring_cqe& cqe);
-int PrepareUringSocketShutdown(Op* op, io_uring_sqe* sqe);
-int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe);
-int PrepareUringSocketEcho(Op* op, io_uring_sqe* sqe);
-bool FinishUringSocketEcho(Op* op, const io_uring_cqe& cqe);
-void AbandonUringSocketEcho(Op* op, int error);
+// Every kind's entry, kUringOp<Name> (OVERLAPPED_OP_KINDS), defined with
+// the kind's functions (uring_file_ops.cc, uring_socket_ops.cc):
+// OVERLAPPED_URING_OP(FileRead, PrepareRead) or, with a finish and an
+// abandon, OVERLAPPED_URING_OP(SocketSend, PrepareSend, FinishSend).
+#define OVERLAPPED_DECLARE_URING_OP(Name, number) extern const UringOpEntry kUringOp##Name;
+OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_URING_OP)
+#undef OVERLAPPED_DECLARE_URING_OP
+#define OVERLAPPED_URING_OP(Name, ...) constexpr UringOpEntry kUringOp##Name = UringOp(OpKind::k##Name, __VA_ARGS__)
 
 }  // namespace overlapped

@@ -73,6 +73,7 @@ int PrepareUringSocketAccept(Op* op, io_uring_sqe* sqe) {
   if ((op->flags & op_flags::kMultishot) != 0) sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
   return 0;
 }
+OVERLAPPED_URING_OP(SocketAccept, PrepareUringSocketAccept);
 
 int PrepareUringSocketConnect(Op* op, io_uring_sqe* sqe) {
   SocketScratch* scratch = ScratchOf(op);
@@ -84,12 +85,14 @@ int PrepareUringSocketConnect(Op* op, io_uring_sqe* sqe) {
   sqe->off = static_cast<uint64_t>(length);
   return 0;
 }
+OVERLAPPED_URING_OP(SocketConnect, PrepareUringSocketConnect);
 
 int PrepareUringSocketRecv(Op* op, io_uring_sqe* sqe) {
   if (op->buffers.empty()) return -EINVAL;
   PrepareRecv(sqe, static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length);
   return 0;
 }
+OVERLAPPED_URING_OP(SocketRecv, PrepareUringSocketRecv);
 
 int PrepareUringSocketSend(Op* op, io_uring_sqe* sqe) {
   SocketScratch* scratch = ScratchOf(op);
@@ -117,6 +120,7 @@ bool FinishUringSocketSend(Op* op, const io_uring_cqe& cqe) {
   op->result = static_cast<int64_t>(scratch->done);
   return true;
 }
+OVERLAPPED_URING_OP(SocketSend, PrepareUringSocketSend, FinishUringSocketSend);
 
 int PrepareUringSocketShutdown(Op* op, io_uring_sqe* sqe) {
   const int64_t side = OpArgs<OpKind::kSocketShutdown>::how(*op);
@@ -125,12 +129,14 @@ int PrepareUringSocketShutdown(Op* op, io_uring_sqe* sqe) {
   sqe->len = static_cast<uint32_t>(side == shutdown_how::kRead ? SHUT_RD : side == shutdown_how::kWrite ? SHUT_WR : SHUT_RDWR);
   return 0;
 }
+OVERLAPPED_URING_OP(SocketShutdown, PrepareUringSocketShutdown);
 
 int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe) {
   sqe->opcode = IORING_OP_CLOSE;
   sqe->fd = static_cast<int>(op->handle);
   return 0;
 }
+OVERLAPPED_URING_OP(SocketClose, PrepareUringSocketClose);
 
 int PrepareUringSocketEcho(Op* op, io_uring_sqe* sqe) {
   const int fd = static_cast<int>(op->handle);
@@ -199,5 +205,7 @@ bool FinishUringSocketEcho(Op* op, const io_uring_cqe& cqe) {
 }
 
 void AbandonUringSocketEcho(Op* op, int error) { EndEcho(op, error); }
+
+OVERLAPPED_URING_OP(SocketEcho, PrepareUringSocketEcho, FinishUringSocketEcho, AbandonUringSocketEcho);
 
 }  // namespace overlapped

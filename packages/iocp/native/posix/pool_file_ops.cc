@@ -52,6 +52,7 @@ void RunPoolFileOpen(Op* op) {
   }
   op->result = FinishOpen(fd, op->arg);
 }
+OVERLAPPED_POOL_WORKER_OP(FileOpen, RunPoolFileOpen);
 
 void RunPoolFileStat(Op* op) {
   if (op->buffers.empty() || op->buffers[0].length < kFileStatBytes) {
@@ -78,6 +79,7 @@ void RunPoolFileStat(Op* op) {
   std::memcpy(op->buffers[0].data, fields, sizeof fields);
   op->result = 0;
 }
+OVERLAPPED_POOL_WORKER_OP(FileStat, RunPoolFileStat);
 
 namespace {
 
@@ -139,24 +141,28 @@ void RunPoolFileCopyRange(Op* op) {
       return;
   }
 }
+OVERLAPPED_POOL_WORKER_OP(FileCopyRange, RunPoolFileCopyRange);
 
 void RunPoolFileClose(Op* op) {
   // POSIX leaves the fd closed even when close reports EINTR, so it must
   // not be retried.
   op->result = close(static_cast<int>(op->handle)) == 0 || errno == EINTR ? 0 : -errno;
 }
+OVERLAPPED_POOL_WORKER_OP(FileClose, RunPoolFileClose);
 
 void RunPoolFileRead(Op* op) {
   op->result = op->buffers.size() == 1
       ? ResultOf(pread(static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length, op->offset))
       : -EINVAL;
 }
+OVERLAPPED_POOL_WORKER_OP(FileRead, RunPoolFileRead);
 
 void RunPoolFileWrite(Op* op) {
   op->result = op->buffers.size() == 1
       ? ResultOf(pwrite(static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length, op->offset))
       : -EINVAL;
 }
+OVERLAPPED_POOL_WORKER_OP(FileWrite, RunPoolFileWrite);
 
 namespace {
 
@@ -174,12 +180,16 @@ void RunVectored(Op* op, bool read) {
 }  // namespace
 
 void RunPoolFileReadv(Op* op) { RunVectored(op, true); }
+OVERLAPPED_POOL_WORKER_OP(FileReadv, RunPoolFileReadv);
+
 void RunPoolFileWritev(Op* op) { RunVectored(op, false); }
+OVERLAPPED_POOL_WORKER_OP(FileWritev, RunPoolFileWritev);
 
 void RunPoolFileSync(Op* op) {
   const int fd = static_cast<int>(OpArgs<OpKind::kFileSync>::file(*op));
   op->result = ResultOf(OpArgs<OpKind::kFileSync>::data_only(*op) == 1 ? fdatasync(fd) : fsync(fd));
 }
+OVERLAPPED_POOL_WORKER_OP(FileSync, RunPoolFileSync);
 
 void RunPoolFileAllocate(Op* op) {
   // posix_fallocate returns the error instead of setting errno.
@@ -187,9 +197,11 @@ void RunPoolFileAllocate(Op* op) {
   const int error = size > 0 ? posix_fallocate(static_cast<int>(op->handle), 0, size) : 0;
   op->result = -error;
 }
+OVERLAPPED_POOL_WORKER_OP(FileAllocate, RunPoolFileAllocate);
 
 void RunPoolFileTruncate(Op* op) {
   op->result = ResultOf(ftruncate(static_cast<int>(op->handle), OpArgs<OpKind::kFileTruncate>::size(*op)));
 }
+OVERLAPPED_POOL_WORKER_OP(FileTruncate, RunPoolFileTruncate);
 
 }  // namespace overlapped

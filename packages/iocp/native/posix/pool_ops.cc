@@ -8,45 +8,23 @@ namespace {
 
 void RunNop(Op* op) { op->result = 0; }
 
-// One entry per kind of the op table, in its order.
-constexpr PoolOpEntry kPoolOps[] = {
-    {OpKind::kNop, RunNop, nullptr, nullptr},
-    {OpKind::kFileOpen, RunPoolFileOpen, nullptr, nullptr},
-    {OpKind::kFileClose, RunPoolFileClose, nullptr, nullptr},
-    {OpKind::kFileRead, RunPoolFileRead, nullptr, nullptr},
-    {OpKind::kFileWrite, RunPoolFileWrite, nullptr, nullptr},
-    {OpKind::kFileReadv, RunPoolFileReadv, nullptr, nullptr},
-    {OpKind::kFileWritev, RunPoolFileWritev, nullptr, nullptr},
-    {OpKind::kFileSync, RunPoolFileSync, nullptr, nullptr},
-    {OpKind::kFileAllocate, RunPoolFileAllocate, nullptr, nullptr},
-    {OpKind::kFileTruncate, RunPoolFileTruncate, nullptr, nullptr},
-    {OpKind::kFileStat, RunPoolFileStat, nullptr, nullptr},
-    {OpKind::kFileCopyRange, RunPoolFileCopyRange, nullptr, nullptr},
-    {OpKind::kSocketAccept, nullptr, ReactorTryAccept, nullptr},
-    {OpKind::kSocketConnect, nullptr, ReactorTryConnect, nullptr},
-    {OpKind::kSocketRecv, nullptr, ReactorTryRecv, nullptr},
-    {OpKind::kSocketSend, nullptr, ReactorTrySend, nullptr},
-    {OpKind::kSocketShutdown, nullptr, ReactorTryShutdown, nullptr},
-    {OpKind::kSocketClose, nullptr, ReactorTryClose, nullptr},
-    {OpKind::kSocketEcho, nullptr, ReactorTryEcho, ReactorEndEcho},
-};
-static_assert(CoversEveryOpKind(kPoolOps), "the threadpool backend's table must name every op kind, in order");
+}  // namespace
 
-// A kind runs on the reactor exactly when the table gives it a reactor role.
-constexpr bool ReactorRolesAgree() {
-  for (const PoolOpEntry& entry : kPoolOps) {
-    const bool on_reactor = TraitsOf(entry.kind).reactor != ReactorRole::kNone;
-    if (on_reactor != (entry.try_ready != nullptr) || on_reactor == (entry.run != nullptr)) return false;
-  }
-  return true;
-}
-static_assert(ReactorRolesAgree(), "reactor kinds have a try, worker kinds a run");
+OVERLAPPED_POOL_WORKER_OP(Nop, RunNop);
+
+namespace {
+
+#define OVERLAPPED_POOL_OP_POINTER(Name, number) &kPoolOp##Name,
+// Every kind's entry, in the op table's order.
+const PoolOpEntry* const kPoolOps[] = {OVERLAPPED_OP_KINDS(OVERLAPPED_POOL_OP_POINTER)};
+#undef OVERLAPPED_POOL_OP_POINTER
+static_assert(sizeof kPoolOps / sizeof kPoolOps[0] == kOpKindCount, "one entry per kind");
 
 }  // namespace
 
 const PoolOpEntry* PoolOpOf(OpKind kind) {
   const int index = OpIndex(kind);
-  return index < 0 ? nullptr : &kPoolOps[index];
+  return index < 0 ? nullptr : kPoolOps[index];
 }
 
 void RunPoolOp(Op* op) {

@@ -1,6 +1,6 @@
-// How the threadpool backend runs each op kind: one function per kind,
-// registered in its table (pool_ops.cc), which names every kind of the op
-// table. File kinds run as blocking syscalls on the workers
+// How the threadpool backend runs each op kind: one entry per kind,
+// defined next to the kind's function and gathered in the backend's table
+// (pool_ops.cc), which names every kind of the op table. File kinds run as blocking syscalls on the workers
 // (pool_file_ops.cc); socket kinds as non-blocking syscalls on the
 // readiness reactor's thread (socket_reactor.cc). The io_uring backend's
 // helper threads run the same functions for the kinds it has no opcode for.
@@ -23,34 +23,35 @@ struct PoolOpEntry {
   void (*end)(Op* op, int64_t error);
 };
 
+// A worker kind's entry, or a reactor kind's (a try, and an `end` where
+// the op owns its socket). Each checks the kind's traits at compile time.
+constexpr PoolOpEntry PoolWorkerOp(OpKind kind, void (*run)(Op*)) {
+  return TraitsOf(kind).reactor == ReactorRole::kNone
+             ? PoolOpEntry{kind, run, nullptr, nullptr}
+             : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
+}
+constexpr PoolOpEntry PoolReactorOp(OpKind kind, bool (*try_ready)(Op*), void (*end)(Op*, int64_t) = nullptr) {
+  return TraitsOf(kind).reactor != ReactorRole::kNone && (end != nullptr) == TraitsOf(kind).owns_handle
+             ? PoolOpEntry{kind, nullptr, try_ready, end}
+             : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
+}
+
+// Every kind's entry, kPoolOp<Name> (OVERLAPPED_OP_KINDS), defined with
+// the kind's functions: OVERLAPPED_POOL_WORKER_OP(FileRead, RunRead) in
+// pool_file_ops.cc, OVERLAPPED_POOL_REACTOR_OP(SocketRecv, TryRecv) in
+// socket_reactor.cc.
+#define OVERLAPPED_DECLARE_POOL_OP(Name, number) extern const PoolOpEntry kPoolOp##Name;
+OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_POOL_OP)
+#undef OVERLAPPED_DECLARE_POOL_OP
+#define OVERLAPPED_POOL_WORKER_OP(Name, run) constexpr PoolOpEntry kPoolOp##Name = PoolWorkerOp(OpKind::k##Name, run)
+#define OVERLAPPED_POOL_REACTOR_OP(Name, ...) \
+  constexpr PoolOpEntry kPoolOp##Name = PoolReactorOp(OpKind::k##Name, __VA_ARGS__)
+
 // The entry of `kind`, or null for a kind the table does not define.
 const PoolOpEntry* PoolOpOf(OpKind kind);
 
 // Runs `op` on the calling thread and sets op->result (and raw_error);
 // ENOSYS for a kind with no worker function.
 void RunPoolOp(Op* op);
-
-// pool_file_ops.cc
-void RunPoolFileOpen(Op* op);
-void RunPoolFileClose(Op* op);
-void RunPoolFileRead(Op* op);
-void RunPoolFileWrite(Op* op);
-void RunPoolFileReadv(Op* op);
-void RunPoolFileWritev(Op* op);
-void RunPoolFileSync(Op* op);
-void RunPoolFileAllocate(Op* op);
-void RunPoolFileTruncate(Op* op);
-void RunPoolFileStat(Op* op);
-void RunPoolFileCopyRange(Op* op);
-
-// socket_reactor.cc
-bool ReactorTryAccept(Op* op);
-bool ReactorTryConnect(Op* op);
-bool ReactorTryRecv(Op* op);
-bool ReactorTrySend(Op* op);
-bool ReactorTryShutdown(Op* op);
-bool ReactorTryClose(Op* op);
-bool ReactorTryEcho(Op* op);
-void ReactorEndEcho(Op* op, int64_t error);
 
 }  // namespace overlapped

@@ -54,10 +54,8 @@ void EndEcho(Op* op, int64_t result) {
 // does not starve the others on the reactor.
 constexpr int kEchoRoundsPerTurn = 16;
 
-}  // namespace
-
 // Each socket kind's try, registered in the threadpool backend's table of
-// kinds (pool_ops.cc). A try makes the op's syscall once more. It returns
+// kinds (pool_ops.h). A try makes the op's syscall once more. It returns
 // true when the op is finished (op->result set), false when it waits for
 // its state's events.
 bool ReactorTryAccept(Op* op) {
@@ -232,6 +230,16 @@ bool ReactorTryEcho(Op* op) {
 }
 
 void ReactorEndEcho(Op* op, int64_t error) { EndEcho(op, error); }
+
+}  // namespace
+
+OVERLAPPED_POOL_REACTOR_OP(SocketAccept, ReactorTryAccept);
+OVERLAPPED_POOL_REACTOR_OP(SocketConnect, ReactorTryConnect);
+OVERLAPPED_POOL_REACTOR_OP(SocketRecv, ReactorTryRecv);
+OVERLAPPED_POOL_REACTOR_OP(SocketSend, ReactorTrySend);
+OVERLAPPED_POOL_REACTOR_OP(SocketShutdown, ReactorTryShutdown);
+OVERLAPPED_POOL_REACTOR_OP(SocketClose, ReactorTryClose);
+OVERLAPPED_POOL_REACTOR_OP(SocketEcho, ReactorTryEcho, ReactorEndEcho);
 
 namespace {
 

@@ -405,6 +405,7 @@ void RunCopyRange(Op* op) {
 }  // namespace
 
 void RunWinFileOpen(IocpBackend* backend, Op* op) { RunOpen(backend, op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileOpen, RunWinFileOpen);
 
 void RunWinFileClose(IocpBackend*, Op* op) {
   if (CloseHandle(HandleOf(op))) {
@@ -413,11 +414,16 @@ void RunWinFileClose(IocpBackend*, Op* op) {
     FailOpWithWin32(op, GetLastError());
   }
 }
+OVERLAPPED_WIN_BLOCKING_OP(FileClose, RunWinFileClose);
 
 void RunWinFileReadv(IocpBackend*, Op* op) { RunVectored(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileReadv, RunWinFileReadv);
 void RunWinFileWritev(IocpBackend*, Op* op) { RunVectored(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileWritev, RunWinFileWritev);
 void RunWinFileSync(IocpBackend*, Op* op) { RunSync(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileSync, RunWinFileSync);
 void RunWinFileAllocate(IocpBackend*, Op* op) { RunAllocate(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileAllocate, RunWinFileAllocate);
 
 void RunWinFileTruncate(IocpBackend*, Op* op) {
   if (SetFileSize(HandleOf(op), OpArgs<OpKind::kFileTruncate>::size(*op))) {
@@ -426,9 +432,12 @@ void RunWinFileTruncate(IocpBackend*, Op* op) {
     FailOpWithWin32(op, SetFileSizeError());
   }
 }
+OVERLAPPED_WIN_BLOCKING_OP(FileTruncate, RunWinFileTruncate);
 
 void RunWinFileStat(IocpBackend*, Op* op) { RunStat(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileStat, RunWinFileStat);
 void RunWinFileCopyRange(IocpBackend*, Op* op) { RunCopyRange(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileCopyRange, RunWinFileCopyRange);
 
 // Reads and writes are overlapped: ReadFile/WriteFile at the OVERLAPPED's
 // offset, completing through the port.
@@ -467,5 +476,7 @@ bool FinishWinFileTransfer(Op* op, OpPacket*, DWORD bytes, DWORD error) {
   }
   return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(FileRead, StartWinFileTransfer, FinishWinFileTransfer);
+OVERLAPPED_WIN_OVERLAPPED_OP(FileWrite, StartWinFileTransfer, FinishWinFileTransfer);
 
 }  // namespace overlapped

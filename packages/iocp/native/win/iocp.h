@@ -43,7 +43,8 @@ constexpr ULONG_PTR kOpCompletionKey = 0x6f70;
 
 class IocpBackend;
 
-// How the iocp backend runs each op kind: one entry per kind in its table
+// How the iocp backend runs each op kind: one entry per kind, defined next
+// to the kind's functions and gathered in the backend's table
 // (op_table.cc), which names every kind of the op table.
 struct WinOpEntry {
   OpKind kind;
@@ -60,35 +61,34 @@ struct WinOpEntry {
   // step (a send with bytes left, the echo loop), whose packet will arrive.
   bool (*finish)(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
 };
+// A blocking kind's entry (nop's too: it posts its own packet the same
+// way), or an overlapped kind's; each checks the kind's traits at compile
+// time.
+constexpr WinOpEntry WinBlockingOp(OpKind kind, void (*run)(IocpBackend*, Op*)) {
+  return TraitsOf(kind).blocking_on_windows || kind == OpKind::kNop
+             ? WinOpEntry{kind, run, nullptr, nullptr}
+             : (OpEntryContradictsTheKindsTraits(), WinOpEntry{});
+}
+constexpr WinOpEntry WinOverlappedOp(OpKind kind, bool (*start)(IocpBackend*, Op*, OpPacket*),
+                                     bool (*finish)(Op*, OpPacket*, DWORD, DWORD)) {
+  return !TraitsOf(kind).blocking_on_windows && kind != OpKind::kNop
+             ? WinOpEntry{kind, nullptr, start, finish}
+             : (OpEntryContradictsTheKindsTraits(), WinOpEntry{});
+}
+
+// Every kind's entry, kWinOp<Name> (OVERLAPPED_OP_KINDS), defined with the
+// kind's functions (file_ops.cc, socket_ops.cc):
+// OVERLAPPED_WIN_BLOCKING_OP(FileSync, RunSync) or
+// OVERLAPPED_WIN_OVERLAPPED_OP(SocketRecv, StartRecv, FinishRecv).
+#define OVERLAPPED_DECLARE_WIN_OP(Name, number) extern const WinOpEntry kWinOp##Name;
+OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_WIN_OP)
+#undef OVERLAPPED_DECLARE_WIN_OP
+#define OVERLAPPED_WIN_BLOCKING_OP(Name, run) constexpr WinOpEntry kWinOp##Name = WinBlockingOp(OpKind::k##Name, run)
+#define OVERLAPPED_WIN_OVERLAPPED_OP(Name, start, finish) \
+  constexpr WinOpEntry kWinOp##Name = WinOverlappedOp(OpKind::k##Name, start, finish)
+
 // The entry of `kind`, or null for a kind the table does not define.
 const WinOpEntry* WinOpOf(OpKind kind);
-
-// file_ops.cc
-void RunWinFileOpen(IocpBackend* backend, Op* op);
-void RunWinFileClose(IocpBackend* backend, Op* op);
-void RunWinFileReadv(IocpBackend* backend, Op* op);
-void RunWinFileWritev(IocpBackend* backend, Op* op);
-void RunWinFileSync(IocpBackend* backend, Op* op);
-void RunWinFileAllocate(IocpBackend* backend, Op* op);
-void RunWinFileTruncate(IocpBackend* backend, Op* op);
-void RunWinFileStat(IocpBackend* backend, Op* op);
-void RunWinFileCopyRange(IocpBackend* backend, Op* op);
-bool StartWinFileTransfer(IocpBackend* backend, Op* op, OpPacket* packet);
-bool FinishWinFileTransfer(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-
-// socket_ops.cc
-bool StartWinSocketAccept(IocpBackend* backend, Op* op, OpPacket* packet);
-bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-bool StartWinSocketConnect(IocpBackend* backend, Op* op, OpPacket* packet);
-bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-bool StartWinSocketRecv(IocpBackend* backend, Op* op, OpPacket* packet);
-bool StartWinSocketSend(IocpBackend* backend, Op* op, OpPacket* packet);
-bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-bool StartWinSocketShutdown(IocpBackend* backend, Op* op, OpPacket* packet);
-bool StartWinSocketClose(IocpBackend* backend, Op* op, OpPacket* packet);
-bool StartWinSocketEcho(IocpBackend* backend, Op* op, OpPacket* packet);
-bool FinishWinSocketEcho(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-bool FinishWinSocketBytes(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
 
 // Sets op->result from a Win32 error (mapped) and keeps the raw code.
 void FailOpWithWin32(Op* op, DWORD error);

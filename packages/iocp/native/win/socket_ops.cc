@@ -199,7 +199,7 @@ bool StartWinSocketAccept(IocpBackend*, Op* op, OpPacket* packet) {
   return false;
 }
 
-bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD, DWORD error) {
   SocketScratch* scratch = ScratchOf(packet);
   if (error != 0) error = WsaErrorOf(op, packet, error);
   if (error != 0) {
@@ -218,6 +218,7 @@ bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   }
   return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketAccept, StartWinSocketAccept, FinishWinSocketAccept);
 
 bool StartWinSocketConnect(IocpBackend*, Op* op, OpPacket* packet) {
   sockaddr_storage address;
@@ -253,7 +254,7 @@ bool StartWinSocketConnect(IocpBackend*, Op* op, OpPacket* packet) {
   return false;
 }
 
-bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD, DWORD error) {
   if (error != 0) error = WsaErrorOf(op, packet, error);
   if (error != 0) {
     FailOpWithWin32(op, error);
@@ -263,6 +264,7 @@ bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD bytes, DWORD error) 
   op->result = 0;
   return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketConnect, StartWinSocketConnect, FinishWinSocketConnect);
 
 bool StartWinSocketRecv(IocpBackend*, Op* op, OpPacket* packet) {
   const bool has_buffer = !op->buffers.empty();
@@ -304,8 +306,9 @@ bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   op->result = static_cast<int64_t>(scratch->done);
   return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketSend, StartWinSocketSend, FinishWinSocketSend);
 
-bool StartWinSocketShutdown(IocpBackend*, Op* op, OpPacket* packet) {
+bool StartWinSocketShutdown(IocpBackend*, Op* op, OpPacket*) {
   const int64_t side = OpArgs<OpKind::kSocketShutdown>::how(*op);
   const int how = side == shutdown_how::kRead ? SD_RECEIVE : side == shutdown_how::kWrite ? SD_SEND : SD_BOTH;
   if (shutdown(SocketOf(op), how) != 0) {
@@ -316,7 +319,7 @@ bool StartWinSocketShutdown(IocpBackend*, Op* op, OpPacket* packet) {
   return false;
 }
 
-bool StartWinSocketClose(IocpBackend*, Op* op, OpPacket* packet) {
+bool StartWinSocketClose(IocpBackend*, Op* op, OpPacket*) {
   // Ops still pending on the socket complete with WSA_OPERATION_ABORTED.
   if (closesocket(SocketOf(op)) != 0) {
     FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
@@ -379,6 +382,7 @@ bool FinishWinSocketEcho(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   RecheckCancel(op, packet);
   return false;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketEcho, StartWinSocketEcho, FinishWinSocketEcho);
 
 // The finish of a kind whose result is the bytes the packet carries (a
 // receive), or that never queues a packet (shutdown, close).
@@ -391,5 +395,8 @@ bool FinishWinSocketBytes(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   }
   return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketRecv, StartWinSocketRecv, FinishWinSocketBytes);
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketShutdown, StartWinSocketShutdown, FinishWinSocketBytes);
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketClose, StartWinSocketClose, FinishWinSocketBytes);
 
 }  // namespace overlapped

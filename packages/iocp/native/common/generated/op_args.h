@@ -84,10 +84,9 @@ struct OpArgs<OpKind::kFileCopyRange> {
   static int64_t source(const Op& op) { return op.handle; }
   static int64_t position(const Op& op) { return op.offset; }
   static int64_t target(const Op& op) { return op.arg; }
-  static constexpr size_t kLengthDoubleBuffer = 0;
-  static const OpBuffer* length_double(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
-  static constexpr size_t kBounceBuffer = 1;
-  static const OpBuffer* bounce(const Op& op) { return op.buffers.size() > 1 ? &op.buffers[1] : nullptr; }
+  static int64_t length(const Op& op) { return op.length; }
+  static constexpr size_t kBounceBuffer = 0;
+  static const OpBuffer* bounce(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
 };
 
 template <>

@@ -9,7 +9,7 @@ namespace overlapped {
 
 // Changes whenever the table does; the loader refuses a core whose id
 // differs from the installed @overlapped/common's OP_TABLE_ABI_ID.
-constexpr char kOpTableAbiId[] = "ops-a81810758b7a8e11";
+constexpr char kOpTableAbiId[] = "ops-b7899c1f6ccdbb7a";
 
 // What an I/O operation asks for, with the fields of its record.
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
@@ -42,7 +42,7 @@ enum class OpKind : uint32_t {
   // handle = file; buffers = [record]. Writes the stat record (STAT_FIELDS, one double each) into
   // record.
   kFileStat = 11,
-  // handle = source; offset = position; arg = target; buffers = [lengthDouble, bounce]. Copies
+  // handle = source; offset = position; arg = target; length = length; buffers = [bounce]. Copies
   // [position, position + length) of source to the same range of target on a native thread, bounce
   // being one chunk. Result: bytes copied (fewer if the source ends first); a cancel seen between
   // chunks ends it with ECANCELED.
@@ -138,17 +138,13 @@ constexpr int OpIndex(OpKind kind) {
   return -1;
 }
 
-// A backend's table of ops: one entry per kind, in kOpKinds order (an
-// entry may say "not here"). static_assert(CoversEveryOpKind(table))
-// makes a kind the table gains and a backend forgets a build error.
-template <typename Entry, size_t N>
-constexpr bool CoversEveryOpKind(const Entry (&table)[N]) {
-  if (N != kOpKindCount) return false;
-  for (size_t i = 0; i < N; ++i) {
-    if (table[i].kind != kOpKinds[i]) return false;
-  }
-  return true;
-}
+// Each backend defines one entry per kind, next to the kind's functions,
+// named after the kind (OVERLAPPED_OP_KINDS gives every name), and its
+// table lists them all: a kind without an entry fails the build. An
+// entry is made by a constexpr function that calls this one (not
+// constexpr) when the entry contradicts the kind's traits, which makes
+// the mistake a compile error naming it.
+inline void OpEntryContradictsTheKindsTraits() {}
 
 enum class OpFamily : uint8_t { kGeneric, kFile, kSocket };
 // Which kind of handle an op returns or closes.
@@ -201,7 +197,7 @@ constexpr OpTraits kOpTraits[] = {
     {"stat", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
      "{\"handle\":\"file\",\"buffers\":[\"record\"]}"},
     {"copyRange", OpFamily::kFile, true, true, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
-     "{\"handle\":\"source\",\"offset\":\"position\",\"arg\":\"target\",\"buffers\":[\"lengthDouble\",\"bounce\"]}"},
+     "{\"handle\":\"source\",\"offset\":\"position\",\"arg\":\"target\",\"length\":\"length\",\"buffers\":[\"bounce\"]}"},
     {"accept", OpFamily::kSocket, false, false, false, OpHandle::kSocket, OpHandle::kNone, false, true, ReactorRole::kRead, false,
      "{\"handle\":\"listener\",\"buffers\":[\"addresses?\"]}"},
     {"connect", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kWrite, false,

@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 
 import type { BackendName } from './backend-names.js';
+import { BATCH_FIELDS, KIND_LIMIT, OP_FLAGS, OP_RECORD_MORE, OpKinds, RECORD_WORDS } from './generated/op-table.js';
 import {
   AbortError,
   bufferDetached,
@@ -28,8 +29,8 @@ import {
   validateObject,
 } from './validate.js';
 
-/** Doubles per completion record in the shared ring: key, bytes, token, status. */
-export const RECORD_WORDS = 4;
+/** Doubles per completion record in the shared ring: key, bytes, token, status (from the op table). */
+export { RECORD_WORDS };
 /** Completions the ring holds; one drain moves at most this many. */
 export const RING_CAPACITY = 4096;
 /** Largest key a completion can carry (keys are non-negative safe integers). */
@@ -83,13 +84,10 @@ export interface PortStats {
 }
 
 /**
- * Op kinds the native core knows (native/common/backend.h `OpKind`):
- * 0 generic; 1-63 file kinds and 64-127 socket kinds are defined by
- * @overlapped/file and @overlapped/socket.
+ * Generic op kinds (the op table's; `FileOpKinds` and `SocketOpKinds` hold
+ * the file kinds, 1-63, and the socket kinds, 64-127).
  */
-export const OpKinds = {
-  nop: 0,
-} as const;
+export { OpKinds };
 
 /**
  * One I/O operation for {@link CompletionPort.submitOp}. Every field is
@@ -158,18 +156,13 @@ export type OpCallback = (status: number, result: number, more: boolean, error?:
  */
 export type BatchOpCallback = (index: number, status: number, result: number, error?: Error) => void;
 
-/** Doubles per op in a driver's `submitBatch` fields: kind, token, key, handle, offset, arg. */
-const BATCH_FIELDS = 6;
 /** Single-buffer ops staged for one native call at most. */
 const OP_STAGING_CAPACITY = 1024;
-/** Ops of a kind above this are not known to the native core (backend.h `OpKind`). */
-const MAX_OP_KIND = 127;
+/** Ops of a kind above this are not known to the native core. */
+const MAX_OP_KIND = KIND_LIMIT - 1;
 /** The status of an op the port failed itself (the error travels beside it). */
 const REFUSED_STATUS = errnoOf('EINVAL') ?? -22;
-/** native/common/backend.h op_flags::kMultishot. */
-const OP_FLAG_MULTISHOT = 1;
-/** An op record's key word when more completions of the op follow (backend.h kOpRecordMore). */
-const OP_RECORD_MORE = 1;
+const OP_FLAG_MULTISHOT = OP_FLAGS.multishot;
 
 // What the port keeps per op in flight; `kind` says which of the three.
 interface PendingOp {

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 
-import { type BackendName, type CompletionPort, errnoName, type NativeBackendName } from '@overlapped/common';
+import { type BackendName, type CompletionPort, ECHO_STATS_BYTES, errnoName, type NativeBackendName } from '@overlapped/common';
 
 import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeEcho } from './native.js';
 import { PortableServer } from './portable.js';
@@ -168,7 +168,7 @@ export class EchoServer extends EventEmitter {
     const connection: Connection = {
       tracked,
       id: this.#nextId++,
-      stats: new Float64Array(2),
+      stats: new Float64Array(ECHO_STATS_BYTES / 8),
       lastIn: 0,
       lastOut: 0,
       lastActive: Date.now(),

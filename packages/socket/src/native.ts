@@ -8,9 +8,15 @@ import type { Duplex } from 'node:stream';
 
 import {
   AbortError,
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
   type CompletionPort,
+  ECHO_STATS_BYTES,
   errnoName,
   type NativeBackendName,
+  SHUTDOWN_HOW,
+  SOCKET_OPTIONS,
+  SocketOpKinds,
   systemError,
 } from '@overlapped/common';
 import { CompletionPort as NativePort, loadNativeCore, type NativeBinding } from '@overlapped/iocp';
@@ -20,8 +26,8 @@ import { AcceptedQueue, asyncDispose, type QueuedSend, SendQueue, socketClosed, 
 import { socketToStream } from './stream.js';
 
 /**
- * The socket op kinds of native/common/backend.h (64-127), for code that
- * drives the port's ops itself.
+ * The socket op kinds (64-127) of the op table, for code that drives the
+ * port's ops itself.
  *
  * @example
  * ```ts
@@ -29,15 +35,7 @@ import { socketToStream } from './stream.js';
  * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
  * ```
  */
-export const SocketOpKinds = {
-  accept: 65,
-  connect: 66,
-  recv: 67,
-  send: 68,
-  shutdown: 69,
-  close: 70,
-  echo: 71,
-} as const;
+export { SocketOpKinds };
 
 const sharedPorts = new Map<string, CompletionPort>();
 
@@ -140,9 +138,6 @@ interface PendingSend extends QueuedSend {
   token: number;
 }
 
-/** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
-const ACCEPT_ADDRESS_BYTES = 128;
-const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
 
 /** An accepted socket's local and remote [address, port], when its accept op learned them. */
 export interface AcceptedNames {
@@ -308,7 +303,7 @@ export class NativeSocket implements Socket {
    * more and settles as the first one did, as net's `end()` does.
    */
   shutdown(): Promise<void> {
-    this.#shutdown ??= this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, 1).then(() => undefined);
+    this.#shutdown ??= this.#op(SocketOpKinds.shutdown, 'shutdown', undefined, SHUTDOWN_HOW.write).then(() => undefined);
     return this.#shutdown;
   }
 
@@ -343,14 +338,14 @@ export class NativeSocket implements Socket {
 
   setNoDelay(on = true): void {
     if (this.#closed) throw socketClosed('setNoDelay');
-    const result = binding().socketSetOption(this.#handle, 1, on ? 1 : 0);
+    const result = binding().socketSetOption(this.#handle, SOCKET_OPTIONS.noDelay, on ? 1 : 0);
     if (failed(result)) throw failure(result, 'setsockopt');
   }
 
   /** Makes the next close reset the connection (SO_LINGER 0). */
   resetOnClose(): void {
     if (this.#closed) throw socketClosed('setsockopt');
-    const result = binding().socketSetOption(this.#handle, 2, 0);
+    const result = binding().socketSetOption(this.#handle, SOCKET_OPTIONS.lingerZero, 0);
     if (failed(result)) throw failure(result, 'setsockopt');
   }
 
@@ -608,7 +603,7 @@ export function startNativeEcho(
   done: (status: number) => void,
 ): number {
   return port.submitOp(
-    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, 16)] },
+    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, ECHO_STATS_BYTES)] },
     (status) => done(status),
   );
 }

@@ -36,7 +36,7 @@ import { getSystemErrorMap, inspect } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
-import type { BackendName } from '@overlapped/common';
+import { type BackendName, FileOpKinds } from '@overlapped/common';
 import { allocAligned, copyFile, fileCapabilities, open } from '@overlapped/file';
 
 import { makePort } from '../backends.js';
@@ -733,7 +733,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
     // The copy-range op itself, through a port: fds are POSIX ones here.
     if (native && process.platform !== 'win32') {
       it('the copy-range op copies to the source end, fails with EBADF, and a cancel stops it between chunks', async () => {
-        const COPY_RANGE = 12; // OpKind::kFileCopyRange in native/common/backend.h
+        const COPY_RANGE = FileOpKinds.copyRange;
         const port = makePort(backend);
         const source = fresh('src');
         const target = fresh('dst');

@@ -134,14 +134,7 @@ export const OPS = [
     traits: { blockingOnWindows: true, uringCopiesInline: true },
     summary: 'Writes the buffers in order at position. Result: bytes.',
   },
-  {
-    kind: 8,
-    family: 'file',
-    name: 'sync',
-    layout: { handle: 'file', arg: 'dataOnly' },
-    traits: { blockingOnWindows: true },
-    summary: 'Flushes the file to its device (dataOnly 1: data only, fdatasync).',
-  },
+  { kind: 8, family: 'file', name: 'sync', layout: { handle: 'file' }, traits: { blockingOnWindows: true }, summary: 'Flushes the file, data and metadata, to its device (fsync).' },
   {
     kind: 9,
     family: 'file',
@@ -168,6 +161,14 @@ export const OPS = [
     summary:
       'Copies [position, position + length) of source to the same range of target on a native thread, bounce ' +
       'being one chunk. Result: bytes copied (fewer if the source ends first); a cancel seen between chunks ends it with ECANCELED.',
+  },
+  {
+    kind: 13,
+    family: 'file',
+    name: 'datasync',
+    layout: { handle: 'file' },
+    traits: { blockingOnWindows: true },
+    summary: 'Flushes the file\'s data, and only the metadata needed to read it back, to its device (fdatasync).',
   },
 
   {

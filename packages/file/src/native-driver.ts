@@ -208,7 +208,7 @@ export class NativeFileDriver implements FileDriver<number> {
   #batchRequests: RequestSlot[] = [];
 
   async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {
-    await this.#port.runOp({ kind: FileOpKinds.sync, handle, arg: dataOnly ? 1 : 0 }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });
+    await this.#port.runOp({ kind: dataOnly ? FileOpKinds.datasync : FileOpKinds.sync, handle }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });
   }
 
   async allocate(handle: number, size: number, path: string): Promise<void> {

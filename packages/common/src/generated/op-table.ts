@@ -4,7 +4,7 @@
  */
 
 /** Identifies this table; the native core must report the same (its `abiVersion`). */
-export const OP_TABLE_ABI_ID = 'ops-b7899c1f6ccdbb7a';
+export const OP_TABLE_ABI_ID = 'ops-5a51b7efe3419353';
 
 /** Generic op kinds (0). */
 export const OpKinds = {
@@ -23,7 +23,8 @@ export const FileOpKinds = {
   allocate: 9,
   truncate: 10,
   stat: 11,
-  copyRange: 12
+  copyRange: 12,
+  datasync: 13
 } as const;
 
 /** Socket op kinds (64-127). */
@@ -190,8 +191,7 @@ export const OP_DESCRIPTIONS = [
     family: 'file',
     name: 'sync',
     layout: {
-      handle: 'file',
-      arg: 'dataOnly'
+      handle: 'file'
     },
     traits: {
       blockingOnWindows: true,
@@ -283,6 +283,25 @@ export const OP_DESCRIPTIONS = [
     traits: {
       blockingOnWindows: true,
       uringHelper: true,
+      uringCopiesInline: false,
+      returnsHandle: 'none',
+      closesHandle: 'none',
+      ownsHandle: false,
+      multishot: false,
+      reactor: 'none',
+      reactorQueuesDirectly: false
+    }
+  },
+  {
+    kind: 13,
+    family: 'file',
+    name: 'datasync',
+    layout: {
+      handle: 'file'
+    },
+    traits: {
+      blockingOnWindows: true,
+      uringHelper: false,
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',

@@ -140,10 +140,17 @@ OVERLAPPED_URING_OP(FileWritev, PrepareUringFileWritev);
 int PrepareUringFileSync(Op* op, io_uring_sqe* sqe) {
   sqe->opcode = IORING_OP_FSYNC;
   sqe->fd = static_cast<int32_t>(OpArgs<OpKind::kFileSync>::file(*op));
-  sqe->fsync_flags = OpArgs<OpKind::kFileSync>::data_only(*op) == 1 ? IORING_FSYNC_DATASYNC : 0;
   return 0;
 }
 OVERLAPPED_URING_OP(FileSync, PrepareUringFileSync);
+
+int PrepareUringFileDatasync(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_FSYNC;
+  sqe->fd = static_cast<int32_t>(OpArgs<OpKind::kFileDatasync>::file(*op));
+  sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+  return 0;
+}
+OVERLAPPED_URING_OP(FileDatasync, PrepareUringFileDatasync);
 
 int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe) {
   // fallocate(fd, mode = len, offset = off, length = addr).

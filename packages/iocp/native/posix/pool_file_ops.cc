@@ -185,11 +185,13 @@ OVERLAPPED_POOL_WORKER_OP(FileReadv, RunPoolFileReadv);
 void RunPoolFileWritev(Op* op) { RunVectored(op, false); }
 OVERLAPPED_POOL_WORKER_OP(FileWritev, RunPoolFileWritev);
 
-void RunPoolFileSync(Op* op) {
-  const int fd = static_cast<int>(OpArgs<OpKind::kFileSync>::file(*op));
-  op->result = ResultOf(OpArgs<OpKind::kFileSync>::data_only(*op) == 1 ? fdatasync(fd) : fsync(fd));
-}
+void RunPoolFileSync(Op* op) { op->result = ResultOf(fsync(static_cast<int>(OpArgs<OpKind::kFileSync>::file(*op)))); }
 OVERLAPPED_POOL_WORKER_OP(FileSync, RunPoolFileSync);
+
+void RunPoolFileDatasync(Op* op) {
+  op->result = ResultOf(fdatasync(static_cast<int>(OpArgs<OpKind::kFileDatasync>::file(*op))));
+}
+OVERLAPPED_POOL_WORKER_OP(FileDatasync, RunPoolFileDatasync);
 
 void RunPoolFileAllocate(Op* op) {
   // posix_fallocate returns the error instead of setting errno.

@@ -529,7 +529,7 @@ bool RunFileOpChecks(const std::string& name) {
     }
     double fields[overlapped::kStatFieldCount] = {};
     std::vector<std::unique_ptr<Op>> meta;
-    meta.push_back(make(OpKind::kFileSync, fd, -1, 1));
+    meta.push_back(make(OpKind::kFileDatasync, fd, -1, 0));
     meta.push_back(make(OpKind::kFileAllocate, fd, -1, 1 << 20));
     ok &= Expect(run(meta) && meta[0]->result == 0 && meta[1]->result == 0, name, "fdatasync and fallocate");
     std::vector<std::unique_ptr<Op>> trim;

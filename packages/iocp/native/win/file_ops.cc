@@ -124,8 +124,8 @@ void RunOpen(IocpBackend* backend, Op* op) {
   Succeed(op, reinterpret_cast<int64_t>(handle));
 }
 
-void RunSync(Op* op) {
-  NtFlushBuffersFileExFn flush_ex = op->arg == 1 ? FlushBuffersFileEx() : nullptr;
+void RunSync(Op* op, bool data_only) {
+  NtFlushBuffersFileExFn flush_ex = data_only ? FlushBuffersFileEx() : nullptr;
   if (flush_ex != nullptr) {
     IoStatusBlock status{};
     const LONG result = flush_ex(HandleOf(op), kFlushDataSyncOnly, nullptr, 0, &status);
@@ -420,8 +420,10 @@ void RunWinFileReadv(IocpBackend*, Op* op) { RunVectored(op); }
 OVERLAPPED_WIN_BLOCKING_OP(FileReadv, RunWinFileReadv);
 void RunWinFileWritev(IocpBackend*, Op* op) { RunVectored(op); }
 OVERLAPPED_WIN_BLOCKING_OP(FileWritev, RunWinFileWritev);
-void RunWinFileSync(IocpBackend*, Op* op) { RunSync(op); }
+void RunWinFileSync(IocpBackend*, Op* op) { RunSync(op, false); }
 OVERLAPPED_WIN_BLOCKING_OP(FileSync, RunWinFileSync);
+void RunWinFileDatasync(IocpBackend*, Op* op) { RunSync(op, true); }
+OVERLAPPED_WIN_BLOCKING_OP(FileDatasync, RunWinFileDatasync);
 void RunWinFileAllocate(IocpBackend*, Op* op) { RunAllocate(op); }
 OVERLAPPED_WIN_BLOCKING_OP(FileAllocate, RunWinFileAllocate);
 

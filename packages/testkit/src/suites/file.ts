@@ -786,6 +786,38 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       }, timeout);
     }
 
+    // The sync and datasync ops themselves, through a port (POSIX fds here;
+    // flush({ dataOnly }) runs them on every native backend).
+    if (native && process.platform !== 'win32') {
+      it('the sync and datasync ops flush an open fd and fail with EBADF on a closed one', async () => {
+        const port = makePort(backend);
+        const path = fresh('sync');
+        const fd = openSync(path, 'w+');
+        try {
+          writeFileSync(fd, randomBytes(64 * 1024));
+          for (const [kind, syscall] of [
+            [FileOpKinds.sync, 'fsync'],
+            [FileOpKinds.datasync, 'fdatasync'],
+          ] as const) {
+            assert.equal(await port.runOp({ kind, handle: fd }, { syscall, path }), 0, syscall);
+          }
+          const closed = openSync(path, 'r');
+          closeSync(closed);
+          for (const [kind, syscall] of [
+            [FileOpKinds.sync, 'fsync'],
+            [FileOpKinds.datasync, 'fdatasync'],
+          ] as const) {
+            const error = await expectCode(() => port.runOp({ kind, handle: closed }, { syscall, path }), 'EBADF', syscall);
+            assert.equal((error as { syscall?: unknown }).syscall, syscall);
+          }
+        } finally {
+          closeSync(fd);
+          await port.close();
+          cleanup(path);
+        }
+      }, timeout);
+    }
+
     it('copyFile refuses a destination that is the source, a hard link or a symlink to it: EINVAL, the source intact', async () => {
       const source = fresh('self');
       const data = randomBytes(300_000);

@@ -57,7 +57,6 @@ struct OpArgs<OpKind::kFileWritev> {
 template <>
 struct OpArgs<OpKind::kFileSync> {
   static int64_t file(const Op& op) { return op.handle; }
-  static int64_t data_only(const Op& op) { return op.arg; }
 };
 
 template <>
@@ -87,6 +86,11 @@ struct OpArgs<OpKind::kFileCopyRange> {
   static int64_t length(const Op& op) { return op.length; }
   static constexpr size_t kBounceBuffer = 0;
   static const OpBuffer* bounce(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
+};
+
+template <>
+struct OpArgs<OpKind::kFileDatasync> {
+  static int64_t file(const Op& op) { return op.handle; }
 };
 
 template <>

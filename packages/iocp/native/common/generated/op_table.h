@@ -9,7 +9,7 @@ namespace overlapped {
 
 // Changes whenever the table does; the loader refuses a core whose id
 // differs from the installed @overlapped/common's OP_TABLE_ABI_ID.
-constexpr char kOpTableAbiId[] = "ops-b7899c1f6ccdbb7a";
+constexpr char kOpTableAbiId[] = "ops-5a51b7efe3419353";
 
 // What an I/O operation asks for, with the fields of its record.
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
@@ -32,8 +32,7 @@ enum class OpKind : uint32_t {
   // handle = file; offset = position; buffers = any list. Writes the buffers in order at position.
   // Result: bytes.
   kFileWritev = 7,
-  // handle = file; arg = dataOnly. Flushes the file to its device (dataOnly 1: data only,
-  // fdatasync).
+  // handle = file. Flushes the file, data and metadata, to its device (fsync).
   kFileSync = 8,
   // handle = file; arg = size. Allocates [0, size); the file grows to size if it is shorter.
   kFileAllocate = 9,
@@ -47,6 +46,9 @@ enum class OpKind : uint32_t {
   // being one chunk. Result: bytes copied (fewer if the source ends first); a cancel seen between
   // chunks ends it with ECANCELED.
   kFileCopyRange = 12,
+  // handle = file. Flushes the file's data, and only the metadata needed to read it back, to its
+  // device (fdatasync).
+  kFileDatasync = 13,
   // handle = listener; buffers = [addresses?]. Accepts a connection. Result: the socket. addresses
   // (ACCEPT_ADDRESS_BYTES): where a backend that learns them writes the names.
   kSocketAccept = 65,
@@ -81,6 +83,7 @@ enum class OpKind : uint32_t {
   X(FileTruncate, 10) \
   X(FileStat, 11) \
   X(FileCopyRange, 12) \
+  X(FileDatasync, 13) \
   X(SocketAccept, 65) \
   X(SocketConnect, 66) \
   X(SocketRecv, 67) \
@@ -102,6 +105,7 @@ constexpr OpKind kOpKinds[] = {
     OpKind::kFileTruncate,
     OpKind::kFileStat,
     OpKind::kFileCopyRange,
+    OpKind::kFileDatasync,
     OpKind::kSocketAccept,
     OpKind::kSocketConnect,
     OpKind::kSocketRecv,
@@ -127,13 +131,14 @@ constexpr int OpIndex(OpKind kind) {
     case OpKind::kFileTruncate: return 9;
     case OpKind::kFileStat: return 10;
     case OpKind::kFileCopyRange: return 11;
-    case OpKind::kSocketAccept: return 12;
-    case OpKind::kSocketConnect: return 13;
-    case OpKind::kSocketRecv: return 14;
-    case OpKind::kSocketSend: return 15;
-    case OpKind::kSocketShutdown: return 16;
-    case OpKind::kSocketClose: return 17;
-    case OpKind::kSocketEcho: return 18;
+    case OpKind::kFileDatasync: return 12;
+    case OpKind::kSocketAccept: return 13;
+    case OpKind::kSocketConnect: return 14;
+    case OpKind::kSocketRecv: return 15;
+    case OpKind::kSocketSend: return 16;
+    case OpKind::kSocketShutdown: return 17;
+    case OpKind::kSocketClose: return 18;
+    case OpKind::kSocketEcho: return 19;
   }
   return -1;
 }
@@ -189,7 +194,7 @@ constexpr OpTraits kOpTraits[] = {
     {"writev", OpFamily::kFile, true, false, true, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
      "{\"handle\":\"file\",\"offset\":\"position\",\"buffers\":[]}"},
     {"sync", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
-     "{\"handle\":\"file\",\"arg\":\"dataOnly\"}"},
+     "{\"handle\":\"file\"}"},
     {"allocate", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
      "{\"handle\":\"file\",\"arg\":\"size\"}"},
     {"truncate", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
@@ -198,6 +203,8 @@ constexpr OpTraits kOpTraits[] = {
      "{\"handle\":\"file\",\"buffers\":[\"record\"]}"},
     {"copyRange", OpFamily::kFile, true, true, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
      "{\"handle\":\"source\",\"offset\":\"position\",\"arg\":\"target\",\"length\":\"length\",\"buffers\":[\"bounce\"]}"},
+    {"datasync", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
+     "{\"handle\":\"file\"}"},
     {"accept", OpFamily::kSocket, false, false, false, OpHandle::kSocket, OpHandle::kNone, false, true, ReactorRole::kRead, false,
      "{\"handle\":\"listener\",\"buffers\":[\"addresses?\"]}"},
     {"connect", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kWrite, false,

@@ -1025,9 +1025,16 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       const path = fresh();
       writeFileSync(path, 'abcdef');
       const file = await open(path, { disposition: 'open-existing', access: 'read-write', backend });
-      const outcome = (make: () => { destroy(): unknown }): Error | undefined => {
+      // node:fs streams open their path even when destroyed at once: the
+      // files are removed only once every stream made here has closed, or
+      // that open can fail after the removal (an uncaught ENOENT).
+      const made: Array<{ destroy(): unknown; closed: boolean; on(event: string, listener: () => void): unknown }> = [];
+      const outcome = (make: () => (typeof made)[number]): Error | undefined => {
         try {
-          make().destroy();
+          const stream = make();
+          stream.on('error', () => {});
+          made.push(stream);
+          stream.destroy();
           return undefined;
         } catch (error) {
           return error as Error;
@@ -1080,6 +1087,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(await read({ start: 2, end: Number.POSITIVE_INFINITY }), 'cdef');
       assert.equal(await read({ end: 0 }), 'a');
       await file.close();
+      await Promise.all(made.map((stream) => (stream.closed ? undefined : new Promise<void>((resolve) => stream.on('close', resolve)))));
       for (const p of [path, scratch]) cleanup(p);
     }, timeout);
 

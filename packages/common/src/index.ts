@@ -38,6 +38,30 @@ export { OpGroup } from './op-group.js';
 export type { OpGroupOptions } from './op-group.js';
 export { CompletionPort } from './port.js';
 export { MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port-contract.js';
+export { DEFAULT_TRAITS, OP_CONSTANTS, OPS } from './op-table.js';
+export type { OpDefinition, OpLayout, OpTraits } from './op-table.js';
+export {
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
+  BATCH_FIELDS,
+  DISPOSITIONS,
+  ECHO_STATS_BYTES,
+  FileOpKinds,
+  KIND_LIMIT,
+  MAX_TRANSFER,
+  OP_DESCRIPTIONS,
+  OP_FLAGS,
+  OP_RECORD_FINAL,
+  OP_RECORD_MORE,
+  OP_TABLE_ABI_ID,
+  OPEN_BITS,
+  SEND_PROGRESS_BYTES,
+  SHARE_BITS,
+  SHUTDOWN_HOW,
+  SocketOpKinds,
+  SOCKET_OPTIONS,
+  STAT_FIELDS,
+} from './generated/op-table.js';
 export type {
   BatchOpCallback,
   Completion,

@@ -5,11 +5,12 @@
  * constants only; the port itself is port.ts.
  */
 import type { BackendName } from './backend-names.js';
+import { BATCH_FIELDS, KIND_LIMIT, OP_FLAGS, OP_RECORD_MORE, OpKinds, RECORD_WORDS } from './generated/op-table.js';
 // For TSDoc links only.
 import type { CompletionPort } from './port.js';
 
-/** Doubles per completion record in the shared ring: key, bytes, token, status. */
-export const RECORD_WORDS = 4;
+/** Doubles per completion record in the shared ring: key, bytes, token, status (from the op table). */
+export { RECORD_WORDS };
 /** Completions the ring holds; one drain moves at most this many. */
 export const RING_CAPACITY = 4096;
 /** Largest key a completion can carry (keys are non-negative safe integers). */
@@ -60,13 +61,10 @@ export interface PortStats {
 }
 
 /**
- * Op kinds the native core knows (native/common/backend.h `OpKind`):
- * 0 generic; 1-63 file kinds and 64-127 socket kinds are defined by
- * @overlapped/file and @overlapped/socket.
+ * Generic op kinds (the op table's; `FileOpKinds` and `SocketOpKinds` hold
+ * the file kinds, 1-63, and the socket kinds, 64-127).
  */
-export const OpKinds = {
-  nop: 0,
-} as const;
+export { OpKinds };
 
 /**
  * One I/O operation for {@link CompletionPort.submitOp}. Every field is
@@ -85,6 +83,8 @@ export interface OpRequest {
   offset?: number;
   /** Kind-specific safe integer. */
   arg?: number;
+  /** Kind-specific second integer (a copy's length): 0 to 2^53 - 1. */
+  length?: number;
   /**
    * Memory the op reads or writes (views over an ArrayBuffer or a
    * SharedArrayBuffer), referenced until the op completes. The op is
@@ -191,6 +191,7 @@ export interface PortDriver {
     buffers: Uint8Array | Uint8Array[] | null,
     path: string | null,
     flags: number,
+    length: number,
   ): void;
   /**
    * Starts `count` ops with one call: `fields` holds kind, token, key,
@@ -220,14 +221,15 @@ export type DriverFactory = (
   wake: () => void,
 ) => { driver: PortDriver; capabilities: Omit<PortCapabilities, 'backend'> };
 
-// The native core's encoding of ops (native/common/backend.h). Every TS use
-// of these numbers imports them from here.
+// The native core's encoding of ops, from the op table (op-table.ts, and
+// the header generated from it). Every TS use of these numbers imports them
+// from here or from the generated module.
 
 /** Doubles per op in a driver's `submitBatch` fields: kind, token, key, handle, offset, arg. */
-export const BATCH_FIELDS = 6;
-/** Ops of a kind above this are not known to the native core (backend.h `OpKind`). */
-export const MAX_OP_KIND = 127;
-/** native/common/backend.h op_flags::kMultishot. */
-export const OP_FLAG_MULTISHOT = 1;
-/** An op record's key word when more completions of the op follow (backend.h kOpRecordMore). */
-export const OP_RECORD_MORE = 1;
+export { BATCH_FIELDS };
+/** Ops of a kind above this are not known to the native core. */
+export const MAX_OP_KIND = KIND_LIMIT - 1;
+/** The multishot flag bit of an op. */
+export const OP_FLAG_MULTISHOT = OP_FLAGS.multishot;
+/** An op record's key word when more completions of the op follow. */
+export { OP_RECORD_MORE };

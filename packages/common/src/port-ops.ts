@@ -205,7 +205,7 @@ export class OpTable {
     // Recorded first: a flush that the staging below sets off may have to
     // fail this very op.
     this.#pending.set(id, entry);
-    if (this.#driver.submitBatch && request.path === undefined && flags === 0 && !Array.isArray(buffers)) {
+    if (this.#driver.submitBatch && request.path === undefined && request.length === undefined && flags === 0 && !Array.isArray(buffers)) {
       // Single-buffer ops started in the same turn go to the native core
       // together, in one call (and one kernel submission on io_uring).
       this.#stage(request, token, buffers);
@@ -223,6 +223,7 @@ export class OpTable {
           buffers,
           request.path ?? null,
           flags,
+          request.length ?? 0,
         );
       } catch (error) {
         this.#pending.delete(id);

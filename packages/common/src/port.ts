@@ -408,7 +408,7 @@ export class CompletionPort<V = unknown> implements AsyncIterable<Completion<V>>
  */
 export function validateOpRequest(request: unknown, name: string): asserts request is OpRequest {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) throw invalidArgType(name, 'of type object', request);
-  const { kind, key, handle, offset, arg, buffers, path, multishot } = request as OpRequest;
+  const { kind, key, handle, offset, arg, length, buffers, path, multishot } = request as OpRequest;
   if (!isIntegerIn(kind, 0, MAX_OP_KIND)) validateInteger(kind, `${name}.kind`, 0, MAX_OP_KIND);
   if (key !== undefined && !isIntegerIn(key, 0, MAX_KEY)) validateInteger(key, `${name}.key`, 0, MAX_KEY);
   if (handle !== undefined && !isIntegerIn(handle, -1, Number.MAX_SAFE_INTEGER)) {
@@ -418,6 +418,7 @@ export function validateOpRequest(request: unknown, name: string): asserts reque
     validateInteger(offset, `${name}.offset`, -1, Number.MAX_SAFE_INTEGER);
   }
   if (arg !== undefined && !isIntegerIn(arg, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) validateInteger(arg, `${name}.arg`);
+  if (length !== undefined && !isIntegerIn(length, 0, Number.MAX_SAFE_INTEGER)) validateInteger(length, `${name}.length`, 0);
   if (buffers !== undefined) {
     if (Array.isArray(buffers)) {
       for (let i = 0; i < buffers.length; i++) validateBufferSource(buffers[i], `${name}.buffers[${i}]`);

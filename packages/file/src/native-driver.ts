@@ -89,7 +89,7 @@ export class NativeFileDriver implements FileDriver<number> {
 
   copyRange: FileDriver<number>['copyRange'] = (handle, target, position, length, bounce, path, signal) =>
     this.#port.runOp(
-      { kind: FileOpKinds.copyRange, handle, arg: target, offset: position, buffers: [new Uint8Array(new Float64Array([length]).buffer), bounce] },
+      { kind: FileOpKinds.copyRange, handle, arg: target, offset: position, length, buffers: bounce },
       { syscall: 'copy', path },
       signal,
     );
@@ -208,7 +208,7 @@ export class NativeFileDriver implements FileDriver<number> {
   #batchRequests: RequestSlot[] = [];
 
   async sync(handle: number, dataOnly: boolean, path: string): Promise<void> {
-    await this.#port.runOp({ kind: FileOpKinds.sync, handle, arg: dataOnly ? 1 : 0 }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });
+    await this.#port.runOp({ kind: dataOnly ? FileOpKinds.datasync : FileOpKinds.sync, handle }, { syscall: dataOnly ? 'fdatasync' : 'fsync', path });
   }
 
   async allocate(handle: number, size: number, path: string): Promise<void> {

@@ -10,6 +10,7 @@
         "common/errors.cc",
         "common/native_posters.cc",
         "common/op_buffers.cc",
+        "common/op_table_export.cc",
         "common/port.cc",
         "common/sockets.cc",
         "common/wake_function.cc"

@@ -4,6 +4,7 @@
 //   - on Linux, linux-x64 and linux-arm64 against glibc 2.17
 //     (scripts/linux/build.mjs; arm64 with g++-aarch64-linux-gnu), and
 //     win32-x64 with mingw-w64 (scripts/windows/build.mjs);
+//   - first, the op table's generated files (scripts/op-table.mjs);
 //   - on other POSIX systems, which no prebuild serves, a from-source build
 //     into native/build/Release (scripts/build-from-source.mjs).
 // A prebuild for this machine's own CPU must build. The others are skipped
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { buildFromSource } from './build-from-source.mjs';
 import { isSet } from './env.mjs';
 import { buildLinuxPrebuild } from './linux/build.mjs';
+import { generateOpTable } from './op-table.mjs';
 import { ToolchainUnavailable } from './linux/toolchain.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,6 +28,13 @@ const requireWin32 = requireAll || isSet(process.env.OVERLAPPED_REQUIRE_WIN32);
 function fail(message) {
   console.error(`build-native: ${message}`);
   process.exit(1);
+}
+
+// The op table's generated header first (it writes only what changed).
+try {
+  for (const path of await generateOpTable()) console.log(`build-native: generated ${path}`);
+} catch (error) {
+  fail(`op table: ${error.message}`);
 }
 
 if (process.platform === 'linux') {

@@ -10,7 +10,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { codedError, envFlag, ErrorCodes, type NativeBackendName, type PortDriver } from '@overlapped/common';
+import {
+  codedError,
+  envFlag,
+  ErrorCodes,
+  type NativeBackendName,
+  OP_TABLE_ABI_ID,
+  type PortDriver,
+} from '@overlapped/common';
 
 const require = createRequire(import.meta.url);
 
@@ -36,7 +43,14 @@ export interface NativeBinding {
   probe(name: NativeBackendName): { available: boolean; code?: string; errno?: number; message?: string };
   /** An ArrayBuffer of `size` zeroed bytes at a multiple of `alignment` (a power of two). */
   allocAligned?(size: number, alignment: number): ArrayBuffer;
-  abiVersion: number;
+  /** The id of the op table the core was built from (@overlapped/common's OP_TABLE_ABI_ID when they agree). */
+  abiVersion: string;
+  /** The op table the core was built from: its ops' kinds, names, layouts and traits, and shared constants. */
+  opTable: {
+    abiId: string;
+    ops: { kind: number; family: string; name: string; layout: object; traits: Record<string, string | boolean> }[];
+    constants: Record<string, number | Record<string, number>>;
+  };
   /** A new TCP socket of family 4 or 6, or [negative errno, raw code]. */
   socketOpen(family: number): number | [number, number];
   /** Binds (and listens when backlog >= 0): 0 or [negative errno, raw code]. */
@@ -50,8 +64,6 @@ export interface NativeBinding {
   /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
   socketClose(socket: number): 0 | [number, number];
 }
-
-const ABI_VERSION = 1;
 
 /** The folder this package is installed in. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -90,8 +102,15 @@ export function loadNativeCore(root: string = packageRoot): NativeBinding {
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     const file = addonPath ? addonPath : !prebuildsOnly && existsSync(localBuild) ? localBuild : nodeGypBuild.resolve(root);
     const binding = require(file) as NativeBinding;
-    if (binding.abiVersion !== ABI_VERSION) {
-      throw new Error(`${file} has ABI version ${String(binding.abiVersion)}, this package needs ${ABI_VERSION}`);
+    // The op kinds, record layouts and constants the core was built with
+    // must be the ones the TypeScript packages use (both come from one op
+    // table; its id changes whenever it does).
+    if (binding.abiVersion !== OP_TABLE_ABI_ID) {
+      throw new Error(
+        `${file} was built from op table ${String(binding.abiVersion)}, but the installed @overlapped/common has ` +
+          `${OP_TABLE_ABI_ID}: install @overlapped/iocp and @overlapped/common of the same release, or rebuild the ` +
+          `native core from this @overlapped/iocp (node scripts/build-from-source.mjs)`,
+      );
     }
     result = { binding };
   } catch (cause) {

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 
-import { type BackendName, type CompletionPort, errnoName, type NativeBackendName } from '@overlapped/common';
+import { type BackendName, type CompletionPort, ECHO_STATS_BYTES, errnoName, type NativeBackendName } from '@overlapped/common';
 
 import type { AcceptedConnection, SocketBackendDriver } from './driver.js';
 import { associate, binding, dedicatedPort, sharedPort, startNativeEcho } from './native.js';
@@ -164,7 +164,7 @@ export class EchoServer extends EventEmitter {
     const connection: Connection = {
       tracked,
       id: this.#nextId++,
-      stats: new Float64Array(2),
+      stats: new Float64Array(ECHO_STATS_BYTES / 8),
       lastIn: 0,
       lastOut: 0,
       lastActive: Date.now(),

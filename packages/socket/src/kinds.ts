@@ -1,13 +1,14 @@
 /**
- * The native socket op kinds and the encodings they share with
- * packages/iocp/native/common/backend.h (`OpKind`, the accept address
- * record, socket options, shutdown sides). Every use in this package
- * imports them from here.
+ * The native socket op kinds and the encodings they share with the native
+ * core (the accept address record, socket options, shutdown sides), as the
+ * op table defines them (@overlapped/common's generated constants). Every
+ * use in this package imports them from here.
  */
+import { ACCEPT_ADDRESS_BYTES, ACCEPT_ADDRESS_ENTRY_BYTES, SHUTDOWN_HOW, SOCKET_OPTIONS, SocketOpKinds } from '@overlapped/common';
 
 /**
- * The socket op kinds of native/common/backend.h (64-127), for code that
- * drives the port's ops itself.
+ * The socket op kinds of the op table (64-127), for code that drives the
+ * port's ops itself.
  *
  * @example
  * ```ts
@@ -15,23 +16,13 @@
  * port.submitOp({ kind: SocketOpKinds.recv, handle: fd, buffers: buffer }, (status, bytes) => {});
  * ```
  */
-export const SocketOpKinds = {
-  accept: 65,
-  connect: 66,
-  recv: 67,
-  send: 68,
-  shutdown: 69,
-  close: 70,
-  echo: 71,
-} as const;
+export { SocketOpKinds };
 
-/** Bytes of an accept op's address record (backend.h kAcceptAddressBytes): local, then remote. */
-export const ACCEPT_ADDRESS_BYTES = 128;
-/** Bytes of one entry of that record. */
-export const ACCEPT_ADDRESS_ENTRY_BYTES = 64;
+/** Bytes of an accept op's address record: local, then remote; and of one entry of it. */
+export { ACCEPT_ADDRESS_BYTES, ACCEPT_ADDRESS_ENTRY_BYTES };
 
-/** Socket option numbers of the native core's socketSetOption (TCP_NODELAY). */
-export const SOCKET_OPTION_NO_DELAY = 1;
+/** The socket option number of TCP_NODELAY in the native core's socketSetOption. */
+export const SOCKET_OPTION_NO_DELAY = SOCKET_OPTIONS.noDelay;
 
 /** The native core's shutdown side for the sending direction (SHUT_WR / SD_SEND). */
-export const SHUTDOWN_SEND = 1;
+export const SHUTDOWN_SEND = SHUTDOWN_HOW.write;

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import {
   AbortError,
   type CompletionPort,
+  ECHO_STATS_BYTES,
   type NativeBackendName,
   OpGroup,
   type OpErrorDetails,
@@ -413,7 +414,7 @@ export function startNativeEcho(
   done: (status: number) => void,
 ): number {
   return port.submitOp(
-    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, 16)] },
+    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, ECHO_STATS_BYTES)] },
     (status) => done(status),
   );
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "generated/op_table.h"
+
 namespace overlapped {
 
 struct AlignedAllocation;  // native/common/aligned_buffer.h
@@ -27,9 +29,8 @@ struct CompletionRecord {
 
 // An op's record (token < 0) carries no completion key, since JS finds the
 // op by its token: its `key` word says instead whether the op is finished
-// or a multishot op that stays in flight and completes again.
-constexpr double kOpRecordFinal = 0;
-constexpr double kOpRecordMore = 1;
+// or a multishot op that stays in flight and completes again
+// (kOpRecordFinal, kOpRecordMore in generated/op_table.h).
 
 // Posters are numbered so that the sink can deliver each poster's
 // completions in the order they were posted, whichever worker reaped them.
@@ -42,129 +43,24 @@ struct Posted {
   uint64_t seq;     // per-poster sequence, from 0
 };
 
-// What an I/O operation asks for. Each backend implements the kinds it
-// can in its own files; a kind a backend lacks completes with ENOSYS.
-// Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
-enum class OpKind : uint32_t {
-  kNop = 0,  // completes at once with result 0: exercises the op path
+// The op kinds, their traits (TraitsOf), the shared record layouts and
+// constants come from the op table (packages/common/src/op-table.ts),
+// generated into generated/op_table.h; each backend implements a kind as
+// one function registered in its table of kinds.
 
-  // File kinds (1-63), used by @overlapped/file. Positions travel in
-  // `offset`, lengths and modes in `arg`, memory in `buffers`.
-  kFileFirst = 1,
-  kFileOpen = 2,       // path; arg = FileOpenFlags bits; result = fd or HANDLE
-  kFileClose = 3,      // handle
-  kFileRead = 4,       // handle, offset, buffers[0]; result = bytes (0 at EOF)
-  kFileWrite = 5,      // handle, offset, buffers[0]; result = bytes
-  kFileReadv = 6,      // handle, offset, buffers[]; result = bytes
-  kFileWritev = 7,     // handle, offset, buffers[]; result = bytes
-  kFileSync = 8,       // handle; arg = 1 for data only (fdatasync)
-  kFileAllocate = 9,   // handle; allocate [0, arg), size becomes max(size, arg)
-  kFileTruncate = 10,  // handle; arg = the new size
-  kFileStat = 11,      // handle; buffers[0] = FileStatRecord (kFileStatBytes)
-  // Copies [offset, offset + length) of `handle` to the same range of the
-  // file `arg`, entirely on a worker: buffers[0] holds the length (one
-  // double), buffers[1] is the bounce buffer (one chunk). Result = bytes
-  // copied (fewer if the source ends first). Checks the cancel flag between
-  // chunks: a cancelled copy ends with ECANCELED, whatever it moved. On
-  // io_uring it runs on the backend's helper threads (no opcode exists).
-  kFileCopyRange = 12,
-
-  // Socket kinds (64-127), used by @overlapped/socket.
-  kSocketFirst = 64,
-  // handle: a listening socket. Result: the accepted socket. buffers[0]
-  // (optional, kAcceptAddressBytes): where a backend that learns the
-  // addresses with the accept writes them (see kAcceptAddressEntryBytes).
-  kSocketAccept = 65,
-  // handle: a socket made by socketOpen; path: numeric host; arg: port.
-  kSocketConnect = 66,
-  // handle, buffers[0]: receives once; result 0 when the peer shut down.
-  kSocketRecv = 67,
-  // handle, buffers[0]: completes once every byte is sent. buffers[1]
-  // (optional, 8 bytes): one double the backend keeps at the bytes sent so
-  // far (socket_stats.h), which tells JS how much of a failed or cancelled
-  // send the kernel took.
-  kSocketSend = 68,
-  // handle; arg: 0 read side, 1 write side, 2 both.
-  kSocketShutdown = 69,
-  // handle: closes the socket.
-  kSocketClose = 70,
-  // The echo loop: recv -> send the same bytes -> recv on the workers until
-  // the peer shuts down (then shuts down our side) or fails. handle: the
-  // socket, which the op owns and always closes; buffers[0]: the echo
-  // buffer; buffers[1]: 16 bytes of two doubles (bytes in, bytes out) the
-  // workers keep current. Result 0, or the error that ended it.
-  kSocketEcho = 71,
-};
-
-// What an accept writes into its optional buffers[0]: the local, then the
-// remote address, one entry each. An entry is the port (2 bytes, little
-// endian), the text's length, the family (4 or 6) and the numeric address
-// as ASCII text (inet_ntop's). iocp fills it from the AcceptEx buffer
-// (GetAcceptExSockaddrs); a backend that does not learn the addresses with
-// the accept leaves the entries' lengths 0, and JS asks the socket instead
-// (getsockname, getpeername).
-constexpr size_t kAcceptAddressEntryBytes = 64;
-constexpr size_t kAcceptAddressBytes = 2 * kAcceptAddressEntryBytes;
-
-// The bits of a kFileOpen op's `arg`. Dispositions and share bits carry
-// their Win32 values (CREATE_NEW = 1 ... TRUNCATE_EXISTING = 5,
-// FILE_SHARE_READ = 1, FILE_SHARE_WRITE = 2, FILE_SHARE_DELETE = 4), so the
-// iocp backend passes them through; POSIX backends map them to open flags.
-namespace file_open {
-constexpr int64_t kDispositionMask = 0x7;     // bits 0-2
-constexpr int64_t kAccessRead = 1 << 3;
-constexpr int64_t kAccessWrite = 1 << 4;
-constexpr int64_t kShareShift = 5;            // bits 5-7
-constexpr int64_t kShareMask = 0x7;
-constexpr int64_t kDirect = 1 << 8;           // O_DIRECT / FILE_FLAG_NO_BUFFERING
-constexpr int64_t kWriteThrough = 1 << 9;     // O_DSYNC / FILE_FLAG_WRITE_THROUGH
-constexpr int64_t kHintSequential = 1 << 10;  // FILE_FLAG_SEQUENTIAL_SCAN / fadvise
-constexpr int64_t kHintRandom = 1 << 11;      // FILE_FLAG_RANDOM_ACCESS / fadvise
-constexpr int64_t kCreateNew = 1, kCreateAlways = 2, kOpenExisting = 3,
-                  kOpenAlways = 4, kTruncateExisting = 5;
-}  // namespace file_open
-
-// What a kFileStat op writes into its buffer: doubles, in this order.
-enum FileStatField : int {
-  kStatSize = 0,
-  kStatAllocated,  // bytes allocated on disk (st_blocks * 512, AllocationSize)
-  kStatBlockSize,
-  kStatMode,       // st_mode; synthesized from attributes on Windows
-  kStatLinks,
-  kStatIno,
-  kStatDev,
-  kStatAtimeMs,
-  kStatMtimeMs,
-  kStatCtimeMs,
-  kStatBirthtimeMs,
-  kStatFieldCount,
-};
-constexpr size_t kFileStatBytes = kStatFieldCount * sizeof(double);
-
-inline bool IsFileOp(OpKind kind) {
-  return static_cast<uint32_t>(kind) >= 1 && static_cast<uint32_t>(kind) < 64;
-}
-inline bool IsSocketOp(OpKind kind) {
-  return static_cast<uint32_t>(kind) >= 64 && static_cast<uint32_t>(kind) < 128;
-}
-
-// Op::flags bits.
-namespace op_flags {
-// Asks for one submission that completes several times (io_uring's
+// Op::flags bits (generated/op_table.h, namespace op_flags):
+// kMultishot asks for one submission that completes several times (io_uring's
 // multishot accept: one SQE, a CQE per connection). Each completion but
 // the last reaches the sink through CompleteOpMore while the op stays in
 // flight; the last one (an error, a cancel, or the kernel ending it)
 // through CompleteOp, as for any op. A backend that cannot do it for the
 // op's kind (Backend::SupportsMultishot) ignores the flag: the op then
 // completes once.
-constexpr uint32_t kMultishot = 1u << 0;
-// The op is one of a batch whose caller waits for all of it before it goes
+// kBatch: the op is one of a batch whose caller waits for all of it before it goes
 // on (CompletionPort.submitOps, set by Port::SubmitBatch on every op of
 // the call): a backend may run it together with its batch mates and hand
 // their completions over at once without delaying anything the caller
 // could use earlier. Ops staged one by one (runOp) never carry it.
-constexpr uint32_t kBatch = 1u << 1;
-}  // namespace op_flags
 
 // One buffer of an op. JS keeps the memory referenced (and so in place)
 // from submission until the op's completion has been drained.
@@ -185,7 +81,8 @@ struct Op {
   double key = 0;      // the completion key of the handle
   int64_t handle = -1; // fd, HANDLE or SOCKET, as an integer
   int64_t offset = -1; // absolute file position; -1 where none applies
-  int64_t arg = 0;     // kind-specific (a length, a mode, `how` for shutdown)
+  int64_t arg = 0;     // kind-specific: what the op table's layout names it
+  int64_t length = 0;  // kind-specific: a second integer (copy-range's length)
   std::vector<OpBuffer> buffers;
   std::string path;    // kind-specific (the path of an open), UTF-8
   // Memory of allocAligned's that some buffer lies in: native/common holds
@@ -291,3 +188,5 @@ bool ProbeBackend(const std::string& name, BackendError* why);
 Backend* CreateBackend(const std::string& name);
 
 }  // namespace overlapped
+
+#include "generated/op_args.h"

@@ -22,31 +22,22 @@ void EnvHandles::CloseAll(void* self) {
   handles->open_.clear();
 }
 
+namespace {
+
+bool HandleOf(OpHandle handle, HandleKind* which) {
+  if (handle == OpHandle::kNone) return false;
+  *which = handle == OpHandle::kFile ? HandleKind::kFile : HandleKind::kSocket;
+  return true;
+}
+
+}  // namespace
+
 bool EnvHandles::ReturnsHandle(OpKind kind, HandleKind* which) {
-  switch (kind) {
-    case OpKind::kFileOpen:
-      *which = HandleKind::kFile;
-      return true;
-    case OpKind::kSocketAccept:
-      *which = HandleKind::kSocket;
-      return true;
-    default:
-      return false;
-  }
+  return HandleOf(TraitsOf(kind).returns_handle, which);
 }
 
 bool EnvHandles::ClosesHandle(OpKind kind, HandleKind* which) {
-  switch (kind) {
-    case OpKind::kFileClose:
-      *which = HandleKind::kFile;
-      return true;
-    case OpKind::kSocketClose:
-    case OpKind::kSocketEcho:
-      *which = HandleKind::kSocket;
-      return true;
-    default:
-      return false;
-  }
+  return HandleOf(TraitsOf(kind).closes_handle, which);
 }
 
 }  // namespace overlapped

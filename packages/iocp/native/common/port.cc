@@ -168,9 +168,9 @@ void Port::CloseUndelivered() {
       if (record.status == 0 && EnvHandles::ReturnsHandle(op.kind, &kind)) {
         CloseHandleNow(static_cast<int64_t>(record.bytes), kind);
       } else if (IsCancelledResult(static_cast<int64_t>(record.status)) &&
-                 op.kind != OpKind::kSocketEcho && EnvHandles::ClosesHandle(op.kind, &kind)) {
+                 !TraitsOf(op.kind).owns_handle && EnvHandles::ClosesHandle(op.kind, &kind)) {
         // The close left the set when it was submitted but never ran. (An
-        // echo op closes its socket even when cancelled.)
+        // op that owns its handle closes it even when cancelled.)
         CloseHandleNow(op.handle, kind);
       }
     }
@@ -269,8 +269,8 @@ void Port::DiscardOp(std::unique_ptr<Op> op) {
   RetireOp(std::move(op));
 }
 
-// submit(kind, token, key, handle, offset, arg, buffers, path, flags):
-// starts one op. `buffers` is null, a Uint8Array or an array of them
+// submit(kind, token, key, handle, offset, arg, buffers, path, flags,
+// length): starts one op. `buffers` is null, a Uint8Array or an array of them
 // (over an ArrayBuffer or a SharedArrayBuffer); `flags` (optional) are
 // op_flags bits. TypeScript has validated every argument and keeps the
 // buffers referenced until the op's last completion is drained. Returns
@@ -303,6 +303,7 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   }
   if (info.Length() > 7 && info[7].IsString()) op->path = info[7].As<Napi::String>().Utf8Value();
   if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
+  if (info.Length() > 9 && info[9].IsNumber()) op->length = info[9].As<Napi::Number>().Int64Value();
   Op* raw = op.get();
   ops_.emplace(op->token, std::move(op));
   NoteClosing(raw);
@@ -320,7 +321,6 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
 // are submitted, and it is returned in a list of [index, code, message]
 // (undefined when every op started), for JS to fail that op alone.
 Napi::Value Port::SubmitBatch(const Napi::CallbackInfo& info) {
-  constexpr size_t kSubmitBatchFields = 6;
   Napi::Env env = info.Env();
   if (shut_down_) throw StateError(env, "ERR_PORT_CLOSED", "The port is closed");
   Napi::Float64Array fields = info[0].As<Napi::Float64Array>();

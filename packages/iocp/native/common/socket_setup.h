@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "generated/op_table.h"
+
 namespace overlapped {
 
 // Every function returns >= 0 on success, or a negative libuv-style errno

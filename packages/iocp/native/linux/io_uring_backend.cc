@@ -129,7 +129,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
 }
 
 bool IoUringBackend::SupportsMultishot(OpKind kind) const {
-  return kind == OpKind::kSocketAccept && multishot_accept_;
+  return TraitsOf(kind).multishot && multishot_accept_;
 }
 
 void IoUringBackend::Post(const Posted* posted, size_t count) {

@@ -67,9 +67,9 @@ void FinishStat(Op* op, const io_uring_cqe& cqe) {
   double fields[kStatFieldCount] = {};
   fields[kStatSize] = static_cast<double>(info.stx_size);
   fields[kStatAllocated] = static_cast<double>(info.stx_blocks) * 512;
-  fields[kStatBlockSize] = static_cast<double>(info.stx_blksize);
+  fields[kStatBlksize] = static_cast<double>(info.stx_blksize);
   fields[kStatMode] = static_cast<double>(info.stx_mode);
-  fields[kStatLinks] = static_cast<double>(info.stx_nlink);
+  fields[kStatNlink] = static_cast<double>(info.stx_nlink);
   fields[kStatIno] = static_cast<double>(info.stx_ino);
   fields[kStatDev] = static_cast<double>(makedev(info.stx_dev_major, info.stx_dev_minor));
   fields[kStatAtimeMs] = Millis(info.stx_atime);
@@ -83,87 +83,113 @@ void FinishStat(Op* op, const io_uring_cqe& cqe) {
 
 }  // namespace
 
-int PrepareUringFileOp(Op* op, io_uring_sqe* sqe) {
-  const bool one_buffer = op->buffers.size() == 1;
-  switch (op->kind) {
-    case OpKind::kFileOpen: {
-      const int flags = OpenFlagsFor(op->arg);
-      if (flags < 0) return flags;
-      sqe->opcode = IORING_OP_OPENAT;
-      sqe->fd = AT_FDCWD;
-      sqe->addr = reinterpret_cast<uint64_t>(op->path.c_str());
-      sqe->len = 0666;
-      sqe->open_flags = static_cast<uint32_t>(flags);
-      return 0;
-    }
-    case OpKind::kFileClose:
-      sqe->opcode = IORING_OP_CLOSE;
-      sqe->fd = static_cast<int32_t>(op->handle);
-      return 0;
-    case OpKind::kFileRead:
-    case OpKind::kFileWrite:
-      // The kernel caps one read or write at 0x7ffff000 bytes and reports
-      // the short count; the caller continues from there.
-      if (!one_buffer || op->offset < 0) return -EINVAL;
-      PrepareRw(sqe, op->kind == OpKind::kFileRead ? IORING_OP_READ : IORING_OP_WRITE, op,
-                op->buffers[0].data,
-                static_cast<uint32_t>(op->buffers[0].length > 0x7ffff000u ? 0x7ffff000u
-                                                                          : op->buffers[0].length));
-      return 0;
-    case OpKind::kFileReadv:
-    case OpKind::kFileWritev:
-      // The op's buffer list is the iovec array; it lives as long as the op.
-      if (op->buffers.empty() || op->buffers.size() > IOV_MAX || op->offset < 0) return -EINVAL;
-      PrepareRw(sqe, op->kind == OpKind::kFileReadv ? IORING_OP_READV : IORING_OP_WRITEV, op,
-                op->buffers.data(), static_cast<uint32_t>(op->buffers.size()));
-      return 0;
-    case OpKind::kFileSync:
-      sqe->opcode = IORING_OP_FSYNC;
-      sqe->fd = static_cast<int32_t>(op->handle);
-      sqe->fsync_flags = op->arg == 1 ? IORING_FSYNC_DATASYNC : 0;
-      return 0;
-    case OpKind::kFileAllocate:
-      // fallocate(fd, mode = len, offset = off, length = addr).
-      sqe->opcode = IORING_OP_FALLOCATE;
-      sqe->fd = static_cast<int32_t>(op->handle);
-      sqe->len = 0;
-      sqe->off = 0;
-      sqe->addr = static_cast<uint64_t>(op->arg);
-      return 0;
-    case OpKind::kFileTruncate:
-      sqe->opcode = IORING_OP_FTRUNCATE;
-      sqe->fd = static_cast<int32_t>(op->handle);
-      sqe->off = static_cast<uint64_t>(op->arg);
-      return 0;
-    case OpKind::kFileStat: {
-      if (!one_buffer || op->buffers[0].length < kFileStatBytes) return -EINVAL;
-      auto* scratch = new (UringOpScratch(op)) UringStatScratch;
-      sqe->opcode = IORING_OP_STATX;
-      sqe->fd = static_cast<int32_t>(op->handle);
-      sqe->addr = reinterpret_cast<uint64_t>(kEmptyPath);
-      sqe->len = STATX_BASIC_STATS | STATX_BTIME;
-      sqe->off = reinterpret_cast<uint64_t>(&scratch->result);
-      sqe->statx_flags = AT_EMPTY_PATH;
-      return 0;
-    }
-    default:
-      return -ENOSYS;
-  }
+int PrepareUringFileOpen(Op* op, io_uring_sqe* sqe) {
+  const int flags = OpenFlagsFor(op->arg);
+  if (flags < 0) return flags;
+  sqe->opcode = IORING_OP_OPENAT;
+  sqe->fd = AT_FDCWD;
+  sqe->addr = reinterpret_cast<uint64_t>(op->path.c_str());
+  sqe->len = 0666;
+  sqe->open_flags = static_cast<uint32_t>(flags);
+  return 0;
 }
 
-void FinishUringFileOp(Op* op, const io_uring_cqe& cqe) {
-  switch (op->kind) {
-    case OpKind::kFileOpen:
-      // fstat on the fresh fd is cheap and never waits on the device.
-      op->result = cqe.res >= 0 ? FinishOpen(cqe.res, op->arg) : cqe.res;
-      return;
-    case OpKind::kFileStat:
-      FinishStat(op, cqe);
-      return;
-    default:
-      op->result = cqe.res;
-      return;
-  }
+bool FinishUringFileOpen(Op* op, const io_uring_cqe& cqe) {
+  // fstat on the fresh fd is cheap and never waits on the device.
+  op->result = cqe.res >= 0 ? FinishOpen(cqe.res, op->arg) : cqe.res;
+  return true;
 }
+OVERLAPPED_URING_OP(FileOpen, PrepareUringFileOpen, FinishUringFileOpen);
+
+int PrepareUringFileClose(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_CLOSE;
+  sqe->fd = static_cast<int32_t>(op->handle);
+  return 0;
+}
+OVERLAPPED_URING_OP(FileClose, PrepareUringFileClose);
+
+namespace {
+
+int PrepareTransfer(Op* op, io_uring_sqe* sqe, uint8_t opcode) {
+  // The kernel caps one read or write at 0x7ffff000 bytes (kMaxTransfer)
+  // and reports the short count; the caller continues from there.
+  if (op->buffers.size() != 1 || op->offset < 0) return -EINVAL;
+  PrepareRw(sqe, opcode, op, op->buffers[0].data,
+            static_cast<uint32_t>(op->buffers[0].length > kMaxTransfer ? kMaxTransfer : op->buffers[0].length));
+  return 0;
+}
+
+int PrepareVectored(Op* op, io_uring_sqe* sqe, uint8_t opcode) {
+  // The op's buffer list is the iovec array; it lives as long as the op.
+  if (op->buffers.empty() || op->buffers.size() > IOV_MAX || op->offset < 0) return -EINVAL;
+  PrepareRw(sqe, opcode, op, op->buffers.data(), static_cast<uint32_t>(op->buffers.size()));
+  return 0;
+}
+
+}  // namespace
+
+int PrepareUringFileRead(Op* op, io_uring_sqe* sqe) { return PrepareTransfer(op, sqe, IORING_OP_READ); }
+OVERLAPPED_URING_OP(FileRead, PrepareUringFileRead);
+int PrepareUringFileWrite(Op* op, io_uring_sqe* sqe) { return PrepareTransfer(op, sqe, IORING_OP_WRITE); }
+OVERLAPPED_URING_OP(FileWrite, PrepareUringFileWrite);
+int PrepareUringFileReadv(Op* op, io_uring_sqe* sqe) { return PrepareVectored(op, sqe, IORING_OP_READV); }
+OVERLAPPED_URING_OP(FileReadv, PrepareUringFileReadv);
+int PrepareUringFileWritev(Op* op, io_uring_sqe* sqe) { return PrepareVectored(op, sqe, IORING_OP_WRITEV); }
+OVERLAPPED_URING_OP(FileWritev, PrepareUringFileWritev);
+
+int PrepareUringFileSync(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_FSYNC;
+  sqe->fd = static_cast<int32_t>(OpArgs<OpKind::kFileSync>::file(*op));
+  return 0;
+}
+OVERLAPPED_URING_OP(FileSync, PrepareUringFileSync);
+
+int PrepareUringFileDatasync(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_FSYNC;
+  sqe->fd = static_cast<int32_t>(OpArgs<OpKind::kFileDatasync>::file(*op));
+  sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+  return 0;
+}
+OVERLAPPED_URING_OP(FileDatasync, PrepareUringFileDatasync);
+
+int PrepareUringFileAllocate(Op* op, io_uring_sqe* sqe) {
+  // fallocate(fd, mode = len, offset = off, length = addr).
+  sqe->opcode = IORING_OP_FALLOCATE;
+  sqe->fd = static_cast<int32_t>(op->handle);
+  sqe->len = 0;
+  sqe->off = 0;
+  sqe->addr = static_cast<uint64_t>(OpArgs<OpKind::kFileAllocate>::size(*op));
+  return 0;
+}
+OVERLAPPED_URING_OP(FileAllocate, PrepareUringFileAllocate);
+
+int PrepareUringFileTruncate(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_FTRUNCATE;
+  sqe->fd = static_cast<int32_t>(op->handle);
+  sqe->off = static_cast<uint64_t>(OpArgs<OpKind::kFileTruncate>::size(*op));
+  return 0;
+}
+OVERLAPPED_URING_OP(FileTruncate, PrepareUringFileTruncate);
+
+int PrepareUringFileStat(Op* op, io_uring_sqe* sqe) {
+  if (op->buffers.size() != 1 || op->buffers[0].length < kFileStatBytes) return -EINVAL;
+  auto* scratch = new (UringOpScratch(op)) UringStatScratch;
+  sqe->opcode = IORING_OP_STATX;
+  sqe->fd = static_cast<int32_t>(op->handle);
+  sqe->addr = reinterpret_cast<uint64_t>(kEmptyPath);
+  sqe->len = STATX_BASIC_STATS | STATX_BTIME;
+  sqe->off = reinterpret_cast<uint64_t>(&scratch->result);
+  sqe->statx_flags = AT_EMPTY_PATH;
+  return 0;
+}
+
+bool FinishUringFileStat(Op* op, const io_uring_cqe& cqe) {
+  FinishStat(op, cqe);
+  return true;
+}
+OVERLAPPED_URING_OP(FileStat, PrepareUringFileStat, FinishUringFileStat);
+
+// No opcode: the helper threads run it (posix/pool_file_ops.cc).
+OVERLAPPED_URING_OP(FileCopyRange, nullptr);
 
 }  // namespace overlapped

@@ -1,6 +1,7 @@
 // Ops that io_uring has no opcode for run as blocking syscalls on a few
-// helper threads that the io_uring backend owns. Today that is
-// kFileCopyRange: copy_file_range has no opcode, and a copy through READ
+// helper threads that the io_uring backend owns: the kinds with the
+// uringHelper trait (op-table.ts). Today that is kFileCopyRange:
+// copy_file_range has no opcode, and a copy through READ
 // and WRITE SQEs crosses back to a ring worker (or JS) for every chunk. The
 // helpers run the threadpool backend's code for the kind
 // (posix/pool_file_ops.cc), so both backends copy the same way, and hand the
@@ -27,7 +28,7 @@ class UringHelperThreads {
   UringHelperThreads& operator=(const UringHelperThreads&) = delete;
 
   // Whether ops of `kind` run on the helpers rather than on a ring.
-  static bool Handles(OpKind kind) { return kind == OpKind::kFileCopyRange; }
+  static bool Handles(OpKind kind) { return TraitsOf(kind).uring_helper; }
 
   // Before the first Submit: where finished ops go, and how many helpers
   // may run at once. Helpers start on demand, so a port that never copies

@@ -36,6 +36,22 @@ inline UringOpState* StartUringOpState(Op* op) {
 }
 inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
 
+// How the io_uring backend runs each op kind: one entry per kind, defined
+// next to the kind's functions and gathered in the backend's table
+// (uring_ops.cc), which names every kind of the op table.
+struct UringOpEntry {
+  OpKind kind;
+  // Fills the SQE (the caller sets user_data): 0, or -errno. Null for a
+  // kind without an opcode, which runs on the helper threads (uringHelper).
+  int (*prepare)(Op* op, io_uring_sqe* sqe);
+  // Sets op->result from the op's CQE and returns true, or returns false
+  // for an op that continues (see FinishUringOp). Null: the result is the
+  // CQE's.
+  bool (*finish)(Op* op, const io_uring_cqe& cqe);
+  // Ends a continuing op that cannot go on; null: the result is the error.
+  void (*abandon)(Op* op, int error);
+};
+
 // Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
 // (-ENOSYS for a kind this backend does not implement).
 int PrepareUringOp(Op* op, io_uring_sqe* sqe);
@@ -53,13 +69,25 @@ constexpr int64_t kUringContinuing = INT64_MIN;
 // when the data is at hand (buffered file reads and writes): such ops are
 // handed to the ring's worker to submit, so that the copy runs there and
 // not on the thread that started the op.
-bool UringOpCopiesInline(const Op* op);
+inline bool UringOpCopiesInline(const Op* op) { return TraitsOf(op->kind).uring_copies_inline; }
 
-// Defined in uring_file_ops.cc / uring_socket_ops.cc.
-int PrepareUringFileOp(Op* op, io_uring_sqe* sqe);
-void FinishUringFileOp(Op* op, const io_uring_cqe& cqe);
-int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe);
-bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe);
-void AbandonUringSocketOp(Op* op, int error);
+// A kind's entry, checked against its traits at compile time: a kind
+// the helper threads run (uringHelper) has no prepare, every other one has.
+constexpr UringOpEntry UringOp(OpKind kind, int (*prepare)(Op*, io_uring_sqe*),
+                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr,
+                               void (*abandon)(Op*, int) = nullptr) {
+  return TraitsOf(kind).uring_helper == (prepare == nullptr)
+             ? UringOpEntry{kind, prepare, finish, abandon}
+             : (OpEntryContradictsTheKindsTraits(), UringOpEntry{});
+}
+
+// Every kind's entry, kUringOp<Name> (OVERLAPPED_OP_KINDS), defined with
+// the kind's functions (uring_file_ops.cc, uring_socket_ops.cc):
+// OVERLAPPED_URING_OP(FileRead, PrepareRead) or, with a finish and an
+// abandon, OVERLAPPED_URING_OP(SocketSend, PrepareSend, FinishSend).
+#define OVERLAPPED_DECLARE_URING_OP(Name, number) extern const UringOpEntry kUringOp##Name;
+OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_URING_OP)
+#undef OVERLAPPED_DECLARE_URING_OP
+#define OVERLAPPED_URING_OP(Name, ...) constexpr UringOpEntry kUringOp##Name = UringOp(OpKind::k##Name, __VA_ARGS__)
 
 }  // namespace overlapped

@@ -64,138 +64,148 @@ void EndEcho(Op* op, int64_t result) {
 
 }  // namespace
 
-int PrepareUringSocketOp(Op* op, io_uring_sqe* sqe) {
-  const int fd = static_cast<int>(op->handle);
+int PrepareUringSocketAccept(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_ACCEPT;
+  sqe->fd = static_cast<int>(op->handle);
+  sqe->accept_flags = SOCK_CLOEXEC;
+  // Multishot (the backend left the flag only where the kernel has it):
+  // a CQE with IORING_CQE_F_MORE per connection, until one without.
+  if ((op->flags & op_flags::kMultishot) != 0) sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
+  return 0;
+}
+OVERLAPPED_URING_OP(SocketAccept, PrepareUringSocketAccept);
+
+int PrepareUringSocketConnect(Op* op, io_uring_sqe* sqe) {
   SocketScratch* scratch = ScratchOf(op);
-  const bool has_buffer = !op->buffers.empty();
-  switch (op->kind) {
-    case OpKind::kSocketAccept:
-      sqe->opcode = IORING_OP_ACCEPT;
-      sqe->fd = fd;
-      sqe->accept_flags = SOCK_CLOEXEC;
-      // Multishot (the backend left the flag only where the kernel has it):
-      // a CQE with IORING_CQE_F_MORE per connection, until one without.
-      if ((op->flags & op_flags::kMultishot) != 0) sqe->ioprio |= IORING_ACCEPT_MULTISHOT;
-      return 0;
-    case OpKind::kSocketConnect: {
-      const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &scratch->address);
-      if (length < 0) return length;
-      sqe->opcode = IORING_OP_CONNECT;
-      sqe->fd = fd;
-      sqe->addr = reinterpret_cast<uint64_t>(&scratch->address);
-      sqe->off = static_cast<uint64_t>(length);
-      return 0;
-    }
-    case OpKind::kSocketRecv:
-      if (!has_buffer) return -EINVAL;
-      PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length);
-      return 0;
-    case OpKind::kSocketSend:
-      if (!has_buffer) return -EINVAL;
-      // First submission: nothing sent yet. A continuation keeps `done`.
-      if (op->result != kUringContinuing) scratch->done = 0;
-      PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done);
-      return 0;
-    case OpKind::kSocketShutdown:
-      sqe->opcode = IORING_OP_SHUTDOWN;
-      sqe->fd = fd;
-      sqe->len = static_cast<uint32_t>(op->arg == 0 ? SHUT_RD : op->arg == 1 ? SHUT_WR : SHUT_RDWR);
-      return 0;
-    case OpKind::kSocketClose:
-      sqe->opcode = IORING_OP_CLOSE;
-      sqe->fd = fd;
-      return 0;
-    case OpKind::kSocketEcho:
-      if (op->buffers.empty() || op->buffers[0].length == 0) {
-        close(fd);
-        return -EINVAL;
-      }
-      if (op->result != kUringContinuing) {
-        scratch->stage = kEchoRecv;
-        scratch->done = 0;
-        scratch->pending = 0;
-      }
-      if (scratch->stage == kEchoRecv) {
-        // After the loop's own echo went out the peer has yet to answer it,
-        // so a continuing recv goes straight to the poll.
-        PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
-                    op->result == kUringContinuing);
-      } else {
-        PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
-      }
-      return 0;
-    default:
-      return -ENOSYS;
-  }
+  const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &scratch->address);
+  if (length < 0) return length;
+  sqe->opcode = IORING_OP_CONNECT;
+  sqe->fd = static_cast<int>(op->handle);
+  sqe->addr = reinterpret_cast<uint64_t>(&scratch->address);
+  sqe->off = static_cast<uint64_t>(length);
+  return 0;
+}
+OVERLAPPED_URING_OP(SocketConnect, PrepareUringSocketConnect);
+
+int PrepareUringSocketRecv(Op* op, io_uring_sqe* sqe) {
+  if (op->buffers.empty()) return -EINVAL;
+  PrepareRecv(sqe, static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length);
+  return 0;
+}
+OVERLAPPED_URING_OP(SocketRecv, PrepareUringSocketRecv);
+
+int PrepareUringSocketSend(Op* op, io_uring_sqe* sqe) {
+  SocketScratch* scratch = ScratchOf(op);
+  if (op->buffers.empty()) return -EINVAL;
+  // First submission: nothing sent yet. A continuation keeps `done`.
+  if (op->result != kUringContinuing) scratch->done = 0;
+  PrepareSend(sqe, static_cast<int>(op->handle), op->buffers[0].data + scratch->done,
+              op->buffers[0].length - scratch->done);
+  return 0;
 }
 
-bool FinishUringSocketOp(Op* op, const io_uring_cqe& cqe) {
+bool FinishUringSocketSend(Op* op, const io_uring_cqe& cqe) {
   SocketScratch* scratch = ScratchOf(op);
   const int res = cqe.res;
-  if (op->kind == OpKind::kSocketSend) {
-    if (res < 0) {
-      op->result = res;
-      return true;
-    }
-    scratch->done += static_cast<uint64_t>(res);
-    SetSendProgress(op, scratch->done);
-    if (scratch->done < op->buffers[0].length && res > 0) {
-      op->result = kUringContinuing;
-      return false;
-    }
-    op->result = static_cast<int64_t>(scratch->done);
+  if (res < 0) {
+    op->result = res;
     return true;
   }
-  if (op->kind == OpKind::kSocketEcho) {
-    if (res < 0) {
-      EndEcho(op, res);
-      return true;
-    }
-    if (scratch->stage == kEchoRecv) {
-      if (res == 0) {
-        // The peer shut down and everything it sent is echoed already:
-        // shut down our side, then close, since both directions are done.
-        shutdown(static_cast<int>(op->handle), SHUT_WR);
-        EndEcho(op, 0);
-        return true;
-      }
-      AddEchoStat(op, 0, res);
-      scratch->pending = static_cast<uint64_t>(res);
-      scratch->done = 0;
-      // The echo goes out now, from this worker, in one non-blocking send
-      // (the same one JS's send fast path makes): what fits in the socket
-      // buffer (all of it, unless the peer stopped reading) costs no SQE,
-      // CQE and extra pass of the worker's loop. What is left, or
-      // everything on EAGAIN, becomes a send step; a hard error ends the
-      // loop as the send step's CQE would have.
-      const int64_t sent = SocketTrySend(op->handle, op->buffers[0].data, scratch->pending);
-      if (sent < 0 && sent != -EAGAIN) {  // EWOULDBLOCK is EAGAIN on Linux
-        EndEcho(op, sent);
-        return true;
-      }
-      if (sent > 0) {
-        AddEchoStat(op, 1, sent);
-        scratch->done = static_cast<uint64_t>(sent);
-      }
-      scratch->stage = scratch->done >= scratch->pending ? kEchoRecv : kEchoSend;
-    } else {
-      AddEchoStat(op, 1, res);
-      scratch->done += static_cast<uint64_t>(res);
-      if (scratch->done >= scratch->pending) scratch->stage = kEchoRecv;
-    }
+  scratch->done += static_cast<uint64_t>(res);
+  SetSendProgress(op, scratch->done);
+  if (scratch->done < op->buffers[0].length && res > 0) {
     op->result = kUringContinuing;
     return false;
   }
-  op->result = res;
+  op->result = static_cast<int64_t>(scratch->done);
   return true;
 }
+OVERLAPPED_URING_OP(SocketSend, PrepareUringSocketSend, FinishUringSocketSend);
 
-void AbandonUringSocketOp(Op* op, int error) {
-  if (op->kind == OpKind::kSocketEcho) {
-    EndEcho(op, error);
-  } else {
-    op->result = error;
-  }
+int PrepareUringSocketShutdown(Op* op, io_uring_sqe* sqe) {
+  const int64_t side = OpArgs<OpKind::kSocketShutdown>::how(*op);
+  sqe->opcode = IORING_OP_SHUTDOWN;
+  sqe->fd = static_cast<int>(op->handle);
+  sqe->len = static_cast<uint32_t>(side == shutdown_how::kRead ? SHUT_RD : side == shutdown_how::kWrite ? SHUT_WR : SHUT_RDWR);
+  return 0;
 }
+OVERLAPPED_URING_OP(SocketShutdown, PrepareUringSocketShutdown);
+
+int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe) {
+  sqe->opcode = IORING_OP_CLOSE;
+  sqe->fd = static_cast<int>(op->handle);
+  return 0;
+}
+OVERLAPPED_URING_OP(SocketClose, PrepareUringSocketClose);
+
+int PrepareUringSocketEcho(Op* op, io_uring_sqe* sqe) {
+  const int fd = static_cast<int>(op->handle);
+  SocketScratch* scratch = ScratchOf(op);
+  if (op->buffers.empty() || op->buffers[0].length == 0) {
+    close(fd);
+    return -EINVAL;
+  }
+  if (op->result != kUringContinuing) {
+    scratch->stage = kEchoRecv;
+    scratch->done = 0;
+    scratch->pending = 0;
+  }
+  if (scratch->stage == kEchoRecv) {
+    // After the loop's own echo went out the peer has yet to answer it,
+    // so a continuing recv goes straight to the poll.
+    PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
+                op->result == kUringContinuing);
+  } else {
+    PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
+  }
+  return 0;
+}
+
+bool FinishUringSocketEcho(Op* op, const io_uring_cqe& cqe) {
+  SocketScratch* scratch = ScratchOf(op);
+  const int res = cqe.res;
+  if (res < 0) {
+    EndEcho(op, res);
+    return true;
+  }
+  if (scratch->stage == kEchoRecv) {
+    if (res == 0) {
+      // The peer shut down and everything it sent is echoed already:
+      // shut down our side, then close, since both directions are done.
+      shutdown(static_cast<int>(op->handle), SHUT_WR);
+      EndEcho(op, 0);
+      return true;
+    }
+    AddEchoStat(op, 0, res);
+    scratch->pending = static_cast<uint64_t>(res);
+    scratch->done = 0;
+    // The echo goes out now, from this worker, in one non-blocking send
+    // (the same one JS's send fast path makes): what fits in the socket
+    // buffer (all of it, unless the peer stopped reading) costs no SQE,
+    // CQE and extra pass of the worker's loop. What is left, or
+    // everything on EAGAIN, becomes a send step; a hard error ends the
+    // loop as the send step's CQE would have.
+    const int64_t sent = SocketTrySend(op->handle, op->buffers[0].data, scratch->pending);
+    if (sent < 0 && sent != -EAGAIN) {  // EWOULDBLOCK is EAGAIN on Linux
+      EndEcho(op, sent);
+      return true;
+    }
+    if (sent > 0) {
+      AddEchoStat(op, 1, sent);
+      scratch->done = static_cast<uint64_t>(sent);
+    }
+    scratch->stage = scratch->done >= scratch->pending ? kEchoRecv : kEchoSend;
+  } else {
+    AddEchoStat(op, 1, res);
+    scratch->done += static_cast<uint64_t>(res);
+    if (scratch->done >= scratch->pending) scratch->stage = kEchoRecv;
+  }
+  op->result = kUringContinuing;
+  return false;
+}
+
+void AbandonUringSocketEcho(Op* op, int error) { EndEcho(op, error); }
+
+OVERLAPPED_URING_OP(SocketEcho, PrepareUringSocketEcho, FinishUringSocketEcho, AbandonUringSocketEcho);
 
 }  // namespace overlapped

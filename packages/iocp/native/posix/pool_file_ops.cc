@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "../common/copy_range.h"
 #include "file_open_flags.h"
 #include "pool_ops.h"
 
@@ -36,7 +37,9 @@ double Millis(const timespec& t) {
   return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
 }
 
-void RunOpen(Op* op) {
+}  // namespace
+
+void RunPoolFileOpen(Op* op) {
   const int flags = OpenFlagsFor(op->arg);
   if (flags < 0) {
     op->result = flags;
@@ -49,8 +52,9 @@ void RunOpen(Op* op) {
   }
   op->result = FinishOpen(fd, op->arg);
 }
+OVERLAPPED_POOL_WORKER_OP(FileOpen, RunPoolFileOpen);
 
-void RunStat(Op* op) {
+void RunPoolFileStat(Op* op) {
   if (op->buffers.empty() || op->buffers[0].length < kFileStatBytes) {
     op->result = -EINVAL;
     return;
@@ -63,9 +67,9 @@ void RunStat(Op* op) {
   double fields[kStatFieldCount] = {};
   fields[kStatSize] = static_cast<double>(info.st_size);
   fields[kStatAllocated] = static_cast<double>(info.st_blocks) * 512;
-  fields[kStatBlockSize] = static_cast<double>(info.st_blksize);
+  fields[kStatBlksize] = static_cast<double>(info.st_blksize);
   fields[kStatMode] = static_cast<double>(info.st_mode);
-  fields[kStatLinks] = static_cast<double>(info.st_nlink);
+  fields[kStatNlink] = static_cast<double>(info.st_nlink);
   fields[kStatIno] = static_cast<double>(info.st_ino);
   fields[kStatDev] = static_cast<double>(info.st_dev);
   fields[kStatAtimeMs] = Millis(info.st_atim);
@@ -75,6 +79,9 @@ void RunStat(Op* op) {
   std::memcpy(op->buffers[0].data, fields, sizeof fields);
   op->result = 0;
 }
+OVERLAPPED_POOL_WORKER_OP(FileStat, RunPoolFileStat);
+
+namespace {
 
 // copy_file_range keeps the bytes in the kernel (and lets file systems
 // share extents); where it is missing or refuses the pair of files, the
@@ -96,118 +103,107 @@ ssize_t CopyInKernel(int, int, int64_t, size_t) {
 }
 #endif
 
-void RunCopyRange(Op* op) {
-  if (op->buffers.size() != 2 || op->buffers[0].length < sizeof(double) ||
-      op->buffers[1].length == 0 || op->offset < 0) {
+}  // namespace
+
+void RunPoolFileCopyRange(Op* op) {
+  const int from = static_cast<int>(OpArgs<OpKind::kFileCopyRange>::source(*op));
+  const int to = static_cast<int>(OpArgs<OpKind::kFileCopyRange>::target(*op));
+  bool in_kernel = true;
+  const CopyRangeOutcome outcome =
+      CopyRangeInChunks(op, [&](int64_t position, uint8_t* bounce, size_t chunk, uint32_t* error) -> int64_t {
+        if (in_kernel) {
+          const ssize_t moved = CopyInKernel(from, to, position, chunk);
+          if (moved >= 0) return moved;
+          if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP && errno != EBADF) {
+            *error = static_cast<uint32_t>(errno);
+            return -1;
+          }
+          in_kernel = false;  // EBADF here can mean O_APPEND or a non-regular file
+        }
+        ssize_t moved = pread(from, bounce, chunk, position);
+        for (ssize_t written = 0; moved > 0 && written < moved;) {
+          const ssize_t step = pwrite(to, bounce + written, static_cast<size_t>(moved - written), position + written);
+          if (step <= 0) {
+            moved = step < 0 ? -1 : (errno = EIO, -1);
+            break;
+          }
+          written += step;
+        }
+        if (moved < 0) *error = static_cast<uint32_t>(errno);
+        return moved;
+      });
+  switch (outcome.how) {
+    case CopyRangeOutcome::kCopied: op->result = outcome.done; return;
+    case CopyRangeOutcome::kInvalid: op->result = -EINVAL; return;
+    case CopyRangeOutcome::kCancelled: op->result = -ECANCELED; return;
+    case CopyRangeOutcome::kFailed:
+      op->result = outcome.done > 0 ? outcome.done : -static_cast<int64_t>(outcome.error);
+      return;
+  }
+}
+OVERLAPPED_POOL_WORKER_OP(FileCopyRange, RunPoolFileCopyRange);
+
+void RunPoolFileClose(Op* op) {
+  // POSIX leaves the fd closed even when close reports EINTR, so it must
+  // not be retried.
+  op->result = close(static_cast<int>(op->handle)) == 0 || errno == EINTR ? 0 : -errno;
+}
+OVERLAPPED_POOL_WORKER_OP(FileClose, RunPoolFileClose);
+
+void RunPoolFileRead(Op* op) {
+  op->result = op->buffers.size() == 1
+      ? ResultOf(pread(static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length, op->offset))
+      : -EINVAL;
+}
+OVERLAPPED_POOL_WORKER_OP(FileRead, RunPoolFileRead);
+
+void RunPoolFileWrite(Op* op) {
+  op->result = op->buffers.size() == 1
+      ? ResultOf(pwrite(static_cast<int>(op->handle), op->buffers[0].data, op->buffers[0].length, op->offset))
+      : -EINVAL;
+}
+OVERLAPPED_POOL_WORKER_OP(FileWrite, RunPoolFileWrite);
+
+namespace {
+
+void RunVectored(Op* op, bool read) {
+  if (op->buffers.empty() || op->buffers.size() > IOV_MAX) {
     op->result = -EINVAL;
     return;
   }
-  double requested = 0;
-  std::memcpy(&requested, op->buffers[0].data, sizeof requested);
-  const int from = static_cast<int>(op->handle);
-  const int to = static_cast<int>(op->arg);
-  const int64_t length = static_cast<int64_t>(requested);
-  int64_t done = 0;
-  bool in_kernel = true;
-  while (done < length) {
-    // A cancelled copy ends between two chunks with ECANCELED even when
-    // bytes were moved: a short count would read as "the source ended".
-    if (op->cancel_requested.load(std::memory_order_relaxed)) {
-      op->result = -ECANCELED;
-      return;
-    }
-    const int64_t position = op->offset + done;
-    const size_t chunk = static_cast<size_t>(
-        std::min<int64_t>(length - done, static_cast<int64_t>(op->buffers[1].length)));
-    ssize_t moved = -1;
-    if (in_kernel) {
-      moved = CopyInKernel(from, to, position, chunk);
-      if (moved < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-                        errno == EOPNOTSUPP || errno == EBADF)) {
-        in_kernel = false;  // EBADF here can mean O_APPEND or a non-regular file
-        continue;
-      }
-    } else {
-      moved = pread(from, op->buffers[1].data, chunk, position);
-      for (ssize_t written = 0; moved > 0 && written < moved;) {
-        const ssize_t step = pwrite(to, op->buffers[1].data + written,
-                                    static_cast<size_t>(moved - written), position + written);
-        if (step <= 0) {
-          moved = step < 0 ? -1 : (errno = EIO, -1);
-          break;
-        }
-        written += step;
-      }
-    }
-    if (moved < 0) {
-      op->result = done > 0 ? done : -errno;
-      return;
-    }
-    if (moved == 0) break;  // the source ended early
-    done += moved;
-  }
-  op->result = done;
+  const int fd = static_cast<int>(op->handle);
+  const auto* vectors = reinterpret_cast<const iovec*>(op->buffers.data());
+  const int count = static_cast<int>(op->buffers.size());
+  op->result = ResultOf(read ? preadv(fd, vectors, count, op->offset) : pwritev(fd, vectors, count, op->offset));
 }
 
 }  // namespace
 
-void RunPoolFileOp(Op* op) {
-  const int fd = static_cast<int>(op->handle);
-  const bool one_buffer = op->buffers.size() == 1;
-  switch (op->kind) {
-    case OpKind::kFileOpen:
-      RunOpen(op);
-      return;
-    case OpKind::kFileClose:
-      // POSIX leaves the fd closed even when close reports EINTR, so it
-      // must not be retried.
-      op->result = close(fd) == 0 || errno == EINTR ? 0 : -errno;
-      return;
-    case OpKind::kFileRead:
-      op->result = one_buffer
-          ? ResultOf(pread(fd, op->buffers[0].data, op->buffers[0].length, op->offset))
-          : -EINVAL;
-      return;
-    case OpKind::kFileWrite:
-      op->result = one_buffer
-          ? ResultOf(pwrite(fd, op->buffers[0].data, op->buffers[0].length, op->offset))
-          : -EINVAL;
-      return;
-    case OpKind::kFileReadv:
-    case OpKind::kFileWritev: {
-      if (op->buffers.empty() || op->buffers.size() > IOV_MAX) {
-        op->result = -EINVAL;
-        return;
-      }
-      const auto* vectors = reinterpret_cast<const iovec*>(op->buffers.data());
-      const int count = static_cast<int>(op->buffers.size());
-      op->result = ResultOf(op->kind == OpKind::kFileReadv
-                                ? preadv(fd, vectors, count, op->offset)
-                                : pwritev(fd, vectors, count, op->offset));
-      return;
-    }
-    case OpKind::kFileSync:
-      op->result = ResultOf(op->arg == 1 ? fdatasync(fd) : fsync(fd));
-      return;
-    case OpKind::kFileAllocate: {
-      // posix_fallocate returns the error instead of setting errno.
-      const int error = op->arg > 0 ? posix_fallocate(fd, 0, op->arg) : 0;
-      op->result = -error;
-      return;
-    }
-    case OpKind::kFileTruncate:
-      op->result = ResultOf(ftruncate(fd, op->arg));
-      return;
-    case OpKind::kFileStat:
-      RunStat(op);
-      return;
-    case OpKind::kFileCopyRange:
-      RunCopyRange(op);
-      return;
-    default:
-      op->result = -ENOSYS;
-      return;
-  }
+void RunPoolFileReadv(Op* op) { RunVectored(op, true); }
+OVERLAPPED_POOL_WORKER_OP(FileReadv, RunPoolFileReadv);
+
+void RunPoolFileWritev(Op* op) { RunVectored(op, false); }
+OVERLAPPED_POOL_WORKER_OP(FileWritev, RunPoolFileWritev);
+
+void RunPoolFileSync(Op* op) { op->result = ResultOf(fsync(static_cast<int>(OpArgs<OpKind::kFileSync>::file(*op)))); }
+OVERLAPPED_POOL_WORKER_OP(FileSync, RunPoolFileSync);
+
+void RunPoolFileDatasync(Op* op) {
+  op->result = ResultOf(fdatasync(static_cast<int>(OpArgs<OpKind::kFileDatasync>::file(*op))));
 }
+OVERLAPPED_POOL_WORKER_OP(FileDatasync, RunPoolFileDatasync);
+
+void RunPoolFileAllocate(Op* op) {
+  // posix_fallocate returns the error instead of setting errno.
+  const int64_t size = OpArgs<OpKind::kFileAllocate>::size(*op);
+  const int error = size > 0 ? posix_fallocate(static_cast<int>(op->handle), 0, size) : 0;
+  op->result = -error;
+}
+OVERLAPPED_POOL_WORKER_OP(FileAllocate, RunPoolFileAllocate);
+
+void RunPoolFileTruncate(Op* op) {
+  op->result = ResultOf(ftruncate(static_cast<int>(op->handle), OpArgs<OpKind::kFileTruncate>::size(*op)));
+}
+OVERLAPPED_POOL_WORKER_OP(FileTruncate, RunPoolFileTruncate);
 
 }  // namespace overlapped

@@ -11,6 +11,7 @@
 #include <initializer_list>
 
 #include "../common/socket_stats.h"
+#include "pool_ops.h"
 #include "socket_address.h"
 
 #ifndef MSG_NOSIGNAL
@@ -53,189 +54,230 @@ void EndEcho(Op* op, int64_t result) {
 // does not starve the others on the reactor.
 constexpr int kEchoRoundsPerTurn = 16;
 
-// Tries `op` once more. Returns true when it is finished (op->result set),
-// false when it waits for state->events.
-bool TryOp(Op* op) {
+// Each socket kind's try, registered in the threadpool backend's table of
+// kinds (pool_ops.h). A try makes the op's syscall once more. It returns
+// true when the op is finished (op->result set), false when it waits for
+// its state's events.
+bool ReactorTryAccept(Op* op) {
   ReactorState* state = StateOf(op);
   const int fd = static_cast<int>(op->handle);
-  switch (op->kind) {
-    case OpKind::kSocketAccept: {
-      SetNonBlocking(fd);
-      const int accepted = accept(fd, nullptr, nullptr);
-      if (accepted >= 0) {
-        fcntl(accepted, F_SETFD, FD_CLOEXEC);
-        SetNonBlocking(accepted);
-        op->result = accepted;
-        return true;
-      }
-      // A connection reset before it was accepted is not the listener's
-      // failure: wait for the next one.
-      if (WouldBlock(errno) || errno == ECONNABORTED || errno == EINTR) {
-        state->events = POLLIN;
-        return false;
-      }
-      op->result = -errno;
+  SetNonBlocking(fd);
+  const int accepted = accept(fd, nullptr, nullptr);
+  if (accepted >= 0) {
+    fcntl(accepted, F_SETFD, FD_CLOEXEC);
+    SetNonBlocking(accepted);
+    op->result = accepted;
+    return true;
+  }
+  // A connection reset before it was accepted is not the listener's
+  // failure: wait for the next one.
+  if (WouldBlock(errno) || errno == ECONNABORTED || errno == EINTR) {
+    state->events = POLLIN;
+    return false;
+  }
+  op->result = -errno;
+  return true;
+}
+
+bool ReactorTryConnect(Op* op) {
+  ReactorState* state = StateOf(op);
+  const int fd = static_cast<int>(op->handle);
+  if (state->stage == 0) {
+    state->stage = 1;
+    sockaddr_storage address;
+    const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &address);
+    if (length < 0) {
+      op->result = length;
       return true;
     }
-    case OpKind::kSocketConnect: {
-      if (state->stage == 0) {
-        state->stage = 1;
-        sockaddr_storage address;
-        const int length = FillSocketAddress(op->path.c_str(), static_cast<int>(op->arg), &address);
-        if (length < 0) {
-          op->result = length;
-          return true;
-        }
-        SetNonBlocking(fd);
-        if (connect(fd, reinterpret_cast<sockaddr*>(&address), static_cast<socklen_t>(length)) == 0) {
-          op->result = 0;
-          return true;
-        }
-        if (errno == EINPROGRESS || errno == EINTR) {
-          state->events = POLLOUT;
-          return false;
-        }
-        op->result = -errno;
-        return true;
-      }
-      int error = 0;
-      socklen_t length = sizeof error;
-      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
-      op->result = -error;
+    SetNonBlocking(fd);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), static_cast<socklen_t>(length)) == 0) {
+      op->result = 0;
       return true;
     }
-    case OpKind::kSocketRecv: {
-      if (op->buffers.empty()) {
-        op->result = -EINVAL;
-        return true;
-      }
-      const ssize_t got = recv(fd, op->buffers[0].data, op->buffers[0].length, MSG_DONTWAIT);
-      if (got >= 0) {
-        op->result = got;
-        return true;
-      }
-      if (WouldBlock(errno) || errno == EINTR) {
-        state->events = POLLIN;
-        return false;
-      }
-      op->result = -errno;
-      return true;
-    }
-    case OpKind::kSocketSend: {
-      if (op->buffers.empty()) {
-        op->result = -EINVAL;
-        return true;
-      }
-      const OpBuffer& buffer = op->buffers[0];
-      while (state->done < buffer.length) {
-        const ssize_t sent = send(fd, buffer.data + state->done, buffer.length - state->done,
-                                  MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent >= 0) {
-          state->done += static_cast<uint64_t>(sent);
-          SetSendProgress(op, state->done);
-          continue;
-        }
-        if (errno == EINTR) continue;
-        if (WouldBlock(errno)) {
-          state->events = POLLOUT;
-          return false;
-        }
-        op->result = -errno;
-        return true;
-      }
-      op->result = static_cast<int64_t>(state->done);
-      return true;
-    }
-    case OpKind::kSocketShutdown: {
-      const int how = op->arg == 0 ? SHUT_RD : op->arg == 1 ? SHUT_WR : SHUT_RDWR;
-      op->result = shutdown(fd, how) == 0 ? 0 : -errno;
-      return true;
-    }
-    case OpKind::kSocketClose:
-      op->result = close(fd) == 0 ? 0 : -errno;
-      return true;
-    case OpKind::kSocketEcho: {
-      if (op->buffers.empty() || op->buffers[0].length == 0) {
-        EndEcho(op, -EINVAL);
-        return true;
-      }
-      const OpBuffer& buffer = op->buffers[0];
-      state->busy = 0;
-      for (int round = 0; round < kEchoRoundsPerTurn; ++round) {
-        if (state->stage == 0) {
-          const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
-          if (got == 0) {
-            // Everything the peer sent is echoed: shut down our side and
-            // close, since both directions are done.
-            shutdown(fd, SHUT_WR);
-            EndEcho(op, 0);
-            return true;
-          }
-          if (got < 0) {
-            if (errno == EINTR) continue;
-            if (WouldBlock(errno)) {
-              state->events = POLLIN;
-              return false;
-            }
-            EndEcho(op, -errno);
-            return true;
-          }
-          AddEchoStat(op, 0, got);
-          state->pending = static_cast<uint64_t>(got);
-          state->done = 0;
-          state->stage = 1;
-        }
-        while (state->done < state->pending) {
-          const ssize_t sent = send(fd, buffer.data + state->done, state->pending - state->done,
-                                    MSG_DONTWAIT | MSG_NOSIGNAL);
-          if (sent < 0) {
-            if (errno == EINTR) continue;
-            if (WouldBlock(errno)) {
-              // A peer that does not read stalls only this connection: we
-              // stop receiving from it until it drains what we echoed.
-              state->events = POLLOUT;
-              return false;
-            }
-            EndEcho(op, -errno);
-            return true;
-          }
-          AddEchoStat(op, 1, sent);
-          state->done += static_cast<uint64_t>(sent);
-        }
-        state->stage = 0;
-      }
-      // Busy: give the others a turn, and come back at once.
-      state->events = POLLIN;
-      state->busy = 1;
+    if (errno == EINPROGRESS || errno == EINTR) {
+      state->events = POLLOUT;
       return false;
     }
-    default:
-      op->result = -ENOSYS;
-      return true;
+    op->result = -errno;
+    return true;
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  op->result = -error;
+  return true;
+}
+
+bool ReactorTryRecv(Op* op) {
+  ReactorState* state = StateOf(op);
+  const int fd = static_cast<int>(op->handle);
+  if (op->buffers.empty()) {
+    op->result = -EINVAL;
+    return true;
+  }
+  const ssize_t got = recv(fd, op->buffers[0].data, op->buffers[0].length, MSG_DONTWAIT);
+  if (got >= 0) {
+    op->result = got;
+    return true;
+  }
+  if (WouldBlock(errno) || errno == EINTR) {
+    state->events = POLLIN;
+    return false;
+  }
+  op->result = -errno;
+  return true;
+}
+
+bool ReactorTrySend(Op* op) {
+  ReactorState* state = StateOf(op);
+  const int fd = static_cast<int>(op->handle);
+  if (op->buffers.empty()) {
+    op->result = -EINVAL;
+    return true;
+  }
+  const OpBuffer& buffer = op->buffers[0];
+  while (state->done < buffer.length) {
+    const ssize_t sent = send(fd, buffer.data + state->done, buffer.length - state->done,
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) {
+      state->done += static_cast<uint64_t>(sent);
+      SetSendProgress(op, state->done);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (WouldBlock(errno)) {
+      state->events = POLLOUT;
+      return false;
+    }
+    op->result = -errno;
+    return true;
+  }
+  op->result = static_cast<int64_t>(state->done);
+  return true;
+}
+
+bool ReactorTryShutdown(Op* op) {
+  const int fd = static_cast<int>(op->handle);
+  const int64_t side = OpArgs<OpKind::kSocketShutdown>::how(*op);
+  const int how = side == shutdown_how::kRead ? SHUT_RD : side == shutdown_how::kWrite ? SHUT_WR : SHUT_RDWR;
+  op->result = shutdown(fd, how) == 0 ? 0 : -errno;
+  return true;
+}
+
+bool ReactorTryClose(Op* op) {
+  const int fd = static_cast<int>(op->handle);
+  op->result = close(fd) == 0 ? 0 : -errno;
+  return true;
+}
+
+bool ReactorTryEcho(Op* op) {
+  ReactorState* state = StateOf(op);
+  const int fd = static_cast<int>(op->handle);
+  if (op->buffers.empty() || op->buffers[0].length == 0) {
+    EndEcho(op, -EINVAL);
+    return true;
+  }
+  const OpBuffer& buffer = op->buffers[0];
+  state->busy = 0;
+  for (int round = 0; round < kEchoRoundsPerTurn; ++round) {
+    if (state->stage == 0) {
+      const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
+      if (got == 0) {
+        // Everything the peer sent is echoed: shut down our side and
+        // close, since both directions are done.
+        shutdown(fd, SHUT_WR);
+        EndEcho(op, 0);
+        return true;
+      }
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        if (WouldBlock(errno)) {
+          state->events = POLLIN;
+          return false;
+        }
+        EndEcho(op, -errno);
+        return true;
+      }
+      AddEchoStat(op, 0, got);
+      state->pending = static_cast<uint64_t>(got);
+      state->done = 0;
+      state->stage = 1;
+    }
+    while (state->done < state->pending) {
+      const ssize_t sent = send(fd, buffer.data + state->done, state->pending - state->done,
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (errno == EINTR) continue;
+        if (WouldBlock(errno)) {
+          // A peer that does not read stalls only this connection: we
+          // stop receiving from it until it drains what we echoed.
+          state->events = POLLOUT;
+          return false;
+        }
+        EndEcho(op, -errno);
+        return true;
+      }
+      AddEchoStat(op, 1, sent);
+      state->done += static_cast<uint64_t>(sent);
+    }
+    state->stage = 0;
+  }
+  // Busy: give the others a turn, and come back at once.
+  state->events = POLLIN;
+  state->busy = 1;
+  return false;
+}
+
+void ReactorEndEcho(Op* op, int64_t error) { EndEcho(op, error); }
+
+}  // namespace
+
+OVERLAPPED_POOL_REACTOR_OP(SocketAccept, ReactorTryAccept);
+OVERLAPPED_POOL_REACTOR_OP(SocketConnect, ReactorTryConnect);
+OVERLAPPED_POOL_REACTOR_OP(SocketRecv, ReactorTryRecv);
+OVERLAPPED_POOL_REACTOR_OP(SocketSend, ReactorTrySend);
+OVERLAPPED_POOL_REACTOR_OP(SocketShutdown, ReactorTryShutdown);
+OVERLAPPED_POOL_REACTOR_OP(SocketClose, ReactorTryClose);
+OVERLAPPED_POOL_REACTOR_OP(SocketEcho, ReactorTryEcho, ReactorEndEcho);
+
+namespace {
+
+// Tries `op` once more through its kind's entry; a kind the reactor has no
+// try for finishes with ENOSYS.
+bool TryOp(Op* op) {
+  const PoolOpEntry* entry = PoolOpOf(op->kind);
+  if (entry == nullptr || entry->try_ready == nullptr) {
+    op->result = -ENOSYS;
+    return true;
+  }
+  return entry->try_ready(op);
+}
+
+// Ends an op that will not be tried again with `error` (an op that owns
+// its socket closes it).
+void EndOp(Op* op, int64_t error) {
+  const PoolOpEntry* entry = PoolOpOf(op->kind);
+  if (entry != nullptr && entry->end != nullptr) {
+    entry->end(op, error);
+  } else {
+    op->result = error;
   }
 }
 
-// Ends an op that will not be tried again.
-void EndCancelled(Op* op) {
-  if (op->kind == OpKind::kSocketEcho) {
-    EndEcho(op, -ECANCELED);
-  } else {
-    op->result = -ECANCELED;
-  }
-}
+void EndCancelled(Op* op) { EndOp(op, -ECANCELED); }
 
 // The queue an op waits in while it waits for `events`.
 bool WaitsToRead(const Op* op) { return (StateOf(const_cast<Op*>(op))->events & POLLOUT) == 0; }
 
-// The side an op joins when it is submitted: sends and connects wait to
-// write, everything else (recv, accept, the echo loop's first recv) to read.
-bool StartsReading(OpKind kind) { return kind != OpKind::kSocketSend && kind != OpKind::kSocketConnect; }
+// The side an op joins when it is submitted (its reactor trait): sends
+// and connects wait to write; recv, accept and the echo loop's first recv
+// to read.
+bool StartsReading(OpKind kind) { return TraitsOf(kind).reactor == ReactorRole::kRead; }
 
 // recv and send are the only ops a submitting thread queues (and arms)
 // itself; the others start on the reactor thread as before.
-bool QueuedDirectly(const Op* op) {
-  return (op->kind == OpKind::kSocketRecv || op->kind == OpKind::kSocketSend) && !op->buffers.empty();
-}
+bool QueuedDirectly(const Op* op) { return TraitsOf(op->kind).reactor_queues_directly && !op->buffers.empty(); }
 
 }  // namespace
 
@@ -280,7 +322,7 @@ void SocketReactor::Submit(Op* op, CompletionSink* sink) {
       // syscall when the socket is ready, so a recv costs no try that
       // fails with EAGAIN, and with epoll no wake-up of the reactor.
       if (ops.to_start == 0 && QueuedDirectly(op)) {
-        const bool reads = op->kind == OpKind::kSocketRecv;
+        const bool reads = StartsReading(op->kind);
         StateOf(op)->events = reads ? POLLIN : POLLOUT;
         std::vector<Op*>& queue = reads ? ops.readers : ops.writers;
         queue.push_back(op);
@@ -300,8 +342,7 @@ void SocketReactor::Submit(Op* op, CompletionSink* sink) {
     }
   }
   if (error != 0) {
-    if (op->kind == OpKind::kSocketEcho) close(fd);
-    op->result = -error;
+    EndOp(op, -error);
     sink->EnterRun();
     sink->CompleteOp(op);
     sink->LeaveRun();
@@ -402,11 +443,7 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
   // the reason.
   for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
     for (Op* op : *queue) {
-      if (op->kind == OpKind::kSocketEcho) {
-        EndEcho(op, -error);
-      } else {
-        op->result = -error;
-      }
+      EndOp(op, -error);
       finished->push_back(op);
     }
     queue->clear();
@@ -427,8 +464,8 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
   const int fd = static_cast<int>(op->handle);
   FdOps& ops = fds_[fd];
   --ops.to_start;
-  switch (op->kind) {
-    case OpKind::kSocketClose: {
+  switch (TraitsOf(op->kind).reactor) {
+    case ReactorRole::kClose: {
       // The ops still waiting on this socket get their last try, as each
       // op was tried when it was submitted before; then those that still
       // wait end before the socket is closed, so no wait outlives its
@@ -447,20 +484,26 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
       finished->push_back(op);
       return;
     }
-    case OpKind::kSocketShutdown:
+    case ReactorRole::kFlush:
       // What was sent before the shutdown goes out first where the socket
       // takes it now.
       TryAllLocked(ops, finished);
       TryOp(op);
       finished->push_back(op);
       break;
-    default: {
+    case ReactorRole::kNone:
+      // Not a reactor op (the table gives it no queue): it runs nowhere.
+      op->result = -ENOSYS;
+      finished->push_back(op);
+      break;
+    case ReactorRole::kRead:
+    case ReactorRole::kWrite: {
       // Ops already waiting on the same side go first.
       std::vector<Op*>& side = StartsReading(op->kind) ? ops.readers : ops.writers;
       if (!side.empty()) {
         StateOf(op)->events = StartsReading(op->kind) ? POLLIN : POLLOUT;
         side.push_back(op);
-      } else if (op->kind == OpKind::kSocketEcho ? !StartEchoLocked(fd, ops, op) : TryOp(op)) {
+      } else if (TraitsOf(op->kind).owns_handle ? !StartEchoLocked(fd, ops, op) : TryOp(op)) {
         finished->push_back(op);
       } else if (op->cancel_requested.load(std::memory_order_acquire)) {
         // Cancel ran while the op was still to start and found no queue
@@ -513,7 +556,7 @@ void SocketReactor::Run() noexcept {
       for (Op* op : taken) StartLocked(op, &finished);
       taken.clear();
       for (Op* op : cancelled) {
-        if (op->kind == OpKind::kSocketEcho) {
+        if (TraitsOf(op->kind).owns_handle) {
           const int fd = static_cast<int>(op->handle);
           readiness_->Forget(fd);
           auto found = fds_.find(fd);

@@ -75,10 +75,10 @@ int SocketName(int64_t socket, bool peer, std::string* address, int* port, uint3
 int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
   const int fd = static_cast<int>(socket);
   int result = 0;
-  if (option == 1) {
+  if (option == socket_option::kNoDelay) {
     const int on = value != 0 ? 1 : 0;
     result = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  } else if (option == 2) {
+  } else if (option == socket_option::kLingerZero) {
     linger hard{1, 0};
     result = setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
   } else {

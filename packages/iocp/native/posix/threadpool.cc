@@ -79,13 +79,20 @@ void ThreadPoolBackend::Post(const Posted* posted, size_t count) {
   DeliverOnThisThread(posted, count);
 }
 
+namespace {
+
+// Kinds with a reactor role (the socket ops) run on the reactor.
+bool OnReactor(OpKind kind) { return TraitsOf(kind).reactor != ReactorRole::kNone; }
+
+}  // namespace
+
 void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
   if (count == 0) return;
   // Socket ops wait for readiness on the reactor's one thread, so that a
   // connection never holds a worker.
   size_t socket_ops = 0;
   for (size_t index = 0; index < count; ++index) {
-    if (IsSocketOp(ops[index]->kind)) {
+    if (OnReactor(ops[index]->kind)) {
       reactor_.Submit(ops[index], sink_);
       ++socket_ops;
     }
@@ -93,7 +100,7 @@ void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
   if (socket_ops == count) return;
   if (socket_ops != 0) {
     for (size_t index = 0; index < count; ++index) {
-      if (!IsSocketOp(ops[index]->kind)) Submit(&ops[index], 1);
+      if (!OnReactor(ops[index]->kind)) Submit(&ops[index], 1);
     }
     return;
   }
@@ -117,7 +124,7 @@ void ThreadPoolBackend::Submit(Op* const* ops, size_t count) {
 // A queued op checks its cancel flag before it runs; one already running
 // finishes (a blocking syscall cannot be taken back).
 void ThreadPoolBackend::Cancel(Op* op) {
-  if (IsSocketOp(op->kind)) reactor_.Cancel(op);
+  if (OnReactor(op->kind)) reactor_.Cancel(op);
 }
 
 int ThreadPoolBackend::Associate(int64_t, double, uint32_t*) { return 0; }

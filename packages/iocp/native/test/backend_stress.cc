@@ -476,11 +476,10 @@ bool RunFileOpChecks(const std::string& name) {
     second.push_back(make(OpKind::kFileOpen, -1, -1, f::kCreateAlways | f::kAccessRead | f::kAccessWrite));
     second[0]->path = copy_path;
     ok &= Expect(run(second) && second[0]->result >= 0, name, "open the copy's target");
-    double length = kBlocks * 4096.0;
     std::vector<uint8_t> bounce(8192);
     std::vector<std::unique_ptr<Op>> copy;
     copy.push_back(make(OpKind::kFileCopyRange, fd, kBase, second[0]->result));
-    copy[0]->buffers.push_back({reinterpret_cast<uint8_t*>(&length), sizeof length});
+    copy[0]->length = kBlocks * 4096;
     copy[0]->buffers.push_back({bounce.data(), bounce.size()});
     ok &= Expect(run(copy), name, "copy range completes");
     const int64_t expected_copy = (kBlocks - 1) * 4096 + 512;  // the source ends early
@@ -530,7 +529,7 @@ bool RunFileOpChecks(const std::string& name) {
     }
     double fields[overlapped::kStatFieldCount] = {};
     std::vector<std::unique_ptr<Op>> meta;
-    meta.push_back(make(OpKind::kFileSync, fd, -1, 1));
+    meta.push_back(make(OpKind::kFileDatasync, fd, -1, 0));
     meta.push_back(make(OpKind::kFileAllocate, fd, -1, 1 << 20));
     ok &= Expect(run(meta) && meta[0]->result == 0 && meta[1]->result == 0, name, "fdatasync and fallocate");
     std::vector<std::unique_ptr<Op>> trim;
@@ -574,10 +573,9 @@ bool RunCopyOpChecks(const std::string& name) {
     return Expect(false, name, "start for the copy checks: " + why.message);
   }
   size_t submitted = 0;
-  // Each op carries its length in a double of its own and a bounce buffer.
+  // Each op carries a bounce buffer of its own.
   struct CopyOp {
     std::unique_ptr<Op> op = std::make_unique<Op>();
-    double length = 0;
     std::vector<uint8_t> bounce;
   };
   auto make_copy = [&](int from, int to, int64_t offset, int64_t length, size_t chunk) {
@@ -587,9 +585,8 @@ bool RunCopyOpChecks(const std::string& name) {
     copy->op->arg = to;
     copy->op->offset = offset;
     copy->op->token = -static_cast<double>(++submitted);
-    copy->length = static_cast<double>(length);
+    copy->op->length = length;
     copy->bounce.resize(chunk);
-    copy->op->buffers.push_back({reinterpret_cast<uint8_t*>(&copy->length), sizeof copy->length});
     copy->op->buffers.push_back({copy->bounce.data(), copy->bounce.size()});
     return copy;
   };

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "../common/copy_range.h"
 #include "errors.h"
 #include "iocp.h"
 
@@ -43,36 +44,10 @@ NtFlushBuffersFileExFn FlushBuffersFileEx() {
   return function;
 }
 
-// What a blocking op keeps in its packet's scratch space until a worker
-// runs it.
-struct BlockingScratch {
-  IocpBackend* backend;
-};
-static_assert(sizeof(BlockingScratch) <= sizeof(OpPacket::scratch), "BlockingScratch must fit");
-
-bool RunsOnWorker(OpKind kind) {
-  switch (kind) {
-    case OpKind::kFileOpen:
-    case OpKind::kFileClose:
-    case OpKind::kFileReadv:
-    case OpKind::kFileWritev:
-    case OpKind::kFileSync:
-    case OpKind::kFileAllocate:
-    case OpKind::kFileTruncate:
-    case OpKind::kFileStat:
-    case OpKind::kFileCopyRange:
-      return true;
-    default:
-      return false;
-  }
-}
-
 HANDLE HandleOf(const Op* op) { return reinterpret_cast<HANDLE>(op->handle); }
 
-// One read or write is at most this long (a DWORD, kept page-aligned); the
-// TypeScript layer never asks for more.
-constexpr DWORD kMaxTransfer = 0x7ffff000;
-
+// One read or write is at most kMaxTransfer long (a DWORD, kept
+// page-aligned); the TypeScript layer never asks for more.
 DWORD TransferLength(size_t length) {
   return length > kMaxTransfer ? kMaxTransfer : static_cast<DWORD>(length);
 }
@@ -149,8 +124,8 @@ void RunOpen(IocpBackend* backend, Op* op) {
   Succeed(op, reinterpret_cast<int64_t>(handle));
 }
 
-void RunSync(Op* op) {
-  NtFlushBuffersFileExFn flush_ex = op->arg == 1 ? FlushBuffersFileEx() : nullptr;
+void RunSync(Op* op, bool data_only) {
+  NtFlushBuffersFileExFn flush_ex = data_only ? FlushBuffersFileEx() : nullptr;
   if (flush_ex != nullptr) {
     IoStatusBlock status{};
     const LONG result = flush_ex(HandleOf(op), kFlushDataSyncOnly, nullptr, 0, &status);
@@ -317,9 +292,9 @@ void RunStat(Op* op) {
   double fields[kStatFieldCount] = {};
   fields[kStatSize] = static_cast<double>(standard.EndOfFile.QuadPart);
   fields[kStatAllocated] = static_cast<double>(standard.AllocationSize.QuadPart);
-  fields[kStatBlockSize] = 4096;
+  fields[kStatBlksize] = 4096;
   fields[kStatMode] = static_cast<double>(0100000 | (read_only ? 0444 : 0666));
-  fields[kStatLinks] = static_cast<double>(standard.NumberOfLinks);
+  fields[kStatNlink] = static_cast<double>(standard.NumberOfLinks);
   fields[kStatIno] = static_cast<double>((static_cast<uint64_t>(identity.nFileIndexHigh) << 32) |
                                          identity.nFileIndexLow);
   fields[kStatDev] = static_cast<double>(identity.dwVolumeSerialNumber);
@@ -383,120 +358,92 @@ void RunVectored(Op* op) {
   }
 }
 
-// Copies [offset, offset + length) from the op's handle to the handle in
-// `arg` through the bounce buffer, chunk by chunk, on this worker.
+// Copies [position, position + length) from the op's source to its target
+// through the bounce buffer, chunk by chunk, on this worker.
 void RunCopyRange(Op* op) {
-  if (op->buffers.size() != 2 || op->buffers[0].length < sizeof(double) ||
-      op->buffers[1].length == 0 || op->offset < 0) {
-    FailOpWithWin32(op, ERROR_INVALID_PARAMETER);
-    return;
-  }
-  double requested = 0;
-  std::memcpy(&requested, op->buffers[0].data, sizeof requested);
-  const int64_t length = static_cast<int64_t>(requested);
-  HANDLE from = HandleOf(op);
-  HANDLE to = reinterpret_cast<HANDLE>(op->arg);
+  HANDLE from = reinterpret_cast<HANDLE>(OpArgs<OpKind::kFileCopyRange>::source(*op));
+  HANDLE to = reinterpret_cast<HANDLE>(OpArgs<OpKind::kFileCopyRange>::target(*op));
   HANDLE event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
   if (event == nullptr) {
     FailOpWithWin32(op, GetLastError());
     return;
   }
-  uint8_t* bounce = op->buffers[1].data;
-  int64_t done = 0;
-  DWORD error = 0;
-  while (done < length && error == 0) {
-    if (op->cancel_requested.load(std::memory_order_relaxed)) {
-      error = ERROR_OPERATION_ABORTED;
-      break;
-    }
-    const uint64_t position = static_cast<uint64_t>(op->offset + done);
-    const DWORD chunk = TransferLength(static_cast<size_t>(
-        std::min<int64_t>(length - done, static_cast<int64_t>(op->buffers[1].length))));
-    DWORD got = 0;
-    error = WaitedTransfer(from, event, true, bounce, chunk, position, &got);
-    if (error == ERROR_HANDLE_EOF || (error == 0 && got == 0)) {
-      error = 0;
-      break;  // the source ended early
-    }
-    for (DWORD written = 0; error == 0 && written < got;) {
-      DWORD step = 0;
-      error = WaitedTransfer(to, event, false, bounce + written, got - written, position + written, &step);
-      if (error == 0 && step == 0) error = ERROR_WRITE_FAULT;
-      written += step;
-    }
-    if (error == 0) done += got;
-  }
+  const CopyRangeOutcome outcome =
+      CopyRangeInChunks(op, [&](int64_t position, uint8_t* bounce, size_t chunk, uint32_t* error) -> int64_t {
+        DWORD got = 0;
+        DWORD failure = WaitedTransfer(from, event, true, bounce, TransferLength(chunk),
+                                       static_cast<uint64_t>(position), &got);
+        if (failure == ERROR_HANDLE_EOF || (failure == 0 && got == 0)) return 0;  // the source ended early
+        for (DWORD written = 0; failure == 0 && written < got;) {
+          DWORD step = 0;
+          failure = WaitedTransfer(to, event, false, bounce + written, got - written,
+                                   static_cast<uint64_t>(position) + written, &step);
+          if (failure == 0 && step == 0) failure = ERROR_WRITE_FAULT;
+          written += step;
+        }
+        if (failure == 0) return got;
+        *error = failure;
+        return -1;
+      });
   CloseHandle(event);
-  // A cancelled copy fails whatever it moved: a short count would read as
-  // "the source ended".
-  if (error != 0 && (done == 0 || error == ERROR_OPERATION_ABORTED)) {
-    FailTransfer(op, error);
-  } else {
-    Succeed(op, done);
-  }
-}
-
-void RunOnWorker(IocpBackend* backend, Op* op) {
-  // Cancel cannot reach a call that has not started: the flag is checked
-  // here, before it does.
-  if (op->cancel_requested.load(std::memory_order_relaxed)) {
-    FailOpWithWin32(op, ERROR_OPERATION_ABORTED);
-    return;
-  }
-  switch (op->kind) {
-    case OpKind::kFileOpen:
-      RunOpen(backend, op);
-      return;
-    case OpKind::kFileClose:
-      if (CloseHandle(HandleOf(op))) {
-        Succeed(op, 0);
+  switch (outcome.how) {
+    case CopyRangeOutcome::kCopied: Succeed(op, outcome.done); return;
+    case CopyRangeOutcome::kInvalid: FailOpWithWin32(op, ERROR_INVALID_PARAMETER); return;
+    // A cancelled copy fails whatever it moved: a short count would read as
+    // "the source ended".
+    case CopyRangeOutcome::kCancelled: FailTransfer(op, ERROR_OPERATION_ABORTED); return;
+    case CopyRangeOutcome::kFailed:
+      if (outcome.done == 0 || outcome.error == ERROR_OPERATION_ABORTED) {
+        FailTransfer(op, outcome.error);
       } else {
-        FailOpWithWin32(op, GetLastError());
+        Succeed(op, outcome.done);
       }
-      return;
-    case OpKind::kFileReadv:
-    case OpKind::kFileWritev:
-      RunVectored(op);
-      return;
-    case OpKind::kFileSync:
-      RunSync(op);
-      return;
-    case OpKind::kFileAllocate:
-      RunAllocate(op);
-      return;
-    case OpKind::kFileTruncate:
-      if (SetFileSize(HandleOf(op), op->arg)) {
-        Succeed(op, 0);
-      } else {
-        FailOpWithWin32(op, SetFileSizeError());
-      }
-      return;
-    case OpKind::kFileStat:
-      RunStat(op);
-      return;
-    case OpKind::kFileCopyRange:
-      RunCopyRange(op);
-      return;
-    default:
-      FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
       return;
   }
 }
 
 }  // namespace
 
-bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet) {
-  if (RunsOnWorker(op->kind)) {
-    reinterpret_cast<BlockingScratch*>(packet->scratch)->backend = backend;
-    // The packet is the op's own: the worker that reaps it runs the call.
-    if (PostQueuedCompletionStatus(backend->port(), 0, kOpCompletionKey, &packet->overlapped)) return true;
+void RunWinFileOpen(IocpBackend* backend, Op* op) { RunOpen(backend, op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileOpen, RunWinFileOpen);
+
+void RunWinFileClose(IocpBackend*, Op* op) {
+  if (CloseHandle(HandleOf(op))) {
+    Succeed(op, 0);
+  } else {
     FailOpWithWin32(op, GetLastError());
-    return false;
   }
-  if (op->kind != OpKind::kFileRead && op->kind != OpKind::kFileWrite) {
-    FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
-    return false;
+}
+OVERLAPPED_WIN_BLOCKING_OP(FileClose, RunWinFileClose);
+
+void RunWinFileReadv(IocpBackend*, Op* op) { RunVectored(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileReadv, RunWinFileReadv);
+void RunWinFileWritev(IocpBackend*, Op* op) { RunVectored(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileWritev, RunWinFileWritev);
+void RunWinFileSync(IocpBackend*, Op* op) { RunSync(op, false); }
+OVERLAPPED_WIN_BLOCKING_OP(FileSync, RunWinFileSync);
+void RunWinFileDatasync(IocpBackend*, Op* op) { RunSync(op, true); }
+OVERLAPPED_WIN_BLOCKING_OP(FileDatasync, RunWinFileDatasync);
+void RunWinFileAllocate(IocpBackend*, Op* op) { RunAllocate(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileAllocate, RunWinFileAllocate);
+
+void RunWinFileTruncate(IocpBackend*, Op* op) {
+  if (SetFileSize(HandleOf(op), OpArgs<OpKind::kFileTruncate>::size(*op))) {
+    Succeed(op, 0);
+  } else {
+    FailOpWithWin32(op, SetFileSizeError());
   }
+}
+OVERLAPPED_WIN_BLOCKING_OP(FileTruncate, RunWinFileTruncate);
+
+void RunWinFileStat(IocpBackend*, Op* op) { RunStat(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileStat, RunWinFileStat);
+void RunWinFileCopyRange(IocpBackend*, Op* op) { RunCopyRange(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileCopyRange, RunWinFileCopyRange);
+
+// Reads and writes are overlapped: ReadFile/WriteFile at the OVERLAPPED's
+// offset, completing through the port.
+bool StartWinFileTransfer(IocpBackend*, Op* op, OpPacket* packet) {
   if (op->buffers.size() != 1 || op->offset < 0) {
     FailOpWithWin32(op, ERROR_INVALID_PARAMETER);
     return false;
@@ -521,16 +468,17 @@ bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet) {
   return false;
 }
 
-void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
-  if (RunsOnWorker(op->kind)) {
-    RunOnWorker(reinterpret_cast<BlockingScratch*>(packet->scratch)->backend, op);
-  } else if (error == ERROR_HANDLE_EOF) {
+bool FinishWinFileTransfer(Op* op, OpPacket*, DWORD bytes, DWORD error) {
+  if (error == ERROR_HANDLE_EOF) {
     Succeed(op, 0);
   } else if (error != 0) {
     FailTransfer(op, error);
   } else {
     Succeed(op, bytes);
   }
+  return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(FileRead, StartWinFileTransfer, FinishWinFileTransfer);
+OVERLAPPED_WIN_OVERLAPPED_OP(FileWrite, StartWinFileTransfer, FinishWinFileTransfer);
 
 }  // namespace overlapped

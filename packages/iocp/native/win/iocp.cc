@@ -261,6 +261,17 @@ void IocpBackend::DeliverOnCaller(const Posted* posted, size_t count) {
   sink_->LeaveRun();
 }
 
+namespace {
+
+// What a blocking op keeps in its packet's scratch space until a worker
+// runs it.
+struct BlockingScratch {
+  IocpBackend* backend;
+};
+static_assert(sizeof(BlockingScratch) <= sizeof(OpPacket::scratch), "BlockingScratch must fit");
+
+}  // namespace
+
 void FailOpWithWin32(Op* op, DWORD error) {
   op->result = Win32ToErrno(error);
   op->raw_error = error;
@@ -281,18 +292,18 @@ void IocpBackend::Submit(Op* const* ops, size_t count) {
       std::lock_guard<std::mutex> lock(ops_mutex_);
       ops_in_flight_.insert(op);
     }
+    const WinOpEntry* entry = WinOpOf(op->kind);
     bool pending;
-    if (op->kind == OpKind::kNop) {
-      // The op path without I/O: a packet of our own, through the port.
-      pending = PostQueuedCompletionStatus(port_, 0, kOpCompletionKey, &packet->overlapped) != 0;
-      if (!pending) FailOpWithWin32(op, GetLastError());
-    } else if (IsFileOp(op->kind)) {
-      pending = StartWinFileOp(this, op, packet);
-    } else if (IsSocketOp(op->kind)) {
-      pending = StartWinSocketOp(this, op, packet);
-    } else {
+    if (entry == nullptr) {
       FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
       pending = false;
+    } else if (entry->run != nullptr) {
+      // The op's own packet: the worker that reaps it runs the call.
+      reinterpret_cast<BlockingScratch*>(packet->scratch)->backend = this;
+      pending = PostQueuedCompletionStatus(port_, 0, kOpCompletionKey, &packet->overlapped) != 0;
+      if (!pending) FailOpWithWin32(op, GetLastError());
+    } else {
+      pending = entry->start(this, op, packet);
     }
     // Finished at once: no packet will come, so complete it here.
     if (!pending) CompleteOpHere(op);
@@ -303,11 +314,16 @@ void IocpBackend::FinishOp(OpPacket* packet, DWORD bytes, LONG status) {
   Op* op = packet->op;
   // The kernel leaves the I/O's LONG in OVERLAPPED.Internal.
   DWORD error = status >= 0 ? 0 : RtlNtStatusToDosError(status);
-  if (op->kind == OpKind::kNop) {
-    op->result = 0;
-  } else if (IsFileOp(op->kind)) {
-    FinishWinFileOp(op, packet, bytes, error);
-  } else if (!FinishWinSocketOp(op, packet, bytes, error)) {
+  const WinOpEntry* entry = WinOpOf(op->kind);
+  if (entry->run != nullptr) {
+    // Cancel cannot reach a call that has not started: the flag is
+    // checked here, before it does.
+    if (op->cancel_requested.load(std::memory_order_relaxed) && op->kind != OpKind::kNop) {
+      FailOpWithWin32(op, ERROR_OPERATION_ABORTED);
+    } else {
+      entry->run(reinterpret_cast<BlockingScratch*>(packet->scratch)->backend, op);
+    }
+  } else if (!entry->finish(op, packet, bytes, error)) {
     return;  // the op continues: its next step's packet will arrive
   }
   CompleteOpHere(op);

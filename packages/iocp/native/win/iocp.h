@@ -42,17 +42,54 @@ static_assert(sizeof(OpPacket) <= sizeof(Op::backend_storage), "OpPacket must fi
 constexpr ULONG_PTR kOpCompletionKey = 0x6f70;
 
 class IocpBackend;
-// Per-kind starts and finishes, defined in file_ops.cc and socket_ops.cc.
-// Start issues the overlapped call; it returns false when the op finished
-// (or failed) at once, with op->result set, and no packet will arrive.
-bool StartWinFileOp(IocpBackend* backend, Op* op, OpPacket* packet);
-bool StartWinSocketOp(IocpBackend* backend, Op* op, OpPacket* packet);
-// Finish turns a reaped packet (bytes, and the Win32 error or 0) into
-// op->result / raw_error, and does any work the kind needs afterwards.
-void FinishWinFileOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
-// Returns true when the op is finished; false when it started its next
-// step (a send with bytes left, the echo loop), whose packet will arrive.
-bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+
+// How the iocp backend runs each op kind: one entry per kind, defined next
+// to the kind's functions and gathered in the backend's table
+// (op_table.cc), which names every kind of the op table.
+struct WinOpEntry {
+  OpKind kind;
+  // A kind without an overlapped form (the blockingOnWindows trait): the
+  // blocking call, run on the port worker that reaps the op's own posted
+  // packet, never on the JS thread. Sets op->result.
+  void (*run)(IocpBackend* backend, Op* op);
+  // An overlapped kind: issues the call. Returns false when the op
+  // finished (or failed) at once, with op->result set, and no packet will
+  // arrive.
+  bool (*start)(IocpBackend* backend, Op* op, OpPacket* packet);
+  // Turns a reaped packet (bytes, and the Win32 error or 0) into
+  // op->result / raw_error; returns false when the op started its next
+  // step (a send with bytes left, the echo loop), whose packet will arrive.
+  bool (*finish)(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
+};
+// A blocking kind's entry (nop's too: it posts its own packet the same
+// way), or an overlapped kind's; each checks the kind's traits at compile
+// time.
+constexpr WinOpEntry WinBlockingOp(OpKind kind, void (*run)(IocpBackend*, Op*)) {
+  return TraitsOf(kind).blocking_on_windows || kind == OpKind::kNop
+             ? WinOpEntry{kind, run, nullptr, nullptr}
+             : (OpEntryContradictsTheKindsTraits(), WinOpEntry{});
+}
+constexpr WinOpEntry WinOverlappedOp(OpKind kind, bool (*start)(IocpBackend*, Op*, OpPacket*),
+                                     bool (*finish)(Op*, OpPacket*, DWORD, DWORD)) {
+  return !TraitsOf(kind).blocking_on_windows && kind != OpKind::kNop
+             ? WinOpEntry{kind, nullptr, start, finish}
+             : (OpEntryContradictsTheKindsTraits(), WinOpEntry{});
+}
+
+// Every kind's entry, kWinOp<Name> (OVERLAPPED_OP_KINDS), defined with the
+// kind's functions (file_ops.cc, socket_ops.cc):
+// OVERLAPPED_WIN_BLOCKING_OP(FileSync, RunSync) or
+// OVERLAPPED_WIN_OVERLAPPED_OP(SocketRecv, StartRecv, FinishRecv).
+#define OVERLAPPED_DECLARE_WIN_OP(Name, number) extern const WinOpEntry kWinOp##Name;
+OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_WIN_OP)
+#undef OVERLAPPED_DECLARE_WIN_OP
+#define OVERLAPPED_WIN_BLOCKING_OP(Name, run) constexpr WinOpEntry kWinOp##Name = WinBlockingOp(OpKind::k##Name, run)
+#define OVERLAPPED_WIN_OVERLAPPED_OP(Name, start, finish) \
+  constexpr WinOpEntry kWinOp##Name = WinOverlappedOp(OpKind::k##Name, start, finish)
+
+// The entry of `kind`, or null for a kind the table does not define.
+const WinOpEntry* WinOpOf(OpKind kind);
+
 // Sets op->result from a Win32 error (mapped) and keeps the raw code.
 void FailOpWithWin32(Op* op, DWORD error);
 

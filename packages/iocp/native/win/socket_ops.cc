@@ -167,209 +167,236 @@ void RecheckCancel(Op* op, OpPacket* packet) {
 
 }  // namespace
 
-bool StartWinSocketOp(IocpBackend*, Op* op, OpPacket* packet) {
+bool StartWinSocketAccept(IocpBackend*, Op* op, OpPacket* packet) {
   SocketScratch* scratch = ScratchOf(packet);
-  const bool has_buffer = !op->buffers.empty();
-  switch (op->kind) {
-    case OpKind::kSocketAccept: {
-      sockaddr_storage local;
-      int length = sizeof local;
-      if (getsockname(SocketOf(op), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
-        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
-        return false;
-      }
-      scratch->accepted = WSASocketW(local.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
-                                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-      if (scratch->accepted == INVALID_SOCKET) {
-        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
-        return false;
-      }
-      const Extensions& extensions = ExtensionsFor(SocketOf(op));
-      if (extensions.accept_ex == nullptr) {
-        closesocket(scratch->accepted);
-        FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
-        return false;
-      }
-      DWORD bytes = 0;
-      if (extensions.accept_ex(SocketOf(op), scratch->accepted, scratch->addresses, 0, kAcceptAddressLength,
-                               kAcceptAddressLength, &bytes, &packet->overlapped)) {
-        return true;
-      }
-      const int error = WSAGetLastError();
-      if (error == ERROR_IO_PENDING) return true;
-      closesocket(scratch->accepted);
-      FailOpWithWin32(op, static_cast<DWORD>(error));
-      return false;
-    }
-    case OpKind::kSocketConnect: {
-      sockaddr_storage address;
-      std::memset(&address, 0, sizeof address);
-      int length = 0;
-      auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
-      auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
-      if (inet_pton(AF_INET, op->path.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(static_cast<u_short>(op->arg));
-        length = sizeof(sockaddr_in);
-      } else if (inet_pton(AF_INET6, op->path.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(static_cast<u_short>(op->arg));
-        length = sizeof(sockaddr_in6);
-      } else {
-        FailOpWithWin32(op, WSAEINVAL);
-        return false;
-      }
-      const Extensions& extensions = ExtensionsFor(SocketOf(op));
-      if (extensions.connect_ex == nullptr) {
-        FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
-        return false;
-      }
-      // ConnectEx copies the address before it returns.
-      if (extensions.connect_ex(SocketOf(op), reinterpret_cast<sockaddr*>(&address), length, nullptr, 0, nullptr,
-                                &packet->overlapped)) {
-        return true;
-      }
-      const int error = WSAGetLastError();
-      if (error == ERROR_IO_PENDING) return true;
-      FailOpWithWin32(op, static_cast<DWORD>(error));
-      return false;
-    }
-    case OpKind::kSocketRecv:
-      if (!has_buffer) {
-        FailOpWithWin32(op, WSAEINVAL);
-        return false;
-      }
-      return StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length);
-    case OpKind::kSocketSend:
-      if (!has_buffer) {
-        FailOpWithWin32(op, WSAEINVAL);
-        return false;
-      }
-      scratch->done = 0;
-      return StartSend(op, packet, op->buffers[0].data, op->buffers[0].length);
-    case OpKind::kSocketShutdown: {
-      const int how = op->arg == 0 ? SD_RECEIVE : op->arg == 1 ? SD_SEND : SD_BOTH;
-      if (shutdown(SocketOf(op), how) != 0) {
-        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
-      } else {
-        op->result = 0;
-      }
-      return false;
-    }
-    case OpKind::kSocketClose:
-      // Ops still pending on the socket complete with WSA_OPERATION_ABORTED.
-      if (closesocket(SocketOf(op)) != 0) {
-        FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
-      } else {
-        op->result = 0;
-      }
-      return false;
-    case OpKind::kSocketEcho:
-      if (!has_buffer || op->buffers[0].length == 0) {
-        EndEcho(op, WSAEINVAL);
-        return false;
-      }
-      scratch->stage = kEchoRecv;
-      scratch->done = 0;
-      scratch->pending = 0;
-      if (StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length)) return true;
-      EndEcho(op, op->raw_error);
-      return false;
-    default:
-      FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
-      return false;
+  sockaddr_storage local;
+  int length = sizeof local;
+  if (getsockname(SocketOf(op), reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+    return false;
   }
+  scratch->accepted = WSASocketW(local.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0,
+                                 WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (scratch->accepted == INVALID_SOCKET) {
+    FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+    return false;
+  }
+  const Extensions& extensions = ExtensionsFor(SocketOf(op));
+  if (extensions.accept_ex == nullptr) {
+    closesocket(scratch->accepted);
+    FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+    return false;
+  }
+  DWORD bytes = 0;
+  if (extensions.accept_ex(SocketOf(op), scratch->accepted, scratch->addresses, 0, kAcceptAddressLength,
+                           kAcceptAddressLength, &bytes, &packet->overlapped)) {
+    return true;
+  }
+  const int error = WSAGetLastError();
+  if (error == ERROR_IO_PENDING) return true;
+  closesocket(scratch->accepted);
+  FailOpWithWin32(op, static_cast<DWORD>(error));
+  return false;
 }
 
-bool FinishWinSocketOp(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+bool FinishWinSocketAccept(Op* op, OpPacket* packet, DWORD, DWORD error) {
   SocketScratch* scratch = ScratchOf(packet);
   if (error != 0) error = WsaErrorOf(op, packet, error);
-  switch (op->kind) {
-    case OpKind::kSocketAccept:
-      if (error != 0) {
-        closesocket(scratch->accepted);
-        FailOpWithWin32(op, error);
-        return true;
-      }
-      {
-        // The accepted socket inherits the listener's properties only once
-        // told which listener it came from (getpeername, shutdown need it).
-        SOCKET listener = SocketOf(op);
-        setsockopt(scratch->accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
-                   sizeof listener);
-        WriteAcceptedAddresses(op, scratch);
-        op->result = static_cast<int64_t>(scratch->accepted);
-      }
-      return true;
-    case OpKind::kSocketConnect:
-      if (error != 0) {
-        FailOpWithWin32(op, error);
-        return true;
-      }
-      setsockopt(SocketOf(op), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
-      op->result = 0;
-      return true;
-    case OpKind::kSocketSend:
-      // A failed or cancelled step may still have sent part of its bytes.
-      scratch->done += bytes;
-      SetSendProgress(op, scratch->done);
-      if (error != 0) {
-        FailOpWithWin32(op, error);
-        return true;
-      }
-      if (bytes > 0 && scratch->done < op->buffers[0].length) {
-        if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
-          RecheckCancel(op, packet);
-          return false;
-        }
-        return true;
-      }
-      op->result = static_cast<int64_t>(scratch->done);
-      return true;
-    case OpKind::kSocketEcho: {
-      if (error != 0) {
-        EndEcho(op, error);
-        return true;
-      }
-      const OpBuffer& buffer = op->buffers[0];
-      bool started;
-      if (scratch->stage == kEchoRecv) {
-        if (bytes == 0) {
-          // Everything the peer sent is echoed: shut down our side, close.
-          shutdown(SocketOf(op), SD_SEND);
-          EndEcho(op, 0);
-          return true;
-        }
-        AddEchoStat(op, 0, bytes);
-        scratch->stage = kEchoSend;
-        scratch->pending = bytes;
-        scratch->done = 0;
-        started = StartSend(op, packet, buffer.data, bytes);
-      } else {
-        AddEchoStat(op, 1, bytes);
-        scratch->done += bytes;
-        if (scratch->done < scratch->pending) {
-          started = StartSend(op, packet, buffer.data + scratch->done, scratch->pending - scratch->done);
-        } else {
-          scratch->stage = kEchoRecv;
-          started = StartRecv(op, packet, buffer.data, buffer.length);
-        }
-      }
-      if (!started) {
-        EndEcho(op, op->raw_error);
-        return true;
-      }
+  if (error != 0) {
+    closesocket(scratch->accepted);
+    FailOpWithWin32(op, error);
+    return true;
+  }
+  {
+    // The accepted socket inherits the listener's properties only once
+    // told which listener it came from (getpeername, shutdown need it).
+    SOCKET listener = SocketOf(op);
+    setsockopt(scratch->accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, reinterpret_cast<const char*>(&listener),
+               sizeof listener);
+    WriteAcceptedAddresses(op, scratch);
+    op->result = static_cast<int64_t>(scratch->accepted);
+  }
+  return true;
+}
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketAccept, StartWinSocketAccept, FinishWinSocketAccept);
+
+bool StartWinSocketConnect(IocpBackend*, Op* op, OpPacket* packet) {
+  sockaddr_storage address;
+  std::memset(&address, 0, sizeof address);
+  int length = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+  if (inet_pton(AF_INET, op->path.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<u_short>(op->arg));
+    length = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, op->path.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<u_short>(op->arg));
+    length = sizeof(sockaddr_in6);
+  } else {
+    FailOpWithWin32(op, WSAEINVAL);
+    return false;
+  }
+  const Extensions& extensions = ExtensionsFor(SocketOf(op));
+  if (extensions.connect_ex == nullptr) {
+    FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+    return false;
+  }
+  // ConnectEx copies the address before it returns.
+  if (extensions.connect_ex(SocketOf(op), reinterpret_cast<sockaddr*>(&address), length, nullptr, 0, nullptr,
+                            &packet->overlapped)) {
+    return true;
+  }
+  const int error = WSAGetLastError();
+  if (error == ERROR_IO_PENDING) return true;
+  FailOpWithWin32(op, static_cast<DWORD>(error));
+  return false;
+}
+
+bool FinishWinSocketConnect(Op* op, OpPacket* packet, DWORD, DWORD error) {
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  if (error != 0) {
+    FailOpWithWin32(op, error);
+    return true;
+  }
+  setsockopt(SocketOf(op), SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0);
+  op->result = 0;
+  return true;
+}
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketConnect, StartWinSocketConnect, FinishWinSocketConnect);
+
+bool StartWinSocketRecv(IocpBackend*, Op* op, OpPacket* packet) {
+  const bool has_buffer = !op->buffers.empty();
+  if (!has_buffer) {
+    FailOpWithWin32(op, WSAEINVAL);
+    return false;
+  }
+  return StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length);
+}
+
+bool StartWinSocketSend(IocpBackend*, Op* op, OpPacket* packet) {
+  SocketScratch* scratch = ScratchOf(packet);
+  const bool has_buffer = !op->buffers.empty();
+  if (!has_buffer) {
+    FailOpWithWin32(op, WSAEINVAL);
+    return false;
+  }
+  scratch->done = 0;
+  return StartSend(op, packet, op->buffers[0].data, op->buffers[0].length);
+}
+
+bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+  SocketScratch* scratch = ScratchOf(packet);
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  // A failed or cancelled step may still have sent part of its bytes.
+  scratch->done += bytes;
+  SetSendProgress(op, scratch->done);
+  if (error != 0) {
+    FailOpWithWin32(op, error);
+    return true;
+  }
+  if (bytes > 0 && scratch->done < op->buffers[0].length) {
+    if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
       RecheckCancel(op, packet);
       return false;
     }
-    default:
-      if (error != 0) {
-        FailOpWithWin32(op, error);
-      } else {
-        op->result = bytes;
-      }
-      return true;
+    return true;
   }
+  op->result = static_cast<int64_t>(scratch->done);
+  return true;
 }
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketSend, StartWinSocketSend, FinishWinSocketSend);
+
+bool StartWinSocketShutdown(IocpBackend*, Op* op, OpPacket*) {
+  const int64_t side = OpArgs<OpKind::kSocketShutdown>::how(*op);
+  const int how = side == shutdown_how::kRead ? SD_RECEIVE : side == shutdown_how::kWrite ? SD_SEND : SD_BOTH;
+  if (shutdown(SocketOf(op), how) != 0) {
+    FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+  } else {
+    op->result = 0;
+  }
+  return false;
+}
+
+bool StartWinSocketClose(IocpBackend*, Op* op, OpPacket*) {
+  // Ops still pending on the socket complete with WSA_OPERATION_ABORTED.
+  if (closesocket(SocketOf(op)) != 0) {
+    FailOpWithWin32(op, static_cast<DWORD>(WSAGetLastError()));
+  } else {
+    op->result = 0;
+  }
+  return false;
+}
+
+bool StartWinSocketEcho(IocpBackend*, Op* op, OpPacket* packet) {
+  SocketScratch* scratch = ScratchOf(packet);
+  const bool has_buffer = !op->buffers.empty();
+  if (!has_buffer || op->buffers[0].length == 0) {
+    EndEcho(op, WSAEINVAL);
+    return false;
+  }
+  scratch->stage = kEchoRecv;
+  scratch->done = 0;
+  scratch->pending = 0;
+  if (StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length)) return true;
+  EndEcho(op, op->raw_error);
+  return false;
+}
+
+bool FinishWinSocketEcho(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+  SocketScratch* scratch = ScratchOf(packet);
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  if (error != 0) {
+    EndEcho(op, error);
+    return true;
+  }
+  const OpBuffer& buffer = op->buffers[0];
+  bool started;
+  if (scratch->stage == kEchoRecv) {
+    if (bytes == 0) {
+      // Everything the peer sent is echoed: shut down our side, close.
+      shutdown(SocketOf(op), SD_SEND);
+      EndEcho(op, 0);
+      return true;
+    }
+    AddEchoStat(op, 0, bytes);
+    scratch->stage = kEchoSend;
+    scratch->pending = bytes;
+    scratch->done = 0;
+    started = StartSend(op, packet, buffer.data, bytes);
+  } else {
+    AddEchoStat(op, 1, bytes);
+    scratch->done += bytes;
+    if (scratch->done < scratch->pending) {
+      started = StartSend(op, packet, buffer.data + scratch->done, scratch->pending - scratch->done);
+    } else {
+      scratch->stage = kEchoRecv;
+      started = StartRecv(op, packet, buffer.data, buffer.length);
+    }
+  }
+  if (!started) {
+    EndEcho(op, op->raw_error);
+    return true;
+  }
+  RecheckCancel(op, packet);
+  return false;
+}
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketEcho, StartWinSocketEcho, FinishWinSocketEcho);
+
+// The finish of a kind whose result is the bytes the packet carries (a
+// receive), or that never queues a packet (shutdown, close).
+bool FinishWinSocketBytes(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  if (error != 0) {
+    FailOpWithWin32(op, error);
+  } else {
+    op->result = bytes;
+  }
+  return true;
+}
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketRecv, StartWinSocketRecv, FinishWinSocketBytes);
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketShutdown, StartWinSocketShutdown, FinishWinSocketBytes);
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketClose, StartWinSocketClose, FinishWinSocketBytes);
 
 }  // namespace overlapped

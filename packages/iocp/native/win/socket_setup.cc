@@ -99,10 +99,10 @@ int SocketName(int64_t socket, bool peer, std::string* address, int* port, uint3
 int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
   const SOCKET s = static_cast<SOCKET>(socket);
   int result = SOCKET_ERROR;
-  if (option == 1) {
+  if (option == socket_option::kNoDelay) {
     BOOL on = value != 0 ? TRUE : FALSE;
     result = setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&on), sizeof on);
-  } else if (option == 2) {
+  } else if (option == socket_option::kLingerZero) {
     linger hard{1, 0};
     result = setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&hard), sizeof hard);
   } else {

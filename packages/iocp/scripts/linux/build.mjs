@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDON_DEFINES, addonSources, compileAddon, CXX_FLAGS, NATIVE_ROOT, nodeApiIncludeDirs } from '../build-from-source.mjs';
 import { ADDON_EXPORTS, binaryFormat, linuxPrebuildProblems, prebuildPath } from '../prebuilds.mjs';
+import { generateOpTable } from '../op-table.mjs';
 import { compilerFor, ensureSysroot, stageIncludes } from './toolchain.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +28,7 @@ const MACHINE = { x64: 'x86-64', arm64: 'aarch64' };
  *   const { path, bytes } = await buildLinuxPrebuild('arm64');
  */
 export async function buildLinuxPrebuild(arch) {
+  await generateOpTable();
   const { cxx, cc, libDir } = compilerFor(arch);
   const sysroot = ensureSysroot(arch);
   const workDir = mkdtempSync(join(tmpdir(), `overlapped-linux-${arch}-`));

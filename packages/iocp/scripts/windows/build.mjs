@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDON_DEFINES, addonSources, nativeSources } from '../build-from-source.mjs';
+import { generateOpTable } from '../op-table.mjs';
 import { cacheRoot } from './fetch-node.mjs';
 
 export const IOCP_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -260,6 +261,7 @@ export function buildBackendStress({ output = join(cacheRoot(), 'bin', 'backend_
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   try {
+    await generateOpTable();
     if (process.argv.includes('--stress')) {
       process.stdout.write(`${buildBackendStress()}\n`);
     } else {

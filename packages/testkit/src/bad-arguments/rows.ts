@@ -224,6 +224,7 @@ function portRows(): Row[] {
     ['', [...at, 'handle'], kinds.integer(-1)],
     ['', [...at, 'offset'], kinds.integer(-1)],
     ['', [...at, 'arg'], kinds.integer(Number.MIN_SAFE_INTEGER)],
+    ['', [...at, 'length'], kinds.integer()],
     ['', [...at, 'buffers'], kinds.buffer().concat(bad('a list holding a string', () => ['x'], TYPE))],
     ['', [...at, 'path'], [bad('wrong type', () => 5, TYPE), bad('a null byte', () => 'a\u0000b', VALUE)]],
     ['', [...at, 'multishot'], kinds.boolean()],

@@ -36,7 +36,7 @@ import { getSystemErrorMap, inspect } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
-import type { BackendName } from '@overlapped/common';
+import { type BackendName, FileOpKinds } from '@overlapped/common';
 import { allocAligned, copyFile, fileCapabilities, open } from '@overlapped/file';
 
 import { makePort } from '../backends.js';
@@ -733,7 +733,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
     // The copy-range op itself, through a port: fds are POSIX ones here.
     if (native && process.platform !== 'win32') {
       it('the copy-range op copies to the source end, fails with EBADF, and a cancel stops it between chunks', async () => {
-        const COPY_RANGE = 12; // OpKind::kFileCopyRange in native/common/backend.h
+        const COPY_RANGE = FileOpKinds.copyRange;
         const port = makePort(backend);
         const source = fresh('src');
         const target = fresh('dst');
@@ -748,7 +748,8 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
               handle,
               arg: to,
               offset: 0,
-              buffers: [new Uint8Array(new Float64Array([length]).buffer), new Uint8Array(bounce)],
+              length,
+              buffers: new Uint8Array(bounce),
             },
             { syscall: 'copy', path: source },
             signal,
@@ -781,6 +782,38 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
           closeSync(to);
           await port.close();
           for (const path of [source, target]) cleanup(path);
+        }
+      }, timeout);
+    }
+
+    // The sync and datasync ops themselves, through a port (POSIX fds here;
+    // flush({ dataOnly }) runs them on every native backend).
+    if (native && process.platform !== 'win32') {
+      it('the sync and datasync ops flush an open fd and fail with EBADF on a closed one', async () => {
+        const port = makePort(backend);
+        const path = fresh('sync');
+        const fd = openSync(path, 'w+');
+        try {
+          writeFileSync(fd, randomBytes(64 * 1024));
+          for (const [kind, syscall] of [
+            [FileOpKinds.sync, 'fsync'],
+            [FileOpKinds.datasync, 'fdatasync'],
+          ] as const) {
+            assert.equal(await port.runOp({ kind, handle: fd }, { syscall, path }), 0, syscall);
+          }
+          const closed = openSync(path, 'r');
+          closeSync(closed);
+          for (const [kind, syscall] of [
+            [FileOpKinds.sync, 'fsync'],
+            [FileOpKinds.datasync, 'fdatasync'],
+          ] as const) {
+            const error = await expectCode(() => port.runOp({ kind, handle: closed }, { syscall, path }), 'EBADF', syscall);
+            assert.equal((error as { syscall?: unknown }).syscall, syscall);
+          }
+        } finally {
+          closeSync(fd);
+          await port.close();
+          cleanup(path);
         }
       }, timeout);
     }
@@ -992,9 +1025,16 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       const path = fresh();
       writeFileSync(path, 'abcdef');
       const file = await open(path, { disposition: 'open-existing', access: 'read-write', backend });
-      const outcome = (make: () => { destroy(): unknown }): Error | undefined => {
+      // node:fs streams open their path even when destroyed at once: the
+      // files are removed only once every stream made here has closed, or
+      // that open can fail after the removal (an uncaught ENOENT).
+      const made: Array<{ destroy(): unknown; closed: boolean; on(event: string, listener: () => void): unknown }> = [];
+      const outcome = (make: () => (typeof made)[number]): Error | undefined => {
         try {
-          make().destroy();
+          const stream = make();
+          stream.on('error', () => {});
+          made.push(stream);
+          stream.destroy();
           return undefined;
         } catch (error) {
           return error as Error;
@@ -1047,6 +1087,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(await read({ start: 2, end: Number.POSITIVE_INFINITY }), 'cdef');
       assert.equal(await read({ end: 0 }), 'a');
       await file.close();
+      await Promise.all(made.map((stream) => (stream.closed ? undefined : new Promise<void>((resolve) => stream.on('close', resolve)))));
       for (const p of [path, scratch]) cleanup(p);
     }, timeout);
 

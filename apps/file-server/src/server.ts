@@ -454,7 +454,9 @@ class StaticFileServer implements FileServer {
  */
 export async function createFileServer(options: FileServerOptions): Promise<FileServer> {
   const resolved = resolveFileServerOptions(options);
-  const root = realpathSync(resolved.root);
+  // The native realpath, as for every request's path: on Windows it gives
+  // the names' case as stored, whatever case the root was given in.
+  const root = realpathSync.native(resolved.root);
   // Fails as fs fails (ENOENT, ENOTDIR, EACCES) unless the root is a readable folder.
   opendirSync(root).closeSync();
   const server = new StaticFileServer(resolved, root);

@@ -207,7 +207,20 @@ export function responseHead(
 ): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${currentHttpDate()}\r\n`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
-  if (connection.close) head += 'Connection: close\r\n';
-  else if (connection.version === '1.0') head += 'Connection: keep-alive\r\n';
-  return `${head}\r\n`;
+  return `${head}${connectionField(connection)}\r\n`;
+}
+
+/**
+ * The `Connection` field line a response needs (CRLF included), or `''`:
+ * `close` when the connection closes after it, `keep-alive` for an
+ * HTTP/1.0 client that asked to keep it.
+ *
+ * @example
+ * ```ts
+ * connectionField({ close: true, version: '1.1' }); // 'Connection: close\r\n'
+ * ```
+ */
+export function connectionField(connection: { close: boolean; version: '1.0' | '1.1' }): string {
+  if (connection.close) return 'Connection: close\r\n';
+  return connection.version === '1.0' ? 'Connection: keep-alive\r\n' : '';
 }

@@ -2,7 +2,7 @@
 // HEAD, ranges, conditional requests, keep-alive and pipelining, and every
 // attack, each followed by a normal request that must still succeed.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import { closedWithin, exchange, httpDownloadHash, httpGet, openConnection } fro
 const MiB = 1024 * 1024;
 const SECRET = 'the secret outside the root';
 const MTIME = new Date('2024-05-01T12:00:00Z');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whether `backend` runs here (a backend that does not is skipped, and says why). */
 export function backendRuns(backend: BackendName): { runs: boolean; reason?: string } {
@@ -480,6 +482,131 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
       });
     }
 
+    it('keeps files open between requests: one open while cacheValid lasts, the least recently used closed past cacheFiles, one open per request with cacheFiles 0', async () => {
+      const cached = await start({ cacheFiles: 1000, cacheValid: 600_000 });
+      for (let i = 0; i < 10; i++) await stillServes(cached.port, fixture);
+      const once = cached.server.counters();
+      assert.deepEqual([once.filesOpened, once.cacheHits, once.cacheChecks], [1, 9, 0]);
+
+      const two = await start({ cacheFiles: 2, cacheValid: 600_000 });
+      for (const name of ['one.bin', 'notes.txt', 'one.bin', 'page.html', 'one.bin', 'notes.txt']) {
+        assert.equal((await httpGet(two.port, `/${name}`)).status, 200);
+      }
+      // one, notes, (one hit), page: notes out; (one hit), notes again.
+      assert.deepEqual([two.server.counters().filesOpened, two.server.counters().cacheHits], [4, 2]);
+
+      const none = await start({ cacheFiles: 0 });
+      for (let i = 0; i < 5; i++) await stillServes(none.port, fixture);
+      assert.deepEqual([none.server.counters().filesOpened, none.server.counters().cacheHits], [5, 0]);
+    });
+
+    it('serves a cached file changed, resized, replaced or deleted on disk fresh once cacheValid has passed', async () => {
+      const valid = 150;
+      const cached = await start({ cacheFiles: 1000, cacheValid: valid });
+      const path = join(fixture.root, 'changing.bin');
+      const past = () => sleep(2 * valid + 50);
+      const served = async (bytes: Buffer) => {
+        const res = await httpGet(cached.port, '/changing.bin');
+        assert.deepEqual([res.status, res.headers['content-length'], res.body.equals(bytes)], [200, String(bytes.length), true]);
+        return res;
+      };
+      try {
+        const first = randomBytes(1000);
+        writeFileSync(path, first);
+        utimesSync(path, MTIME, MTIME);
+        const before = await served(first);
+        // The same size, written in place (the same file).
+        const same = randomBytes(1000);
+        writeFileSync(path, same);
+        await past();
+        const after = await served(same);
+        assert.notEqual(after.headers.etag, before.headers.etag);
+        const grown = randomBytes(5000);
+        writeFileSync(path, grown);
+        await past();
+        await served(grown);
+        const shrunk = randomBytes(10);
+        writeFileSync(path, shrunk);
+        await past();
+        await served(shrunk);
+        // Replaced by a rename, and deleted. Not on Windows: there a file
+        // held open cannot be renamed over, and a deleted one lingers
+        // until its last handle closes (why cacheFiles is 0 there by default).
+        if (process.platform !== 'win32') {
+          const replaced = randomBytes(2000);
+          writeFileSync(`${path}.new`, replaced);
+          renameSync(`${path}.new`, path);
+          await past();
+          await served(replaced);
+          rmSync(path);
+          await past();
+          assert.equal((await httpGet(cached.port, '/changing.bin')).status, 404);
+        }
+        if (links.can) {
+          // Replaced by a link out of the root: refused, as a link found at open is.
+          writeFileSync(path, first);
+          await past();
+          await served(first);
+          rmSync(path);
+          symlinkSync(join(fixture.base, 'outside', 'secret.txt'), path);
+          await past();
+          const res = await httpGet(cached.port, '/changing.bin');
+          assert.deepEqual([res.status, res.body.toString().includes(SECRET)], [403, false]);
+        }
+        assert.ok(cached.server.counters().cacheChecks > 0);
+      } finally {
+        rmSync(path, { force: true });
+      }
+      await stillServes(cached.port, fixture);
+    });
+
+    if (process.platform === 'win32') {
+      it('lets a file just served be replaced by a rename (on Windows files are not cached open by default)', async () => {
+        const path = join(fixture.root, 'deployed.txt');
+        try {
+          writeFileSync(path, 'version 1');
+          assert.equal((await httpGet(port, '/deployed.txt')).body.toString(), 'version 1');
+          writeFileSync(`${path}.new`, 'version 2');
+          // The response's close of the file may still be on its way: a
+          // few tries, where a file held open would refuse them all.
+          for (let tries = 1; ; tries++) {
+            try {
+              renameSync(`${path}.new`, path);
+              break;
+            } catch (error) {
+              if ((error as { code?: string }).code !== 'EPERM' || tries === 20) throw error;
+              await sleep(100);
+            }
+          }
+          assert.equal((await httpGet(port, '/deployed.txt')).body.toString(), 'version 2');
+        } finally {
+          rmSync(path, { force: true });
+          rmSync(`${path}.new`, { force: true });
+        }
+      });
+    }
+
+    it('drops a cached file whose read comes up short (it shrank in place), and serves it fresh on the next request', async () => {
+      const cached = await start({ cacheFiles: 1000, cacheValid: 600_000 });
+      const path = join(fixture.root, 'shrinking.bin');
+      try {
+        const whole = randomBytes(64 * 1024);
+        writeFileSync(path, whole);
+        assert.ok((await httpGet(cached.port, '/shrinking.bin')).body.equals(whole));
+        const rest = randomBytes(10);
+        writeFileSync(path, rest);
+        // Within cacheValid: the entry promises 64 KiB, the read finds 10 bytes; no response, the connection closes.
+        const short = await exchange(cached.port, 'GET /shrinking.bin HTTP/1.1\r\nHost: x\r\n\r\n', { untilClose: true });
+        assert.deepEqual([short.responses.length, short.closed], [0, true]);
+        const res = await httpGet(cached.port, '/shrinking.bin');
+        assert.deepEqual([res.status, res.body.equals(rest)], [200, true]);
+        assert.equal(cached.server.counters().filesOpened, 2);
+      } finally {
+        rmSync(path, { force: true });
+      }
+      await stillServes(cached.port, fixture);
+    });
+
     it('limits the request line (414), the header section and the header count (431)', async () => {
       const longLine = await exchange(port, `GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: x\r\n\r\n`, { untilClose: true });
       assert.deepEqual([longLine.responses[0]?.status, longLine.closed], [414, true]);
@@ -525,7 +652,7 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
       // Nothing read: the socket buffers fill, the send stalls, the watchdog closes it.
       let waited = 0;
       while (server.counters().timeouts === timeoutsBefore && waited < 30_000) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
         waited += 100;
       }
       socket.destroy();
@@ -536,13 +663,13 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
     it('closes connections past maxConnections at once, and serves again once they go', async () => {
       const capped = await start({ maxConnections: 3, idleTimeout: 0 });
       const held = await Promise.all([0, 1, 2].map(() => openConnection(capped.port)));
-      for (let i = 0; i < 200 && capped.server.counters().open < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && capped.server.counters().open < 3; i++) await sleep(10);
       assert.equal(capped.server.counters().open, 3);
       const excess = await exchange(capped.port, 'GET /one.bin HTTP/1.1\r\nHost: x\r\n\r\n', { untilClose: true, timeoutMs: 10_000 });
       assert.deepEqual([excess.closed, excess.responses.length], [true, 0]);
       assert.ok(capped.server.counters().refused > 0, `${capped.server.counters().refused} > ${0}`);
       for (const socket of held) socket.destroy();
-      for (let i = 0; i < 200 && capped.server.counters().open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && capped.server.counters().open > 0; i++) await sleep(10);
       await stillServes(capped.port, fixture);
     });
 
@@ -552,7 +679,7 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
       await httpGet(counting.port, '/missing');
       await httpGet(counting.port, '/small.bin', { headers: { 'if-none-match': '*' } });
       await exchange(counting.port, 'GET / HTTP/7.0\r\n\r\n', { untilClose: true });
-      for (let i = 0; i < 200 && counting.server.counters().open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && counting.server.counters().open > 0; i++) await sleep(10);
       const counters = counting.server.counters();
       const { accepted, open, requests, status2xx, status3xx, status4xx, status5xx, errors } = counters;
       assert.deepEqual(
@@ -567,7 +694,7 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
       const closing = await start();
       const idle = await openConnection(closing.port);
       const download = httpDownloadHash(closing.port, '/odd.bin');
-      for (let i = 0; i < 500 && closing.server.counters().bytesOut === 0; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+      for (let i = 0; i < 500 && closing.server.counters().bytesOut === 0; i++) await sleep(2);
       const final = await closing.server.close();
       assert.equal(await closedWithin(idle, 5000), true);
       const got = await download;

@@ -106,6 +106,8 @@ function describeFile(path: string, opened: OpenedFile): FileFacts {
 }
 
 const INITIAL_BUFFER = 4096;
+/** Request targets whose path is remembered; past it the memory starts over. */
+const MAX_REMEMBERED_PATHS = 1000;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 // Open errors that mean "no such file here" rather than a server fault.
@@ -130,6 +132,8 @@ class StaticFileServer implements FileServer {
   private readonly headCapacity: number;
   private readonly connections = new Set<Connection>();
   private readonly files: OpenFileCache;
+  // Request targets already mapped to a path under the root.
+  private readonly paths = new Map<string, string>();
   private readonly counts: FileServerCounters = {
     accepted: 0,
     open: 0,
@@ -348,10 +352,16 @@ class StaticFileServer implements FileServer {
     const keepAlive = request.keepAlive && !this.stopping;
     const isHead = request.method === 'HEAD';
     if (request.method !== 'GET' && !isHead) return this.answer(connection, request, 405, keepAlive, [['Allow', 'GET, HEAD']]);
-    const target = targetSegments(request.target);
-    if (!target.ok) return this.answer(connection, request, target.status, keepAlive && target.status !== 400);
-    const segments = target.directory ? [...target.segments, 'index.html'] : target.segments;
-    const path = join(this.root, ...segments);
+    let path = this.paths.get(request.target);
+    if (path === undefined) {
+      const target = targetSegments(request.target);
+      if (!target.ok) return this.answer(connection, request, target.status, keepAlive && target.status !== 400);
+      const segments = target.directory ? [...target.segments, 'index.html'] : target.segments;
+      path = join(this.root, ...segments);
+      // The mapping is pure (the target and the root): remembered, within a bound.
+      if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear();
+      this.paths.set(request.target, path);
+    }
     // The common case, a file the cache holds and checked recently, costs no promise.
     let entry = this.files.fresh(path, Date.now());
     if (entry === undefined) {
@@ -471,8 +481,12 @@ class StaticFileServer implements FileServer {
 
   private count(connection: Connection, request: RequestHead | undefined, status: number, bytes: number): void {
     this.counts.requests++;
-    const key = `status${Math.floor(status / 100)}xx` as keyof FileServerCounters;
-    if (key in this.counts) this.counts[key]++;
+    const counts = this.counts;
+    if (status < 200) counts.status1xx++;
+    else if (status < 300) counts.status2xx++;
+    else if (status < 400) counts.status3xx++;
+    else if (status < 500) counts.status4xx++;
+    else counts.status5xx++;
     this.options.onResponse?.({
       method: request?.method ?? '-',
       target: request?.target ?? '-',

@@ -55,6 +55,8 @@ export interface CachedFile extends OpenedFile {
   users: number;
   /** Out of the cache: closed when the last user releases it. */
   retired: boolean;
+  /** When it last went to the back of the order (the cache's count of moves). */
+  stamp: number;
 }
 
 /** The cache's counters. */
@@ -68,17 +70,23 @@ export interface OpenFileCounters {
 }
 
 /**
- * A bounded, least-recently-used map from paths to open files. `maxFiles`
- * 0 keeps nothing: each request opens its file and closes it after.
+ * A bounded map from paths to open files, the least recently used evicted
+ * first. A hit moves its entry to the back of the order only when it is
+ * not in the back half already (fewer than `maxFiles / 2` moves since its
+ * own): exact for small caches, and a hot file in a large one is not
+ * moved (the map not rewritten) on every request. `maxFiles` 0 keeps
+ * nothing: each request opens its file and closes it after.
  */
 export class OpenFileCache {
   readonly #source: FileSource;
   readonly #maxFiles: number;
   readonly #validMs: number;
   readonly #describe: (path: string, opened: OpenedFile) => unknown;
-  // Insertion order is recency: a hit moves its entry to the end.
+  // Insertion order is recency: the front is evicted first.
   readonly #entries = new Map<string, CachedFile>();
   readonly #closing = new Set<Promise<void>>();
+  readonly #recentMoves: number;
+  #moves = 0;
   readonly counters: OpenFileCounters = { opened: 0, hits: 0, checks: 0 };
 
   constructor(source: FileSource, maxFiles: number, validMs: number, describe: (path: string, opened: OpenedFile) => unknown) {
@@ -86,6 +94,7 @@ export class OpenFileCache {
     this.#maxFiles = maxFiles;
     this.#validMs = validMs;
     this.#describe = describe;
+    this.#recentMoves = Math.max(1, maxFiles >> 1);
   }
 
   /** Files open in the cache now. */
@@ -101,7 +110,7 @@ export class OpenFileCache {
   fresh(path: string, now: number): CachedFile | undefined {
     const entry = this.#entries.get(path);
     if (entry === undefined || now - entry.checkedAt >= this.#validMs) return undefined;
-    this.#touch(entry);
+    this.#used(entry);
     this.counters.hits++;
     entry.users++;
     return entry;
@@ -127,7 +136,7 @@ export class OpenFileCache {
       const { seen } = cached;
       if (!('status' in now) && now.dev === seen.dev && now.ino === seen.ino && now.size === seen.size && now.mtimeMs === seen.mtimeMs) {
         cached.checkedAt = Date.now();
-        if (!cached.retired) this.#touch(cached);
+        if (!cached.retired) this.#used(cached);
         this.counters.hits++;
         return cached;
       }
@@ -138,7 +147,15 @@ export class OpenFileCache {
     const opened = await this.#source.open(path);
     if ('status' in opened) return opened;
     this.counters.opened++;
-    const entry: CachedFile = { ...opened, path, extra: this.#describe(path, opened), checkedAt: Date.now(), users: 1, retired: false };
+    const entry: CachedFile = {
+      ...opened,
+      path,
+      extra: this.#describe(path, opened),
+      checkedAt: Date.now(),
+      users: 1,
+      retired: false,
+      stamp: ++this.#moves,
+    };
     if (this.#maxFiles === 0) {
       entry.retired = true;
       return entry;
@@ -147,10 +164,7 @@ export class OpenFileCache {
     const before = this.#entries.get(path);
     if (before !== undefined) this.retire(before);
     this.#entries.set(path, entry);
-    while (this.#entries.size > this.#maxFiles) {
-      const oldest = this.#entries.values().next().value as CachedFile;
-      this.retire(oldest);
-    }
+    while (this.#entries.size > this.#maxFiles) this.retire(this.#entries.values().next().value as CachedFile);
     return entry;
   }
 
@@ -174,7 +188,10 @@ export class OpenFileCache {
     await Promise.all(this.#closing);
   }
 
-  #touch(entry: CachedFile): void {
+  // Moves `entry` to the back unless it is in the back half already.
+  #used(entry: CachedFile): void {
+    if (this.#moves - entry.stamp < this.#recentMoves) return;
+    entry.stamp = ++this.#moves;
     this.#entries.delete(entry.path);
     this.#entries.set(entry.path, entry);
   }

@@ -3,14 +3,16 @@
 // run by the Windows node.exe under Wine against what users install: the
 // packed tarballs of common, iocp (dist + the win32-x64 prebuild), portable, socket
 // and testkit, unpacked into a fresh node_modules, with PREBUILDS_ONLY=1 so
-// that nothing but the shipped prebuild can load.
+// that nothing but the shipped prebuild can load. The file server's suite
+// (apps/file-server/test/windows.ts, compiled beside them) runs in the same
+// process and is counted in the same summary.
 //
 //   node scripts/windows-suite.mjs [--summary FILE] [--volume N]
 //
 // When Wine, the mingw-w64 build or the Windows node.exe is missing it
 // writes { skipped: true, reason } and exits 0; the test command fails on
 // that only if OVERLAPPED_REQUIRE_BACKENDS names iocp.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,8 +56,18 @@ try {
   const shipped = readdirSync(join(modules, '@overlapped', 'iocp', 'prebuilds', 'win32-x64'));
   console.log(`\n[iocp] Windows suite: node.exe ${process.version} under Wine, prebuild ${shipped.join(', ')}`);
 
+  // Compiled under `work`, so that it imports the packed packages.
+  const fileServer = join(work, 'file-server');
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'apps', 'file-server', 'tsconfig.windows.json'), '--outDir', fileServer],
+    { stdio: 'inherit' },
+  );
+  writeFileSync(join(fileServer, 'package.json'), '{ "type": "module" }\n');
+
   const summaryInside = join(work, 'summary.json');
   const args = ['--expose-gc', join(modules, '@overlapped', 'testkit', 'windows', 'run.mjs'), '--summary', summaryInside];
+  args.push('--extra', join(fileServer, 'test', 'windows.js'));
   if (values.volume) args.push('--volume', values.volume);
   const result = await runWindowsNode({
     args,

@@ -30,6 +30,8 @@ const usage = `usage: file-server --root DIR [options]
   --max-header-size B      largest header section; past it 431 (16384)
   --max-headers N          most header fields; past it 431 (100)
   --follow-symlinks        serve files that links lead to outside the root
+  --cache-files N          files kept open between requests; 0 = none (1000)
+  --cache-valid MS         serve a cached file this long before checking it again (1000)
   --log                    a line per response, and the counters at exit
   -h, --help               this text`;
 
@@ -71,6 +73,8 @@ function parse(argv: string[]): { options: FileServerOptions; log: boolean } | '
       'max-header-size': { type: 'string' },
       'max-headers': { type: 'string' },
       'follow-symlinks': { type: 'boolean' },
+      'cache-files': { type: 'string' },
+      'cache-valid': { type: 'string' },
       log: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -92,6 +96,8 @@ function parse(argv: string[]): { options: FileServerOptions; log: boolean } | '
     ...(values['max-header-size'] !== undefined && { maxHeaderBytes: integer(values['max-header-size'], 'max-header-size') }),
     ...(values['max-headers'] !== undefined && { maxHeaders: integer(values['max-headers'], 'max-headers') }),
     ...(values['follow-symlinks'] !== undefined && { followSymlinks: values['follow-symlinks'] }),
+    ...(values['cache-files'] !== undefined && { cacheFiles: integer(values['cache-files'], 'cache-files') }),
+    ...(values['cache-valid'] !== undefined && { cacheValid: integer(values['cache-valid'], 'cache-valid') }),
   };
   resolveFileServerOptions(options);
   return { options, log: values.log ?? false };

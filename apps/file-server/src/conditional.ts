@@ -105,15 +105,15 @@ export function parseRange(header: string, size: number): RangeRequest {
 
 /**
  * What to answer a GET (or HEAD: `ranges` false) of `file`, given the
- * request's headers (lower-case names).
+ * request's headers (lower-case names). `etag` is the file's entity tag,
+ * if the caller has it already.
  *
  * @example
  * ```ts
  * select(new Map([['range', 'bytes=0-0']]), { size: 10, mtimeMs: 0 }, true); // { status: 206, start: 0, length: 1 }
  * ```
  */
-export function select(headers: ReadonlyMap<string, string>, file: Representation, ranges: boolean): Selection {
-  const etag = entityTag(file);
+export function select(headers: ReadonlyMap<string, string>, file: Representation, ranges: boolean, etag = entityTag(file)): Selection {
   const noneMatch = headers.get('if-none-match');
   if (noneMatch !== undefined) {
     if (noneMatchHits(noneMatch, etag)) return { status: 304 };

@@ -46,11 +46,26 @@ export const MAX_DISCARDED_BODY = 1024 * 1024;
 const LF = 10;
 const CR = 13;
 
-function lineText(bytes: Uint8Array, start: number, lf: number): string | undefined {
+function lineText(bytes: Buffer, start: number, lf: number): string | undefined {
   const end = lf > start && bytes[lf - 1] === CR ? lf - 1 : lf;
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+  const text = bytes.toString('latin1', start, end);
   // A CR anywhere but before the LF is a bare CR: rejected (RFC 9112 §2.2).
   return text.includes('\r') ? undefined : text;
+}
+
+// The first LF in `bytes[from, end)`, or -1.
+function lfBefore(bytes: Buffer, from: number, end: number): number {
+  const at = bytes.indexOf(LF, from);
+  return at >= end ? -1 : at;
+}
+
+// A field value without its leading and trailing spaces and tabs (OWS).
+function trimOws(value: string): string {
+  let first = 0;
+  let last = value.length;
+  while (first < last && (value.charCodeAt(first) === 32 || value.charCodeAt(first) === 9)) first++;
+  while (last > first && (value.charCodeAt(last - 1) === 32 || value.charCodeAt(last - 1) === 9)) last--;
+  return first === 0 && last === value.length ? value : value.slice(first, last);
 }
 
 const fail = (status: number, reason: string): ParseResult => ({ kind: 'error', status, reason });
@@ -69,12 +84,12 @@ const fail = (status: number, reason: string): ParseResult => ({ kind: 'error', 
  * ```
  */
 export function parseRequestHead(bytes: Uint8Array, start: number, end: number, limits: HeadLimits): ParseResult {
-  const view = bytes.subarray(0, end);
+  const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = start;
   // Empty lines before a request line are ignored (RFC 9112 §2.2), a few only.
   while (pos < end && (view[pos] === CR || view[pos] === LF) && pos - start < 8) pos++;
   if (pos - start >= 8) return fail(400, 'empty lines before the request line');
-  const lineEnd = view.indexOf(LF, pos);
+  const lineEnd = lfBefore(view, pos, end);
   if (lineEnd < 0 || lineEnd - pos > limits.maxRequestLine + 1) {
     return end - pos > limits.maxRequestLine + 1 ? fail(414, 'request line too long') : { kind: 'incomplete' };
   }
@@ -87,7 +102,7 @@ export function parseRequestHead(bytes: Uint8Array, start: number, end: number, 
   const lines: string[] = [];
   let cursor = headerStart;
   for (;;) {
-    const lf = view.indexOf(LF, cursor);
+    const lf = lfBefore(view, cursor, end);
     const limitEnd = headerStart + limits.maxHeaderBytes;
     if (lf < 0) {
       if (end > limitEnd) return fail(431, 'header section too large');
@@ -118,7 +133,7 @@ export function parseRequestHead(bytes: Uint8Array, start: number, end: number, 
     if (colon <= 0) return fail(400, 'header line without a name');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return fail(400, 'malformed header name');
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    const value = trimOws(line.slice(colon + 1));
     if (BAD_VALUE.test(value)) return fail(400, 'control character in a header value');
     const key = name.toLowerCase();
     const before = headers.get(key);
@@ -140,7 +155,8 @@ export function parseRequestHead(bytes: Uint8Array, start: number, end: number, 
     contentLength = Number(lengthText);
     if (contentLength > MAX_DISCARDED_BODY) return fail(413, 'request body too large');
   }
-  const tokens = (headers.get('connection') ?? '').toLowerCase().split(',').map((t) => t.trim());
+  const connection = headers.get('connection');
+  const tokens = connection === undefined ? [] : connection.toLowerCase().split(',').map((t) => t.trim());
   const keepAlive = httpVersion === '1.1' ? !tokens.includes('close') : tokens.includes('keep-alive');
   return {
     kind: 'request',
@@ -207,7 +223,20 @@ export function responseHead(
 ): string {
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${currentHttpDate()}\r\n`;
   for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
-  if (connection.close) head += 'Connection: close\r\n';
-  else if (connection.version === '1.0') head += 'Connection: keep-alive\r\n';
-  return `${head}\r\n`;
+  return `${head}${connectionField(connection)}\r\n`;
+}
+
+/**
+ * The `Connection` field line a response needs (CRLF included), or `''`:
+ * `close` when the connection closes after it, `keep-alive` for an
+ * HTTP/1.0 client that asked to keep it.
+ *
+ * @example
+ * ```ts
+ * connectionField({ close: true, version: '1.1' }); // 'Connection: close\r\n'
+ * ```
+ */
+export function connectionField(connection: { close: boolean; version: '1.0' | '1.1' }): string {
+  if (connection.close) return 'Connection: close\r\n';
+  return connection.version === '1.0' ? 'Connection: keep-alive\r\n' : '';
 }

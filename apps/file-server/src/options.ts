@@ -36,6 +36,20 @@ export interface FileServerOptions {
   maxHeaderBytes?: number;
   /** Header fields per request; past it: 431. Default 100. */
   maxHeaders?: number;
+  /**
+   * Files kept open between requests (least recently used out first); 0
+   * opens and closes the file for each request. Default 1000; on Windows
+   * 0, because there a file held open cannot be replaced by a rename
+   * (`MoveFileEx` fails while any handle is open), so deploying a new
+   * version of a file that is being served would fail.
+   */
+  cacheFiles?: number;
+  /**
+   * Milliseconds a cached file is served without a check; the first
+   * request after that checks the path again (a file changed, replaced or
+   * deleted on disk is seen then). 0 checks on every request. Default 1000.
+   */
+  cacheValid?: number;
   /** Called after each response with a one-line summary (the CLI's `--log`). */
   onResponse?: (entry: ResponseLogEntry) => void;
 }
@@ -79,6 +93,8 @@ export function resolveFileServerOptions(options: FileServerOptions): ResolvedOp
     maxRequestLine: options.maxRequestLine ?? 8192,
     maxHeaderBytes: options.maxHeaderBytes ?? 16384,
     maxHeaders: options.maxHeaders ?? 100,
+    cacheFiles: options.cacheFiles ?? (process.platform === 'win32' ? 0 : 1000),
+    cacheValid: options.cacheValid ?? 1000,
     onResponse: options.onResponse,
   };
   if (typeof o.root !== 'string' || o.root === '') throw invalidArgValue('root', o.root, 'must be a non-empty string');
@@ -94,6 +110,8 @@ export function resolveFileServerOptions(options: FileServerOptions): ResolvedOp
   validateInteger(o.maxRequestLine, 'maxRequestLine', 64, 1024 * 1024);
   validateInteger(o.maxHeaderBytes, 'maxHeaderBytes', 64, 1024 * 1024);
   validateInteger(o.maxHeaders, 'maxHeaders', 1, 10_000);
+  validateInteger(o.cacheFiles, 'cacheFiles', 0, 1_000_000);
+  validateInteger(o.cacheValid, 'cacheValid', 0, MAX_TIMER);
   if (o.onResponse !== undefined && typeof o.onResponse !== 'function') throw invalidArgValue('onResponse', o.onResponse, 'must be a function');
   return o;
 }

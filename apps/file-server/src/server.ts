@@ -8,7 +8,7 @@
  * moving).
  */
 import { opendirSync, realpathSync } from 'node:fs';
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 
 import type { BackendName } from '@overlapped/common';
@@ -18,7 +18,8 @@ import { listen, socketBackend, type Server, type Socket, type SocketAddress } f
 import { sendBody } from './body.js';
 import { entityTag, lastModified, select } from './conditional.js';
 import { contentType } from './content-type.js';
-import { type HeadLimits, type ParseResult, parseRequestHead, REASONS, type RequestHead, responseHead } from './http.js';
+import { connectionField, currentHttpDate, type HeadLimits, type ParseResult, parseRequestHead, REASONS, type RequestHead, responseHead } from './http.js';
+import { type CachedFile, type Identity, OpenFileCache, type OpenedFile } from './open-files.js';
 import { type FileServerOptions, type ResolvedOptions, resolveFileServerOptions } from './options.js';
 import { isInside, targetSegments } from './paths.js';
 
@@ -45,6 +46,12 @@ export interface FileServerCounters {
   timeouts: number;
   /** Connections ended by an error other than the peer going away. */
   errors: number;
+  /** Files opened (with the open-file cache, only on a miss or when a file changed). */
+  filesOpened: number;
+  /** Responses that used a file the cache held open. */
+  cacheHits: number;
+  /** Checks of cached files past `cacheValid` (each a path resolution and an `lstat`). */
+  cacheChecks: number;
 }
 
 /** A running file server. */
@@ -77,9 +84,30 @@ interface Connection {
   timedOut: boolean;
 }
 
-type Opened = { file: OverlappedFile; size: number; mtimeMs: number } | { status: number };
+/** What the server keeps beside each open file: its validators and the fields of a 200's head. */
+interface FileFacts {
+  etag: string;
+  lastModified: string;
+  /** `Content-Type` ... `Accept-Ranges`, each line ending in CRLF. */
+  fields200: string;
+}
+
+function describeFile(path: string, opened: OpenedFile): FileFacts {
+  const etag = entityTag(opened);
+  const modified = lastModified(opened);
+  const name = path.slice(path.lastIndexOf(sep) + 1);
+  return {
+    etag,
+    lastModified: modified,
+    fields200:
+      `Content-Type: ${contentType(name)}\r\nContent-Length: ${opened.size}\r\n` +
+      `Last-Modified: ${modified}\r\nETag: ${etag}\r\nAccept-Ranges: bytes\r\n`,
+  };
+}
 
 const INITIAL_BUFFER = 4096;
+/** Request targets whose path is remembered; past it the memory starts over. */
+const MAX_REMEMBERED_PATHS = 1000;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 // Open errors that mean "no such file here" rather than a server fault.
@@ -103,6 +131,9 @@ class StaticFileServer implements FileServer {
   private readonly limits: HeadLimits;
   private readonly headCapacity: number;
   private readonly connections = new Set<Connection>();
+  private readonly files: OpenFileCache;
+  // Request targets already mapped to a path under the root.
+  private readonly paths = new Map<string, string>();
   private readonly counts: FileServerCounters = {
     accepted: 0,
     open: 0,
@@ -117,6 +148,9 @@ class StaticFileServer implements FileServer {
     status5xx: 0,
     timeouts: 0,
     errors: 0,
+    filesOpened: 0,
+    cacheHits: 0,
+    cacheChecks: 0,
   };
   private stopping = false;
   private closing: Promise<FileServerCounters> | undefined;
@@ -131,6 +165,8 @@ class StaticFileServer implements FileServer {
     // Room for any head within the limits (and a few empty lines before
     // it): a head that fills it has passed a limit, which the parser says.
     this.headCapacity = options.maxRequestLine + options.maxHeaderBytes + 16;
+    const source = { open: (path: string) => this.openInside(path), identify: (path: string) => this.identify(path) };
+    this.files = new OpenFileCache(source, options.cacheFiles, options.cacheValid, describeFile);
   }
 
   async start(): Promise<void> {
@@ -152,7 +188,8 @@ class StaticFileServer implements FileServer {
   }
 
   counters(): FileServerCounters {
-    return { ...this.counts, open: this.connections.size, refused: this.listener.refused };
+    const { opened, hits, checks } = this.files.counters;
+    return { ...this.counts, open: this.connections.size, refused: this.listener.refused, filesOpened: opened, cacheHits: hits, cacheChecks: checks };
   }
 
   close(): Promise<FileServerCounters> {
@@ -184,6 +221,7 @@ class StaticFileServer implements FileServer {
     }
     clearTimeout(timer);
     clearInterval(this.watchdog);
+    await this.files.clear();
     return this.counters();
   }
 
@@ -314,55 +352,84 @@ class StaticFileServer implements FileServer {
     const keepAlive = request.keepAlive && !this.stopping;
     const isHead = request.method === 'HEAD';
     if (request.method !== 'GET' && !isHead) return this.answer(connection, request, 405, keepAlive, [['Allow', 'GET, HEAD']]);
-    const target = targetSegments(request.target);
-    if (!target.ok) return this.answer(connection, request, target.status, keepAlive && target.status !== 400);
-    const segments = target.directory ? [...target.segments, 'index.html'] : target.segments;
-    const opened = await this.openInside(join(this.root, ...segments));
-    if ('status' in opened) return this.answer(connection, request, opened.status, keepAlive);
-    const { file } = opened;
-    try {
-      const selection = select(request.headers, opened, !isHead);
-      const close = { close: !keepAlive, version: request.version };
-      const validators = [
-        ['Last-Modified', lastModified(opened)],
-        ['ETag', entityTag(opened)],
-      ] as const;
-      if (selection.status === 304) {
-        return await this.sendHead(connection, request, 304, responseHead(304, validators, close), keepAlive);
-      }
-      if (selection.status === 416) {
-        return await this.answer(connection, request, 416, keepAlive, [['Content-Range', `bytes */${opened.size}`]]);
-      }
-      const fields: Array<readonly [string, string | number]> = [
-        ['Content-Type', contentType(segments[segments.length - 1] ?? '')],
-        ['Content-Length', selection.length],
-        ...validators,
-        ['Accept-Ranges', 'bytes'],
-      ];
-      if (selection.status === 206) {
-        fields.push(['Content-Range', `bytes ${selection.start}-${selection.start + selection.length - 1}/${opened.size}`]);
-      }
-      const head = responseHead(selection.status, fields, close);
-      if (isHead) return await this.sendHead(connection, request, selection.status, head, keepAlive);
-      const headBytes = Buffer.from(head, 'latin1');
-      let sent = 0;
-      try {
-        sent = await sendBody(connection.socket, file, selection.start, selection.length, headBytes, (bytes) => {
-          this.counts.bytesOut += bytes;
-          this.setPhase(connection, 'response');
-        });
-      } finally {
-        this.count(connection, request, selection.status, sent);
-      }
-      return keepAlive;
-    } finally {
-      await file.close();
+    let path = this.paths.get(request.target);
+    if (path === undefined) {
+      const target = targetSegments(request.target);
+      if (!target.ok) return this.answer(connection, request, target.status, keepAlive && target.status !== 400);
+      const segments = target.directory ? [...target.segments, 'index.html'] : target.segments;
+      path = join(this.root, ...segments);
+      // The mapping is pure (the target and the root): remembered, within a bound.
+      if (this.paths.size >= MAX_REMEMBERED_PATHS) this.paths.clear();
+      this.paths.set(request.target, path);
     }
+    // The common case, a file the cache holds and checked recently, costs no promise.
+    let entry = this.files.fresh(path, Date.now());
+    if (entry === undefined) {
+      const got = await this.files.acquire(path);
+      if ('status' in got) return this.answer(connection, request, got.status, keepAlive);
+      entry = got;
+    }
+    try {
+      return await this.respondWith(connection, request, entry, isHead, keepAlive);
+    } finally {
+      this.files.release(entry);
+    }
+  }
+
+  // Answers a GET or HEAD of an open file.
+  private async respondWith(connection: Connection, request: RequestHead, entry: CachedFile, isHead: boolean, keepAlive: boolean): Promise<boolean> {
+    const facts = entry.extra as FileFacts;
+    const selection = select(request.headers, entry, !isHead, facts.etag);
+    const close = { close: !keepAlive, version: request.version };
+    if (selection.status === 304) {
+      const validators = [
+        ['Last-Modified', facts.lastModified],
+        ['ETag', facts.etag],
+      ] as const;
+      return this.sendHead(connection, request, 304, responseHead(304, validators, close), keepAlive);
+    }
+    if (selection.status === 416) return this.answer(connection, request, 416, keepAlive, [['Content-Range', `bytes */${entry.size}`]]);
+    let head: string;
+    if (selection.status === 200) {
+      head = `HTTP/1.1 200 OK\r\nDate: ${currentHttpDate()}\r\n${facts.fields200}${connectionField(close)}\r\n`;
+    } else {
+      const last = selection.start + selection.length - 1;
+      const name = entry.path.slice(entry.path.lastIndexOf(sep) + 1);
+      head = responseHead(
+        206,
+        [
+          ['Content-Type', contentType(name)],
+          ['Content-Length', selection.length],
+          ['Last-Modified', facts.lastModified],
+          ['ETag', facts.etag],
+          ['Accept-Ranges', 'bytes'],
+          ['Content-Range', `bytes ${selection.start}-${last}/${entry.size}`],
+        ],
+        close,
+      );
+    }
+    if (isHead) return this.sendHead(connection, request, selection.status, head, keepAlive);
+    const headBytes = Buffer.from(head, 'latin1');
+    let sent = 0;
+    try {
+      sent = await sendBody(connection.socket, entry.file, selection.start, selection.length, headBytes, (bytes) => {
+        this.counts.bytesOut += bytes;
+        this.setPhase(connection, 'response');
+      });
+    } catch (error) {
+      // The file changed under the cache (it shrank, or cannot be read): the next request opens it anew.
+      const { code, syscall } = error as { code?: string; syscall?: string };
+      if (code === 'ERR_FILE_SHRUNK' || syscall === 'read') this.files.retire(entry);
+      throw error;
+    } finally {
+      this.count(connection, request, selection.status, sent);
+    }
+    return keepAlive;
   }
 
   // Opens the file at `path` if it is a regular file inside the root (or,
   // with followSymlinks, wherever its links lead); else the status to answer.
-  private async openInside(path: string): Promise<Opened> {
+  private async openInside(path: string): Promise<OpenedFile | { status: number }> {
     const { followSymlinks } = this.options;
     let real = path;
     let file: OverlappedFile;
@@ -376,26 +443,50 @@ class StaticFileServer implements FileServer {
       return { status: statusOfError(error) };
     }
     try {
-      const stat = await file.stat();
-      const kind = stat.mode & S_IFMT;
+      const handle = await file.stat();
+      const kind = handle.mode & S_IFMT;
       if (kind !== 0 && kind !== S_IFREG) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
-      if (!followSymlinks) {
-        // The name may have been swapped for a link between realpath and
-        // open: what was opened must still be what the name holds.
-        const now = await lstat(real);
-        if (now.dev !== stat.dev || now.ino !== stat.ino) return await file.close().then(() => ({ status: 403 }));
-      }
-      return { file, size: stat.size, mtimeMs: stat.mtimeMs };
+      // The name may have been swapped for a link between realpath and
+      // open: what was opened must still be what the name holds. (With
+      // followSymlinks the name is only read for later checks.)
+      const now = followSymlinks ? await stat(path) : await lstat(real);
+      if (!followSymlinks && (now.dev !== handle.dev || now.ino !== handle.ino)) return await file.close().then(() => ({ status: 403 }));
+      const seen = { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
+      // Changed between the two stats: the first check reopens it.
+      if (now.size !== handle.size || Math.abs(now.mtimeMs - handle.mtimeMs) > 0.01) seen.size = -1;
+      return { file, size: handle.size, mtimeMs: handle.mtimeMs, seen };
     } catch (error) {
       await file.close();
       return { status: statusOfError(error) };
     }
   }
 
+  // What `path` holds now, read as openInside reads it, without opening it.
+  private async identify(path: string): Promise<Identity> {
+    try {
+      let now;
+      if (this.options.followSymlinks) {
+        now = await stat(path);
+      } else {
+        const real = await realpath(path);
+        if (!isInside(this.root, real, sep)) return { status: 403 };
+        now = await lstat(real);
+      }
+      if (!now.isFile()) return { status: 404 };
+      return { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
+    } catch (error) {
+      return { status: statusOfError(error) };
+    }
+  }
+
   private count(connection: Connection, request: RequestHead | undefined, status: number, bytes: number): void {
     this.counts.requests++;
-    const key = `status${Math.floor(status / 100)}xx` as keyof FileServerCounters;
-    if (key in this.counts) this.counts[key]++;
+    const counts = this.counts;
+    if (status < 200) counts.status1xx++;
+    else if (status < 300) counts.status2xx++;
+    else if (status < 400) counts.status3xx++;
+    else if (status < 500) counts.status4xx++;
+    else counts.status5xx++;
     this.options.onResponse?.({
       method: request?.method ?? '-',
       target: request?.target ?? '-',
@@ -454,7 +545,9 @@ class StaticFileServer implements FileServer {
  */
 export async function createFileServer(options: FileServerOptions): Promise<FileServer> {
   const resolved = resolveFileServerOptions(options);
-  const root = realpathSync(resolved.root);
+  // The native realpath, as for every request's path: on Windows it gives
+  // the names' case as stored, whatever case the root was given in.
+  const root = realpathSync.native(resolved.root);
   // Fails as fs fails (ENOENT, ENOTDIR, EACCES) unless the root is a readable folder.
   opendirSync(root).closeSync();
   const server = new StaticFileServer(resolved, root);

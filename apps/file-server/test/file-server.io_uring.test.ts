@@ -1,3 +1,3 @@
-import { defineFileServerSuite } from './suite.js';
+import { defineOnVitest } from './vitest-suite.js';
 
-defineFileServerSuite('io_uring', 1024 * 1024 * 1024);
+defineOnVitest('io_uring', { largeSize: 1024 * 1024 * 1024 });

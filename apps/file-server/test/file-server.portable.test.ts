@@ -1,3 +1,3 @@
-import { defineFileServerSuite } from './suite.js';
+import { defineOnVitest } from './vitest-suite.js';
 
-defineFileServerSuite('portable', 64 * 1024 * 1024);
+defineOnVitest('portable', { largeSize: 64 * 1024 * 1024 });

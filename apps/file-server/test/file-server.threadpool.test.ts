@@ -1,3 +1,3 @@
-import { defineFileServerSuite } from './suite.js';
+import { defineOnVitest } from './vitest-suite.js';
 
-defineFileServerSuite('threadpool', 64 * 1024 * 1024);
+defineOnVitest('threadpool', { largeSize: 64 * 1024 * 1024 });

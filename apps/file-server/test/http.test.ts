@@ -114,5 +114,8 @@ describe('contentType and options', () => {
     expect(() => resolveFileServerOptions({ root: '.', port: 70000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => resolveFileServerOptions({ root: '.', backend: 'nope' as 'auto' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(resolveFileServerOptions({ root: '.' })).toMatchObject({ host: '127.0.0.1', port: 8080, maxConnections: 1000, followSymlinks: false });
+    expect(resolveFileServerOptions({ root: '.' })).toMatchObject({ cacheFiles: process.platform === 'win32' ? 0 : 1000, cacheValid: 1000 });
+    expect(() => resolveFileServerOptions({ root: '.', cacheFiles: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => resolveFileServerOptions({ root: '.', cacheValid: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 });

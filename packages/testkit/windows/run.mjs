@@ -10,12 +10,16 @@
 // or { skipped: true, reason } when none of them can run.
 //
 //   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--suites port,file,socket,lifecycle,fuzz,soak,buffers,bad-arguments]
-//     [--volume N] [--exec-path FILE]
+//     [--volume N] [--exec-path FILE] [--extra FILE ...]
 //
+// --extra: a module with more suites (the file server's), whose
+// `defineSuites(api, backend)` is called beside the testkit's, counted alike.
 // --exec-path: the program that starts this Node, for the suites that
 // spawn children with process.execPath (under qemu-user, a launcher script).
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import {
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'iocp' },
     suites: { type: 'string', default: 'port,file,socket,lifecycle,fuzz,soak,buffers,bad-arguments' },
     'exec-path': { type: 'string' },
+    extra: { type: 'string', multiple: true, default: [] },
   },
 });
 if (values['exec-path']) process.execPath = values['exec-path'];
@@ -67,6 +72,7 @@ function apiFor(backend) {
   };
 }
 
+const extraSuites = await Promise.all(values.extra.map((file) => import(pathToFileURL(resolve(file)).href)));
 const volume = values.volume ? Number(values.volume) : undefined;
 // The emulated runs (Wine's IOCP through wineserver, qemu's translated
 // code) are slow: a smaller file volume keeps them quick.
@@ -91,6 +97,7 @@ for (const backend of values.backends.split(',').map((name) => name.trim()).filt
   if (suites.has('soak')) defineSocketSoakSuite(api, backend, { connections: 120, concurrency: 40 });
   if (suites.has('buffers')) defineBufferSuite(api, backend);
   if (suites.has('bad-arguments')) defineBadArgumentSuite(api, backend);
+  for (const extra of extraSuites) extra.defineSuites(api, backend);
 }
 
 if (Object.keys(perBackend).length === 0) {

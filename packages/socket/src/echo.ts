@@ -1,15 +1,16 @@
 /**
  * The echo server: `recv -> send the same bytes -> recv` per connection,
- * `shutdown <> shutdown`, `close <> close`. In `native` mode the loop runs
- * on the worker threads (one op per connection, no JS per message); in `js`
- * mode it is the loop below, written with the public recv/send API.
+ * `shutdown <> shutdown`, `close <> close`. In `native` mode each
+ * connection is one forward to itself on the worker threads (one op per
+ * connection, no JS per message); in `js` mode it is the loop below,
+ * written with the public recv/send API.
  */
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 
 import { type BackendName, type CompletionPort, errnoName, type NativeBackendName } from '@overlapped/common';
 
-import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeEcho } from './native.js';
+import { associate, binding, dedicatedPort, NativeServer, sharedPort, startNativeForward } from './native.js';
 import { PortableServer } from './portable.js';
 import type { Server, Socket, SocketAddress } from './types.js';
 import { asyncDispose } from './util.js';
@@ -205,7 +206,8 @@ export class EchoServer extends EventEmitter {
     if (this.#live.size === 0) this.#drained?.();
   }
 
-  // native mode, native backend: the loop is one op on the workers.
+  // native mode, native backend: the loop is one op on the workers, a
+  // forward of the socket to itself; the socket is closed when it ends.
   #startNative(handle: number): void {
     const server = this.#server as NativeServer;
     if (!server.admit(handle)) return;
@@ -223,7 +225,9 @@ export class EchoServer extends EventEmitter {
       connection.reason = reason;
       port.cancelOp(token);
     }, true);
-    token = startNativeEcho(port, handle, Buffer.allocUnsafe(this.#config.bufferSize), connection.stats, (status) => {
+    const buffer = Buffer.allocUnsafe(this.#config.bufferSize);
+    token = startNativeForward(port, handle, handle, buffer, connection.stats, (status) => {
+      binding().socketClose(handle);
       this.#finish(connection, status === 0 ? undefined : errnoName(status));
     });
   }

@@ -1,6 +1,6 @@
 /**
  * Sockets on the native core: every wait (accept, connect, recv, send,
- * shutdown, close, the echo loop) is an op on a completion port; setup
+ * shutdown, close, forward) is an op on a completion port; setup
  * (socket, bind, listen, addresses, options) is a synchronous call.
  */
 import { availableParallelism } from 'node:os';
@@ -36,7 +36,7 @@ export const SocketOpKinds = {
   send: 68,
   shutdown: 69,
   close: 70,
-  echo: 71,
+  forward: 71,
 } as const;
 
 const sharedPorts = new Map<string, CompletionPort>();
@@ -187,6 +187,8 @@ export class NativeSocket implements Socket {
   readonly #port: CompletionPort;
   readonly #handle: number;
   readonly #inFlight = new Set<number>();
+  // Cancels of ops that span two sockets (forward), run by close().
+  readonly #closeCancels = new Set<() => void>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #shutdown: Promise<void> | undefined;
@@ -230,6 +232,20 @@ export class NativeSocket implements Socket {
   /** The socket handle (fd or SOCKET). */
   get handle(): number {
     return this.#handle;
+  }
+
+  /** The port this socket's ops run on. */
+  get port(): CompletionPort {
+    return this.#port;
+  }
+
+  /** Makes close() run `cancel` (before the socket goes), until {@link forgetOnClose}. */
+  cancelOnClose(cancel: () => void): void {
+    this.#closeCancels.add(cancel);
+  }
+
+  forgetOnClose(cancel: () => void): void {
+    this.#closeCancels.delete(cancel);
   }
 
   #op(kind: number, syscall: string, buffer: Uint8Array | undefined, arg: number, signal?: AbortSignal): Promise<number> {
@@ -321,6 +337,7 @@ export class NativeSocket implements Socket {
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     for (const token of this.#inFlight) this.#port.cancelOp(token);
+    for (const cancel of this.#closeCancels) cancel();
     this.#closing = runOp(
       this.#port,
       { kind: SocketOpKinds.close, handle: this.#handle },
@@ -599,17 +616,25 @@ export async function nativeConnect(
   return new NativeSocket(backend, port, fd);
 }
 
-/** Starts the native echo loop on an accepted socket; the op owns and closes it. */
-export function startNativeEcho(
+/**
+ * Starts the native forward op: what `from` receives goes to `to` (the op's
+ * `arg`: its target handle) until `from` ends. `stats` (2 or 3 doubles) is
+ * kept current by the workers: bytes received, bytes sent, and where it has
+ * a third, the side that failed (0 recv, 1 send). Closes neither socket.
+ * `done` gets the status, the bytes moved (on a failure, the raw platform
+ * code) and the error of an op the port failed itself.
+ */
+export function startNativeForward(
   port: CompletionPort,
-  handle: number,
+  from: number,
+  to: number,
   buffer: Uint8Array,
   stats: Float64Array,
-  done: (status: number) => void,
+  done: (status: number, result: number, failure: Error | undefined) => void,
 ): number {
-  return port.submitOp(
-    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, 16)] },
-    (status) => done(status),
+  const counters = new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength);
+  return port.submitOp({ kind: SocketOpKinds.forward, handle: from, arg: to, buffers: [buffer, counters] }, (status, result, _more, failure) =>
+    done(status, result, failure),
   );
 }
 

@@ -88,12 +88,17 @@ enum class OpKind : uint32_t {
   kSocketShutdown = 69,
   // handle: closes the socket.
   kSocketClose = 70,
-  // The echo loop: recv -> send the same bytes -> recv on the workers until
-  // the peer shuts down (then shuts down our side) or fails. handle: the
-  // socket, which the op owns and always closes; buffers[0]: the echo
-  // buffer; buffers[1]: 16 bytes of two doubles (bytes in, bytes out) the
-  // workers keep current. Result 0, or the error that ended it.
-  kSocketEcho = 71,
+  // Moves what `handle` receives to the socket `arg` (the target handle,
+  // as copy-range's `arg` names its target file), on the workers: recv
+  // into buffers[0], send those bytes to the target, recv again, until
+  // `handle` reads the end; then shuts down the target's sending side (best
+  // effort) and completes with the bytes moved. Handle and target may be
+  // one socket (an echo). buffers[1]: two doubles (bytes received, bytes
+  // sent) the workers keep current (socket_stats.h), and a third, where it
+  // fits (24 bytes), that a failure sets to the side that failed (0 recv,
+  // 1 send). Closes neither socket; a failure of either ends it with the
+  // error.
+  kSocketForward = 71,
 };
 
 // What an accept writes into its optional buffers[0]: the local, then the

@@ -41,7 +41,6 @@ bool EnvHandles::ClosesHandle(OpKind kind, HandleKind* which) {
       *which = HandleKind::kFile;
       return true;
     case OpKind::kSocketClose:
-    case OpKind::kSocketEcho:
       *which = HandleKind::kSocket;
       return true;
     default:

@@ -57,6 +57,8 @@ export class PortableSocket implements Socket {
   #shutdown: Promise<void> | undefined;
   readonly #readers: Reader[] = [];
   readonly #onClose: (() => void) | undefined;
+  // Cancels of a forward that uses this socket, run by close().
+  readonly #closeCancels = new Set<() => void>();
   readonly #sends = new SendQueue<PortableSend>();
   // The chunk net is writing now (0 bytes: none) and its send, which may
   // have settled already (aborted): the next send waits for that chunk.
@@ -102,6 +104,15 @@ export class PortableSocket implements Socket {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Makes close() run `cancel`, until {@link forgetOnClose}. */
+  cancelOnClose(cancel: () => void): void {
+    this.#closeCancels.add(cancel);
+  }
+
+  forgetOnClose(cancel: () => void): void {
+    this.#closeCancels.delete(cancel);
   }
 
   #serve(): void {
@@ -250,6 +261,7 @@ export class PortableSocket implements Socket {
     if (this.#closing) return this.#closing;
     const wasClosed = this.#closed;
     this.#closed = true;
+    for (const cancel of this.#closeCancels) cancel();
     for (const reader of this.#readers.splice(0)) {
       if (reader.onAbort) reader.signal?.removeEventListener('abort', reader.onAbort);
       reader.reject(socketClosed('recv'));

@@ -244,6 +244,7 @@ export class NativeSocket implements Socket {
     this.#closeCancels.add(cancel);
   }
 
+  /** Undoes {@link cancelOnClose} (the forward ended). */
   forgetOnClose(cancel: () => void): void {
     this.#closeCancels.delete(cancel);
   }

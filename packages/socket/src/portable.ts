@@ -111,6 +111,7 @@ export class PortableSocket implements Socket {
     this.#closeCancels.add(cancel);
   }
 
+  /** Undoes {@link cancelOnClose} (the forward ended). */
   forgetOnClose(cancel: () => void): void {
     this.#closeCancels.delete(cancel);
   }

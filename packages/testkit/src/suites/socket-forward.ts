@@ -55,14 +55,19 @@ async function startProxy(backend: BackendName, upstream: number): Promise<{ ser
   return { server, ends };
 }
 
-/** A node:net echo server that half-closes after the client's FIN, as a well-behaved upstream does. */
-async function netEchoServer(): Promise<{ server: net.Server; port: number }> {
+/** A node:net upstream on an ephemeral port that runs `serve` per connection (its errors are the test's to see). */
+async function netUpstream(serve: (socket: net.Socket) => void): Promise<{ server: net.Server; port: number }> {
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     socket.on('error', () => undefined);
-    socket.pipe(socket);
+    serve(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+/** A node:net echo server that half-closes after the client's FIN, as a well-behaved upstream does. */
+function netEchoServer(): Promise<{ server: net.Server; port: number }> {
+  return netUpstream((socket) => socket.pipe(socket));
 }
 
 function closeNet(server: net.Server): Promise<void> {
@@ -166,8 +171,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       const greeting = pattern(70_000, 5);
       const late = pattern(200_000, 6);
       let collected: Promise<Buffer> | undefined;
-      const upstream = net.createServer({ allowHalfOpen: true }, (socket) => {
-        socket.on('error', () => undefined);
+      const upstream = await netUpstream((socket) => {
         collected = new Promise((resolve) => {
           const chunks: Buffer[] = [];
           socket.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -175,8 +179,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         });
         socket.end(greeting);
       });
-      await new Promise<void>((resolve) => upstream.listen(0, HOST, resolve));
-      const proxy = await startProxy(backend, (upstream.address() as net.AddressInfo).port);
+      const proxy = await startProxy(backend, upstream.port);
       try {
         const client = await connect({ host: HOST, port: proxy.server.address().port, backend });
         try {
@@ -196,7 +199,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         assert.equal(fulfilled(proxy.ends[0]!.up), late.length);
       } finally {
         await proxy.server.close();
-        await closeNet(upstream);
+        await closeNet(upstream.server);
       }
     }, timeout);
 
@@ -241,12 +244,10 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
 
     it('ends with the reset when the upstream resets, and the client gets every byte before it, then the end', async () => {
       const reply = pattern(1000, 8);
-      const upstream = net.createServer({ allowHalfOpen: true }, (socket) => {
-        socket.on('error', () => undefined);
+      const upstream = await netUpstream((socket) => {
         socket.once('data', () => socket.write(reply, () => socket.resetAndDestroy()));
       });
-      await new Promise<void>((resolve) => upstream.listen(0, HOST, resolve));
-      const proxy = await startProxy(backend, (upstream.address() as net.AddressInfo).port);
+      const proxy = await startProxy(backend, upstream.port);
       try {
         const client = await connect({ host: HOST, port: proxy.server.address().port, backend });
         try {
@@ -280,7 +281,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         }
       } finally {
         await proxy.server.close();
-        await closeNet(upstream);
+        await closeNet(upstream.server);
       }
     }, timeout);
 

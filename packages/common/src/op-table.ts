@@ -51,8 +51,13 @@ export interface OpTraits {
   readonly returnsHandle: 'none' | 'file' | 'socket';
   /** The kind of handle the op closes (it leaves the environment's set at submit). */
   readonly closesHandle: 'none' | 'file' | 'socket';
-  /** The op owns its handle and closes it however it ends, cancelled too. */
-  readonly ownsHandle: boolean;
+  /**
+   * Relays: reads its socket (`handle`) and writes what it read to the
+   * socket in `arg` until the source ends. Its steps run on either socket,
+   * so a backend cancels its I/O on both, and on the reactor it may wait in
+   * either socket's queue (it starts in its own, as `reactor` says).
+   */
+  readonly relays: boolean;
   /** May complete several times where a backend supports it (op_flags multishot). */
   readonly multishot: boolean;
   /**
@@ -83,7 +88,7 @@ export const DEFAULT_TRAITS: OpTraits = {
   uringCopiesInline: false,
   returnsHandle: 'none',
   closesHandle: 'none',
-  ownsHandle: false,
+  relays: false,
   multishot: false,
   reactor: 'none',
   reactorQueuesDirectly: false,
@@ -215,12 +220,14 @@ export const OPS = [
   {
     kind: 71,
     family: 'socket',
-    name: 'echo',
-    layout: { handle: 'socket', buffers: ['data', 'stats?'] },
-    traits: { closesHandle: 'socket', ownsHandle: true, reactor: 'read' },
+    name: 'forward',
+    layout: { handle: 'socket', arg: 'to', buffers: ['data', 'stats?'] },
+    traits: { relays: true, reactor: 'read' },
     summary:
-      'recv -> send the same bytes -> recv on the workers until the peer shuts down (then shuts down this side) or fails; ' +
-      'the op owns the socket and closes it. stats (ECHO_STATS_BYTES): bytes in, bytes out, kept current. Result 0 or the error.',
+      'Moves what socket receives (into data) to the socket to, on the workers, until socket reads the end; then ' +
+      'shuts down the sending side of to (best effort). Socket and to may be one socket (an echo). Closes neither; ' +
+      'a failure of either side ends it. stats (FORWARD_STATS_BYTES): bytes received, bytes sent, kept current, and ' +
+      'the side that failed (FORWARD_FAILED_SIDE). Result: the bytes moved.',
   },
 ] as const satisfies readonly OpDefinition[];
 
@@ -266,8 +273,14 @@ export const OP_CONSTANTS = {
   shutdownHow: { read: 0, write: 1, both: 2 },
   /** socketSetOption's option numbers. */
   socketOptions: { noDelay: 1, lingerZero: 2 },
-  /** An echo op's stats buffer: two doubles, bytes in and bytes out. */
-  echoStatsBytes: 16,
+  /**
+   * A forward op's stats buffer: three doubles, bytes received, bytes sent
+   * and (set when it fails) the side that failed; a 16-byte buffer gets the
+   * first two only.
+   */
+  forwardStatsBytes: 24,
+  /** The third double of a forward's stats: which side failed. */
+  forwardFailedSide: { recv: 0, send: 1 },
   /** A send op's progress buffer: one double. */
   sendProgressBytes: 8,
 } as const;

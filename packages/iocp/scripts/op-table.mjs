@@ -175,7 +175,7 @@ export function renderHeader(table) {
   out.push(`// Traits of a kind (op-table.ts OpTraits says what each means).`);
   out.push(`struct OpTraits {`);
   out.push(`  const char* name;`, `  OpFamily family;`, `  bool blocking_on_windows;`, `  bool uring_helper;`);
-  out.push(`  bool uring_copies_inline;`, `  OpHandle returns_handle;`, `  OpHandle closes_handle;`, `  bool owns_handle;`);
+  out.push(`  bool uring_copies_inline;`, `  OpHandle returns_handle;`, `  OpHandle closes_handle;`, `  bool relays;`);
   out.push(`  bool multishot;`, `  ReactorRole reactor;`, `  bool reactor_queues_directly;`);
   out.push(`  const char* layout_json;  // the record layout, as op-table.ts gives it`, `};`, ``);
   out.push(`// A kind the table does not define has no trait: it is no reactor op,`);
@@ -187,7 +187,7 @@ export function renderHeader(table) {
     const t = op.traits;
     out.push(
       `    {"${op.name}", OpFamily::${FAMILY[op.family]}, ${t.blockingOnWindows}, ${t.uringHelper}, ` +
-        `${t.uringCopiesInline}, OpHandle::${HANDLE[t.returnsHandle]}, OpHandle::${HANDLE[t.closesHandle]}, ${t.ownsHandle}, ` +
+        `${t.uringCopiesInline}, OpHandle::${HANDLE[t.returnsHandle]}, OpHandle::${HANDLE[t.closesHandle]}, ${t.relays}, ` +
         `${t.multishot}, ReactorRole::${REACTOR[t.reactor]}, ${t.reactorQueuesDirectly},\n     ${JSON.stringify(JSON.stringify(op.layout))}},`,
     );
   }
@@ -233,7 +233,12 @@ export function renderHeader(table) {
   out.push(`// socketSetOption's option numbers.`, `namespace socket_option {`);
   for (const [key, value] of Object.entries(c.socketOptions)) out.push(`constexpr int k${pascal(key)} = ${value};`);
   out.push(`}  // namespace socket_option`);
-  out.push(`constexpr size_t kEchoStatsBytes = ${c.echoStatsBytes};`);
+  out.push(`// A forward op's stats: bytes received, bytes sent, the side that failed`);
+  out.push(`// (doubles); the last only where the buffer has room for it.`);
+  out.push(`constexpr size_t kForwardStatsBytes = ${c.forwardStatsBytes};`);
+  out.push(`enum ForwardSide : int {`);
+  for (const [key, value] of Object.entries(c.forwardFailedSide)) out.push(`  kForwardFailed${pascal(key)} = ${value},`);
+  out.push(`};`);
   out.push(`constexpr size_t kSendProgressBytes = ${c.sendProgressBytes};`, ``);
   out.push(`}  // namespace overlapped`, ``);
   return out.join('\n');

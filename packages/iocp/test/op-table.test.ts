@@ -10,7 +10,8 @@ import {
   ACCEPT_ADDRESS_BYTES,
   ACCEPT_ADDRESS_ENTRY_BYTES,
   BATCH_FIELDS,
-  ECHO_STATS_BYTES,
+  FORWARD_FAILED_SIDE,
+  FORWARD_STATS_BYTES,
   KIND_LIMIT,
   MAX_TRANSFER,
   OP_DESCRIPTIONS,
@@ -48,9 +49,10 @@ describe('op table', () => {
       statFieldCount: STAT_FIELDS.length,
       acceptAddressEntryBytes: ACCEPT_ADDRESS_ENTRY_BYTES,
       acceptAddressBytes: ACCEPT_ADDRESS_BYTES,
-      echoStatsBytes: ECHO_STATS_BYTES,
+      forwardStatsBytes: FORWARD_STATS_BYTES,
       sendProgressBytes: SEND_PROGRESS_BYTES,
       opFlags: OP_FLAGS,
+      forwardFailedSide: FORWARD_FAILED_SIDE,
     });
   });
 

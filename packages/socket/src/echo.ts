@@ -1,16 +1,18 @@
 /**
  * The echo server: `recv -> send the same bytes -> recv` per connection,
- * `shutdown <> shutdown`, `close <> close`. In `native` mode the loop runs
- * on the worker threads (one op per connection, no JS per message); in `js`
- * mode it is the loop below, written with the public recv/send API.
+ * `shutdown <> shutdown`, `close <> close`. In `native` mode each
+ * connection is one forward to itself on the worker threads (one op per
+ * connection, no JS per message; node:net's loop on the portable backend);
+ * in `js` mode it is the loop below, written with the public recv/send API.
  */
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 
-import { type BackendName, type CompletionPort, ECHO_STATS_BYTES, errnoName, type NativeBackendName } from '@overlapped/common';
+import { type BackendName, type CompletionPort, errnoName, type NativeBackendName } from '@overlapped/common';
 
 import type { AcceptedConnection, SocketBackendDriver } from './driver.js';
-import { associate, binding, dedicatedPort, sharedPort, startNativeEcho } from './native.js';
+import { FORWARD_STATS_BYTES } from './kinds.js';
+import { associate, binding, dedicatedPort, sharedPort, startNativeForward } from './native.js';
 import { type ServerAccept, TcpServer } from './socket.js';
 import type { Socket, SocketAddress } from './types.js';
 import { asyncDispose } from './util.js';
@@ -164,7 +166,7 @@ export class EchoServer extends EventEmitter {
     const connection: Connection = {
       tracked,
       id: this.#nextId++,
-      stats: new Float64Array(ECHO_STATS_BYTES / 8),
+      stats: new Float64Array(FORWARD_STATS_BYTES / 8),
       lastIn: 0,
       lastOut: 0,
       lastActive: Date.now(),
@@ -207,7 +209,8 @@ export class EchoServer extends EventEmitter {
     else this.#startNativeOp(this.#port, connection.raw as number);
   }
 
-  // native mode, native backend: the loop is one op on the workers.
+  // native mode, native backend: the loop is one op on the workers, a
+  // forward of the socket to itself; the socket is closed when it ends.
   #startNativeOp(port: CompletionPort, handle: number): void {
     try {
       associate(port, handle, {});
@@ -222,7 +225,9 @@ export class EchoServer extends EventEmitter {
       connection.reason = reason;
       port.cancelOp(token);
     }, true);
-    token = startNativeEcho(port, handle, Buffer.allocUnsafe(this.#config.bufferSize), connection.stats, (status) => {
+    const buffer = Buffer.allocUnsafe(this.#config.bufferSize);
+    token = startNativeForward(port, handle, handle, buffer, connection.stats, (status) => {
+      binding().socketClose(handle);
       this.#finish(connection, status === 0 ? undefined : errnoName(status));
     });
   }

@@ -2,8 +2,9 @@
  * @overlapped/socket: TCP on the completion port. Accept, connect, recv,
  * send, shutdown and close are ops the kernel completes into your buffers
  * (IOCP on Windows, io_uring on Linux, a readiness reactor on the POSIX
- * thread pool, node:net on the portable backend), and the echo server can
- * run its whole loop on the native workers.
+ * thread pool, node:net on the portable backend); `forward` moves one
+ * socket's bytes to another (a proxy, an echo) on the native workers with
+ * no JS per message.
  *
  * @packageDocumentation
  */
@@ -24,6 +25,7 @@ import { checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
 
 export type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
 export { EchoServer } from './echo.js';
+export { forward, type ForwardOptions } from './forward.js';
 export type { EchoConnectionEnd, EchoCounters } from './echo.js';
 export { socketBackend } from './backends.js';
 export { SocketOpKinds } from './kinds.js';

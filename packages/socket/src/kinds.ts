@@ -1,10 +1,19 @@
 /**
  * The native socket op kinds and the encodings they share with the native
- * core (the accept address record, socket options, shutdown sides), as the
+ * core (the accept address record, socket options, shutdown sides, a
+ * forward's stats), as the
  * op table defines them (@overlapped/common's generated constants). Every
  * use in this package imports them from here.
  */
-import { ACCEPT_ADDRESS_BYTES, ACCEPT_ADDRESS_ENTRY_BYTES, SHUTDOWN_HOW, SOCKET_OPTIONS, SocketOpKinds } from '@overlapped/common';
+import {
+  ACCEPT_ADDRESS_BYTES,
+  ACCEPT_ADDRESS_ENTRY_BYTES,
+  FORWARD_FAILED_SIDE,
+  FORWARD_STATS_BYTES,
+  SHUTDOWN_HOW,
+  SOCKET_OPTIONS,
+  SocketOpKinds,
+} from '@overlapped/common';
 
 /**
  * The socket op kinds of the op table (64-127), for code that drives the
@@ -26,3 +35,6 @@ export const SOCKET_OPTION_NO_DELAY = SOCKET_OPTIONS.noDelay;
 
 /** The native core's shutdown side for the sending direction (SHUT_WR / SD_SEND). */
 export const SHUTDOWN_SEND = SHUTDOWN_HOW.write;
+
+/** Bytes of a forward op's stats (bytes received, bytes sent, the side that failed), and that side's values. */
+export { FORWARD_FAILED_SIDE, FORWARD_STATS_BYTES };

@@ -1,6 +1,6 @@
 /**
  * The socket driver of the native core: every wait (accept, connect, recv,
- * send, shutdown, close, the echo loop) is an op on a completion port;
+ * send, shutdown, close, forward) is an op on a completion port;
  * setup (socket, bind, listen, addresses, options) is a synchronous call.
  */
 import { availableParallelism } from 'node:os';
@@ -8,8 +8,8 @@ import { availableParallelism } from 'node:os';
 import {
   AbortError,
   type CompletionPort,
-  ECHO_STATS_BYTES,
   type NativeBackendName,
+  type OpCallback,
   OpGroup,
   type OpErrorDetails,
   systemError,
@@ -27,6 +27,7 @@ import type {
 import {
   ACCEPT_ADDRESS_BYTES,
   ACCEPT_ADDRESS_ENTRY_BYTES,
+  FORWARD_STATS_BYTES,
   SHUTDOWN_SEND,
   SOCKET_OPTION_NO_DELAY,
   SocketOpKinds,
@@ -120,7 +121,7 @@ interface PendingSend extends QueuedSend {
 }
 
 /** One connected socket on the native core. */
-class NativeSocketDriver implements SocketDriver {
+export class NativeSocketDriver implements SocketDriver {
   readonly names: SocketNames;
   readonly #port: CompletionPort;
   readonly #handle: number;
@@ -154,6 +155,19 @@ class NativeSocketDriver implements SocketDriver {
 
   get closed(): boolean {
     return this.#ops.closed;
+  }
+
+  /** The port the socket's ops run on (a forward's two sockets must share one). */
+  get port(): CompletionPort {
+    return this.#port;
+  }
+
+  /**
+   * Starts a forward op from this socket to `to` (see {@link forwardRequest}),
+   * one of this socket's ops: close() cancels it. Returns the token.
+   */
+  forward(to: NativeSocketDriver, buffer: Uint8Array, stats: Float64Array, done: OpCallback): number {
+    return this.#ops.submit(forwardRequest(this.#handle, to.#handle, buffer, stats), done);
   }
 
   recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
@@ -405,16 +419,25 @@ export class NativeSocketBackend implements SocketBackendDriver {
   }
 }
 
-/** Starts the native echo loop on an accepted socket; the op owns and closes it. */
-export function startNativeEcho(
+/**
+ * The native forward op: what `from` receives goes to `to` (the op's `arg`)
+ * until `from` ends. `stats` (2 or 3 doubles, FORWARD_STATS_BYTES) is kept
+ * current by the workers: bytes received, bytes sent, and where it has a
+ * third, the side that failed (FORWARD_FAILED_SIDE). Closes neither socket.
+ */
+function forwardRequest(from: number, to: number, buffer: Uint8Array, stats: Float64Array) {
+  const counters = new Uint8Array(stats.buffer, stats.byteOffset, Math.min(stats.byteLength, FORWARD_STATS_BYTES));
+  return { kind: SocketOpKinds.forward, handle: from, arg: to, buffers: [buffer, counters] };
+}
+
+/** Starts a forward op between two raw handles of `port` (the echo server's: a socket to itself). Returns the token. */
+export function startNativeForward(
   port: CompletionPort,
-  handle: number,
+  from: number,
+  to: number,
   buffer: Uint8Array,
   stats: Float64Array,
   done: (status: number) => void,
 ): number {
-  return port.submitOp(
-    { kind: SocketOpKinds.echo, handle, buffers: [buffer, new Uint8Array(stats.buffer, stats.byteOffset, ECHO_STATS_BYTES)] },
-    (status) => done(status),
-  );
+  return port.submitOp(forwardRequest(from, to, buffer, stats), (status) => done(status));
 }

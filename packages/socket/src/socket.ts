@@ -13,6 +13,19 @@ import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
 import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
 
+/**
+ * What {@link forward} needs of a socket, past its public API: its driver,
+ * and the cancels its close() runs before the driver closes (a forward that
+ * writes to it ends then). Internal to the package.
+ */
+export interface SocketInternals {
+  readonly driver: SocketDriver;
+  readonly closeCancels: Set<() => void>;
+}
+
+/** The internals of `socket`, or undefined when it is no TcpSocket. */
+export let socketInternals: (socket: unknown) => SocketInternals | undefined;
+
 /** A connected TCP socket over a backend's {@link SocketDriver}. */
 export class TcpSocket implements Socket {
   readonly backend: BackendName;
@@ -21,8 +34,14 @@ export class TcpSocket implements Socket {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly #driver: SocketDriver;
+  readonly #closeCancels = new Set<() => void>();
   #shutdown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+
+  static {
+    socketInternals = (socket) =>
+      socket instanceof TcpSocket ? { driver: socket.#driver, closeCancels: socket.#closeCancels } : undefined;
+  }
 
   constructor(backend: BackendName, driver: SocketDriver) {
     this.backend = backend;
@@ -63,7 +82,12 @@ export class TcpSocket implements Socket {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#driver.close();
+    if (!this.#closing) {
+      // A forward that uses this socket ends first (its ops are not all
+      // this socket's own).
+      for (const cancel of this.#closeCancels) cancel();
+      this.#closing = this.#driver.close();
+    }
     return this.#closing;
   }
 

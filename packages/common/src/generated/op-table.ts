@@ -4,7 +4,7 @@
  */
 
 /** Identifies this table; the native core must report the same (its `abiVersion`). */
-export const OP_TABLE_ABI_ID = 'ops-5a51b7efe3419353';
+export const OP_TABLE_ABI_ID = 'ops-a5291757b3f2b368';
 
 /** Generic op kinds (0). */
 export const OpKinds = {
@@ -35,7 +35,7 @@ export const SocketOpKinds = {
   send: 68,
   shutdown: 69,
   close: 70,
-  echo: 71
+  forward: 71
 } as const;
 
 /** Every op: kind, family, name, record layout and traits (the native core exports the same). */
@@ -53,7 +53,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -73,7 +73,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'file',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -92,7 +92,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'file',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -115,7 +115,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: true,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -138,7 +138,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: true,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -159,7 +159,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: true,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -180,7 +180,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: true,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -199,7 +199,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -219,7 +219,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -239,7 +239,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -261,7 +261,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -286,7 +286,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -305,7 +305,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'none',
       reactorQueuesDirectly: false
@@ -327,7 +327,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'socket',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: true,
       reactor: 'read',
       reactorQueuesDirectly: false
@@ -348,7 +348,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'write',
       reactorQueuesDirectly: false
@@ -370,7 +370,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'read',
       reactorQueuesDirectly: true
@@ -393,7 +393,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'write',
       reactorQueuesDirectly: true
@@ -413,7 +413,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'flush',
       reactorQueuesDirectly: false
@@ -432,7 +432,7 @@ export const OP_DESCRIPTIONS = [
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'socket',
-      ownsHandle: false,
+      relays: false,
       multishot: false,
       reactor: 'close',
       reactorQueuesDirectly: false
@@ -441,9 +441,10 @@ export const OP_DESCRIPTIONS = [
   {
     kind: 71,
     family: 'socket',
-    name: 'echo',
+    name: 'forward',
     layout: {
       handle: 'socket',
+      arg: 'to',
       buffers: [
         'data',
         'stats?'
@@ -454,8 +455,8 @@ export const OP_DESCRIPTIONS = [
       uringHelper: false,
       uringCopiesInline: false,
       returnsHandle: 'none',
-      closesHandle: 'socket',
-      ownsHandle: true,
+      closesHandle: 'none',
+      relays: true,
       multishot: false,
       reactor: 'read',
       reactorQueuesDirectly: false
@@ -550,8 +551,14 @@ export const SOCKET_OPTIONS = {
   lingerZero: 2
 } as const;
 
-/** See OP_CONSTANTS.echoStatsBytes in op-table.ts. */
-export const ECHO_STATS_BYTES = 16;
+/** See OP_CONSTANTS.forwardStatsBytes in op-table.ts. */
+export const FORWARD_STATS_BYTES = 24;
+
+/** See OP_CONSTANTS.forwardFailedSide in op-table.ts. */
+export const FORWARD_FAILED_SIDE = {
+  recv: 0,
+  send: 1
+} as const;
 
 /** See OP_CONSTANTS.sendProgressBytes in op-table.ts. */
 export const SEND_PROGRESS_BYTES = 8;

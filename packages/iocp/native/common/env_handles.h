@@ -4,7 +4,7 @@
 // environment is torn down (terminate(), or the end of the thread) no JS is
 // left to close them, so the addon does, as Node closes a worker's fs.open
 // descriptors. A handle leaves the set before anything closes it (a close
-// or echo op is submitted, socketClose is called), so the teardown never
+// op is submitted, socketClose is called), so the teardown never
 // closes a number the kernel may have reused for someone else.
 //
 // JS-thread only: every caller runs on the environment's own thread.
@@ -35,7 +35,7 @@ class EnvHandles {
   void Closing(int64_t handle) { open_.erase(handle); }
   // The handle an op of `kind` returns on success (open, accept), if any.
   static bool ReturnsHandle(OpKind kind, HandleKind* which);
-  // Whether an op of `kind` closes its `handle` (close, the echo loop).
+  // Whether an op of `kind` closes its `handle` (a close).
   static bool ClosesHandle(OpKind kind, HandleKind* which);
 
   size_t size() const { return open_.size(); }

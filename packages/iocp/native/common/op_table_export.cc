@@ -48,7 +48,7 @@ Napi::Object OpTableExport(Napi::Env env) {
     traits.Set("uringCopiesInline", t.uring_copies_inline);
     traits.Set("returnsHandle", HandleName(t.returns_handle));
     traits.Set("closesHandle", HandleName(t.closes_handle));
-    traits.Set("ownsHandle", t.owns_handle);
+    traits.Set("relays", t.relays);
     traits.Set("multishot", t.multishot);
     traits.Set("reactor", ReactorName(t.reactor));
     traits.Set("reactorQueuesDirectly", t.reactor_queues_directly);
@@ -70,12 +70,16 @@ Napi::Object OpTableExport(Napi::Env env) {
   constants.Set("statFieldCount", static_cast<double>(kStatFieldCount));
   constants.Set("acceptAddressEntryBytes", static_cast<double>(kAcceptAddressEntryBytes));
   constants.Set("acceptAddressBytes", static_cast<double>(kAcceptAddressBytes));
-  constants.Set("echoStatsBytes", static_cast<double>(kEchoStatsBytes));
+  constants.Set("forwardStatsBytes", static_cast<double>(kForwardStatsBytes));
   constants.Set("sendProgressBytes", static_cast<double>(kSendProgressBytes));
   Napi::Object flags = Napi::Object::New(env);
   flags.Set("multishot", static_cast<double>(op_flags::kMultishot));
   flags.Set("batch", static_cast<double>(op_flags::kBatch));
   constants.Set("opFlags", flags);
+  Napi::Object sides = Napi::Object::New(env);
+  sides.Set("recv", static_cast<double>(kForwardFailedRecv));
+  sides.Set("send", static_cast<double>(kForwardFailedSend));
+  constants.Set("forwardFailedSide", sides);
   Napi::Object table = Napi::Object::New(env);
   table.Set("abiId", kOpTableAbiId);
   table.Set("ops", ops);

@@ -167,10 +167,8 @@ void Port::CloseUndelivered() {
       HandleKind kind;
       if (record.status == 0 && EnvHandles::ReturnsHandle(op.kind, &kind)) {
         CloseHandleNow(static_cast<int64_t>(record.bytes), kind);
-      } else if (IsCancelledResult(static_cast<int64_t>(record.status)) &&
-                 !TraitsOf(op.kind).owns_handle && EnvHandles::ClosesHandle(op.kind, &kind)) {
-        // The close left the set when it was submitted but never ran. (An
-        // op that owns its handle closes it even when cancelled.)
+      } else if (IsCancelledResult(static_cast<int64_t>(record.status)) && EnvHandles::ClosesHandle(op.kind, &kind)) {
+        // The close left the set when it was submitted but never ran.
         CloseHandleNow(op.handle, kind);
       }
     }

@@ -42,13 +42,4 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe) {
   return true;
 }
 
-void AbandonUringOp(Op* op, int error) {
-  const UringOpEntry* entry = EntryOf(op->kind);
-  if (entry != nullptr && entry->abandon != nullptr) {
-    entry->abandon(op, error);
-  } else {
-    op->result = error;
-  }
-}
-
 }  // namespace overlapped

@@ -48,21 +48,19 @@ struct UringOpEntry {
   // for an op that continues (see FinishUringOp). Null: the result is the
   // CQE's.
   bool (*finish)(Op* op, const io_uring_cqe& cqe);
-  // Ends a continuing op that cannot go on; null: the result is the error.
-  void (*abandon)(Op* op, int error);
 };
 
 // Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
 // (-ENOSYS for a kind this backend does not implement).
 int PrepareUringOp(Op* op, io_uring_sqe* sqe);
 // Sets op->result from the op's CQE and returns true; or returns false
-// for an op that continues (a send with bytes left, the echo loop's next
+// for an op that continues (a send with bytes left, a forward's next
 // step): the backend then prepares and submits it again, and Prepare sees
 // op->result == kUringContinuing.
 bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
 // A continuing op that cannot be resubmitted (cancelled, or the ring
-// refused it) ends with `error`: the kind releases what it holds.
-void AbandonUringOp(Op* op, int error);
+// refused it) ends with `error` (no kind holds anything to release).
+inline void AbandonUringOp(Op* op, int error) { op->result = error; }
 constexpr int64_t kUringContinuing = INT64_MIN;
 
 // True for a kind whose SQE does its data copy inline in io_uring_enter
@@ -74,17 +72,16 @@ inline bool UringOpCopiesInline(const Op* op) { return TraitsOf(op->kind).uring_
 // A kind's entry, checked against its traits at compile time: a kind
 // the helper threads run (uringHelper) has no prepare, every other one has.
 constexpr UringOpEntry UringOp(OpKind kind, int (*prepare)(Op*, io_uring_sqe*),
-                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr,
-                               void (*abandon)(Op*, int) = nullptr) {
+                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr) {
   return TraitsOf(kind).uring_helper == (prepare == nullptr)
-             ? UringOpEntry{kind, prepare, finish, abandon}
+             ? UringOpEntry{kind, prepare, finish}
              : (OpEntryContradictsTheKindsTraits(), UringOpEntry{});
 }
 
 // Every kind's entry, kUringOp<Name> (OVERLAPPED_OP_KINDS), defined with
 // the kind's functions (uring_file_ops.cc, uring_socket_ops.cc):
-// OVERLAPPED_URING_OP(FileRead, PrepareRead) or, with a finish and an
-// abandon, OVERLAPPED_URING_OP(SocketSend, PrepareSend, FinishSend).
+// OVERLAPPED_URING_OP(FileRead, PrepareRead) or, with a finish,
+// OVERLAPPED_URING_OP(SocketSend, PrepareSend, FinishSend).
 #define OVERLAPPED_DECLARE_URING_OP(Name, number) extern const UringOpEntry kUringOp##Name;
 OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_URING_OP)
 #undef OVERLAPPED_DECLARE_URING_OP

@@ -1,12 +1,12 @@
 // Socket ops on io_uring. Most kinds are one SQE; two continue: a send
-// resubmits itself until every byte is out, and the echo loop alternates
-// recv and send steps on the same op until the connection ends. An accept
+// resubmits itself until every byte is out, and a forward alternates recv
+// steps on its socket and send steps on its target until the source ends.
+// An accept
 // may be multishot instead: one SQE, a CQE per connection, which the
 // backend's generic machinery hands over one by one. Each step's
 // progress lives in the op's scratch space, which only the worker reaping
 // the previous step touches.
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,13 +21,14 @@ namespace overlapped {
 
 namespace {
 
-enum EchoStage : uint32_t { kEchoRecv = 0, kEchoSend = 1 };
+enum ForwardStage : uint32_t { kForwardRecv = 0, kForwardSend = 1 };
 
 struct SocketScratch {
-  uint32_t stage;     // echo: which step is in flight
+  uint32_t stage;     // forward: which step is in flight
   uint32_t unused;
-  uint64_t done;      // send: bytes sent so far; echo: of the current round
-  uint64_t pending;   // echo: bytes received in the current round
+  uint64_t done;      // send: bytes sent so far; forward: of the current round
+  uint64_t pending;   // forward: bytes received in the current round
+  uint64_t moved;     // forward: bytes sent to the target in all
   sockaddr_storage address;  // connect: the peer, alive until the CQE
 };
 static_assert(sizeof(SocketScratch) <= sizeof(Op::backend_storage) - kUringOpScratchOffset,
@@ -55,11 +56,12 @@ void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length, bool
   if (poll_first && uring::KernelHasRecvPollFirst()) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 }
 
-// The echo loop ends: the op owns the socket, so it closes it here, on the
-// worker, and reports why it ended.
-void EndEcho(Op* op, int64_t result) {
-  close(static_cast<int>(op->handle));
-  op->result = result;
+int TargetOf(const Op* op) { return static_cast<int>(OpArgs<OpKind::kSocketForward>::to(*op)); }
+
+// A forward ends on a failure of the side its step was on.
+void FailForward(Op* op, int64_t error, ForwardSide side) {
+  SetForwardFailedSide(op, side);
+  op->result = error;
 }
 
 }  // namespace
@@ -138,74 +140,75 @@ int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe) {
 }
 OVERLAPPED_URING_OP(SocketClose, PrepareUringSocketClose);
 
-int PrepareUringSocketEcho(Op* op, io_uring_sqe* sqe) {
+int PrepareUringSocketForward(Op* op, io_uring_sqe* sqe) {
   const int fd = static_cast<int>(op->handle);
   SocketScratch* scratch = ScratchOf(op);
-  if (op->buffers.empty() || op->buffers[0].length == 0) {
-    close(fd);
-    return -EINVAL;
-  }
+  if (op->buffers.empty() || op->buffers[0].length == 0) return -EINVAL;
   if (op->result != kUringContinuing) {
-    scratch->stage = kEchoRecv;
+    scratch->stage = kForwardRecv;
     scratch->done = 0;
     scratch->pending = 0;
+    scratch->moved = 0;
   }
-  if (scratch->stage == kEchoRecv) {
-    // After the loop's own echo went out the peer has yet to answer it,
-    // so a continuing recv goes straight to the poll.
+  if (scratch->stage == kForwardRecv) {
+    // An echo (the target is the source) has just answered its peer,
+    // which has yet to reply, so a continuing recv goes straight to the
+    // poll; a forward to another socket expects more at once.
     PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
-                op->result == kUringContinuing);
+                op->result == kUringContinuing && TargetOf(op) == fd);
   } else {
-    PrepareSend(sqe, fd, op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
+    PrepareSend(sqe, TargetOf(op), op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
   }
   return 0;
 }
 
-bool FinishUringSocketEcho(Op* op, const io_uring_cqe& cqe) {
+bool FinishUringSocketForward(Op* op, const io_uring_cqe& cqe) {
   SocketScratch* scratch = ScratchOf(op);
   const int res = cqe.res;
   if (res < 0) {
-    EndEcho(op, res);
+    FailForward(op, res, scratch->stage == kForwardRecv ? kForwardFailedRecv : kForwardFailedSend);
     return true;
   }
-  if (scratch->stage == kEchoRecv) {
+  int64_t sent = res;  // by the send step whose CQE this is
+  if (scratch->stage == kForwardRecv) {
     if (res == 0) {
-      // The peer shut down and everything it sent is echoed already:
-      // shut down our side, then close, since both directions are done.
-      shutdown(static_cast<int>(op->handle), SHUT_WR);
-      EndEcho(op, 0);
+      // The source ended and everything it sent is out: the target's
+      // sending side ends too (best effort: a target gone since changes
+      // nothing of what was moved).
+      shutdown(TargetOf(op), SHUT_WR);
+      op->result = static_cast<int64_t>(scratch->moved);
       return true;
     }
-    AddEchoStat(op, 0, res);
+    AddForwardStat(op, 0, res);
     scratch->pending = static_cast<uint64_t>(res);
     scratch->done = 0;
-    // The echo goes out now, from this worker, in one non-blocking send
-    // (the same one JS's send fast path makes): what fits in the socket
-    // buffer (all of it, unless the peer stopped reading) costs no SQE,
-    // CQE and extra pass of the worker's loop. What is left, or
+    scratch->stage = kForwardSend;
+    // The bytes go out now, from this worker, in one non-blocking send
+    // (the same one JS's send fast path makes): what fits in the target's
+    // socket buffer (all of it, unless its peer stopped reading) costs no
+    // SQE, CQE and extra pass of the worker's loop. What is left, or
     // everything on EAGAIN, becomes a send step; a hard error ends the
-    // loop as the send step's CQE would have.
-    const int64_t sent = SocketTrySend(op->handle, op->buffers[0].data, scratch->pending);
-    if (sent < 0 && sent != -EAGAIN) {  // EWOULDBLOCK is EAGAIN on Linux
-      EndEcho(op, sent);
+    // forward as the send step's CQE would have. A cancelled forward
+    // sends nothing more: its target may be closing.
+    if (op->cancel_requested.load(std::memory_order_acquire)) {
+      op->result = -ECANCELED;
       return true;
     }
-    if (sent > 0) {
-      AddEchoStat(op, 1, sent);
-      scratch->done = static_cast<uint64_t>(sent);
+    sent = SocketTrySend(TargetOf(op), op->buffers[0].data, scratch->pending);
+    if (sent == -EAGAIN) sent = 0;  // EWOULDBLOCK is EAGAIN on Linux
+    if (sent < 0) {
+      FailForward(op, sent, kForwardFailedSend);
+      return true;
     }
-    scratch->stage = scratch->done >= scratch->pending ? kEchoRecv : kEchoSend;
-  } else {
-    AddEchoStat(op, 1, res);
-    scratch->done += static_cast<uint64_t>(res);
-    if (scratch->done >= scratch->pending) scratch->stage = kEchoRecv;
   }
+  if (sent > 0) AddForwardStat(op, 1, sent);
+  scratch->done += static_cast<uint64_t>(sent);
+  scratch->moved += static_cast<uint64_t>(sent);
+  if (scratch->done >= scratch->pending) scratch->stage = kForwardRecv;
   op->result = kUringContinuing;
   return false;
 }
 
-void AbandonUringSocketEcho(Op* op, int error) { EndEcho(op, error); }
-
-OVERLAPPED_URING_OP(SocketEcho, PrepareUringSocketEcho, FinishUringSocketEcho, AbandonUringSocketEcho);
+OVERLAPPED_URING_OP(SocketForward, PrepareUringSocketForward, FinishUringSocketForward);
 
 }  // namespace overlapped

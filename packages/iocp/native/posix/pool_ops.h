@@ -16,24 +16,21 @@ struct PoolOpEntry {
   // for a reactor kind.
   void (*run)(Op* op);
   // On the reactor: makes the op's syscall once more; true when finished,
-  // false while it waits for its socket. Null for a worker kind.
+  // false while it waits for its socket (or, for a kind that relays, for
+  // its target). Null for a worker kind. An op that is not tried again
+  // ends with the error as its result: no reactor op owns a handle.
   bool (*try_ready)(Op* op);
-  // Ends an op that will not be tried again with `error`; null: the
-  // result is the error. (An op that owns its socket closes it.)
-  void (*end)(Op* op, int64_t error);
 };
 
-// A worker kind's entry, or a reactor kind's (a try, and an `end` where
-// the op owns its socket). Each checks the kind's traits at compile time.
+// A worker kind's entry, or a reactor kind's. Each checks the kind's
+// traits at compile time.
 constexpr PoolOpEntry PoolWorkerOp(OpKind kind, void (*run)(Op*)) {
-  return TraitsOf(kind).reactor == ReactorRole::kNone
-             ? PoolOpEntry{kind, run, nullptr, nullptr}
-             : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
+  return TraitsOf(kind).reactor == ReactorRole::kNone ? PoolOpEntry{kind, run, nullptr}
+                                                      : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
 }
-constexpr PoolOpEntry PoolReactorOp(OpKind kind, bool (*try_ready)(Op*), void (*end)(Op*, int64_t) = nullptr) {
-  return TraitsOf(kind).reactor != ReactorRole::kNone && (end != nullptr) == TraitsOf(kind).owns_handle
-             ? PoolOpEntry{kind, nullptr, try_ready, end}
-             : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
+constexpr PoolOpEntry PoolReactorOp(OpKind kind, bool (*try_ready)(Op*)) {
+  return TraitsOf(kind).reactor != ReactorRole::kNone ? PoolOpEntry{kind, nullptr, try_ready}
+                                                      : (OpEntryContradictsTheKindsTraits(), PoolOpEntry{});
 }
 
 // Every kind's entry, kPoolOp<Name> (OVERLAPPED_OP_KINDS), defined with
@@ -44,8 +41,8 @@ constexpr PoolOpEntry PoolReactorOp(OpKind kind, bool (*try_ready)(Op*), void (*
 OVERLAPPED_OP_KINDS(OVERLAPPED_DECLARE_POOL_OP)
 #undef OVERLAPPED_DECLARE_POOL_OP
 #define OVERLAPPED_POOL_WORKER_OP(Name, run) constexpr PoolOpEntry kPoolOp##Name = PoolWorkerOp(OpKind::k##Name, run)
-#define OVERLAPPED_POOL_REACTOR_OP(Name, ...) \
-  constexpr PoolOpEntry kPoolOp##Name = PoolReactorOp(OpKind::k##Name, __VA_ARGS__)
+#define OVERLAPPED_POOL_REACTOR_OP(Name, try_ready) \
+  constexpr PoolOpEntry kPoolOp##Name = PoolReactorOp(OpKind::k##Name, try_ready)
 
 // The entry of `kind`, or null for a kind the table does not define.
 const PoolOpEntry* PoolOpOf(OpKind kind);

@@ -6,8 +6,8 @@
 // until it is armed again, so the reactor never sees a fd whose ops it has
 // already taken care of.
 // epoll can also watch a fd's edges for good (WatchEdges), which the
-// reactor uses for the echo loop's socket: only the reactor thread uses
-// that socket, so it needs no arm before each wait.
+// reactor uses for an echo's socket (a forward to itself): only the
+// reactor thread uses that socket, so it needs no arm before each wait.
 #pragma once
 
 #include <cstdint>

@@ -26,16 +26,17 @@ namespace {
 // scratch space. Only the reactor thread touches it.
 struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
-  uint8_t stage;      // connect: 1 once started; echo: 0 recv, 1 send
-  uint8_t busy;       // echo: 1 when it stopped for the others, not for EAGAIN
-  uint64_t done;      // send: bytes sent; echo: bytes of the round sent
-  uint64_t pending;   // echo: bytes received in the round
+  uint8_t stage;      // connect: 1 once started; forward: 0 recv, 1 send
+  uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
+  uint64_t done;      // send: bytes sent; forward: bytes of the round sent
+  uint64_t pending;   // forward: bytes received in the round
+  uint64_t moved;     // forward: bytes sent to the target in all
 };
 static_assert(sizeof(ReactorState) <= sizeof(Op::backend_storage), "ReactorState must fit");
 
 ReactorState* StateOf(Op* op) { return reinterpret_cast<ReactorState*>(op->backend_storage); }
 
-// Marks a busy echo socket the reactor comes back to without a report.
+// Marks a busy forward's socket the reactor comes back to without a report.
 constexpr uint32_t kRetry = 4;
 
 bool WouldBlock(int errnum) { return errnum == EAGAIN || errnum == EWOULDBLOCK; }
@@ -45,14 +46,20 @@ void SetNonBlocking(int fd) {
   if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-void EndEcho(Op* op, int64_t result) {
-  close(static_cast<int>(op->handle));
-  op->result = result;
+// The socket a relaying op (a forward) writes to: its `arg`.
+int TargetOf(const Op* op) { return static_cast<int>(OpArgs<OpKind::kSocketForward>::to(*op)); }
+
+// A relaying op whose target is another socket waits on that one to write.
+bool SpansTwoSockets(const Op* op) { return TraitsOf(op->kind).relays && TargetOf(op) != op->handle; }
+
+void FailForward(Op* op, int64_t error, ForwardSide side) {
+  SetForwardFailedSide(op, side);
+  op->result = error;
 }
 
-// At most this many echo rounds per readiness, so that one busy connection
-// does not starve the others on the reactor.
-constexpr int kEchoRoundsPerTurn = 16;
+// At most this many forward rounds per readiness, so that one busy
+// connection does not starve the others on the reactor.
+constexpr int kForwardRoundsPerTurn = 16;
 
 // Each socket kind's try, registered in the threadpool backend's table of
 // kinds (pool_ops.h). A try makes the op's syscall once more. It returns
@@ -171,23 +178,27 @@ bool ReactorTryClose(Op* op) {
   return true;
 }
 
-bool ReactorTryEcho(Op* op) {
+// One turn of a forward: recv from the source, send all of it to the
+// target, again, until a socket would block, the source ends or the turn's
+// rounds are spent.
+bool ReactorTryForward(Op* op) {
   ReactorState* state = StateOf(op);
-  const int fd = static_cast<int>(op->handle);
   if (op->buffers.empty() || op->buffers[0].length == 0) {
-    EndEcho(op, -EINVAL);
+    op->result = -EINVAL;
     return true;
   }
+  const int fd = static_cast<int>(op->handle);
+  const int target = TargetOf(op);
   const OpBuffer& buffer = op->buffers[0];
   state->busy = 0;
-  for (int round = 0; round < kEchoRoundsPerTurn; ++round) {
+  for (int round = 0; round < kForwardRoundsPerTurn; ++round) {
     if (state->stage == 0) {
       const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
       if (got == 0) {
-        // Everything the peer sent is echoed: shut down our side and
-        // close, since both directions are done.
-        shutdown(fd, SHUT_WR);
-        EndEcho(op, 0);
+        // Everything the source sent is out: the target's sending side
+        // ends too (best effort, as on the other backends).
+        shutdown(target, SHUT_WR);
+        op->result = static_cast<int64_t>(state->moved);
         return true;
       }
       if (got < 0) {
@@ -196,30 +207,31 @@ bool ReactorTryEcho(Op* op) {
           state->events = POLLIN;
           return false;
         }
-        EndEcho(op, -errno);
+        FailForward(op, -errno, kForwardFailedRecv);
         return true;
       }
-      AddEchoStat(op, 0, got);
+      AddForwardStat(op, 0, got);
       state->pending = static_cast<uint64_t>(got);
       state->done = 0;
       state->stage = 1;
     }
     while (state->done < state->pending) {
-      const ssize_t sent = send(fd, buffer.data + state->done, state->pending - state->done,
+      const ssize_t sent = send(target, buffer.data + state->done, state->pending - state->done,
                                 MSG_DONTWAIT | MSG_NOSIGNAL);
       if (sent < 0) {
         if (errno == EINTR) continue;
         if (WouldBlock(errno)) {
-          // A peer that does not read stalls only this connection: we
-          // stop receiving from it until it drains what we echoed.
+          // A target that does not read stalls only this forward: it stops
+          // receiving from its source until the target drains.
           state->events = POLLOUT;
           return false;
         }
-        EndEcho(op, -errno);
+        FailForward(op, -errno, kForwardFailedSend);
         return true;
       }
-      AddEchoStat(op, 1, sent);
+      AddForwardStat(op, 1, sent);
       state->done += static_cast<uint64_t>(sent);
+      state->moved += static_cast<uint64_t>(sent);
     }
     state->stage = 0;
   }
@@ -229,8 +241,6 @@ bool ReactorTryEcho(Op* op) {
   return false;
 }
 
-void ReactorEndEcho(Op* op, int64_t error) { EndEcho(op, error); }
-
 }  // namespace
 
 OVERLAPPED_POOL_REACTOR_OP(SocketAccept, ReactorTryAccept);
@@ -239,7 +249,7 @@ OVERLAPPED_POOL_REACTOR_OP(SocketRecv, ReactorTryRecv);
 OVERLAPPED_POOL_REACTOR_OP(SocketSend, ReactorTrySend);
 OVERLAPPED_POOL_REACTOR_OP(SocketShutdown, ReactorTryShutdown);
 OVERLAPPED_POOL_REACTOR_OP(SocketClose, ReactorTryClose);
-OVERLAPPED_POOL_REACTOR_OP(SocketEcho, ReactorTryEcho, ReactorEndEcho);
+OVERLAPPED_POOL_REACTOR_OP(SocketForward, ReactorTryForward);
 
 namespace {
 
@@ -254,25 +264,21 @@ bool TryOp(Op* op) {
   return entry->try_ready(op);
 }
 
-// Ends an op that will not be tried again with `error` (an op that owns
-// its socket closes it).
-void EndOp(Op* op, int64_t error) {
-  const PoolOpEntry* entry = PoolOpOf(op->kind);
-  if (entry != nullptr && entry->end != nullptr) {
-    entry->end(op, error);
-  } else {
-    op->result = error;
-  }
-}
-
-void EndCancelled(Op* op) { EndOp(op, -ECANCELED); }
+// Ends an op that will not be tried again.
+void EndCancelled(Op* op) { op->result = -ECANCELED; }
 
 // The queue an op waits in while it waits for `events`.
 bool WaitsToRead(const Op* op) { return (StateOf(const_cast<Op*>(op))->events & POLLOUT) == 0; }
 
+// The socket whose queue an op waits in: its own, but a forward's target
+// for a forward that waits to write.
+int WaitsOn(const Op* op) {
+  return SpansTwoSockets(op) && !WaitsToRead(op) ? TargetOf(op) : static_cast<int>(op->handle);
+}
+
 // The side an op joins when it is submitted (its reactor trait): sends
-// and connects wait to write; recv, accept and the echo loop's first recv
-// to read.
+// and connects wait to write; recv, accept and a forward's first recv to
+// read.
 bool StartsReading(OpKind kind) { return TraitsOf(kind).reactor == ReactorRole::kRead; }
 
 // recv and send are the only ops a submitting thread queues (and arms)
@@ -342,7 +348,7 @@ void SocketReactor::Submit(Op* op, CompletionSink* sink) {
     }
   }
   if (error != 0) {
-    EndOp(op, -error);
+    op->result = -error;
     sink->EnterRun();
     sink->CompleteOp(op);
     sink->LeaveRun();
@@ -359,16 +365,20 @@ void SocketReactor::Cancel(Op* op) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!started_ || stopping_) return;
-    auto found = fds_.find(static_cast<int>(op->handle));
-    if (found == fds_.end()) return;
-    for (std::vector<Op*>* queue : {&found->second.readers, &found->second.writers}) {
-      for (auto it = queue->begin(); it != queue->end(); ++it) {
-        if (*it == op) {
-          queue->erase(it);
-          cancelled_.push_back(op);
-          wake = true;
-          break;
+    // A forward may wait in its target's queue.
+    for (int fd : {static_cast<int>(op->handle), SpansTwoSockets(op) ? TargetOf(op) : -1}) {
+      auto found = fds_.find(fd);
+      if (found == fds_.end()) continue;
+      for (std::vector<Op*>* queue : {&found->second.readers, &found->second.writers}) {
+        for (auto it = queue->begin(); it != queue->end(); ++it) {
+          if (*it == op) {
+            queue->erase(it);
+            cancelled_.push_back(op);
+            wake = true;
+            break;
+          }
         }
+        if (wake) break;
       }
       if (wake) break;
     }
@@ -387,6 +397,22 @@ void SocketReactor::Enqueue(FdOps& ops, Op* op, bool front) {
   }
 }
 
+bool SocketReactor::ParkLocked(FdOps& ops, Op* op, bool front, std::vector<Op*>* finished) {
+  if (SpansTwoSockets(op)) {
+    const int fd = WaitsOn(op);
+    // Entries stay where they are when others are added, so `ops` stays
+    // valid; the other socket is armed here, as its caller arms `ops`'.
+    FdOps& waits = fds_[fd];
+    if (&waits != &ops) {
+      Enqueue(waits, op, false);
+      RearmLocked(fd, finished);
+      return false;
+    }
+  }
+  Enqueue(ops, op, front);
+  return true;
+}
+
 void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>* finished) {
   std::vector<Op*>& queue = readers ? ops.readers : ops.writers;
   while (!queue.empty()) {
@@ -396,9 +422,10 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
       finished->push_back(op);
       continue;
     }
-    // The echo loop may now wait on the other side; anything else waits
-    // where it was, still first.
-    Enqueue(ops, op, true);
+    // A forward may now wait on the other side, or on its other socket
+    // (then the next op here may go); anything else waits where it was,
+    // still first.
+    if (!ParkLocked(ops, op, true, finished)) continue;
     NoteBusy(ops, op);
     break;
   }
@@ -419,7 +446,7 @@ void SocketReactor::TryAllLocked(FdOps& ops, std::vector<Op*>* finished) {
       if (op->kind != OpKind::kSocketConnect && TryOp(op)) {
         finished->push_back(op);
       } else {
-        Enqueue(ops, op, false);
+        ParkLocked(ops, op, false, finished);
       }
     }
   }
@@ -431,7 +458,9 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
   FdOps& ops = found->second;
   const uint32_t events = EventsOf(ops);
   if (events == 0) {
-    // An echo loop's socket watched for edges is closed now.
+    // An echo's socket watched for edges has no forward any more. (An
+    // edge report that still comes finds no entry; an Arm makes the
+    // socket one-shot again.)
     ops.edges = false;
     if (ops.to_start == 0) fds_.erase(found);
     return;
@@ -443,7 +472,7 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
   // the reason.
   for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
     for (Op* op : *queue) {
-      EndOp(op, -error);
+      op->result = -error;
       finished->push_back(op);
     }
     queue->clear();
@@ -451,12 +480,14 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
   if (ops.to_start == 0) fds_.erase(found);
 }
 
-bool SocketReactor::StartEchoLocked(int fd, FdOps& ops, Op* op) {
-  // The echo loop owns its socket until it closes it, and only this thread
-  // touches it, so where the source can, the socket's edges are watched
-  // once instead of arming it before each wait. Watching first and trying
-  // after means no data is missed in between.
-  if (ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) ops.edges = true;
+bool SocketReactor::StartForwardLocked(int fd, FdOps& ops, Op* op) {
+  // An echo (a forward to its own socket) is all that uses its socket
+  // while it runs, and only this thread, so where the source can, the
+  // socket's edges are watched once instead of arming it before each wait.
+  // Watching first and trying after means no data is missed in between.
+  if (!SpansTwoSockets(op) && ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) {
+    ops.edges = true;
+  }
   return !TryOp(op);
 }
 
@@ -503,15 +534,14 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
       if (!side.empty()) {
         StateOf(op)->events = StartsReading(op->kind) ? POLLIN : POLLOUT;
         side.push_back(op);
-      } else if (TraitsOf(op->kind).owns_handle ? !StartEchoLocked(fd, ops, op) : TryOp(op)) {
+      } else if (TraitsOf(op->kind).relays ? !StartForwardLocked(fd, ops, op) : TryOp(op)) {
         finished->push_back(op);
       } else if (op->cancel_requested.load(std::memory_order_acquire)) {
         // Cancel ran while the op was still to start and found no queue
         // entry; its flag ends it here.
         EndCancelled(op);
         finished->push_back(op);
-      } else {
-        Enqueue(ops, op, false);
+      } else if (ParkLocked(ops, op, false, finished)) {
         NoteBusy(ops, op);
       }
       break;
@@ -528,10 +558,10 @@ void SocketReactor::Run() noexcept {
   std::vector<Op*> finished;
   for (;;) {
     readiness_->Wait(&ready, retry_.empty());
-    // Busy echo loops come back as if their sockets were reported ready.
-    // Only while the echo loop still has its socket: a number reused since
-    // must not be tried without readiness (a connect would read SO_ERROR
-    // before it finished).
+    // Busy echoes come back as if their sockets were reported ready. Only
+    // while the echo still watches its socket's edges: a number reused
+    // since must not be tried without readiness (a connect would read
+    // SO_ERROR before it finished).
     for (int fd : retry_) ready.push_back(ReadyFd{fd, kReadable | kWritable | kRetry});
     retry_.clear();
     // Ready sockets first, each under the lock on its own, so that a
@@ -540,9 +570,12 @@ void SocketReactor::Run() noexcept {
       std::lock_guard<std::mutex> lock(mutex_);
       auto found = fds_.find(entry.fd);
       if (found == fds_.end()) continue;
-      if ((entry.events & kRetry) != 0 && !found->second.edges) continue;
-      if ((entry.events & kReadable) != 0) ServeQueueLocked(found->second, true, &finished);
-      if ((entry.events & kWritable) != 0) ServeQueueLocked(found->second, false, &finished);
+      // A reference, not the iterator: a forward that moves to its other
+      // socket may add that socket's entry.
+      FdOps& ops = found->second;
+      if ((entry.events & kRetry) != 0 && !ops.edges) continue;
+      if ((entry.events & kReadable) != 0) ServeQueueLocked(ops, true, &finished);
+      if ((entry.events & kWritable) != 0) ServeQueueLocked(ops, false, &finished);
       RearmLocked(entry.fd, &finished);
     }
     bool stopping = false;
@@ -556,13 +589,18 @@ void SocketReactor::Run() noexcept {
       for (Op* op : taken) StartLocked(op, &finished);
       taken.clear();
       for (Op* op : cancelled) {
-        if (TraitsOf(op->kind).owns_handle) {
-          const int fd = static_cast<int>(op->handle);
-          readiness_->Forget(fd);
-          auto found = fds_.find(fd);
-          if (found != fds_.end()) {
+        if (TraitsOf(op->kind).relays) {
+          // Its sockets stop being watched (an echo's edges, or the arm it
+          // waited on) where nothing else waits on them: its owner may close
+          // one from another thread next, and a poll() in progress would
+          // hold the socket open until it returns.
+          for (int fd : {static_cast<int>(op->handle), TargetOf(op)}) {
+            auto found = fds_.find(fd);
+            if (found != fds_.end() && EventsOf(found->second) != 0) continue;
+            readiness_->Forget(fd);
+            if (found == fds_.end()) continue;
             found->second.edges = false;
-            if (found->second.to_start == 0 && EventsOf(found->second) == 0) fds_.erase(found);
+            if (found->second.to_start == 0) fds_.erase(found);
           }
         }
         EndCancelled(op);

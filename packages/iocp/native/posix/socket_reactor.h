@@ -1,9 +1,9 @@
 // The threadpool backend's socket ops: a readiness reactor on one native
 // thread. Blocking a pool worker per connection would cap connections at
 // the thread count, so socket ops never reach the workers. Each socket with
-// ops waiting has a queue of ops waiting to read (recv, accept, the echo
-// loop's recv) and one of ops waiting to write (send, connect, the echo
-// loop's send); the socket is armed one-shot with the build's readiness
+// ops waiting has a queue of ops waiting to read (recv, accept, a
+// forward's recv) and one of ops waiting to write (send, connect, a
+// forward's send, which waits in its target's queue); the socket is armed one-shot with the build's readiness
 // source (epoll on Linux, poll() elsewhere: readiness.h), and when it is
 // reported ready the reactor makes the syscalls of the queues' heads on the
 // non-blocking socket. Ops complete (through the sink) when they are done,
@@ -12,7 +12,7 @@
 // A recv or send joins its socket's queue from the submitting thread and
 // arms the socket there; with epoll the reactor thread needs no wake-up for
 // it, and a recv is not tried before the socket is readable. Accept,
-// connect, shutdown, close and the echo loop start on the reactor thread in
+// connect, shutdown, close and forwards start on the reactor thread in
 // submission order and are tried at once, as are recvs and sends submitted
 // behind one of those on the same socket.
 #pragma once
@@ -42,8 +42,7 @@ class SocketReactor {
   // Ends `op` (its flag is set already) with ECANCELED if it still waits;
   // an op whose syscall finished first keeps its result.
   void Cancel(Op* op);
-  // Ends every op with ECANCELED (an echo loop closes its socket) and joins
-  // the thread. Idempotent.
+  // Ends every op with ECANCELED and joins the thread. Idempotent.
   void Stop();
 
  private:
@@ -52,7 +51,7 @@ class SocketReactor {
     std::vector<Op*> readers;  // in submission order; the head is tried
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
-    bool edges = false;        // an echo loop's socket, watched for edges
+    bool edges = false;        // an echo's socket, watched for edges
   };
 
   static void RunEntry(void* self) noexcept;
@@ -63,7 +62,10 @@ class SocketReactor {
   int StartLocked(CompletionSink* sink);
   void StartLocked(Op* op, std::vector<Op*>* finished);
   void ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>* finished);
-  bool StartEchoLocked(int fd, FdOps& ops, Op* op);  // false: finished
+  bool StartForwardLocked(int fd, FdOps& ops, Op* op);  // false: finished
+  // Queues `op`, which waits, in `ops` (true), or for a forward that now
+  // waits on its other socket, in that socket's entry, which it arms.
+  bool ParkLocked(FdOps& ops, Op* op, bool front, std::vector<Op*>* finished);
   void NoteBusy(const FdOps& ops, Op* op);
   void TryAllLocked(FdOps& ops, std::vector<Op*>* finished);
   void RearmLocked(int fd, std::vector<Op*>* finished);

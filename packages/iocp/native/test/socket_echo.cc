@@ -1,10 +1,12 @@
 // Socket ops without Node, on every POSIX backend this build contains:
-// accept ops and native echo loops (continuing ops) serve client threads
-// that check every echoed byte; one multishot accept takes many
-// connections (where the backend has it) and a cancel ends it; one echo is
-// cancelled mid-stream; receives kept three in flight on one socket (some
-// cancelled while they wait) take the stream's bytes in submission order;
-// Stop runs with echo loops and a multishot accept in flight. Built plainly, under ASan+UBSan and under TSan
+// accept ops and native echoes (forwards of a socket to itself, continuing
+// ops) serve client threads that check every echoed byte; forwards
+// between two sockets move 1 MiB streams byte for byte, both ways at once
+// on one pair and through targets that read slowly; one multishot accept
+// takes many connections (where the backend has it) and a cancel ends it;
+// one echo is cancelled mid-stream; receives kept three in flight on one
+// socket (some cancelled while they wait) take the stream's bytes in
+// submission order; Stop runs with echoes and a multishot accept in flight. Built plainly, under ASan+UBSan and under TSan
 // (the continuations and the reactor are where races would be). The main
 // thread plays the JS thread: only it submits and cancels.
 #include <netinet/in.h>
@@ -235,6 +237,127 @@ bool ReceivesKeepOrder(Backend* backend, QueueSink* sink, const std::string& nam
   return ok;
 }
 
+// Sends `total` bytes of stream `seed` on `fd` in uneven chunks, then shuts
+// down its sending side.
+void SendStream(int fd, int seed, size_t total) {
+  std::vector<uint8_t> chunk;
+  for (size_t at = 0, n = 0; at < total; ++n) {
+    const size_t size = std::min(total - at, 1 + (n * 7919) % 30000);
+    chunk.resize(size);
+    for (size_t i = 0; i < size; ++i) chunk[i] = PatternByte(seed, at + i);
+    if (send(fd, chunk.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) break;
+    at += size;
+  }
+  shutdown(fd, SHUT_WR);
+}
+
+// Receives on `fd` until the end; true if it was exactly stream `seed` of
+// `total` bytes. `slow`: small reads with pauses, so the forward into it
+// waits for it to drain.
+bool ReceiveStream(int fd, int seed, size_t total, bool slow) {
+  std::vector<uint8_t> in(slow ? 4096 : 65536);
+  size_t got = 0;
+  bool ok = true;
+  for (int reads = 0;; ++reads) {
+    const ssize_t n = recv(fd, in.data(), in.size(), 0);
+    if (n <= 0) {
+      ok = ok && n == 0;
+      break;
+    }
+    for (ssize_t i = 0; ok && i < n; ++i) ok = in[i] == PatternByte(seed, got + static_cast<size_t>(i));
+    got += static_cast<size_t>(n);
+    if (slow && reads % 16 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return ok && got == total;
+}
+
+// A proxy's shape: client pairs joined through accepted sockets by
+// forwards. Pairs 0-1: 1 MiB one way, into a target that reads slowly;
+// pair 2: both ways at once (forward(a, b) and forward(b, a)). Each forward
+// completes with the bytes it moved, and the far side sees every byte and
+// then the end.
+bool ForwardsBetweenSockets(Backend* backend, QueueSink* sink, const std::string& name) {
+  uint32_t raw = 0;
+  const int64_t listener = overlapped::SocketOpen(4, &raw);
+  std::string host;
+  int port = 0;
+  if (!Expect(listener >= 0 && overlapped::SocketBind(listener, "127.0.0.1", 0, 16, &raw) == 0 &&
+                  overlapped::SocketName(listener, false, &host, &port, &raw) == 0,
+              name, "forward listener")) {
+    return false;
+  }
+  constexpr size_t kTotal = 1 << 20;
+  constexpr int kPairs = 3;
+  const sockaddr_in address = Loopback(port);
+  // Clients connect one at a time, each accepted before the next: client
+  // 2k feeds accepted socket 2k, whose bytes go to accepted 2k+1's client.
+  std::vector<int> clients;
+  std::vector<int> accepted;
+  for (int i = 0; i < 2 * kPairs; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) break;
+    clients.push_back(fd);
+    accepted.push_back(accept(static_cast<int>(listener), nullptr, nullptr));
+  }
+  bool ok = Expect(clients.size() == 2 * kPairs && std::find(accepted.begin(), accepted.end(), -1) == accepted.end(),
+                   name, "forward pairs connected");
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  std::vector<std::unique_ptr<double[]>> stats;
+  auto submit_forward = [&](int64_t from, int64_t to) {
+    constexpr size_t kBuffer = 8192;
+    buffers.emplace_back(new uint8_t[kBuffer]);
+    stats.emplace_back(new double[3]{0, 0, -1});
+    auto op = MakeOp(OpKind::kSocketForward, from);
+    op->arg = to;
+    op->buffers.push_back({buffers.back().get(), kBuffer});
+    op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 24});
+    ops.push_back(std::move(op));
+    Op* raw_op = ops.back().get();
+    backend->Submit(&raw_op, 1);
+  };
+  std::atomic<int> streams_ok{0};
+  std::vector<std::thread> threads;
+  if (ok) {
+    for (int pair = 0; pair < kPairs; ++pair) {
+      submit_forward(accepted[2 * pair], accepted[2 * pair + 1]);
+      if (pair == 2) submit_forward(accepted[2 * pair + 1], accepted[2 * pair]);
+    }
+    for (int pair = 0; pair < kPairs; ++pair) {
+      const int a = clients[2 * pair];
+      const int b = clients[2 * pair + 1];
+      threads.emplace_back([a, pair] { SendStream(a, 50 + pair, kTotal); });
+      threads.emplace_back([b, pair, &streams_ok] {
+        if (ReceiveStream(b, 50 + pair, kTotal, pair < 2)) streams_ok.fetch_add(1);
+      });
+      if (pair == 2) {
+        threads.emplace_back([b] { SendStream(b, 70, kTotal); });
+        threads.emplace_back([a, &streams_ok] {
+          if (ReceiveStream(a, 70, kTotal, false)) streams_ok.fetch_add(1);
+        });
+      }
+    }
+  }
+  size_t finished = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (ok && finished < ops.size() && std::chrono::steady_clock::now() < deadline) {
+    Op* op = sink->Next(100);
+    if (op == nullptr) continue;
+    ++finished;
+    const double* counters = reinterpret_cast<const double*>(op->buffers[1].data);
+    ok &= Expect(op->result == static_cast<int64_t>(kTotal) && counters[0] == kTotal && counters[1] == kTotal, name,
+                 "a forward moved " + std::to_string(op->result) + " bytes, not 1 MiB");
+  }
+  ok &= Expect(finished == ops.size(), name, "every forward completed");
+  for (std::thread& thread : threads) thread.join();
+  ok &= Expect(streams_ok.load() == kPairs + 1, name, std::to_string(streams_ok.load()) + " of 4 forwarded streams intact");
+  for (int fd : accepted) if (fd >= 0) close(fd);
+  for (int fd : clients) close(fd);
+  overlapped::SocketCloseNow(listener, &raw);
+  if (ok) std::printf("%-10s ok (sockets): 4 forwards between sockets moved 1 MiB each, byte for byte\n", name.c_str());
+  return ok;
+}
+
 bool RunBackend(const std::string& name) {
   bool ok = true;
   QueueSink sink;
@@ -256,11 +379,13 @@ bool RunBackend(const std::string& name) {
     Op* op = ops.back().get();
     backend->Submit(&op, 1);
   };
+  // An echo: the socket forwarded to itself.
   auto submit_echo = [&](int64_t fd) {
     constexpr size_t kBuffer = 4096;  // smaller than the messages: partial rounds
     buffers.emplace_back(new uint8_t[kBuffer]);
     stats.emplace_back(new double[2]{0, 0});
-    auto op = MakeOp(OpKind::kSocketEcho, fd);
+    auto op = MakeOp(OpKind::kSocketForward, fd);
+    op->arg = fd;
     op->buffers.push_back({buffers.back().get(), kBuffer});
     op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 16});
     ops.push_back(std::move(op));
@@ -294,9 +419,12 @@ bool RunBackend(const std::string& name) {
         submit_echo(op->result);
       }
       if (accepted + 2 <= kClients + 1) submit_accept();
-    } else if (op->kind == OpKind::kSocketEcho) {
+    } else if (op->kind == OpKind::kSocketForward) {
       ++echoes_done;
-      if (op->result == 0) ++echoes_clean;
+      // A forward closes nothing: its socket is ours to close.
+      const double* counters = reinterpret_cast<const double*>(op->buffers[1].data);
+      if (op->result >= 0 && op->result == counters[1]) ++echoes_clean;
+      close(static_cast<int>(op->handle));
     }
   }
   for (std::thread& thread : clients) thread.join();
@@ -313,6 +441,7 @@ bool RunBackend(const std::string& name) {
   expected *= kClients;
   ok &= Expect(bytes_in == expected && bytes_out == expected, name, "echo counters add up");
   ok &= ReceivesKeepOrder(backend.get(), &sink, name);
+  ok &= ForwardsBetweenSockets(backend.get(), &sink, name);
 
   // Phase 2, on a listener of its own: one accept op submitted with the
   // multishot flag. Where the backend has multishot accept, it takes every
@@ -416,8 +545,8 @@ bool RunBackend(const std::string& name) {
     overlapped::SocketCloseNow(burst_listener, &raw);
   }
 
-  // Phase 3: a cancelled echo ends with ECANCELED and closes its socket;
-  // then Stop with echo loops (and an accept, and a multishot accept) in
+  // Phase 3: a cancelled echo ends with ECANCELED and leaves its socket
+  // open; then Stop with echoes (and an accept, and a multishot accept) in
   // flight completes them all.
   const int idle[3] = {socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0), socket(AF_INET, SOCK_STREAM, 0)};
   const sockaddr_in address = Loopback(port);
@@ -436,8 +565,13 @@ bool RunBackend(const std::string& name) {
     backend->Cancel(live[0]);
     Op* op = sink.Next(5000);
     ok &= Expect(op == live[0] && op->result == -ECANCELED, name, "a cancelled echo ends with ECANCELED");
-    char byte;
-    ok &= Expect(recv(idle[0], &byte, 1, 0) == 0, name, "a cancelled echo closes its socket");
+    // Still open: what the client sends now waits there, unanswered.
+    char byte = 7;
+    ok &= Expect(send(idle[0], &byte, 1, MSG_NOSIGNAL) == 1, name, "a cancelled echo leaves its socket open");
+    ok &= Expect(recv(static_cast<int>(live[0]->handle), &byte, 1, 0) == 1 && byte == 7, name,
+                 "a cancelled echo leaves the next bytes to its socket's owner");
+    close(static_cast<int>(live[0]->handle));
+    ok &= Expect(recv(idle[0], &byte, 1, 0) == 0, name, "the socket closes when its owner closes it");
   }
   // (Without multishot, connections of phase 2 still wait on that
   // listener, so this accept may well succeed before Stop.)
@@ -452,8 +586,9 @@ bool RunBackend(const std::string& name) {
     ++stopped;
     shot_ended = shot_ended || (op == stop_shot && (op->result == -ECANCELED || !multishot));
     if (op == stop_shot && op->result >= 0) close(static_cast<int>(op->result));
+    if (op->kind == OpKind::kSocketForward) close(static_cast<int>(op->handle));
   }
-  ok &= Expect(stopped >= 4, name, "Stop completes the echo loops and the accepts in flight");
+  ok &= Expect(stopped >= 4, name, "Stop completes the echoes and the accepts in flight");
   ok &= Expect(shot_ended, name, "Stop ends a multishot accept (ECANCELED where it is multishot)");
   for (int fd : idle) close(fd);
   overlapped::SocketCloseNow(listener, &raw);
@@ -464,7 +599,7 @@ bool RunBackend(const std::string& name) {
                         std::to_string(kernel_ended + 1) + " submissions (the kernel ended " +
                         std::to_string(kernel_ended) + ")"
                   : std::string("multishot flag ignored");
-    std::printf("%-10s ok (sockets): 16 clients echoed byte for byte, %s, cancel and Stop end echo loops\n",
+    std::printf("%-10s ok (sockets): 16 clients echoed byte for byte, %s, cancel and Stop end echoes\n",
                 name.c_str(), shots.c_str());
   }
   return ok;

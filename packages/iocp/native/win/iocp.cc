@@ -337,14 +337,22 @@ void IocpBackend::CompleteOpHere(Op* op) {
   sink_->CompleteOp(op);
 }
 
+// Cancels the I/O `op` has in flight. A relaying op's (a forward's) step
+// runs on its socket or on its target, `arg`: CancelIoEx names the handle,
+// so both are asked (the one without the step finds nothing).
+static void CancelOpIo(Op* op, OpPacket* packet) {
+  CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+  if (TraitsOf(op->kind).relays && op->arg != op->handle) {
+    CancelIoEx(reinterpret_cast<HANDLE>(op->arg), &packet->overlapped);
+  }
+}
+
 void IocpBackend::Cancel(Op* op) {
   if (op->kind == OpKind::kNop) return;  // its packet is already queued
   auto* packet = reinterpret_cast<OpPacket*>(op->backend_storage);
   std::lock_guard<std::mutex> lock(ops_mutex_);
   // Only an op still in flight may be named: its OVERLAPPED is live.
-  if (ops_in_flight_.count(op) != 0) {
-    CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
-  }
+  if (ops_in_flight_.count(op) != 0) CancelOpIo(op, packet);
 }
 
 int IocpBackend::Associate(int64_t handle, double, uint32_t* raw) {
@@ -363,8 +371,7 @@ void IocpBackend::CancelAllOps() {
       if (op->kind == OpKind::kNop) continue;
       // The flag also stops an op that continues (see RecheckCancel).
       op->cancel_requested.store(true);
-      auto* packet = reinterpret_cast<OpPacket*>(op->backend_storage);
-      CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+      CancelOpIo(op, reinterpret_cast<OpPacket*>(op->backend_storage));
     }
   }
   // Cancelled I/O still completes through the port; the workers reap it.

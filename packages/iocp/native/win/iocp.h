@@ -58,7 +58,7 @@ struct WinOpEntry {
   bool (*start)(IocpBackend* backend, Op* op, OpPacket* packet);
   // Turns a reaped packet (bytes, and the Win32 error or 0) into
   // op->result / raw_error; returns false when the op started its next
-  // step (a send with bytes left, the echo loop), whose packet will arrive.
+  // step (a send with bytes left, a forward), whose packet will arrive.
   bool (*finish)(Op* op, OpPacket* packet, DWORD bytes, DWORD error);
 };
 // A blocking kind's entry (nop's too: it posts its own packet the same

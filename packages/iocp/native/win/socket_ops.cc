@@ -1,9 +1,9 @@
 // Socket ops on the iocp backend: AcceptEx with a pre-created socket (its
 // addresses read back from the AcceptEx buffer with GetAcceptExSockaddrs),
 // ConnectEx on a bound socket, WSARecv, WSASend (continued until every byte
-// is out), shutdown and closesocket, and the echo loop, which alternates
-// WSARecv and WSASend on the same op until the connection ends. Sockets
-// do not use FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every call that starts
+// is out), shutdown and closesocket, and forward, which alternates WSARecv
+// on its socket and WSASend on its target on the same op until the source
+// ends. Sockets do not use FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every call that starts
 // (at once or pending) queues exactly one packet, so each step finishes in
 // one place, FinishWinSocketOp, on a worker.
 #include <ws2tcpip.h>
@@ -22,15 +22,16 @@ namespace {
 // AcceptEx wants room for each address plus 16 bytes.
 constexpr DWORD kAcceptAddressLength = sizeof(sockaddr_in6) + 16;
 
-enum EchoStage : uint32_t { kEchoRecv = 0, kEchoSend = 1 };
+enum ForwardStage : uint32_t { kForwardRecv = 0, kForwardSend = 1 };
 
 // The op's scratch space inside its OpPacket; only the thread that owns
 // the op's current step touches it.
 struct SocketScratch {
   SOCKET accepted;      // accept: the pre-created socket
-  uint32_t stage;       // echo: which step is in flight
-  uint64_t done;        // send: bytes sent; echo: of the current round
-  uint64_t pending;     // echo: bytes received in the round
+  uint32_t stage;       // forward: which step is in flight
+  uint64_t done;        // send: bytes sent; forward: of the current round
+  uint64_t pending;     // forward: bytes received in the round
+  uint64_t moved;       // forward: bytes sent to the target in all
   unsigned char addresses[2 * kAcceptAddressLength];  // AcceptEx output
 };
 static_assert(sizeof(SocketScratch) <= sizeof(OpPacket::scratch), "SocketScratch must fit in an OpPacket");
@@ -38,6 +39,12 @@ static_assert(sizeof(SocketScratch) <= sizeof(OpPacket::scratch), "SocketScratch
 SocketScratch* ScratchOf(OpPacket* packet) { return reinterpret_cast<SocketScratch*>(packet->scratch); }
 
 SOCKET SocketOf(Op* op) { return static_cast<SOCKET>(op->handle); }
+SOCKET TargetOf(Op* op) { return static_cast<SOCKET>(OpArgs<OpKind::kSocketForward>::to(*op)); }
+
+// The socket the op's step in flight runs on: a forward sends on its target.
+SOCKET StepSocketOf(Op* op, SocketScratch* scratch) {
+  return TraitsOf(op->kind).relays && scratch->stage == kForwardSend ? TargetOf(op) : SocketOf(op);
+}
 
 // The extension functions, looked up once through WSAIoctl on a socket of
 // the process (every TCP provider on a system gives the same ones).
@@ -130,10 +137,14 @@ bool StartRecv(Op* op, OpPacket* packet, uint8_t* data, uint64_t length) {
   return Started(op, WSARecv(SocketOf(op), &buffer, 1, nullptr, &flags, &packet->overlapped, nullptr));
 }
 
-bool StartSend(Op* op, OpPacket* packet, const uint8_t* data, uint64_t length) {
+bool StartSendOn(SOCKET socket, Op* op, OpPacket* packet, const uint8_t* data, uint64_t length) {
   WSABUF buffer{static_cast<ULONG>(length), reinterpret_cast<char*>(const_cast<uint8_t*>(data))};
   packet->overlapped = {};
-  return Started(op, WSASend(SocketOf(op), &buffer, 1, nullptr, 0, &packet->overlapped, nullptr));
+  return Started(op, WSASend(socket, &buffer, 1, nullptr, 0, &packet->overlapped, nullptr));
+}
+
+bool StartSend(Op* op, OpPacket* packet, const uint8_t* data, uint64_t length) {
+  return StartSendOn(SocketOf(op), op, packet, data, length);
 }
 
 // The WSA error of a failed step (the port reports the NTSTATUS mapped to
@@ -144,25 +155,58 @@ DWORD WsaErrorOf(Op* op, OpPacket* packet, DWORD fallback) {
   if (fallback == ERROR_OPERATION_ABORTED || op->cancel_requested.load()) return fallback;
   DWORD bytes = 0;
   DWORD flags = 0;
-  if (WSAGetOverlappedResult(SocketOf(op), &packet->overlapped, &bytes, FALSE, &flags)) return fallback;
+  if (WSAGetOverlappedResult(StepSocketOf(op, ScratchOf(packet)), &packet->overlapped, &bytes, FALSE, &flags)) {
+    return fallback;
+  }
   const int error = WSAGetLastError();
   return error != 0 ? static_cast<DWORD>(error) : fallback;
 }
 
-void EndEcho(Op* op, DWORD error) {
-  closesocket(SocketOf(op));
-  if (error != 0) {
-    FailOpWithWin32(op, error);
-  } else {
-    op->result = 0;
-  }
+// A forward ends on a failure of the side its step was on.
+void FailForward(Op* op, DWORD error, ForwardSide side) {
+  SetForwardFailedSide(op, side);
+  FailOpWithWin32(op, error);
 }
 
 // A step was started after a completion: a Cancel that came between the
 // two found nothing to cancel, so look at the flag again now that the new
 // step is live (Cancel sets it before calling CancelIoEx).
 void RecheckCancel(Op* op, OpPacket* packet) {
-  if (op->cancel_requested.load()) CancelIoEx(reinterpret_cast<HANDLE>(op->handle), &packet->overlapped);
+  if (op->cancel_requested.load()) {
+    CancelIoEx(reinterpret_cast<HANDLE>(StepSocketOf(op, ScratchOf(packet))), &packet->overlapped);
+  }
+}
+
+// The forward's next step after a completion of `bytes` (no error): true
+// when one started, false when the forward finished (result set).
+bool ContinueForward(Op* op, OpPacket* packet, SocketScratch* scratch, DWORD bytes) {
+  const OpBuffer& buffer = op->buffers[0];
+  if (scratch->stage == kForwardRecv) {
+    if (bytes == 0) {
+      // Everything the source sent is out: the target's sending side ends
+      // too (best effort, as on the other backends).
+      shutdown(TargetOf(op), SD_SEND);
+      op->result = static_cast<int64_t>(scratch->moved);
+      return false;
+    }
+    AddForwardStat(op, 0, bytes);
+    scratch->stage = kForwardSend;
+    scratch->pending = bytes;
+    scratch->done = 0;
+  } else {
+    AddForwardStat(op, 1, bytes);
+    scratch->done += bytes;
+    scratch->moved += bytes;
+    if (scratch->done >= scratch->pending) {
+      scratch->stage = kForwardRecv;
+      if (StartRecv(op, packet, buffer.data, buffer.length)) return true;
+      SetForwardFailedSide(op, kForwardFailedRecv);
+      return false;
+    }
+  }
+  if (StartSendOn(TargetOf(op), op, packet, buffer.data + scratch->done, scratch->pending - scratch->done)) return true;
+  SetForwardFailedSide(op, kForwardFailedSend);
+  return false;
 }
 
 }  // namespace
@@ -329,60 +373,35 @@ bool StartWinSocketClose(IocpBackend*, Op* op, OpPacket*) {
   return false;
 }
 
-bool StartWinSocketEcho(IocpBackend*, Op* op, OpPacket* packet) {
+bool StartWinSocketForward(IocpBackend*, Op* op, OpPacket* packet) {
   SocketScratch* scratch = ScratchOf(packet);
-  const bool has_buffer = !op->buffers.empty();
-  if (!has_buffer || op->buffers[0].length == 0) {
-    EndEcho(op, WSAEINVAL);
+  if (op->buffers.empty() || op->buffers[0].length == 0) {
+    FailOpWithWin32(op, WSAEINVAL);
     return false;
   }
-  scratch->stage = kEchoRecv;
+  scratch->stage = kForwardRecv;
   scratch->done = 0;
   scratch->pending = 0;
+  scratch->moved = 0;
   if (StartRecv(op, packet, op->buffers[0].data, op->buffers[0].length)) return true;
-  EndEcho(op, op->raw_error);
+  SetForwardFailedSide(op, kForwardFailedRecv);
   return false;
 }
 
-bool FinishWinSocketEcho(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+bool FinishWinSocketForward(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
   SocketScratch* scratch = ScratchOf(packet);
   if (error != 0) error = WsaErrorOf(op, packet, error);
   if (error != 0) {
-    EndEcho(op, error);
+    // A failed send step may still have sent part of its bytes.
+    if (scratch->stage == kForwardSend && bytes > 0) AddForwardStat(op, 1, bytes);
+    FailForward(op, error, scratch->stage == kForwardRecv ? kForwardFailedRecv : kForwardFailedSend);
     return true;
   }
-  const OpBuffer& buffer = op->buffers[0];
-  bool started;
-  if (scratch->stage == kEchoRecv) {
-    if (bytes == 0) {
-      // Everything the peer sent is echoed: shut down our side, close.
-      shutdown(SocketOf(op), SD_SEND);
-      EndEcho(op, 0);
-      return true;
-    }
-    AddEchoStat(op, 0, bytes);
-    scratch->stage = kEchoSend;
-    scratch->pending = bytes;
-    scratch->done = 0;
-    started = StartSend(op, packet, buffer.data, bytes);
-  } else {
-    AddEchoStat(op, 1, bytes);
-    scratch->done += bytes;
-    if (scratch->done < scratch->pending) {
-      started = StartSend(op, packet, buffer.data + scratch->done, scratch->pending - scratch->done);
-    } else {
-      scratch->stage = kEchoRecv;
-      started = StartRecv(op, packet, buffer.data, buffer.length);
-    }
-  }
-  if (!started) {
-    EndEcho(op, op->raw_error);
-    return true;
-  }
+  if (!ContinueForward(op, packet, scratch, bytes)) return true;
   RecheckCancel(op, packet);
   return false;
 }
-OVERLAPPED_WIN_OVERLAPPED_OP(SocketEcho, StartWinSocketEcho, FinishWinSocketEcho);
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketForward, StartWinSocketForward, FinishWinSocketForward);
 
 // The finish of a kind whose result is the bytes the packet carries (a
 // receive), or that never queues a packet (shutdown, close).

@@ -137,8 +137,9 @@ struct OpArgs<OpKind::kSocketClose> {
 };
 
 template <>
-struct OpArgs<OpKind::kSocketEcho> {
+struct OpArgs<OpKind::kSocketForward> {
   static int64_t socket(const Op& op) { return op.handle; }
+  static int64_t to(const Op& op) { return op.arg; }
   static constexpr size_t kDataBuffer = 0;
   static const OpBuffer* data(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
   static constexpr size_t kStatsBuffer = 1;

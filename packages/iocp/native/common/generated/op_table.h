@@ -9,7 +9,7 @@ namespace overlapped {
 
 // Changes whenever the table does; the loader refuses a core whose id
 // differs from the installed @overlapped/common's OP_TABLE_ABI_ID.
-constexpr char kOpTableAbiId[] = "ops-5a51b7efe3419353";
+constexpr char kOpTableAbiId[] = "ops-a5291757b3f2b368";
 
 // What an I/O operation asks for, with the fields of its record.
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
@@ -63,10 +63,12 @@ enum class OpKind : uint32_t {
   kSocketShutdown = 69,
   // handle = socket. Closes the socket.
   kSocketClose = 70,
-  // handle = socket; buffers = [data, stats?]. recv -> send the same bytes -> recv on the workers
-  // until the peer shuts down (then shuts down this side) or fails; the op owns the socket and
-  // closes it. stats (ECHO_STATS_BYTES): bytes in, bytes out, kept current. Result 0 or the error.
-  kSocketEcho = 71,
+  // handle = socket; arg = to; buffers = [data, stats?]. Moves what socket receives (into data) to
+  // the socket to, on the workers, until socket reads the end; then shuts down the sending side of
+  // to (best effort). Socket and to may be one socket (an echo). Closes neither; a failure of
+  // either side ends it. stats (FORWARD_STATS_BYTES): bytes received, bytes sent, kept current, and
+  // the side that failed (FORWARD_FAILED_SIDE). Result: the bytes moved.
+  kSocketForward = 71,
 };
 
 // Every kind, in order: X(Name, number), Name as in OpKind::kName.
@@ -90,7 +92,7 @@ enum class OpKind : uint32_t {
   X(SocketSend, 68) \
   X(SocketShutdown, 69) \
   X(SocketClose, 70) \
-  X(SocketEcho, 71)
+  X(SocketForward, 71)
 
 constexpr OpKind kOpKinds[] = {
     OpKind::kNop,
@@ -112,7 +114,7 @@ constexpr OpKind kOpKinds[] = {
     OpKind::kSocketSend,
     OpKind::kSocketShutdown,
     OpKind::kSocketClose,
-    OpKind::kSocketEcho,
+    OpKind::kSocketForward,
 };
 constexpr size_t kOpKindCount = sizeof kOpKinds / sizeof kOpKinds[0];
 
@@ -138,7 +140,7 @@ constexpr int OpIndex(OpKind kind) {
     case OpKind::kSocketSend: return 16;
     case OpKind::kSocketShutdown: return 17;
     case OpKind::kSocketClose: return 18;
-    case OpKind::kSocketEcho: return 19;
+    case OpKind::kSocketForward: return 19;
   }
   return -1;
 }
@@ -166,7 +168,7 @@ struct OpTraits {
   bool uring_copies_inline;
   OpHandle returns_handle;
   OpHandle closes_handle;
-  bool owns_handle;
+  bool relays;
   bool multishot;
   ReactorRole reactor;
   bool reactor_queues_directly;
@@ -217,8 +219,8 @@ constexpr OpTraits kOpTraits[] = {
      "{\"handle\":\"socket\",\"arg\":\"how\"}"},
     {"close", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kSocket, false, false, ReactorRole::kClose, false,
      "{\"handle\":\"socket\"}"},
-    {"echo", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kSocket, true, false, ReactorRole::kRead, false,
-     "{\"handle\":\"socket\",\"buffers\":[\"data\",\"stats?\"]}"},
+    {"forward", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, true, false, ReactorRole::kRead, false,
+     "{\"handle\":\"socket\",\"arg\":\"to\",\"buffers\":[\"data\",\"stats?\"]}"},
 };
 
 constexpr const OpTraits& TraitsOf(OpKind kind) {
@@ -302,7 +304,13 @@ namespace socket_option {
 constexpr int kNoDelay = 1;
 constexpr int kLingerZero = 2;
 }  // namespace socket_option
-constexpr size_t kEchoStatsBytes = 16;
+// A forward op's stats: bytes received, bytes sent, the side that failed
+// (doubles); the last only where the buffer has room for it.
+constexpr size_t kForwardStatsBytes = 24;
+enum ForwardSide : int {
+  kForwardFailedRecv = 0,
+  kForwardFailedSend = 1,
+};
 constexpr size_t kSendProgressBytes = 8;
 
 }  // namespace overlapped

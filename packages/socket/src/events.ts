@@ -263,7 +263,7 @@ class TcpEventSocket implements EventSocket<unknown> {
   get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
     if (this.#closing) return 'closed';
     if (this.#readable) return this.#writable ? 'open' : 'readOnly';
-    return 'writeOnly';
+    return this.#writable ? 'writeOnly' : 'closed';
   }
 
   write(bytes: Uint8Array | string): boolean {

@@ -91,6 +91,17 @@ function netCollect(socket: net.Socket): Promise<{ bytes: Buffer; how: 'end' | '
   });
 }
 
+/** A server on `backend` whose sockets run `handlers`, traced into `trace`. */
+function tracedServer(backend: BackendName, trace: Trace, handlers: SocketHandlers, options: { highWaterMark?: number } = {}): Promise<EventServer> {
+  return listen({ backend, port: 0, ...options, handlers: traced(trace, handlers) });
+}
+
+/** Waits for the socket of `trace` to close, then checks the events it saw. */
+async function closedAs(trace: Trace, events: string[]): Promise<void> {
+  await waitFor(() => trace.closes === 1, 'the socket to close');
+  assert.deepEqual(trace.events, events);
+}
+
 /** Asserts a trace ended with at most one reset-like error, then exactly one close, last. */
 function assertResetOrClean(trace: Trace, what: string): void {
   assert.equal(trace.closes, 1, `${what}: close ran ${trace.closes} times`);
@@ -238,20 +249,16 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       const late = pattern(200_000, 7);
       const trace = newTrace();
       let received = 0;
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          data: (_socket, bytes) => {
-            received += bytes.byteLength;
-          },
-          end: (socket) => {
-            assert.equal(socket.readyState, 'writeOnly');
-            // After the peer's FIN the socket still writes.
-            socket.write(late);
-            socket.end();
-          },
-        }),
+      const server = await tracedServer(backend, trace, {
+        data: (_socket, bytes) => {
+          received += bytes.byteLength;
+        },
+        end: (socket) => {
+          assert.equal(socket.readyState, 'writeOnly');
+          // After the peer's FIN the socket still writes.
+          socket.write(late);
+          socket.end();
+        },
       });
       try {
         const client = await netConnect(server.address().port);
@@ -261,9 +268,8 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         assert.equal(how, 'end');
         assert.equal(sha256(bytes), sha256(late));
         client.destroy();
-        await waitFor(() => trace.closes === 1, 'the server socket to close');
+        await closedAs(trace, ['end', 'close']);
         assert.equal(received, 5000);
-        assert.deepEqual(trace.events, ['end', 'close']);
       } finally {
         await server.close();
       }
@@ -275,20 +281,16 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       const trace = newTrace();
       const chunks: Buffer[] = [];
       const states: string[] = [];
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          open: (socket) => {
-            socket.end(greeting);
-            states.push(socket.readyState);
-          },
-          data: (socket, bytes) => {
-            chunks.push(Buffer.from(bytes));
-            states.push(socket.readyState);
-          },
-          end: (socket) => states.push(socket.readyState),
-        }),
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.end(greeting);
+          states.push(socket.readyState);
+        },
+        data: (socket, bytes) => {
+          chunks.push(Buffer.from(bytes));
+          states.push(socket.readyState);
+        },
+        end: (socket) => states.push(socket.readyState),
       });
       try {
         const client = await netConnect(server.address().port);
@@ -298,10 +300,9 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         assert.equal(sha256(bytes), sha256(greeting));
         // Half-closed towards us; our direction still flows.
         client.end(upload);
-        await waitFor(() => trace.closes === 1, 'the server socket to close');
+        await closedAs(trace, ['end', 'close']);
         assert.equal(sha256(Buffer.concat(chunks)), sha256(upload));
         assert.deepEqual([...new Set(states)], ['readOnly', 'closed']);
-        assert.deepEqual(trace.events, ['end', 'close']);
         client.destroy();
       } finally {
         await server.close();
@@ -385,19 +386,14 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         socket.end();
       };
       const trace = newTrace();
-      const server = await listen({
-        backend,
-        port: 0,
-        highWaterMark,
-        handlers: traced(trace, {
-          open: pump,
-          drain: (socket) => {
-            drains++;
-            assert.ok(socket.bufferedAmount <= highWaterMark / 2, `drain at ${socket.bufferedAmount}`);
-            pump(socket);
-          },
-        }),
-      });
+      const server = await tracedServer(backend, trace, {
+        open: pump,
+        drain: (socket) => {
+          drains++;
+          assert.ok(socket.bufferedAmount <= highWaterMark / 2, `drain at ${socket.bufferedAmount}`);
+          pump(socket);
+        },
+      }, { highWaterMark });
       try {
         const client = await netConnect(server.address().port);
         client.pause();
@@ -418,8 +414,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         assert.ok(drains > 0, 'no drain');
         assert.ok(maxBuffered < highWaterMark + chunk, `bufferedAmount reached ${maxBuffered}`);
         client.end();
-        await waitFor(() => trace.closes === 1, 'the server socket to close');
-        assert.deepEqual(trace.events, ['end', 'close']);
+        await closedAs(trace, ['end', 'close']);
       } finally {
         await server.close();
       }
@@ -432,22 +427,18 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       let dataWhilePaused = 0;
       let serverSocket: EventSocket | undefined;
       const trace = newTrace();
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          open: (socket) => {
-            serverSocket = socket;
-          },
-          data: (socket, bytes) => {
-            if (paused) dataWhilePaused++;
-            chunks.push(Buffer.from(bytes));
-            if (chunks.length === 1) {
-              socket.pause();
-              paused = true;
-            }
-          },
-        }),
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          serverSocket = socket;
+        },
+        data: (socket, bytes) => {
+          if (paused) dataWhilePaused++;
+          chunks.push(Buffer.from(bytes));
+          if (chunks.length === 1) {
+            socket.pause();
+            paused = true;
+          }
+        },
       });
       try {
         const client = await netConnect(server.address().port);
@@ -473,28 +464,23 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
     it('setTimeout(ms) calls timeout on an idle socket; setTimeout(0) turns it off', async () => {
       let timeouts = 0;
       const trace = newTrace();
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          open: (socket) => {
-            socket.setTimeout(5000);
-            socket.setTimeout(0);
-            socket.setTimeout(40);
-          },
-          timeout: (socket) => {
-            timeouts++;
-            socket.close();
-          },
-        }),
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.setTimeout(5000);
+          socket.setTimeout(0);
+          socket.setTimeout(40);
+        },
+        timeout: (socket) => {
+          timeouts++;
+          socket.close();
+        },
       });
       try {
         const client = await netConnect(server.address().port);
         const { how } = await bounded(netCollect(client), 20_000, 'the server to close the idle socket');
         assert.equal(how, 'end');
-        await waitFor(() => trace.closes === 1, 'the server socket to close');
+        await closedAs(trace, ['close']);
         assert.equal(timeouts, 1);
-        assert.deepEqual(trace.events, ['close']);
         client.destroy();
       } finally {
         await server.close();
@@ -602,8 +588,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         assert.equal(sha256(echoed), sha256(data));
         await client.shutdown();
         assert.equal(await client.recv(Buffer.alloc(8)), 0, 'the event socket ends its side after ours');
-        await waitFor(() => trace.closes === 1, 'the event socket to close');
-        assert.deepEqual(trace.events, ['end', 'close']);
+        await closedAs(trace, ['end', 'close']);
         await peer.close();
       } finally {
         await client.close();
@@ -615,17 +600,13 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       const data = pattern(4 * 1024 * 1024, 15);
       const trace = newTrace();
       let queuedAtClose = 0;
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          open: (socket) => {
-            socket.write(data);
-            queuedAtClose = socket.bufferedAmount;
-            socket.close();
-            assert.equal(socket.readyState, 'closed');
-          },
-        }),
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.write(data);
+          queuedAtClose = socket.bufferedAmount;
+          socket.close();
+          assert.equal(socket.readyState, 'closed');
+        },
       });
       try {
         const client = await netConnect(server.address().port);
@@ -638,8 +619,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         assert.equal(bytes.length, data.length);
         assert.equal(sha256(bytes), sha256(data));
         assert.ok(queuedAtClose > 0, 'nothing was queued: the test proves nothing');
-        await waitFor(() => trace.closes === 1, 'the server socket to close');
-        assert.deepEqual(trace.events, ['close']);
+        await closedAs(trace, ['close']);
         client.destroy();
       } finally {
         await server.close();
@@ -650,31 +630,27 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       const outcomes: string[] = [];
       const trace = newTrace();
       let closedSocket: EventSocket | undefined;
-      const server = await listen({
-        backend,
-        port: 0,
-        handlers: traced(trace, {
-          open: (socket) => {
-            socket.end('done');
-            socket.end();
-            for (const attempt of [() => socket.write('more'), () => socket.write(new Uint8Array(0))]) {
-              try {
-                attempt();
-                outcomes.push('wrote');
-              } catch (error) {
-                outcomes.push((error as { code: string }).code);
-              }
-            }
-            socket.close();
-            socket.close();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.end('done');
+          socket.end();
+          for (const attempt of [() => socket.write('more'), () => socket.write(new Uint8Array(0))]) {
             try {
-              socket.write('more');
+              attempt();
+              outcomes.push('wrote');
             } catch (error) {
               outcomes.push((error as { code: string }).code);
             }
-            closedSocket = socket;
-          },
-        }),
+          }
+          socket.close();
+          socket.close();
+          try {
+            socket.write('more');
+          } catch (error) {
+            outcomes.push((error as { code: string }).code);
+          }
+          closedSocket = socket;
+        },
       });
       try {
         const client = await netConnect(server.address().port);

@@ -260,6 +260,8 @@ export class NativeSocketDriver implements SocketDriver {
   }
 
   resetOnClose(): void {
+    // After close() the handle's number may belong to another socket.
+    if (this.#ops.closed) return;
     // A failure (the connection is gone already) leaves nothing to reset.
     binding().socketSetOption(this.#handle, SOCKET_OPTION_LINGER_ZERO, 1);
   }

@@ -21,6 +21,9 @@ class OpsConnection implements EventConnection {
   readonly #buffer: Uint8Array;
   #receiving = false;
   #paused = false;
+  // Bytes a recv brought in while paused (it was in flight when pause()
+  // came), kept in the buffer until resume(): no recv is posted meanwhile.
+  #held = 0;
   // The peer's FIN came: nothing more to receive.
   #ended = false;
   // Copies of what the kernel did not take at once, oldest first; `#queued`
@@ -40,7 +43,7 @@ class OpsConnection implements EventConnection {
   }
 
   #receive(): void {
-    if (this.#receiving || this.#paused || this.#ended || this.#closeWanted || this.#finished) return;
+    if (this.#receiving || this.#paused || this.#held !== 0 || this.#ended || this.#closeWanted || this.#finished) return;
     this.#receiving = true;
     this.#socket.recv(this.#buffer, undefined).then(this.#received, this.#failed);
   }
@@ -48,6 +51,15 @@ class OpsConnection implements EventConnection {
   readonly #received = (bytes: number): void => {
     this.#receiving = false;
     if (this.#finished) return;
+    if (this.#paused) {
+      // Held as they are (0 included: the end) until resume().
+      this.#held = bytes === 0 ? -1 : bytes;
+      return;
+    }
+    this.#deliver(bytes);
+  };
+
+  #deliver(bytes: number): void {
     if (bytes === 0) {
       this.#ended = true;
       this.#sink.end();
@@ -56,7 +68,7 @@ class OpsConnection implements EventConnection {
     this.#sink.data(this.#buffer.subarray(0, bytes));
     // Posted after the sink returned: the view it saw stays whole until then.
     this.#receive();
-  };
+  }
 
   readonly #failed = (error: unknown): void => {
     this.#receiving = false;
@@ -129,7 +141,18 @@ class OpsConnection implements EventConnection {
 
   resume(): void {
     this.#paused = false;
-    this.#receive();
+    if (this.#held === 0) {
+      this.#receive();
+      return;
+    }
+    // What came while paused goes out on its own turn, not inside the
+    // caller's resume() (which may run in a handler of this socket).
+    queueMicrotask(() => {
+      if (this.#paused || this.#held === 0 || this.#finished) return;
+      const bytes = this.#held === -1 ? 0 : this.#held;
+      this.#held = 0;
+      this.#deliver(bytes);
+    });
   }
 
   setNoDelay(on: boolean): void {
@@ -142,6 +165,8 @@ class OpsConnection implements EventConnection {
   }
 
   reset(): void {
+    // Once closing, the handle may be gone (and its number reused).
+    if (this.#finished) return;
     this.#socket.resetOnClose();
     this.#finish(undefined);
   }

@@ -461,6 +461,44 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       }
     }, timeout);
 
+    it('pause() outside a handler, with the socket waiting for data, holds what comes until resume()', async () => {
+      const chunks: Buffer[] = [];
+      let paused = false;
+      let dataWhilePaused = 0;
+      let serverSocket: EventSocket | undefined;
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          serverSocket = socket;
+        },
+        data: (_socket, bytes) => {
+          if (paused) dataWhilePaused++;
+          chunks.push(Buffer.from(bytes));
+        },
+      });
+      try {
+        const client = await netConnect(server.address().port);
+        client.on('error', () => undefined);
+        await waitFor(() => serverSocket !== undefined, 'the server socket');
+        // Idle: the backend is waiting for data. Pause from outside any handler.
+        await sleep(20);
+        serverSocket!.pause();
+        paused = true;
+        const data = pattern(100_000, 16);
+        client.end(data);
+        await sleep(150);
+        assert.equal(dataWhilePaused, 0, 'data came while paused');
+        assert.equal(serverSocket!.bytesRead, 0);
+        paused = false;
+        serverSocket!.resume();
+        await closedAs(trace, ['end', 'close']);
+        assert.equal(sha256(Buffer.concat(chunks)), sha256(data));
+        client.destroy();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('setTimeout(ms) calls timeout on an idle socket; setTimeout(0) turns it off', async () => {
       let timeouts = 0;
       const trace = newTrace();

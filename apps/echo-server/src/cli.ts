@@ -2,7 +2,7 @@
 /**
  * echo-server: an @overlapped/socket echo server on the command line.
  *
- *   echo-server [--host 127.0.0.1] [--port 7000] [--mode native|js] [--backend auto]
+ *   echo-server [--host 127.0.0.1] [--port 7000] [--mode native|js|events] [--backend auto]
  *               [--threads N] [--buffer-size B] [--max-connections N] [--idle-timeout MS]
  *               [--stats-interval S]
  *
@@ -19,7 +19,8 @@ const usage = `usage: echo-server [options]
 
   --host ADDR              address to listen on (127.0.0.1)
   --port N                 port; 0 picks a free one (7000)
-  --mode native|js         native: the echo loop on the worker threads; js: in JS (native)
+  --mode native|js|events  native: the echo loop on the worker threads; js: in JS on
+                           recv/send; events: JS handlers on the event API (native)
   --backend NAME           auto, iocp, io_uring, threadpool or portable (auto)
   --threads N              worker threads of the native backends; 0 = default (0)
   --buffer-size BYTES      buffer per connection (16384)
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
     options = {
       ...(values.host !== undefined && { host: values.host }),
       ...(values.port !== undefined && { port: integer(values.port, 'port') }),
-      ...(values.mode !== undefined && { mode: values.mode as 'native' | 'js' }),
+      ...(values.mode !== undefined && { mode: values.mode as 'native' | 'js' | 'events' }),
       ...(values.backend !== undefined && { backend: values.backend as EchoServerOptions['backend'] }),
       ...(values.threads !== undefined && { threads: integer(values.threads, 'threads') }),
       ...(values['buffer-size'] !== undefined && { bufferSize: integer(values['buffer-size'], 'buffer-size') }),

@@ -8,14 +8,22 @@
 import { type BackendRequest, codedError, invalidArgValue, validateInteger, validateOneOf } from '@overlapped/common';
 import { createEchoServer, type EchoCounters } from '@overlapped/socket';
 
+import { createEventEchoServer } from './events-echo.js';
+
+export { createEventEchoServer } from './events-echo.js';
+
 /** The echo server options echo-server passes on to `createEchoServer`. */
 export interface EchoServerOptions {
   /** Address to listen on. Default `'127.0.0.1'`. */
   host?: string;
   /** Port; 0 picks a free one. Default 7000. */
   port?: number;
-  /** `native`: the loop runs on the worker threads; `js`: the loop in JS on the public recv/send API. Default `native`. */
-  mode?: 'native' | 'js';
+  /**
+   * `native`: the loop runs on the worker threads; `js`: the loop in JS on
+   * the public recv/send API; `events`: JS handlers on the event API
+   * (src/events-echo.ts). Default `native`.
+   */
+  mode?: 'native' | 'js' | 'events';
   /** Bytes per connection buffer. Default 16384. */
   bufferSize?: number;
   /** Connections past this many are refused. Default 10000. */
@@ -40,12 +48,13 @@ export interface EchoServerLike {
 }
 
 /**
- * Creates an echo server; `@overlapped/socket`'s `createEchoServer` by
- * default. `threads` and `idleTimeout` are left out when 0 (the defaults).
+ * Creates an echo server; by default `@overlapped/socket`'s
+ * `createEchoServer`, or {@link createEventEchoServer} in `events` mode.
+ * `threads` and `idleTimeout` are left out when 0 (the defaults).
  */
 export type EchoServerFactory = (options: EchoServerOptions) => EchoServerLike | Promise<EchoServerLike>;
 
-const MODES = ['native', 'js'] as const;
+const MODES = ['native', 'js', 'events'] as const;
 const BACKENDS: readonly BackendRequest[] = ['auto', 'iocp', 'io_uring', 'threadpool', 'portable'];
 
 /**
@@ -95,7 +104,7 @@ export function formatCounters(c: EchoCounters): string {
 
 /** How {@link runEchoServer} reports and when it stops. */
 export interface RunOptions {
-  /** Creates the server; `@overlapped/socket`'s by default. */
+  /** Creates the server; `@overlapped/socket`'s by default (the event API echo in `events` mode). */
   factory?: EchoServerFactory;
   /** Aborting it closes the server (the CLI aborts on SIGINT / SIGTERM). */
   signal: AbortSignal;
@@ -122,7 +131,7 @@ export interface RunOptions {
 export async function runEchoServer(options: EchoServerOptions, run: RunOptions): Promise<EchoCounters> {
   const o = resolveServerOptions(options);
   const log = run.log ?? ((line: string) => console.log(line));
-  const factory = run.factory ?? createEchoServer;
+  const factory = run.factory ?? (o.mode === 'events' ? createEventEchoServer : (createEchoServer as EchoServerFactory));
   if (run.signal.aborted) throw codedError('ABORT_ERR', 'aborted before start');
   const { threads, idleTimeout, ...rest } = o;
   const server = await factory({ ...rest, ...(threads > 0 && { threads }), ...(idleTimeout > 0 && { idleTimeout }) });

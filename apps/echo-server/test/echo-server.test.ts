@@ -141,7 +141,7 @@ describe('the echo-server command', () => {
     }
   });
 
-  for (const mode of ['native', 'js'] as const) {
+  for (const mode of ['native', 'js', 'events'] as const) {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       it(`${mode} mode: echoes, then closes on ${signal} with exit 0 and the final counters`, async () => {
         const { child, exited, listening } = startCli(['--port', '0', '--mode', mode, '--stats-interval', '0']);

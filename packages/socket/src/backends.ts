@@ -11,8 +11,18 @@ import {
 import { nativeCandidates } from '@overlapped/iocp';
 
 import type { SocketBackendDriver } from './driver.js';
+import { registerEventDriver } from './event-driver.js';
 import { NativeSocketBackend } from './native.js';
+import { NodeEventDriver } from './node-events.js';
+import { OpsEventDriver } from './ops-events.js';
 import { PortableSocketBackend } from './portable.js';
+
+// The event driver of each backend: one line each. The generic 'ops'
+// driver serves every native backend that has no driver of its own.
+registerEventDriver('io_uring', () => new OpsEventDriver());
+registerEventDriver('threadpool', () => new OpsEventDriver());
+registerEventDriver('iocp', () => new OpsEventDriver());
+registerEventDriver('portable', () => new NodeEventDriver());
 
 /**
  * The backend `request` resolves to: `auto` (or `OVERLAPPED_BACKEND`) picks

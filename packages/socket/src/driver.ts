@@ -30,6 +30,17 @@ export interface SocketDriver {
   /** Ends the ops in flight (ERR_SOCKET_CLOSED) and closes (called once); then runs the socket's `onClose`. */
   close(): Promise<void>;
   setNoDelay(on: boolean): void;
+  /** True while no recv or send is in flight (the socket can be handed to an event driver). */
+  readonly idle: boolean;
+  /**
+   * Sends what the kernel takes now, on this thread, when no send is in
+   * flight; returns the bytes it took (0 on EAGAIN, on an error, which the
+   * next send reports, or where the backend has no such path). Absent where
+   * the backend never sends without an op.
+   */
+  trySend?(buffer: Uint8Array): number;
+  /** Makes the coming close() a reset (SO_LINGER 0: RST, unsent bytes dropped). */
+  resetOnClose(): void;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 
 import { socketDriverFor } from './backends.js';
 import { EchoServer, type EchoConfig } from './echo.js';
+import { type EventConfig, type EventOptions, type EventServer, type EventSocket, eventConfig, openEventSocket, TcpEventServer } from './events.js';
 import { TcpServer, TcpSocket } from './socket.js';
 import type { ConnectOptions, ListenOptions, Server, Socket } from './types.js';
 import { checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
@@ -28,16 +29,25 @@ export { EchoServer } from './echo.js';
 export { forward, type ForwardOptions } from './forward.js';
 export type { EchoConnectionEnd, EchoCounters } from './echo.js';
 export { socketBackend } from './backends.js';
+export type { EventOptions, EventServer, EventSocket, SocketHandlers } from './events.js';
 export { SocketOpKinds } from './kinds.js';
 export { socketToStream } from './stream.js';
 
 const MAX_CONNECTIONS = 2 ** 31 - 1;
 
+// The event options of a listen or connect that has `handlers`.
+function eventsOf(options: object | null): EventConfig | undefined {
+  if (options === null || (options as { handlers?: unknown }).handlers === undefined) return undefined;
+  return eventConfig(options as EventOptions<unknown>, 'options');
+}
+
 /**
  * Listens for TCP connections. Accepted sockets arrive through
  * `onConnection`, or through `for await (const socket of server)`.
  * `server.close()` stops accepting and closes the listening socket; the
- * connections already accepted stay open until you close them.
+ * connections already accepted stay open until you close them. With
+ * `handlers`, every accepted socket is an {@link EventSocket} that calls
+ * them, and the server is an {@link EventServer}.
  *
  * @throws `EADDRINUSE` (with `address` and `port`) when the port is taken; `ERR_*` for bad options
  *
@@ -54,9 +64,18 @@ const MAX_CONNECTIONS = 2 ** 31 - 1;
  *   await socket.close();
  * }
  * ```
+ *
+ * @example
+ * ```ts
+ * // The event API: an echo server.
+ * const server = await listen({ port: 7000, handlers: { data: (socket, bytes) => socket.write(bytes) } });
+ * ```
  */
-export async function listen(options: ListenOptions = {}): Promise<Server> {
+export function listen<T = undefined>(options: EventListenOptions<T>): Promise<EventServer>;
+export function listen(options?: ListenOptions): Promise<Server>;
+export async function listen(options: ListenOptions | EventListenOptions<unknown> = {}): Promise<Server | EventServer> {
   validateObject(options, 'options', true);
+  const events = eventsOf(options);
   const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
   const port = checkPort(options.port ?? 0, 'options.port', true);
   const backlog = options.backlog ?? 511;
@@ -67,18 +86,26 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
   if (typeof multishot !== 'boolean') throw invalidArgType('options.multishot', 'of type boolean', multishot);
   const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   validateInteger(maxConnections, 'options.maxConnections', 0, MAX_CONNECTIONS);
-  const onConnection = options.onConnection;
+  const onConnection = (options as ListenOptions).onConnection;
   if (onConnection !== undefined) validateFunction(onConnection, 'options.onConnection');
   const driver = socketDriverFor(options.backend);
   const { address, family } = await numericHost(host);
+  const request = { host: address, family, port, backlog, acceptDepth, multishot };
+  if (events) {
+    const eventServer = new TcpEventServer(driver.backend, maxConnections, events);
+    const server = new TcpServer(driver.backend, maxConnections, { onDriver: eventServer.adopt });
+    server.listening(await driver.listen(request, server.admit));
+    return eventServer.listening(server);
+  }
   const server = new TcpServer(driver.backend, maxConnections, { onConnection });
-  const listener = await driver.listen({ host: address, family, port, backlog, acceptDepth, multishot }, server.admit);
+  const listener = await driver.listen(request, server.admit);
   return server.listening(listener);
 }
 
 /**
  * Connects to host:port (ConnectEx on Windows, an io_uring connect, or a
- * non-blocking connect on the reactor).
+ * non-blocking connect on the reactor). With `handlers`, resolves with an
+ * {@link EventSocket} that calls them (`open` first).
  *
  * @throws `ECONNREFUSED` (with `address` and `port`) when nothing listens; `AbortError` when `signal` aborts
  *
@@ -92,16 +119,48 @@ export async function listen(options: ListenOptions = {}): Promise<Server> {
  * await socket.recv(reply);
  * await socket.close();
  * ```
+ *
+ * @example
+ * ```ts
+ * const events = await connect({ port: 7000, handlers: { data: (socket, bytes) => console.log(bytes.length) } });
+ * events.end('bye');
+ * ```
  */
-export async function connect(options: ConnectOptions): Promise<Socket> {
+export function connect<T = undefined>(options: EventConnectOptions<T>): Promise<EventSocket<T>>;
+export function connect(options: ConnectOptions): Promise<Socket>;
+export async function connect(options: ConnectOptions | EventConnectOptions<unknown>): Promise<Socket | EventSocket<unknown>> {
   validateObject(options, 'options');
+  const events = eventsOf(options);
   const host = checkHost(options.host ?? '127.0.0.1', 'options.host');
   const port = checkPort(options.port, 'options.port', false);
   const signal = checkOpOptions({ signal: options.signal });
   const driver = socketDriverFor(options.backend);
   const { address, family } = await numericHost(host);
-  return new TcpSocket(driver.backend, await driver.connect(address, family, port, signal));
+  const socket = await driver.connect(address, family, port, signal);
+  if (events) return openEventSocket(driver.backend, socket, events);
+  return new TcpSocket(driver.backend, socket);
 }
+
+/**
+ * Options of an event server: {@link listen}'s, with `handlers` (every
+ * accepted socket is an {@link EventSocket}) instead of `onConnection`.
+ *
+ * @example
+ * ```ts
+ * const options: EventListenOptions = { port: 0, handlers: { data: (s, bytes) => s.write(bytes) } };
+ * ```
+ */
+export type EventListenOptions<T = undefined> = Omit<ListenOptions, 'onConnection'> & EventOptions<T>;
+
+/**
+ * Options of an event client: {@link connect}'s, with `handlers`.
+ *
+ * @example
+ * ```ts
+ * const options: EventConnectOptions = { port: 7000, handlers: { data: (s, bytes) => console.log(bytes.length) } };
+ * ```
+ */
+export type EventConnectOptions<T = undefined> = ConnectOptions & EventOptions<T>;
 
 /** Options of {@link createEchoServer}. */
 export interface EchoServerOptions {

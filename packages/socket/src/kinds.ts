@@ -33,6 +33,9 @@ export { ACCEPT_ADDRESS_BYTES, ACCEPT_ADDRESS_ENTRY_BYTES };
 /** The socket option number of TCP_NODELAY in the native core's socketSetOption. */
 export const SOCKET_OPTION_NO_DELAY = SOCKET_OPTIONS.noDelay;
 
+/** The socket option number of SO_LINGER with a zero timeout (close resets) in the native core's socketSetOption. */
+export const SOCKET_OPTION_LINGER_ZERO = SOCKET_OPTIONS.lingerZero;
+
 /** The native core's shutdown side for the sending direction (SHUT_WR / SD_SEND). */
 export const SHUTDOWN_SEND = SHUTDOWN_HOW.write;
 

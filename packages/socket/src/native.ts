@@ -29,6 +29,7 @@ import {
   ACCEPT_ADDRESS_ENTRY_BYTES,
   FORWARD_STATS_BYTES,
   SHUTDOWN_SEND,
+  SOCKET_OPTION_LINGER_ZERO,
   SOCKET_OPTION_NO_DELAY,
   SocketOpKinds,
 } from './kinds.js';
@@ -247,6 +248,22 @@ export class NativeSocketDriver implements SocketDriver {
   setNoDelay(on: boolean): void {
     const result = binding().socketSetOption(this.#handle, SOCKET_OPTION_NO_DELAY, on ? 1 : 0);
     if (failed(result)) throw failure(result, 'setsockopt');
+  }
+
+  get idle(): boolean {
+    return this.#ops.size === 0 && this.#sends.length === 0;
+  }
+
+  trySend(buffer: Uint8Array): number {
+    if (!this.#trySend || this.#sends.length !== 0 || this.#ops.closed) return 0;
+    return Math.max(0, binding().socketTrySend(this.#handle, buffer));
+  }
+
+  resetOnClose(): void {
+    // After close() the handle's number may belong to another socket.
+    if (this.#ops.closed) return;
+    // A failure (the connection is gone already) leaves nothing to reset.
+    binding().socketSetOption(this.#handle, SOCKET_OPTION_LINGER_ZERO, 1);
   }
 }
 

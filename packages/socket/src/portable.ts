@@ -32,7 +32,7 @@ interface PortableSend extends QueuedSend {
 }
 
 /** net's error of a stream op, in the shape every backend gives (`recv ECONNRESET`, syscall `recv`/`send`). */
-function streamError(error: unknown, syscall: string): Error {
+export function streamError(error: unknown, syscall: string): Error {
   const e = error as { code?: unknown; errno?: unknown };
   if (typeof e?.code !== 'string' || typeof e.errno !== 'number') return error as Error;
   return systemError({ code: e.code, errno: e.errno, syscall, wording: 'net', cause: error });
@@ -46,8 +46,19 @@ interface Reader {
   onAbort: (() => void) | undefined;
 }
 
+/** What {@link PortableSocketDriver.takeOver} hands over. */
+export interface PortableTakeOver {
+  socket: net.Socket;
+  /** Received, not read yet. */
+  chunks: Buffer[];
+  /** The peer's FIN came. */
+  ended: boolean;
+  /** net's error, if the connection failed. */
+  error: unknown;
+}
+
 /** A socket on node:net. */
-class PortableSocketDriver implements SocketDriver {
+export class PortableSocketDriver implements SocketDriver {
   readonly names: SocketNames;
   readonly #socket: net.Socket;
   readonly #chunks: Buffer[] = [];
@@ -55,6 +66,7 @@ class PortableSocketDriver implements SocketDriver {
   #ended = false;
   #error: unknown;
   #closed = false;
+  #reset = false;
   readonly #readers: Reader[] = [];
   readonly #onClose: (() => void) | undefined;
   readonly #sends = new SendQueue<PortableSend>();
@@ -73,36 +85,70 @@ class PortableSocketDriver implements SocketDriver {
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
     };
-    socket.on('data', (chunk: Buffer) => {
-      this.#chunks.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued >= HIGH_WATER) socket.pause();
-      this.#serve();
-    });
-    socket.on('end', () => {
-      this.#ended = true;
-      this.#serve();
-    });
-    socket.on('error', (error) => {
-      this.#error = error;
-      this.#serve();
-    });
-    socket.on('close', () => {
-      this.#ended = true;
-      this.#serve();
-      // A connection that failed under a send: what the kernel took is known.
-      for (const send of this.#sends.list()) {
-        this.#settleSend(send, this.#sendFailure(), send.written);
-      }
-      // The connection is over, the socket is not closed: as on the native
-      // backends, only close() closes it (and the server counts it until
-      // then); a recv says 0, or the error.
-    });
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onSocketClose);
     socket.resume();
   }
 
+  readonly #onData = (chunk: Buffer): void => {
+    this.#chunks.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued >= HIGH_WATER) this.#socket.pause();
+    this.#serve();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#serve();
+  };
+
+  readonly #onError = (error: unknown): void => {
+    this.#error = error;
+    this.#serve();
+  };
+
+  readonly #onSocketClose = (): void => {
+    this.#ended = true;
+    this.#serve();
+    // A connection that failed under a send: what the kernel took is known.
+    for (const send of this.#sends.list()) {
+      this.#settleSend(send, this.#sendFailure(), send.written);
+    }
+    // The connection is over, the socket is not closed: as on the native
+    // backends, only close() closes it (and the server counts it until
+    // then); a recv says 0, or the error.
+  };
+
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get idle(): boolean {
+    return this.#readers.length === 0 && this.#sends.length === 0 && this.#chunk === 0;
+  }
+
+  /**
+   * Hands the net.Socket over (to the event driver): this driver stops
+   * listening to it and pauses it; what it received and nobody read yet,
+   * and whether the stream ended or failed, go with it. close() still
+   * destroys it and runs `onClose`.
+   */
+  takeOver(): PortableTakeOver {
+    const socket = this.#socket;
+    socket.pause();
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onSocketClose);
+    const chunks = this.#chunks.splice(0);
+    this.#queued = 0;
+    return { socket, chunks, ended: this.#ended, error: this.#error };
+  }
+
+  resetOnClose(): void {
+    this.#reset = true;
   }
 
   #serve(): void {
@@ -258,7 +304,8 @@ class PortableSocketDriver implements SocketDriver {
         resolve();
       } else {
         this.#socket.once('close', () => resolve());
-        this.#socket.destroy();
+        if (this.#reset) this.#socket.resetAndDestroy();
+        else this.#socket.destroy();
       }
     }).then(() => {
       this.#onClose?.();

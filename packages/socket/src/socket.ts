@@ -6,12 +6,13 @@
  */
 import type { Duplex } from 'node:stream';
 
-import { AbortError, type BackendName, invalidArgType } from '@overlapped/common';
+import { AbortError, type BackendName, invalidArgType, validateObject } from '@overlapped/common';
 
-import type { AcceptedConnection, ListenerDriver, SocketDriver } from './driver.js';
+import type { AcceptedConnection, ListenerDriver, SocketDriver, SocketNames } from './driver.js';
+import { type EventOptions, type EventSocket, eventConfig, openEventSocket } from './events.js';
 import { socketToStream } from './stream.js';
 import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
+import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, codedStateError, socketClosed, withBytesWritten } from './util.js';
 
 /**
  * What {@link forward} needs of a socket, past its public API: its driver,
@@ -33,7 +34,7 @@ export class TcpSocket implements Socket {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly #driver: SocketDriver;
+  #driver: SocketDriver;
   readonly #closeCancels = new Set<() => void>();
   #shutdown: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -105,6 +106,51 @@ export class TcpSocket implements Socket {
   toStream(): Duplex {
     return socketToStream(this);
   }
+
+  attach<T = undefined>(handlers: EventOptions<T>['handlers'], options?: Omit<EventOptions<T>, 'handlers'>): EventSocket<T> {
+    validateObject(options, 'options', true);
+    const config = eventConfig({ ...options, handlers } as EventOptions<unknown>, 'options');
+    if (this.#driver.closed) throw socketClosed('attach');
+    if (!this.#driver.idle || this.#shutdown || this.#closeCancels.size > 0) {
+      throw codedStateError('attach() needs a socket with no recv, send or forward in flight that was not shut down');
+    }
+    const driver = this.#driver;
+    this.#driver = new AttachedDriver(driver.names);
+    return openEventSocket<T>(this.backend, driver, config);
+  }
+}
+
+/** What a Socket holds once attach() gave its connection to an event socket: a closed socket. */
+class AttachedDriver implements SocketDriver {
+  readonly closed = true;
+  readonly idle = true;
+  readonly names: SocketNames;
+
+  constructor(names: SocketNames) {
+    this.names = names;
+  }
+
+  recv(): Promise<number> {
+    return Promise.reject(socketClosed('recv'));
+  }
+
+  send(): Promise<number> {
+    return Promise.reject(withBytesWritten(socketClosed('send'), 0));
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.reject(socketClosed('shutdown'));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  setNoDelay(): void {
+    throw socketClosed('setNoDelay');
+  }
+
+  resetOnClose(): void {}
 }
 
 /** What a server does with each admitted connection. */
@@ -112,7 +158,9 @@ export type ServerAccept =
   /** Wraps it in a socket, for `onConnection` (or the iterator when absent). */
   | { onConnection: ((socket: Socket) => void) | undefined }
   /** Hands the backend's raw connection over (the echo server's own loops). */
-  | { onAccepted: (connection: AcceptedConnection) => void };
+  | { onAccepted: (connection: AcceptedConnection) => void }
+  /** Hands the opened socket's driver over (an event server's sockets). */
+  | { onDriver: (driver: SocketDriver) => void };
 
 /**
  * A listening socket over a backend's {@link ListenerDriver}: admits each
@@ -192,6 +240,10 @@ export class TcpServer implements Server {
       return;
     }
     this.#connections++;
+    if ('onDriver' in this.#accept) {
+      this.#accept.onDriver(driver);
+      return;
+    }
     const socket = new TcpSocket(this.backend, driver);
     const onConnection = this.#accept.onConnection;
     if (onConnection) onConnection(socket);

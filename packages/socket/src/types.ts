@@ -5,6 +5,8 @@ import type { Duplex } from 'node:stream';
 
 import type { BackendName, BackendRequest } from '@overlapped/common';
 
+import type { EventOptions, EventSocket, SocketHandlers } from './events.js';
+
 /** Options of one op: `signal` cancels it (it then rejects with an `AbortError`). */
 export interface OpOptions {
   signal?: AbortSignal;
@@ -70,6 +72,21 @@ export interface Socket extends AsyncDisposable {
   setNoDelay(on?: boolean): void;
   /** A Node Duplex over this socket, for code that wants streams. */
   toStream(): Duplex;
+  /**
+   * Hands the connection to the event API: the returned socket calls
+   * `handlers` from now on (its `open` at once), and this Socket is closed
+   * for use (its ops reject with `ERR_SOCKET_CLOSED`; its close() does
+   * nothing). Needs a socket with no recv, send or forward in flight that
+   * was not shut down (`ERR_INVALID_STATE`).
+   *
+   * @example
+   * ```ts
+   * const socket = await connect({ port: 7000 });
+   * await socket.send(Buffer.from('HELLO\n')); // a handshake on the promise API
+   * const events = socket.attach({ data: (s, bytes) => console.log(bytes.length) });
+   * ```
+   */
+  attach<T = undefined>(handlers: SocketHandlers<T>, options?: Omit<EventOptions<T>, 'handlers'>): EventSocket<T>;
 }
 
 /**

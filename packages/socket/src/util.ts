@@ -35,6 +35,11 @@ export function socketClosed(syscall: string): Error & { code: string } {
   return codedError('ERR_SOCKET_CLOSED', `Socket is closed (${syscall})`, { syscall });
 }
 
+/** ERR_INVALID_STATE: the call does not fit the object's state. */
+export function codedStateError(message: string): Error & { code: string } {
+  return codedError('ERR_INVALID_STATE', `Invalid state: ${message}`);
+}
+
 /** Checks a buffer argument and returns it as a Uint8Array view of the same memory. */
 export function checkBuffer(buffer: unknown, name = 'buffer'): Uint8Array {
   validateBufferSource(buffer, name);

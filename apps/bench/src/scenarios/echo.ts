@@ -14,7 +14,8 @@
  * a user of another runtime writes (Bun's `Bun.listen` and its `node:net`,
  * Deno's `Deno.listen`; each skipped with the reason where its binary is
  * missing or cannot run), and, when @overlapped/socket is built,
- * echo-server in `native` mode per native backend and in `js` mode per
+ * echo-server in `native` mode per native backend and in `js` mode (the
+ * recv/send promises) and `events` mode (JS handlers on the event API) per
  * backend (portable included).
  */
 import { existsSync } from 'node:fs';
@@ -168,6 +169,9 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
   for (const backend of backends.js) {
     specs.push({ name: `overlapped js (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'js', '--backend', backend, ...common] });
   }
+  for (const backend of backends.js) {
+    specs.push({ name: `overlapped events (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'events', '--backend', backend, ...common] });
+  }
   return specs;
 }
 
@@ -275,6 +279,8 @@ export async function echoScenarios(options: {
           goals.push({ goal: `${c.name}: rt/s vs reference >= 1`, value: c.rateVsReference ?? NaN, limit: 1, met: (c.rateVsReference ?? 0) >= 1 });
         } else if (c.name.startsWith('overlapped js')) {
           goals.push({ goal: `${c.name}: CPU/rt vs net <= 0.8`, value: c.cpuVsNet ?? NaN, limit: 0.8, met: (c.cpuVsNet ?? Infinity) <= 0.8 });
+        } else if (c.name === 'overlapped events (io_uring)' && c.cpuVsBunListen !== undefined) {
+          goals.push({ goal: `${c.name}: CPU/rt vs Bun.listen <= 1`, value: c.cpuVsBunListen, limit: 1, met: c.cpuVsBunListen <= 1 });
         }
       }
       for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);

@@ -1,0 +1,4 @@
+import { defineSocketEventsSuite } from '../src/index.js';
+import { runOnBackend } from './define-backend-suite.js';
+
+runOnBackend('threadpool', defineSocketEventsSuite);

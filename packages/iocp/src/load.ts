@@ -63,6 +63,23 @@ export interface NativeBinding {
   socketTrySend(socket: number, bytes: Uint8Array): number;
   /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
   socketClose(socket: number): 0 | [number, number];
+  /**
+   * The sockets' event driver on the JS thread's event loop (Linux builds):
+   * its kind ('poll'), or '' where the process's event loop is out of reach.
+   */
+  eventsKind?(): string;
+  /** Starts the driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. 0 or a negative errno. */
+  eventsInit?(data: ArrayBuffer, records: Int32Array, onBatch: (count: number) => void): number;
+  /** Takes over a connected socket: its connection id, or a negative errno. */
+  eventsOpen?(socket: number): number;
+  /** Sends now what the kernel takes and queues the rest: bytes queued, or a negative errno (the connection is closed then). */
+  eventsWrite?(id: number, bytes: Uint8Array): number;
+  eventsEnd?(id: number): void;
+  eventsPause?(id: number): void;
+  eventsResume?(id: number): void;
+  /** True when it closed now; false when a closed record follows once the queue is out. */
+  eventsClose?(id: number): boolean;
+  eventsReset?(id: number): void;
 }
 
 /** The folder this package is installed in. */

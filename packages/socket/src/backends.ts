@@ -11,7 +11,9 @@ import {
 import { nativeCandidates } from '@overlapped/iocp';
 
 import type { SocketBackendDriver } from './driver.js';
+import type { EventDriver } from './event-driver.js';
 import { NativeSocketBackend } from './native.js';
+import { nativeEventDriver } from './native-events.js';
 import { PortableSocketBackend } from './portable.js';
 
 /**
@@ -41,4 +43,13 @@ export function socketDriverFor(request: BackendRequest | undefined): SocketBack
     drivers.set(backend, driver);
   }
   return driver;
+}
+
+/**
+ * The event driver of `backend`'s sockets when it has its own (io_uring and
+ * threadpool: the native driver on the JS thread's event loop), else
+ * undefined (the generic driver over the socket's recv and send serves).
+ */
+export function eventDriverFor(backend: BackendName): EventDriver | undefined {
+  return backend === 'io_uring' || backend === 'threadpool' ? nativeEventDriver(backend) : undefined;
 }

@@ -165,6 +165,10 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
   for (const backend of backends.native) {
     specs.push({ name: `overlapped native (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'native', '--backend', backend, ...common] });
   }
+  for (const backend of backends.native.filter((name) => name !== 'iocp')) {
+    const args = [benchScript('servers/overlapped-events-echo.js'), backend, '0', '127.0.0.1'];
+    specs.push({ name: `overlapped events (${backend})`, command: process.execPath, args });
+  }
   for (const backend of backends.js) {
     specs.push({ name: `overlapped js (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'js', '--backend', backend, ...common] });
   }

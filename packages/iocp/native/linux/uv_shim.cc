@@ -17,6 +17,7 @@ Api Load(bool* ok) {
   Api api{};
   *ok = Find("uv_handle_size", &api.handle_size) && Find("uv_poll_init", &api.poll_init) &&
         Find("uv_poll_start", &api.poll_start) && Find("uv_poll_stop", &api.poll_stop) &&
+        Find("uv_check_init", &api.check_init) && Find("uv_check_start", &api.check_start) &&
         Find("uv_close", &api.close) && Find("uv_ref", &api.ref) && Find("uv_unref", &api.unref);
   return api;
 }

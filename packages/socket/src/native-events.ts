@@ -1,10 +1,13 @@
 /**
- * The native event driver ('poll'): the native core watches the event
- * sockets of this JS environment on its own event loop, reads each
- * readable one into a shared buffer and calls {@link NativeEventDriver}
- * once per wake with a batch of records, which are dispatched here to the
- * connections' sinks. Writes are sent at once by the native core on this
- * thread; what the kernel does not take is queued natively.
+ * The native event drivers (native/linux/events.cc): the native core serves
+ * this JS environment's event sockets on its own event loop, and calls
+ * {@link NativeEventDriver} once per wake with a batch of records, which are
+ * dispatched here to the connections' sinks. 'uring' (io_uring sockets):
+ * a multishot recv per socket into a ring of buffers, the ring's eventfd on
+ * the event loop; 'poll' (threadpool sockets, and io_uring where the kernel
+ * lacks what 'uring' needs): a uv_poll per socket, one recv per readable
+ * socket into a shared buffer. Writes are sent at once by the native core on
+ * this thread; what the kernel does not take is queued natively.
  */
 import { type NativeBackendName, systemError } from '@overlapped/common';
 
@@ -20,7 +23,11 @@ const WRITABLE = 3;
 const CLOSED = 4;
 const SYSCALLS = ['close', 'read', 'write'];
 
-const DATA_BYTES = 256 * 1024;
+// The 'uring' driver's 64 ring buffers of 16 KiB and its 64 KiB of scratch.
+const DATA_BYTES = 64 * 16 * 1024 + 64 * 1024;
+// The drivers' numbers in the native calls.
+const DRIVERS = { poll: 0, uring: 1 } as const;
+type DriverKind = keyof typeof DRIVERS;
 const RECORD_COUNT = 2048;
 
 function connectionError(errno: number, syscall: string): Error | undefined {
@@ -34,6 +41,7 @@ type HandedOver = Pick<NativeSocketDriver, 'handOver' | 'handedOverClosed'>;
 class NativeEventConnection implements EventConnection {
   readonly sink: EventSink;
   readonly #driver: NativeEventDriver;
+  readonly #index: number;
   readonly #id: number;
   readonly #handle: number;
   readonly #socket: HandedOver;
@@ -41,6 +49,7 @@ class NativeEventConnection implements EventConnection {
 
   constructor(driver: NativeEventDriver, id: number, handle: number, socket: HandedOver, sink: EventSink) {
     this.#driver = driver;
+    this.#index = driver.index;
     this.#id = id;
     this.#handle = handle;
     this.#socket = socket;
@@ -49,7 +58,7 @@ class NativeEventConnection implements EventConnection {
 
   write(bytes: Uint8Array): number {
     if (this.#closed) return 0;
-    const queued = binding().eventsWrite!(this.#id, bytes);
+    const queued = binding().eventsWrite!(this.#index, this.#id, bytes);
     if (queued >= 0) return queued;
     // The connection died under the send: the native core closed it.
     this.#later(connectionError(queued, 'write'));
@@ -57,15 +66,15 @@ class NativeEventConnection implements EventConnection {
   }
 
   end(): void {
-    if (!this.#closed) binding().eventsEnd!(this.#id);
+    if (!this.#closed) binding().eventsEnd!(this.#index, this.#id);
   }
 
   pause(): void {
-    if (!this.#closed) binding().eventsPause!(this.#id);
+    if (!this.#closed) binding().eventsPause!(this.#index, this.#id);
   }
 
   resume(): void {
-    if (!this.#closed) binding().eventsResume!(this.#id);
+    if (!this.#closed) binding().eventsResume!(this.#index, this.#id);
   }
 
   setNoDelay(on: boolean): void {
@@ -73,12 +82,12 @@ class NativeEventConnection implements EventConnection {
   }
 
   close(): void {
-    if (!this.#closed && binding().eventsClose!(this.#id)) this.#later(undefined);
+    if (!this.#closed && binding().eventsClose!(this.#index, this.#id)) this.#later(undefined);
   }
 
   reset(): void {
     if (this.#closed) return;
-    binding().eventsReset!(this.#id);
+    binding().eventsReset!(this.#index, this.#id);
     this.#later(undefined);
   }
 
@@ -108,15 +117,19 @@ class NativeEventConnection implements EventConnection {
 
 /** The native event driver of one JS environment (see the module's comment). */
 export class NativeEventDriver implements EventDriver {
-  readonly kind: string;
+  readonly kind: DriverKind;
+  /** The driver's number in the native calls. */
+  readonly index: number;
   readonly #connections: (NativeEventConnection | undefined)[] = [];
   readonly #records = new Int32Array(RECORD_COUNT * 4);
   readonly #bytes = new Uint8Array(DATA_BYTES);
 
-  constructor(kind: string) {
+  /** Starts the native driver `kind`; throws the system error that stops it (the kernel lacks what it needs). */
+  constructor(kind: DriverKind) {
     this.kind = kind;
-    const result = binding().eventsInit!(this.#bytes.buffer as ArrayBuffer, this.#records, this.#onBatch);
-    if (result < 0) throw systemError({ errno: result, syscall: 'epoll_create', wording: 'net' });
+    this.index = DRIVERS[kind];
+    const result = binding().eventsInit!(this.index, this.#bytes.buffer as ArrayBuffer, this.#records, this.#onBatch);
+    if (result < 0) throw systemError({ errno: result, syscall: kind === 'uring' ? 'io_uring_setup' : 'uv_poll', wording: 'net' });
   }
 
   open(socket: SocketDriver, sink: EventSink): EventConnection {
@@ -127,7 +140,7 @@ export class NativeEventDriver implements EventDriver {
     }
     const handedOver = socket as unknown as HandedOver;
     const handle = handedOver.handOver();
-    const id = binding().eventsOpen!(handle);
+    const id = binding().eventsOpen!(this.index, handle);
     if (id < 0) {
       binding().socketClose(handle);
       handedOver.handedOverClosed();
@@ -177,23 +190,34 @@ export class NativeEventDriver implements EventDriver {
   };
 }
 
-// The native core has one event driver per environment: every copy of this
-// module in the environment shares it.
-const shared = Symbol.for('@overlapped/socket:native-event-driver');
-type Shared = { [shared]?: NativeEventDriver | null };
+// The native core has each event driver once per environment: every copy
+// of this module in the environment shares them.
+const shared = Symbol.for('@overlapped/socket:native-event-drivers');
+type Shared = { [shared]?: Map<DriverKind, NativeEventDriver | null> };
+
+function started(kind: DriverKind): NativeEventDriver | undefined {
+  const scope = globalThis as Shared;
+  const drivers = (scope[shared] ??= new Map());
+  if (!drivers.has(kind)) {
+    try {
+      drivers.set(kind, binding().eventsKind?.() ? new NativeEventDriver(kind) : null);
+    } catch {
+      drivers.set(kind, null);
+    }
+  }
+  return drivers.get(kind) ?? undefined;
+}
 
 /**
- * The native event driver for sockets of `backend` (io_uring, threadpool),
- * or undefined where the native core has none (Windows, other systems, a
- * process whose event loop it cannot reach): the generic driver serves
- * them then.
+ * The native event driver for sockets of `backend`: 'uring' for io_uring
+ * (or 'poll' where the kernel lacks multishot recv or buffer rings),
+ * 'poll' for threadpool; undefined where the native core has none
+ * (Windows, other systems, a process whose event loop it cannot reach): the
+ * generic driver serves them then. `OVERLAPPED_EVENT_DRIVER=poll` keeps
+ * io_uring sockets on 'poll'.
  */
 export function nativeEventDriver(backend: NativeBackendName): EventDriver | undefined {
   if (backend === 'iocp') return undefined;
-  const scope = globalThis as Shared;
-  if (scope[shared] === undefined) {
-    const kind = binding().eventsKind?.() ?? '';
-    scope[shared] = kind === '' ? null : new NativeEventDriver(kind);
-  }
-  return scope[shared] ?? undefined;
+  if (backend === 'io_uring' && process.env.OVERLAPPED_EVENT_DRIVER !== 'poll') return started('uring') ?? started('poll');
+  return started('poll');
 }

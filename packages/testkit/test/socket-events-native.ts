@@ -110,8 +110,9 @@ function runChild(source: string): { status: number | null; stdout: string; stde
 
 export function defineNativeEventSuite(backend: BackendName): void {
   describe(`native event driver [${backend}]`, () => {
-    it('is the poll driver', () => {
-      expect(eventDriverFor(backend)?.kind).toBe('poll');
+    it(`is the ${backend === 'io_uring' ? 'uring' : 'poll'} driver`, () => {
+      const expected = backend === 'io_uring' && process.env.OVERLAPPED_EVENT_DRIVER !== 'poll' ? 'uring' : 'poll';
+      expect(eventDriverFor(backend)?.kind).toBe(expected);
     });
 
     it('echoes byte-exact from 1 B to 1 MiB', async () => {

@@ -589,8 +589,8 @@ void EventLoop::Received(Conn* conn, const io_uring_cqe& cqe) {
   if (!more) conn->recv_posted = false;
   if ((cqe.flags & IORING_CQE_F_BUFFER) != 0) {
     const auto buffer = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    used_buffers_.push_back(buffer);
-    if (cqe.res > 0 && !conn->dead) {
+    // A closing socket's bytes are dropped; a paused one's are held.
+    if (cqe.res > 0 && !conn->dead && !conn->close_requested) {
       const uint8_t* bytes = data_ + static_cast<size_t>(buffer) * kRingBufferBytes;
       if (!conn->CanRead() || !conn->held.empty()) {
         Hold(conn, bytes, static_cast<size_t>(cqe.res));
@@ -598,6 +598,9 @@ void EventLoop::Received(Conn* conn, const io_uring_cqe& cqe) {
         Push(conn, kData, static_cast<int32_t>(buffer * kRingBufferBytes), cqe.res);
       }
     }
+    // Noted after the record: a full batch delivered by Push recycles only
+    // the buffers before this one.
+    used_buffers_.push_back(buffer);
   }
   if (!conn->dead) {
     if (cqe.res == 0) {

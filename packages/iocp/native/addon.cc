@@ -5,6 +5,7 @@
 #include "common/aligned_buffer.h"
 #include "common/backend.h"
 #include "common/env_handles.h"
+#include "common/events.h"
 #include "common/op_table_export.h"
 #include "common/port.h"
 #include "common/sockets.h"
@@ -47,6 +48,11 @@ static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New<Probe>(env, "probe"));
   exports.Set("allocAligned", Napi::Function::New<AllocAligned>(env, "allocAligned"));
   ExportSocketCalls(env, exports);
+#ifdef __linux__
+  // The sockets' event driver on the JS thread's event loop (Linux only:
+  // elsewhere the event API runs on the generic driver).
+  ExportEventCalls(env, exports);
+#endif
   // The op table's id: the loader refuses a core built from another table.
   exports.Set("abiVersion", Napi::String::New(env, kOpTableAbiId));
   exports.Set("opTable", OpTableExport(env));

@@ -31,7 +31,7 @@
             "<!@(node -p \"require('fs').readdirSync('linux').filter(f => f.endsWith('.cc')).map(f => 'linux/' + f).join(' ')\")",
             "<!@(node -p \"require('fs').readdirSync('posix').filter(f => f.endsWith('.cc') && f !== 'registry_posix.cc' && f !== 'poll_readiness.cc').map(f => 'posix/' + f).join(' ')\")"
           ],
-          "libraries": ["-lpthread"],
+          "libraries": ["-lpthread", "-ldl"],
           "ldflags": ["-Wl,-z,now"]
         }],
         ["OS!='linux' and OS!='win'", {

@@ -144,7 +144,7 @@ export async function buildFromSource({ cxx = process.env.CXX || 'c++', cc = pro
   const linkFlags =
     process.platform === 'darwin'
       ? ['-bundle', '-undefined', 'dynamic_lookup', '-pthread']
-      : ['-shared', '-pthread', '-Wl,-z,now'];
+      : ['-shared', '-pthread', '-Wl,-z,now', '-ldl'];
   return compileAddon({ cxx, cc, compileFlags, linkFlags, sources: addonSources(), output: fromSourceOutput() });
 }
 

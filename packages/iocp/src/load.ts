@@ -63,6 +63,24 @@ export interface NativeBinding {
   socketTrySend(socket: number, bytes: Uint8Array): number;
   /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
   socketClose(socket: number): 0 | [number, number];
+  /**
+   * The sockets' event drivers on the JS thread's event loop (Linux builds):
+   * 'poll' where the process's event loop can be reached, else ''. Every
+   * other events* call names its driver first: 0 'poll', 1 'uring'.
+   */
+  eventsKind?(): string;
+  /** Starts a driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. 0 or a negative errno. */
+  eventsInit?(driver: number, data: ArrayBuffer, records: Int32Array, onBatch: (count: number) => void): number;
+  /** Takes over a connected socket: its connection id, or a negative errno. */
+  eventsOpen?(driver: number, socket: number): number;
+  /** Sends now what the kernel takes and queues the rest: bytes queued, or a negative errno (the connection is closed then). */
+  eventsWrite?(driver: number, id: number, bytes: Uint8Array): number;
+  eventsEnd?(driver: number, id: number): void;
+  eventsPause?(driver: number, id: number): void;
+  eventsResume?(driver: number, id: number): void;
+  /** True when it closed now; false when a closed record follows once the queue is out. */
+  eventsClose?(driver: number, id: number): boolean;
+  eventsReset?(driver: number, id: number): void;
 }
 
 /** The folder this package is installed in. */

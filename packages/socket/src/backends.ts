@@ -13,14 +13,17 @@ import { nativeCandidates } from '@overlapped/iocp';
 import type { SocketBackendDriver } from './driver.js';
 import { registerEventDriver } from './event-driver.js';
 import { NativeSocketBackend } from './native.js';
+import { nativeEventDriver } from './native-events.js';
 import { NodeEventDriver } from './node-events.js';
 import { OpsEventDriver } from './ops-events.js';
 import { PortableSocketBackend } from './portable.js';
 
-// The event driver of each backend: one line each. The generic 'ops'
-// driver serves every native backend that has no driver of its own.
-registerEventDriver('io_uring', () => new OpsEventDriver());
-registerEventDriver('threadpool', () => new OpsEventDriver());
+// The event driver of each backend: one line each. io_uring and threadpool
+// sockets run on the native drivers on the JS thread's event loop
+// (native-events.ts) where the core has them; the generic 'ops' driver
+// serves every native backend that has none.
+registerEventDriver('io_uring', () => nativeEventDriver('io_uring') ?? new OpsEventDriver());
+registerEventDriver('threadpool', () => nativeEventDriver('threadpool') ?? new OpsEventDriver());
 registerEventDriver('iocp', () => new OpsEventDriver());
 registerEventDriver('portable', () => new NodeEventDriver());
 
@@ -52,3 +55,4 @@ export function socketDriverFor(request: BackendRequest | undefined): SocketBack
   }
   return driver;
 }
+

@@ -171,6 +171,22 @@ export class NativeSocketDriver implements SocketDriver {
     return this.#ops.submit(forwardRequest(this.#handle, to.#handle, buffer, stats), done);
   }
 
+  /**
+   * Hands the socket's handle to an event driver (no op may be in flight):
+   * the socket is closed to ops from then on and the driver owns the
+   * handle; it calls {@link handedOverClosed} once it closed it.
+   */
+  handOver(): number {
+    leaked.unregister(this.#ops);
+    this.#ops.close();
+    return this.#handle;
+  }
+
+  /** The event driver closed the handle it was handed: the socket's `onClose` runs. */
+  handedOverClosed(): void {
+    this.#onClose?.();
+  }
+
   recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
     return this.#ops.run({ kind: SocketOpKinds.recv, handle: this.#handle, buffers: buffer }, RECV, signal);
   }

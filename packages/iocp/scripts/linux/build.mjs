@@ -70,6 +70,8 @@ export async function buildLinuxPrebuild(arch) {
       '-Wl,-z,now',
       '-Wl,-z,noexecstack',
       '-s',
+      // dlsym (the event driver finds the process's libuv): libdl before glibc 2.34.
+      '-ldl',
     ];
     const staged = join(workDir, 'out', 'overlapped.node');
     await compileAddon({

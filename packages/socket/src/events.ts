@@ -220,6 +220,12 @@ class TcpEventSocket implements EventSocket<unknown> {
   // Bytes moved since the timer last looked, and whether it fired in this idle period.
   #active = false;
   #timedOut = false;
+  // pause(): a driver may still hand over bytes it had already received
+  // (a batch read before the pause); they wait here, copied, with a FIN
+  // behind them, until resume().
+  #paused = false;
+  #held: Uint8Array[] = [];
+  #endHeld = false;
 
   constructor(
     backend: BackendName,
@@ -293,11 +299,22 @@ class TcpEventSocket implements EventSocket<unknown> {
   }
 
   pause(): void {
-    if (!this.#closing) this.#connection.pause();
+    if (this.#closing) return;
+    this.#paused = true;
+    this.#connection.pause();
   }
 
   resume(): void {
-    if (!this.#closing) this.#connection.resume();
+    if (this.#closing) return;
+    this.#paused = false;
+    // What came in after the pause goes first, in order, then the FIN behind it.
+    while (this.#held.length > 0 && !this.#paused && !this.#closing) this.#deliver(this.#held.shift()!);
+    if (this.#paused || this.#closing) return;
+    if (this.#endHeld) {
+      this.#endHeld = false;
+      this.#onEnd();
+    }
+    if (!this.#paused && !this.#closing) this.#connection.resume();
   }
 
   setTimeout(ms: number): void {
@@ -343,6 +360,14 @@ class TcpEventSocket implements EventSocket<unknown> {
 
   #onData(view: Uint8Array): void {
     if (this.#closing) return;
+    if (this.#paused || this.#held.length > 0) {
+      this.#held.push(view.slice());
+      return;
+    }
+    this.#deliver(view);
+  }
+
+  #deliver(view: Uint8Array): void {
     this.#bytesRead += view.byteLength;
     this.#active = true;
     const data = this.#handlers.data;
@@ -365,6 +390,10 @@ class TcpEventSocket implements EventSocket<unknown> {
 
   #onEnd(): void {
     if (this.#closing || !this.#readable) return;
+    if (this.#paused || this.#held.length > 0) {
+      this.#endHeld = true;
+      return;
+    }
     this.#readable = false;
     const end = this.#handlers.end;
     if (end) this.#call(end);

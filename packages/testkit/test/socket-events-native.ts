@@ -288,7 +288,8 @@ export function defineNativeEventSuite(backend: BackendName): void {
     it('lets the process exit once its event sockets are closed, and not before', () => {
       const child = runChild(`
         const dist = process.env.OVERLAPPED_SOCKET_DIST;
-        const { eventDriverFor, socketDriverFor } = await import(dist + 'backends.js');
+        const { socketDriverFor } = await import(dist + 'backends.js');
+        const { nativeEventDriver: eventDriverFor } = await import(dist + 'native-events.js');
         const backend = ${JSON.stringify(backend)};
         const driver = eventDriverFor(backend);
         const listener = await socketDriverFor(backend).listen({ host: '127.0.0.1', family: 4, port: 0, backlog: 16, acceptDepth: 1, multishot: true }, (accepted) => {
@@ -317,7 +318,8 @@ export function defineNativeEventSuite(backend: BackendName): void {
         const worker = new Worker(\`
           const { parentPort } = await import('node:worker_threads');
           const dist = process.env.OVERLAPPED_SOCKET_DIST;
-          const { eventDriverFor, socketDriverFor } = await import(dist + 'backends.js');
+          const { socketDriverFor } = await import(dist + 'backends.js');
+          const { nativeEventDriver: eventDriverFor } = await import(dist + 'native-events.js');
           const backend = ${JSON.stringify(backend)};
           const driver = eventDriverFor(backend);
           const sink = { data() {}, writable() {}, end() {}, closed() {} };

@@ -174,6 +174,9 @@ class PendingTable {
   }
 }
 
+/** The most ops submitted through submitSpread in one call (more go through submitBatch). */
+const SPREAD_LIMIT = OP_STAGING_CAPACITY;
+
 /** Settled promise records kept for reuse, at most. */
 const SPARE_PROMISE_OPS = 1024;
 
@@ -214,6 +217,8 @@ export class OpTable {
   #staged = 0;
   #flushQueued = false;
   #nextId = 1;
+  // The arguments of a submitSpread call: fields, count, together, buffers.
+  readonly #spreadArgs: Array<Float64Array | number | boolean | Uint8Array | null> = [];
 
   constructor(driver: PortDriver, backend: BackendName, supported: boolean, host: OpTableHost) {
     this.#driver = driver;
@@ -363,7 +368,7 @@ export class OpTable {
     }
     try {
       if (kept === 0) return;
-      const refused = this.#driver.submitBatch?.(fields, kept, buffers);
+      const refused = this.#submit(fields, kept, buffers, false);
       if (refused) {
         for (const [index, code, message] of refused) {
           this.#fail(-(fields[index * BATCH_FIELDS + 1] as number), refusedError(code, message));
@@ -407,7 +412,7 @@ export class OpTable {
     // `together`: the caller waits for the whole batch, so a backend may
     // complete its ops together (the pool does).
     try {
-      const refused = submitBatch.call(this.#driver, fields, count, buffers, true);
+      const refused = this.#submit(fields, count, buffers, true);
       this.#nextId += count;
       const batch: PendingBatch = { kind: 'batch', callback, firstId, holds: staged ? buffers.slice(0, count) : buffers };
       for (let i = 0; i < count; i++) this.#pending.set(firstId + i, batch);
@@ -417,6 +422,26 @@ export class OpTable {
       if (staged) buffers.fill(null, 0, count);
     }
     this.#host.keepAlive();
+  }
+
+  // One native call for `count` staged ops: through submitSpread where the
+  // driver has it (the buffers as arguments, in a list kept for it), else
+  // through submitBatch.
+  #submit(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>, together: boolean): Array<[number, string, string]> | undefined | void {
+    const driver = this.#driver;
+    const spread = driver.submitSpread;
+    if (spread === undefined || count > SPREAD_LIMIT) return driver.submitBatch?.(fields, count, buffers, together);
+    const args = this.#spreadArgs;
+    args[0] = fields;
+    args[1] = count;
+    args[2] = together;
+    for (let i = 0; i < count; i++) args[i + 3] = buffers[i] as Uint8Array | null;
+    args.length = count + 3;
+    try {
+      return Reflect.apply(spread, driver, args) as Array<[number, string, string]> | undefined;
+    } finally {
+      args.fill(null, 3);
+    }
   }
 
   /** Asks the backend to cancel the op with `token`; whether it was in flight. */

@@ -207,6 +207,17 @@ export interface PortDriver {
     buffers: Array<Uint8Array | null>,
     together?: boolean,
   ): Array<[number, string, string]> | undefined | void;
+  /**
+   * {@link submitBatch} with op i's memory (or null) as argument `3 + i`
+   * instead of in a list: the native core takes each buffer with the
+   * call's arguments rather than asking a list for it. Used where present.
+   */
+  submitSpread?(
+    fields: Float64Array,
+    count: number,
+    together: boolean,
+    ...buffers: Array<Uint8Array | null>
+  ): Array<[number, string, string]> | undefined | void;
   /** Asks for the op with `token` to be cancelled; true if it was in flight. */
   cancel?(token: number): boolean;
   /** Whether an op of `kind` submitted multishot completes several times on this backend. */

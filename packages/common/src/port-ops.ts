@@ -109,6 +109,77 @@ interface PendingBatch {
 
 type Pending = PendingOp | PendingPromiseOp | PendingBatch;
 
+/** Slots of the pending table: ids are issued in order, so id & mask spreads them. */
+const PENDING_SLOTS = 4096;
+const PENDING_MASK = PENDING_SLOTS - 1;
+
+/**
+ * The ops in flight by id. Ids are issued in order and most ops finish
+ * soon, so an op lives in the slot `id & mask` of a fixed array: no hash
+ * and no table entry made or rehashed per op. An op whose slot is still
+ * taken by an older one that lasts (an accept, an idle receive) goes to a
+ * Map beside it.
+ */
+class PendingTable {
+  readonly #ids = new Float64Array(PENDING_SLOTS);
+  readonly #records = new Array<Pending | undefined>(PENDING_SLOTS).fill(undefined);
+  readonly #overflow = new Map<number, Pending>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(id: number): Pending | undefined {
+    const slot = id & PENDING_MASK;
+    if (this.#ids[slot] === id) return this.#records[slot];
+    return this.#overflow.size === 0 ? undefined : this.#overflow.get(id);
+  }
+
+  has(id: number): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Records the op with `id` (not in the table). */
+  set(id: number, record: Pending): void {
+    const slot = id & PENDING_MASK;
+    if (this.#ids[slot] === 0) {
+      this.#ids[slot] = id;
+      this.#records[slot] = record;
+    } else {
+      this.#overflow.set(id, record);
+    }
+    this.#size++;
+  }
+
+  /** Removes the op with `id`; whether it was there. */
+  delete(id: number): boolean {
+    const slot = id & PENDING_MASK;
+    if (this.#ids[slot] === id) {
+      this.#ids[slot] = 0;
+      this.#records[slot] = undefined;
+    } else if (this.#overflow.size === 0 || !this.#overflow.delete(id)) {
+      return false;
+    }
+    this.#size--;
+    return true;
+  }
+
+  /** The ids in the table, as a list (safe to change the table while going through it). */
+  ids(): number[] {
+    const ids: number[] = [];
+    for (let slot = 0; slot < PENDING_SLOTS; slot++) if (this.#ids[slot] !== 0) ids.push(this.#ids[slot] as number);
+    for (const id of this.#overflow.keys()) ids.push(id);
+    return ids;
+  }
+}
+
+/** The most ops submitted through submitSpread in one call (more go through submitBatch). */
+const SPREAD_LIMIT = OP_STAGING_CAPACITY;
+
+/** Settled promise records kept for reuse, at most. */
+const SPARE_PROMISE_OPS = 1024;
+
 /** What the op table needs from the port that holds it. */
 export interface OpTableHost {
   /** Whether the port still takes ops (close() was not called). */
@@ -128,7 +199,17 @@ export class OpTable {
   readonly #backend: BackendName;
   readonly #supported: boolean;
   readonly #host: OpTableHost;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable();
+  // Settled runOp records, reused: no record made per op in a steady loop.
+  readonly #spare: PendingPromiseOp[] = [];
+  // Where #capture leaves a new promise's settle functions: one executor
+  // for every promise, not a closure per op.
+  #resolve: ((result: number) => void) | undefined;
+  #reject: ((error: Error) => void) | undefined;
+  readonly #capture = (resolve: (result: number) => void, reject: (error: Error) => void): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
   readonly #staging = new Float64Array(OP_STAGING_CAPACITY * BATCH_FIELDS);
   readonly #buffers = new Array<Uint8Array | null>(OP_STAGING_CAPACITY).fill(null);
   // Each staged buffer's byteLength when its op was called.
@@ -136,6 +217,8 @@ export class OpTable {
   #staged = 0;
   #flushQueued = false;
   #nextId = 1;
+  // The arguments of a submitSpread call: fields, count, together, buffers.
+  readonly #spreadArgs: Array<Float64Array | number | boolean | Uint8Array | null> = [];
 
   constructor(driver: PortDriver, backend: BackendName, supported: boolean, host: OpTableHost) {
     this.#driver = driver;
@@ -171,16 +254,20 @@ export class OpTable {
       settled?.();
       return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     }
-    let entry: PendingPromiseOp | undefined;
-    const promise = new Promise<number>((resolve, reject) => {
-      entry = { kind: 'promise', resolve, reject, details, signal, onAbort: undefined, settled, hold: undefined, length: 0, owner };
-    });
-    const op = entry as PendingPromiseOp;
+    const promise = new Promise<number>(this.#capture);
+    const op = this.#spare.pop() ?? newPromiseOp();
+    op.resolve = this.#resolve as (result: number) => void;
+    op.reject = this.#reject as (error: Error) => void;
+    op.details = details;
+    op.signal = signal;
+    op.settled = settled;
+    op.owner = owner;
     let token: number;
     try {
       token = this.#start(request, op);
     } catch (error) {
       // As from a promise executor: a port that cannot start the op rejects.
+      this.#retire(op);
       settled?.();
       return Promise.reject(error);
     }
@@ -281,7 +368,7 @@ export class OpTable {
     }
     try {
       if (kept === 0) return;
-      const refused = this.#driver.submitBatch?.(fields, kept, buffers);
+      const refused = this.#submit(fields, kept, buffers, false);
       if (refused) {
         for (const [index, code, message] of refused) {
           this.#fail(-(fields[index * BATCH_FIELDS + 1] as number), refusedError(code, message));
@@ -325,7 +412,7 @@ export class OpTable {
     // `together`: the caller waits for the whole batch, so a backend may
     // complete its ops together (the pool does).
     try {
-      const refused = submitBatch.call(this.#driver, fields, count, buffers, true);
+      const refused = this.#submit(fields, count, buffers, true);
       this.#nextId += count;
       const batch: PendingBatch = { kind: 'batch', callback, firstId, holds: staged ? buffers.slice(0, count) : buffers };
       for (let i = 0; i < count; i++) this.#pending.set(firstId + i, batch);
@@ -337,6 +424,26 @@ export class OpTable {
     this.#host.keepAlive();
   }
 
+  // One native call for `count` staged ops: through submitSpread where the
+  // driver has it (the buffers as arguments, in a list kept for it), else
+  // through submitBatch.
+  #submit(fields: Float64Array, count: number, buffers: Array<Uint8Array | null>, together: boolean): Array<[number, string, string]> | undefined | void {
+    const driver = this.#driver;
+    const spread = driver.submitSpread;
+    if (spread === undefined || count > SPREAD_LIMIT) return driver.submitBatch?.(fields, count, buffers, together);
+    const args = this.#spreadArgs;
+    args[0] = fields;
+    args[1] = count;
+    args[2] = together;
+    for (let i = 0; i < count; i++) args[i + 3] = buffers[i] as Uint8Array | null;
+    args.length = count + 3;
+    try {
+      return Reflect.apply(spread, driver, args) as Array<[number, string, string]> | undefined;
+    } finally {
+      args.fill(null, 3);
+    }
+  }
+
   /** Asks the backend to cancel the op with `token`; whether it was in flight. */
   cancel(token: number): boolean {
     if (!this.#pending.has(-token)) return false;
@@ -346,7 +453,7 @@ export class OpTable {
 
   /** Asks the backend to cancel every op in flight (the port is closing). */
   cancelAll(): void {
-    for (const id of this.#pending.keys()) this.#driver.cancel?.(-id);
+    for (const id of this.#pending.ids()) this.#driver.cancel?.(-id);
   }
 
   /** One completion of op `id`, drained from the ring. */
@@ -367,7 +474,7 @@ export class OpTable {
         if (!more) op.owner?.untrack(-id);
         op.callback(status, result, more);
       } else if (op.kind === 'promise') {
-        settlePromise(op, id, status === 0 ? undefined : opError(status, result, op.details, op.signal, op.owner), result);
+        this.#settlePromise(op, id, status === 0 ? undefined : opError(status, result, op.details, op.signal, op.owner), result);
       } else {
         op.callback(id - op.firstId, status, result);
       }
@@ -392,9 +499,34 @@ export class OpTable {
     });
   }
 
+  // Settles a runOp promise, with `result` or with `error`, and keeps its
+  // record for the next op.
+  #settlePromise(op: PendingPromiseOp, id: number, error: Error | undefined, result: number): void {
+    const { resolve, reject, owner, settled } = op;
+    if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
+    this.#retire(op);
+    owner?.untrack(-id);
+    settled?.();
+    if (error === undefined) resolve(result);
+    else reject(error);
+  }
+
+  // Drops what a settled runOp record references and keeps it for reuse.
+  #retire(op: PendingPromiseOp): void {
+    op.resolve = undefined as unknown as (result: number) => void;
+    op.reject = undefined as unknown as (error: Error) => void;
+    op.details = undefined as unknown as OpErrorDetails;
+    op.signal = undefined;
+    op.onAbort = undefined;
+    op.settled = undefined;
+    op.hold = undefined;
+    op.owner = undefined;
+    if (this.#spare.length < SPARE_PROMISE_OPS) this.#spare.push(op);
+  }
+
   #settleFailed(op: Pending, id: number, error: Error): void {
     if (op.kind === 'promise') {
-      settlePromise(op, id, error, 0);
+      this.#settlePromise(op, id, error, 0);
       return;
     }
     try {
@@ -412,13 +544,20 @@ export class OpTable {
   }
 }
 
-// Settles a runOp promise: with `result`, or with `error`.
-function settlePromise(op: PendingPromiseOp, id: number, error: Error | undefined, result: number): void {
-  if (op.onAbort) op.signal?.removeEventListener('abort', op.onAbort);
-  op.owner?.untrack(-id);
-  op.settled?.();
-  if (error === undefined) op.resolve(result);
-  else op.reject(error);
+// A runOp record as new (every field set again when it is taken).
+function newPromiseOp(): PendingPromiseOp {
+  return {
+    kind: 'promise',
+    resolve: undefined as unknown as (result: number) => void,
+    reject: undefined as unknown as (error: Error) => void,
+    details: undefined as unknown as OpErrorDetails,
+    signal: undefined,
+    onAbort: undefined,
+    settled: undefined,
+    hold: undefined,
+    length: 0,
+    owner: undefined,
+  };
 }
 
 // Writes one op's fields at `index` of a submitBatch field array.

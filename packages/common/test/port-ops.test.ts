@@ -145,3 +145,77 @@ describe('buffer checks', () => {
     expect(error.message).toBe('The "buffer" argument\'s ArrayBuffer is detached');
   });
 });
+
+/** A driver that keeps every op in flight until the test completes it. */
+function holdingDriver() {
+  const inFlight = new Map<number, number>();
+  const ready: Array<[number, number, number]> = [];
+  let wake: () => void = () => {};
+  const ring = new ArrayBuffer(4096 * RECORD_WORDS * 8);
+  const take = (token: number, bytes: number) => inFlight.set(token, bytes);
+  const driver: PortDriver = {
+    ring,
+    postBatch: () => {},
+    drain: () => {
+      const view = new Float64Array(ring);
+      const batch = ready.splice(0, 4096);
+      batch.forEach(([token, bytes, status], i) => view.set([0, bytes, token, status], i * RECORD_WORDS));
+      return batch.length;
+    },
+    busy: () => ready.length > 0 || inFlight.size > 0,
+    counters: () => ({ posted: 0, delivered: 0, peakQueued: 0, peakRunning: 0, activePosters: 0 }),
+    setRef: () => {},
+    stopPosters: () => {},
+    destroy: () => {},
+    submit: (_kind, token, _key, _handle, _offset, arg) => {
+      take(token, arg);
+    },
+    submitBatch: (fields, count) => {
+      for (let i = 0; i < count; i++) take(fields[i * 6 + 1] as number, fields[i * 6 + 5] as number);
+    },
+    cancel: (token) => {
+      if (!inFlight.has(token)) return false;
+      inFlight.delete(token);
+      ready.push([token, 0, -125]);
+      queueMicrotask(wake);
+      return true;
+    },
+  };
+  const factory: DriverFactory = (_config, onWake) => {
+    wake = onWake;
+    return { driver, capabilities: { nativeWorkers: true, nativePosters: false, kernelQueue: false, ops: true } };
+  };
+  // Completes every op in flight but `except`, each with its arg as its result.
+  const completeAll = (except: number) => {
+    for (const [token, bytes] of inFlight) {
+      if (token === except) continue;
+      inFlight.delete(token);
+      ready.push([token, bytes, 0]);
+    }
+    queueMicrotask(wake);
+  };
+  return { factory, completeAll };
+}
+
+describe('ops in flight', () => {
+  it('an op that lasts while ten thousand later ones start and finish keeps its own completion, and can be cancelled', async () => {
+    const { factory, completeAll } = holdingDriver();
+    const port = new CompletionPort('io_uring', factory, { threads: 1 });
+    const lasting: Array<[number, number]> = [];
+    const token = port.submitOp({ kind: OpKinds.nop, arg: 7 }, (status, result) => lasting.push([status, result]));
+    for (let round = 0; round < 5; round++) {
+      const results = Array.from({ length: 2000 }, (_, i) => port.runOp({ kind: OpKinds.nop, arg: round * 2000 + i }, { syscall: 'nop' }));
+      await Promise.resolve();
+      completeAll(token);
+      expect(await Promise.all(results)).toEqual(Array.from({ length: 2000 }, (_, i) => round * 2000 + i));
+      expect(port.opsInFlight).toBe(1);
+    }
+    expect(lasting).toEqual([]);
+    expect(port.cancelOp(token)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(lasting).toEqual([[-125, 0]]);
+    expect(port.opsInFlight).toBe(0);
+    expect(port.cancelOp(token)).toBe(false);
+    await port.close();
+  });
+});

@@ -25,6 +25,8 @@ class Port : public Napi::ObjectWrap<Port> {
   ~Port() override;
 
  private:
+  // SubmitBatch and SubmitSpread: `spread` says where the buffers are.
+  Napi::Value SubmitOps(const Napi::CallbackInfo& info, bool spread);
   Napi::Value Ring(const Napi::CallbackInfo& info);
   void PostBatch(const Napi::CallbackInfo& info);
   Napi::Value Drain(const Napi::CallbackInfo& info);
@@ -36,6 +38,7 @@ class Port : public Napi::ObjectWrap<Port> {
   void Destroy(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
   Napi::Value SubmitBatch(const Napi::CallbackInfo& info);
+  Napi::Value SubmitSpread(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Associate(const Napi::CallbackInfo& info);
   Napi::Value OpsInFlight(const Napi::CallbackInfo& info);

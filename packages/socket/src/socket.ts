@@ -10,7 +10,8 @@ import { AbortError, type BackendName, invalidArgType } from '@overlapped/common
 
 import type { AcceptedConnection, ListenerDriver, SocketDriver } from './driver.js';
 import { socketToStream } from './stream.js';
-import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
+import { checkFileBackend, checkSendFile } from './send-file.js';
+import type { OpOptions, SendableFile, SendFileOptions, Server, Socket, SocketAddress } from './types.js';
 import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
 
 /**
@@ -74,6 +75,15 @@ export class TcpSocket implements Socket {
     if (view.byteLength === 0) return Promise.resolve(0);
     if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
     return this.#driver.send(view, signal);
+  }
+
+  sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number> {
+    const request = checkSendFile(file, options);
+    const signal = checkOpOptions(options);
+    checkFileBackend(request, this.backend);
+    if (this.#driver.closed) return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    return this.#driver.sendFile(request, signal);
   }
 
   shutdown(): Promise<void> {

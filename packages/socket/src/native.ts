@@ -96,6 +96,9 @@ const SEND_FILE_OPEN_BITS =
 // How often a sendFile with onProgress reads its progress while its op runs.
 const PROGRESS_INTERVAL_MS = 100;
 
+// The most sendFile's fast path reads (SocketTrySendFile, kTrySendFileBytes).
+const TRY_SEND_FILE_BYTES = 64 * 1024;
+
 /** An accepted socket's local and remote [address, port], when its accept op learned them. */
 export interface AcceptedNames {
   local: [string, number];
@@ -246,17 +249,17 @@ export class NativeSocketDriver implements SocketDriver {
   }
 
   sendFile(request: SendFileRequest, signal: AbortSignal | undefined): Promise<number> {
-    const queue = (handle: number | undefined): Promise<number> =>
+    const queue = (rest: SendFileRequest, handle: number | undefined, sent: number): Promise<number> =>
       this.#sends.add(
         (resolve, reject) => ({
-          buffer: request.head,
-          sent: 0,
+          buffer: rest.head,
+          sent,
           signal,
           resolve,
           reject,
           onAbort: undefined,
           token: 0,
-          file: { request, handle, opened: false },
+          file: { request: rest, handle, opened: false },
         }),
         this.#abortSend,
         this.#startSend,
@@ -264,7 +267,35 @@ export class NativeSocketDriver implements SocketDriver {
     // The file's close() waits for the op; a path is opened when the
     // sendFile's turn comes, and closed when it settles.
     const file = request.file;
-    return typeof file === 'string' ? queue(undefined) : file[lendHandle]((handle) => queue(handle as number));
+    if (typeof file === 'string') return queue(request, undefined, 0);
+    return file[lendHandle]((handle) => {
+      // Fast path (POSIX backends), as send's: with no send in flight, a
+      // range of up to 64 KiB is read into native memory and sent with the
+      // head in one non-blocking sendmsg on this thread; only what the
+      // socket does not take (or everything, on EAGAIN or an error, which
+      // the op then reports) becomes a sendfile op.
+      if (this.#trySend && this.#sends.length === 0 && request.length <= TRY_SEND_FILE_BYTES) {
+        const tried = binding().socketTrySendFile(this.#handle, handle as number, request.position, request.length, request.head);
+        if (typeof tried !== 'number') {
+          const [sent, read] = tried;
+          // Everything read went out: the range, or the file up to its end.
+          if (sent === request.head.byteLength + read) {
+            if (sent > 0) request.onProgress?.(sent);
+            return Promise.resolve(sent);
+          }
+          const fromHead = Math.min(sent, request.head.byteLength);
+          const fromFile = sent - fromHead;
+          const rest = {
+            ...request,
+            head: request.head.subarray(fromHead),
+            position: request.position + fromFile,
+            length: request.length - fromFile,
+          };
+          return queue(rest, handle as number, sent);
+        }
+      }
+      return queue(request, handle as number, 0);
+    });
   }
 
   // A sendFile's turn: its file opened first when it is a path.
@@ -295,7 +326,8 @@ export class NativeSocketDriver implements SocketDriver {
     const report = (bytes: number): void => {
       if (bytes > reported) onProgress!((reported = bytes));
     };
-    const timer = onProgress ? setInterval(() => report(progress[0]!), PROGRESS_INTERVAL_MS) : undefined;
+    const before = send.sent;
+    const timer = onProgress ? setInterval(() => report(before + progress[0]!), PROGRESS_INTERVAL_MS) : undefined;
     try {
       send.token = this.#ops.submit(
         {
@@ -308,7 +340,7 @@ export class NativeSocketDriver implements SocketDriver {
         },
         (status, result, _more, failed) => {
           if (timer) clearInterval(timer);
-          const bytes = status === 0 ? result : progress[0]!;
+          const bytes = before + (status === 0 ? result : progress[0]!);
           if (onProgress) report(bytes);
           this.#closeOpened(send);
           const error = status === 0 ? undefined : (failed ?? this.#ops.error(status, result, SENDFILE, send.signal));
@@ -318,7 +350,7 @@ export class NativeSocketDriver implements SocketDriver {
     } catch (error) {
       if (timer) clearInterval(timer);
       this.#closeOpened(send);
-      this.#settleSend(send, error as Error, 0);
+      this.#settleSend(send, error as Error, before);
     }
   }
 

@@ -239,13 +239,15 @@ export const copyRangeTo = Symbol('copyRangeTo');
 /**
  * The key under which an OverlappedFile lends its native handle to an op
  * another package runs on it (`socket.sendFile` of @overlapped/socket):
- * `file[lendHandle](use)` calls `use(handle, backend)` and counts the
- * promise it returns as one op of the file, so `close()` waits for it. A
- * registered symbol, so that two installed copies of the packages agree.
+ * `file[lendHandle](use)` calls `use(handle, backend, readAt)` and counts
+ * the promise it returns as one op of the file, so `close()` waits for it;
+ * `readAt(view, position)` reads through the lent handle until then, even
+ * once `close()` was called. A registered symbol, so that two installed
+ * copies of the packages agree.
  *
  * @example
  * ```ts
- * const sent = await file[lendHandle]((handle, backend) => sendFromHandle(handle, backend));
+ * const sent = await file[lendHandle]((handle, backend, readAt) => sendFromHandle(handle, backend, readAt));
  * ```
  */
 export const lendHandle: unique symbol = Symbol.for('@overlapped/file.lendHandle') as never;
@@ -856,14 +858,18 @@ export class OverlappedFile {
   /**
    * Lends the native handle (a number on the native backends, a node:fs
    * FileHandle on the portable one) to `use`, whose promise counts as one
-   * op of the file: `close()` waits for it. Rejects with `EBADF` once the
-   * file is closing. See {@link lendHandle}.
+   * op of the file: `close()` waits for it. `readAt` reads through the
+   * handle while it is lent (a `close()` called meanwhile waits, it does
+   * not refuse those reads). Rejects with `EBADF` once the file is
+   * closing. See {@link lendHandle}.
    */
-  [lendHandle]<T>(use: (handle: unknown, backend: BackendName) => Promise<T>): Promise<T> {
+  [lendHandle]<T>(
+    use: (handle: unknown, backend: BackendName, readAt: (view: Uint8Array, position: number) => Promise<number>) => Promise<T>,
+  ): Promise<T> {
     if (this.#closing) return this.#refused('sendfile');
     let work: Promise<T>;
     try {
-      work = use(this.#handle, this.backend);
+      work = use(this.#handle, this.backend, (view, position) => this.#driver.read(this.#handle, view, position, this.path, undefined));
     } catch (error) {
       work = Promise.reject(error);
     }

@@ -208,8 +208,9 @@ class PortableSocketDriver implements SocketDriver {
         this.#startSend,
       );
     if (typeof file === 'string') return queue(undefined);
-    // The file's close() waits for the sendFile.
-    return file[lendHandle](() => queue((buffer, position) => file.readAt(buffer, position)));
+    // The file's close() waits for the sendFile, whose reads go through
+    // the lent handle (a close() called meanwhile does not refuse them).
+    return file[lendHandle]((_handle, _backend, readAt) => queue(readAt));
   }
 
   // The file sendFile is reading (its chunk is not the kernel's yet).
@@ -262,7 +263,7 @@ class PortableSocketDriver implements SocketDriver {
           }
           // A short read is the end of the file: nothing more is read.
           if (got < want) file.fileRead = length;
-          this.#writeFileBytes(send, chunk.subarray(0, headLeft + got));
+          this.#write(send, chunk.subarray(0, headLeft + got), 'sendfile');
         }
         done(undefined);
       },
@@ -270,26 +271,30 @@ class PortableSocketDriver implements SocketDriver {
     );
   }
 
-  // Hands one sendFile chunk to net, as #writeChunk does a send's.
-  #writeFileBytes(send: PortableSend, bytes: Uint8Array): void {
+  // Hands `bytes` of the head send to net as its chunk under way; once
+  // the kernel took them, the send is settled or its next chunk goes.
+  #write(send: PortableSend, bytes: Uint8Array, syscall: string): void {
     const size = bytes.byteLength;
     this.#chunk = size;
     this.#chunkOf = send;
     this.#socket.write(bytes, (error) => {
       this.#chunk = 0;
       this.#chunkOf = undefined;
+      // Settled already: aborted (this chunk was counted) or closed.
       if (this.#sends.head !== send) {
         this.#writeChunk();
         return;
       }
       if (error) {
-        this.#settleSend(send, streamError(error, 'sendfile'), send.written);
+        this.#settleSend(send, streamError(error, syscall), send.written);
         return;
       }
       send.written += size;
-      const file = send.file!;
-      if (file.request.onProgress && send.written > file.reported) file.request.onProgress((file.reported = send.written));
-      this.#writeChunk();
+      const file = send.file;
+      if (file?.request.onProgress && send.written > file.reported) file.request.onProgress((file.reported = send.written));
+      // A sendFile is done once a read finds nothing more.
+      if (!file && send.written === send.buffer.byteLength) this.#settleSend(send, undefined, send.written);
+      else this.#writeChunk();
     });
   }
 
@@ -320,24 +325,7 @@ class PortableSocketDriver implements SocketDriver {
       return;
     }
     const size = Math.min(SEND_CHUNK, send.buffer.byteLength - send.written);
-    this.#chunk = size;
-    this.#chunkOf = send;
-    this.#socket.write(send.buffer.subarray(send.written, send.written + size), (error) => {
-      this.#chunk = 0;
-      this.#chunkOf = undefined;
-      // Settled already: aborted (this chunk was counted) or closed.
-      if (this.#sends.head !== send) {
-        this.#writeChunk();
-        return;
-      }
-      if (error) {
-        this.#settleSend(send, streamError(error, 'send'), send.written);
-        return;
-      }
-      send.written += size;
-      if (send.written === send.buffer.byteLength) this.#settleSend(send, undefined, send.written);
-      else this.#writeChunk();
-    });
+    this.#write(send, send.buffer.subarray(send.written, send.written + size), 'send');
   }
 
   // Why a send cannot go out once net's socket is gone: the connection's

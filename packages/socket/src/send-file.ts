@@ -23,7 +23,9 @@ export const lendHandle = Symbol.for('@overlapped/file.lendHandle');
 
 /** An OverlappedFile as sendFile uses it. */
 export interface LendingFile extends SendableFile {
-  [lendHandle]<T>(use: (handle: unknown, backend: BackendName) => Promise<T>): Promise<T>;
+  [lendHandle]<T>(
+    use: (handle: unknown, backend: BackendName, readAt: (view: Uint8Array, position: number) => Promise<number>) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** A validated sendFile. */

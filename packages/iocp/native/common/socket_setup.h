@@ -41,6 +41,9 @@ constexpr size_t kTrySendFileBytes = 64 * 1024;
 // (fewer than `length` at the end of the file). Windows reports EAGAIN.
 int64_t SocketTrySendFile(int64_t socket, int64_t file, int64_t position, size_t length, const uint8_t* head,
                           size_t head_length, size_t* file_read);
+// Pushes out what a send with MSG_MORE left corked (a sendfile's head
+// whose file ended early): TCP_CORK on, then off. Nothing on Windows.
+void SocketPushCorked(int64_t socket);
 // Closes at once, on the calling thread (for sockets no op uses).
 int SocketCloseNow(int64_t socket, uint32_t* raw);
 

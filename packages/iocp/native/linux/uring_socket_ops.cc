@@ -9,8 +9,6 @@
 // progress lives in the op's scratch space, which only the worker reaping
 // the previous step touches.
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "../common/sendfile_range.h"
 #include "../common/socket_setup.h"
 #include "../common/socket_stats.h"
 #include "../posix/socket_address.h"
@@ -244,11 +243,6 @@ SendfileScratch* SendfileScratchOf(Op* op) { return reinterpret_cast<SendfileScr
 
 using SendfileArgs = OpArgs<OpKind::kSocketSendfile>;
 
-uint64_t HeadLength(const Op* op) {
-  const OpBuffer* head = SendfileArgs::head(*op);
-  return head == nullptr ? 0 : head->length;
-}
-
 // A pipe of 1 MiB where the system allows it (fs.pipe-max-size), so that
 // a step moves up to that much: 2 GiB takes about 4,000 steps.
 constexpr int kSendfilePipeBytes = 1 << 20;
@@ -275,11 +269,7 @@ int StartSendfile(Op* op, SendfileScratch* scratch) {
   *scratch = SendfileScratch{kSendfileHead, -1, -1, 0, 0, 0, 0, 0};
   struct stat info;
   if (fstat(static_cast<int>(SendfileArgs::file(*op)), &info) != 0) return -errno;
-  const uint64_t size = static_cast<uint64_t>(info.st_size);
-  const uint64_t position = static_cast<uint64_t>(SendfileArgs::position(*op));
-  const uint64_t available = position < size ? size - position : 0;
-  const uint64_t length = static_cast<uint64_t>(SendfileArgs::length(*op));
-  scratch->file_end = length < available ? length : available;
+  scratch->file_end = SendfileRangeBytes(*op, static_cast<uint64_t>(info.st_size));
   if (scratch->file_end > 0) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return -errno;
@@ -290,7 +280,7 @@ int StartSendfile(Op* op, SendfileScratch* scratch) {
     const int size_now = fcntl(fds[1], F_GETPIPE_SZ);
     scratch->pipe_size = size_now > 0 ? static_cast<uint32_t>(size_now) : 65536;
   }
-  if (HeadLength(op) == 0) scratch->stage = scratch->file_end > 0 ? kSendfileFill : kSendfileEnd;
+  if (SendfileHeadBytes(*op) == 0) scratch->stage = scratch->file_end > 0 ? kSendfileFill : kSendfileEnd;
   return 0;
 }
 
@@ -308,7 +298,7 @@ int PrepareUringSocketSendfile(Op* op, io_uring_sqe* sqe) {
   }
   switch (scratch->stage) {
     case kSendfileHead:
-      PrepareSend(sqe, fd, SendfileArgs::head(*op)->data + scratch->done, HeadLength(op) - scratch->done);
+      PrepareSend(sqe, fd, SendfileArgs::head(*op)->data + scratch->done, SendfileHeadBytes(*op) - scratch->done);
       if (scratch->file_end > 0) sqe->msg_flags |= MSG_MORE;
       break;
     case kSendfileFill: {
@@ -341,17 +331,14 @@ bool FinishUringSocketSendfile(Op* op, const io_uring_cqe& cqe) {
     case kSendfileHead:
       scratch->done += static_cast<uint64_t>(res);
       SetSendProgress(op, scratch->done);
-      if (scratch->done >= HeadLength(op)) scratch->stage = scratch->file_end > 0 ? kSendfileFill : kSendfileEnd;
+      if (scratch->done >= SendfileHeadBytes(*op)) scratch->stage = scratch->file_end > 0 ? kSendfileFill : kSendfileEnd;
       else if (res == 0) scratch->stage = kSendfileEnd;
       break;
     case kSendfileFill:
       if (res == 0) {
         // The file got shorter since the first step: what it holds was
-        // sent. A head sent with MSG_MORE is pushed out by the cork's end.
-        int on = 1;
-        setsockopt(static_cast<int>(op->handle), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-        on = 0;
-        setsockopt(static_cast<int>(op->handle), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        // sent. A head sent with MSG_MORE is pushed out.
+        SocketPushCorked(op->handle);
         scratch->stage = kSendfileEnd;
         break;
       }

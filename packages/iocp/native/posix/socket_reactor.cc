@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "../common/sendfile_range.h"
+#include "../common/socket_setup.h"
 #include "../common/socket_stats.h"
 #include "pool_ops.h"
 #include "socket_address.h"
@@ -146,17 +146,16 @@ bool ReactorTryRecv(Op* op) {
   return true;
 }
 
-bool ReactorTrySend(Op* op) {
-  ReactorState* state = StateOf(op);
+// How far SendFromDone got: all of it out, the socket full (the op waits
+// for POLLOUT), or an error (the op's result).
+enum class Sent { kAll, kWait, kFailed };
+
+// Sends data[state->done, length) (a send's buffer, a sendfile's head),
+// keeping the op's progress.
+Sent SendFromDone(Op* op, ReactorState* state, const uint8_t* data, uint64_t length, int flags) {
   const int fd = static_cast<int>(op->handle);
-  if (op->buffers.empty()) {
-    op->result = -EINVAL;
-    return true;
-  }
-  const OpBuffer& buffer = op->buffers[0];
-  while (state->done < buffer.length) {
-    const ssize_t sent = send(fd, buffer.data + state->done, buffer.length - state->done,
-                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (state->done < length) {
+    const ssize_t sent = send(fd, data + state->done, length - state->done, MSG_DONTWAIT | MSG_NOSIGNAL | flags);
     if (sent >= 0) {
       state->done += static_cast<uint64_t>(sent);
       SetSendProgress(op, state->done);
@@ -165,11 +164,22 @@ bool ReactorTrySend(Op* op) {
     if (errno == EINTR) continue;
     if (WouldBlock(errno)) {
       state->events = POLLOUT;
-      return false;
+      return Sent::kWait;
     }
     op->result = -errno;
+    return Sent::kFailed;
+  }
+  return Sent::kAll;
+}
+
+bool ReactorTrySend(Op* op) {
+  ReactorState* state = StateOf(op);
+  if (op->buffers.empty()) {
+    op->result = -EINVAL;
     return true;
   }
+  const Sent sent = SendFromDone(op, state, op->buffers[0].data, op->buffers[0].length, 0);
+  if (sent != Sent::kAll) return sent == Sent::kFailed;
   op->result = static_cast<int64_t>(state->done);
   return true;
 }
@@ -196,19 +206,6 @@ ssize_t SendFileChunk(int socket, int file, uint64_t offset, size_t count) {
 // The most one sendfile(2) moves (Linux caps a transfer at it).
 constexpr uint64_t kSendFileChunk = 0x7ffff000;
 
-// Sends what a head sent with MSG_MORE left corked (the file ended
-// before the range did): turning TCP_CORK off pushes pending frames.
-void PushCorked(int fd) {
-#if defined(TCP_CORK)
-  int on = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-  on = 0;
-  setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-#else
-  (void)fd;
-#endif
-}
-
 // The head goes first, with MSG_MORE while file bytes follow, so that it
 // leaves in one segment with the file's first bytes; then the file's range,
 // clamped at its first try to what the file holds past `position`.
@@ -217,8 +214,7 @@ bool ReactorTrySendfile(Op* op) {
   ReactorState* state = StateOf(op);
   const int fd = static_cast<int>(op->handle);
   const int file = static_cast<int>(Args::file(*op));
-  const OpBuffer* head = Args::head(*op);
-  const uint64_t head_length = head == nullptr ? 0 : head->length;
+  const uint64_t head_length = SendfileHeadBytes(*op);
   if (state->stage == 0) {
     state->stage = 1;
     struct stat info;
@@ -226,27 +222,11 @@ bool ReactorTrySendfile(Op* op) {
       op->result = -errno;
       return true;
     }
-    const uint64_t size = static_cast<uint64_t>(info.st_size);
-    const uint64_t position = static_cast<uint64_t>(Args::position(*op));
-    const uint64_t available = position < size ? size - position : 0;
-    const uint64_t length = static_cast<uint64_t>(Args::length(*op));
-    state->pending = length < available ? length : available;
+    state->pending = SendfileRangeBytes(*op, static_cast<uint64_t>(info.st_size));
   }
-  while (state->done < head_length) {
-    const int more = state->pending > 0 ? MSG_MORE : 0;
-    const ssize_t sent = send(fd, head->data + state->done, head_length - state->done, MSG_DONTWAIT | MSG_NOSIGNAL | more);
-    if (sent >= 0) {
-      state->done += static_cast<uint64_t>(sent);
-      SetSendProgress(op, state->done);
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (WouldBlock(errno)) {
-      state->events = POLLOUT;
-      return false;
-    }
-    op->result = -errno;
-    return true;
+  if (head_length > 0) {
+    const Sent sent = SendFromDone(op, state, Args::head(*op)->data, head_length, state->pending > 0 ? MSG_MORE : 0);
+    if (sent != Sent::kAll) return sent == Sent::kFailed;
   }
   const uint64_t end = head_length + state->pending;
   while (state->done < end) {
@@ -260,7 +240,7 @@ bool ReactorTrySendfile(Op* op) {
     }
     if (sent == 0) {
       // The file got shorter since the first try: what it holds was sent.
-      if (head_length > 0) PushCorked(fd);
+      if (head_length > 0) SocketPushCorked(fd);
       break;
     }
     if (errno == EINTR) continue;

@@ -123,6 +123,17 @@ int64_t SocketTrySendFile(int64_t socket, int64_t file, int64_t position, size_t
   }
 }
 
+void SocketPushCorked(int64_t socket) {
+#if defined(TCP_CORK)
+  int on = 1;
+  setsockopt(static_cast<int>(socket), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  on = 0;
+  setsockopt(static_cast<int>(socket), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+#else
+  (void)socket;
+#endif
+}
+
 int SocketCloseNow(int64_t socket, uint32_t* raw) {
   return close(static_cast<int>(socket)) == 0 ? 0 : Fail(raw);
 }

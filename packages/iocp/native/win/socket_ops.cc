@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "../common/sendfile_range.h"
 #include "../common/socket_stats.h"
 #include "errors.h"
 #include "iocp.h"
@@ -182,6 +183,37 @@ void RecheckCancel(Op* op, OpPacket* packet) {
   }
 }
 
+// The end of one step of an op that sends until it is done (send,
+// sendfile): counts the step's bytes (a failed or cancelled step may still
+// have sent some), fails the op on an error, or starts the next step with
+// `next` while `more` says there is more. True when the op is finished.
+bool FinishSendStep(Op* op, OpPacket* packet, DWORD bytes, DWORD error, bool (*more)(Op*, SocketScratch*),
+                    bool (*next)(Op*, OpPacket*, SocketScratch*)) {
+  SocketScratch* scratch = ScratchOf(packet);
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  scratch->done += bytes;
+  SetSendProgress(op, scratch->done);
+  if (error != 0) {
+    FailOpWithWin32(op, error);
+    return true;
+  }
+  if (bytes > 0 && more(op, scratch)) {
+    if (next(op, packet, scratch)) {
+      RecheckCancel(op, packet);
+      return false;
+    }
+    return true;
+  }
+  op->result = static_cast<int64_t>(scratch->done);
+  return true;
+}
+
+bool SendHasMore(Op* op, SocketScratch* scratch) { return scratch->done < op->buffers[0].length; }
+
+bool StartSendRest(Op* op, OpPacket* packet, SocketScratch* scratch) {
+  return StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done);
+}
+
 // The forward's next step after a completion of `bytes` (no error): true
 // when one started, false when the forward finished (result set).
 bool ContinueForward(Op* op, OpPacket* packet, SocketScratch* scratch, DWORD bytes) {
@@ -336,24 +368,7 @@ bool StartWinSocketSend(IocpBackend*, Op* op, OpPacket* packet) {
 }
 
 bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
-  SocketScratch* scratch = ScratchOf(packet);
-  if (error != 0) error = WsaErrorOf(op, packet, error);
-  // A failed or cancelled step may still have sent part of its bytes.
-  scratch->done += bytes;
-  SetSendProgress(op, scratch->done);
-  if (error != 0) {
-    FailOpWithWin32(op, error);
-    return true;
-  }
-  if (bytes > 0 && scratch->done < op->buffers[0].length) {
-    if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
-      RecheckCancel(op, packet);
-      return false;
-    }
-    return true;
-  }
-  op->result = static_cast<int64_t>(scratch->done);
-  return true;
+  return FinishSendStep(op, packet, bytes, error, SendHasMore, StartSendRest);
 }
 OVERLAPPED_WIN_OVERLAPPED_OP(SocketSend, StartWinSocketSend, FinishWinSocketSend);
 
@@ -416,11 +431,6 @@ using SendfileArgs = OpArgs<OpKind::kSocketSendfile>;
 // sends at most 2 GiB - 1 of the file.
 constexpr uint64_t kTransmitChunk = 0x7fffffff;
 
-uint64_t SendfileHeadLength(const Op* op) {
-  const OpBuffer* head = SendfileArgs::head(*op);
-  return head == nullptr ? 0 : head->length;
-}
-
 // Starts the next TransmitFile: the head (if not sent yet) as its head
 // buffer, then the next chunk of the file at its position (the
 // OVERLAPPED's offset).
@@ -430,7 +440,7 @@ bool StartTransmit(Op* op, OpPacket* packet, SocketScratch* scratch) {
     FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
     return false;
   }
-  const uint64_t head_length = SendfileHeadLength(op);
+  const uint64_t head_length = SendfileHeadBytes(*op);
   TRANSMIT_FILE_BUFFERS buffers{};
   uint64_t file_sent = 0;
   if (scratch->done < head_length) {
@@ -452,9 +462,7 @@ bool StartTransmit(Op* op, OpPacket* packet, SocketScratch* scratch) {
   return Started(op, done ? 0 : SOCKET_ERROR);
 }
 
-bool SendfileFinished(Op* op, SocketScratch* scratch) {
-  return scratch->done >= SendfileHeadLength(op) + scratch->moved;
-}
+bool SendfileHasMore(Op* op, SocketScratch* scratch) { return scratch->done < SendfileHeadBytes(*op) + scratch->moved; }
 
 }  // namespace
 
@@ -467,12 +475,8 @@ bool StartWinSocketSendfile(IocpBackend*, Op* op, OpPacket* packet) {
     FailOpWithWin32(op, GetLastError());
     return false;
   }
-  const uint64_t file_size = static_cast<uint64_t>(size.QuadPart);
-  const uint64_t position = static_cast<uint64_t>(SendfileArgs::position(*op));
-  const uint64_t available = position < file_size ? file_size - position : 0;
-  const uint64_t length = static_cast<uint64_t>(SendfileArgs::length(*op));
-  scratch->moved = length < available ? length : available;
-  if (SendfileFinished(op, scratch)) {
+  scratch->moved = SendfileRangeBytes(*op, static_cast<uint64_t>(size.QuadPart));
+  if (!SendfileHasMore(op, scratch)) {
     op->result = 0;
     return false;
   }
@@ -480,24 +484,7 @@ bool StartWinSocketSendfile(IocpBackend*, Op* op, OpPacket* packet) {
 }
 
 bool FinishWinSocketSendfile(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
-  SocketScratch* scratch = ScratchOf(packet);
-  if (error != 0) error = WsaErrorOf(op, packet, error);
-  // A failed or cancelled step may still have sent part of its bytes.
-  scratch->done += bytes;
-  SetSendProgress(op, scratch->done);
-  if (error != 0) {
-    FailOpWithWin32(op, error);
-    return true;
-  }
-  if (bytes > 0 && !SendfileFinished(op, scratch)) {
-    if (StartTransmit(op, packet, scratch)) {
-      RecheckCancel(op, packet);
-      return false;
-    }
-    return true;
-  }
-  op->result = static_cast<int64_t>(scratch->done);
-  return true;
+  return FinishSendStep(op, packet, bytes, error, SendfileHasMore, StartTransmit);
 }
 OVERLAPPED_WIN_OVERLAPPED_OP(SocketSendfile, StartWinSocketSendfile, FinishWinSocketSendfile);
 

@@ -3,7 +3,8 @@
  * `socket.sendFile(file, { position, length, head, signal })` sends a
  * file's range (after a head) in the socket's send order. Byte for byte
  * from 0 B to 64 MiB (1 GiB where asked, a sparse file), ranges and the
- * end of the file, head and sends in order, a reader that stops reading,
+ * end of the file, head and sends in order, small ranges on a nearly full
+ * socket (the POSIX fast path's rest as the op), a reader that stops reading,
  * abort, close and reset mid-file, the file closed while it is sent, a
  * path and a missing path. A node:net reader hashes what arrives.
  * 127.0.0.1 and ephemeral ports only; every wait is bounded in time.
@@ -128,6 +129,33 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
   /** Opens `path` read-only on the suite's backend. */
   function openOn(path: string): Promise<OverlappedFile> {
     return open(path, { backend });
+  }
+
+  /**
+   * Runs `body` with a file of `size` pattern bytes (open, and at `path`)
+   * and a socket connected to a reader; closes them all and removes the
+   * file after.
+   */
+  async function withFile(
+    size: number,
+    seed: number,
+    readerOptions: { keep?: boolean; paused?: boolean },
+    body: (rig: { dir: string; data: Buffer; path: string; file: OverlappedFile; socket: Socket; reader: Reader }) => Promise<void>,
+  ): Promise<void> {
+    const dir = tempDir();
+    const data = pattern(size, seed);
+    const path = join(dir, 'file');
+    writeFileSync(path, data);
+    const file = await openOn(path);
+    const { socket, reader } = await toReader(readerOptions);
+    try {
+      await body({ dir, data, path, file, socket, reader });
+    } finally {
+      await socket.close();
+      await file.close();
+      await reader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   describe(`sendFile [${backend}]`, () => {
@@ -285,12 +313,7 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
     }, timeout);
 
     it('waits for a reader that stops reading, and loses nothing', async () => {
-      const dir = tempDir();
-      const data = pattern(16 << 20, 61);
-      const path = join(dir, 'slow');
-      writeFileSync(path, data);
-      const { socket, reader } = await toReader({ paused: true });
-      try {
+      await withFile(16 << 20, 61, { paused: true }, async ({ data, path, socket, reader }) => {
         let settled = false;
         const sending = socket.sendFile(path).finally(() => (settled = true));
         await sleep(300);
@@ -300,21 +323,44 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
         await socket.shutdown();
         const got = await bounded(reader.done, 30_000, 'the reader to end');
         assert.equal(got.hash, sha256(data));
-      } finally {
-        await socket.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
+    }, timeout);
+
+    it('sends a small range at once, or what the socket did not take later, in order', async () => {
+      await withFile(60_000, 67, { keep: true, paused: true }, async ({ data, file, socket, reader }) => {
+        // Fill the socket until a send waits, then let the reader take that
+        // one: the small ranges (the POSIX fast path's size) meet a socket
+        // that the reader is draining, so a range may go out whole at once,
+        // in part (the rest as the op) or only as the op; whichever, each
+        // arrives whole and in call order.
+        const filler = pattern(256 * 1024, 68);
+        let sent = 0;
+        for (let i = 0; i < 200; i++) {
+          const sending = socket.send(filler);
+          const done = await Promise.race([sending.then(() => true), sleep(100).then(() => false)]);
+          if (!done) {
+            reader.socket()!.resume();
+            await bounded(sending, 20_000, 'the filler send');
+            reader.socket()!.pause();
+          }
+          sent += filler.length;
+          if (!done) break;
+        }
+        const head = Buffer.from('head of the small range');
+        const results = [];
+        for (let i = 0; i < 4; i++) results.push(socket.sendFile(file, { head, position: i * 1000, length: 50_000 }));
+        reader.socket()!.resume();
+        assert.deepEqual(await bounded(Promise.all(results), 20_000, 'the small ranges'), [0, 1, 2, 3].map(() => head.length + 50_000));
+        await socket.shutdown();
+        const got = await bounded(reader.done, 30_000, 'the reader to end');
+        const ranges = [0, 1, 2, 3].map((i) => Buffer.concat([head, data.subarray(i * 1000, i * 1000 + 50_000)]));
+        assert.equal(got.bytes, sent + ranges.reduce((n, r) => n + r.length, 0));
+        assert.ok(got.data!.subarray(sent).equals(Buffer.concat(ranges)), 'the ranges follow the sends, in order');
+      });
     }, timeout);
 
     it('aborts mid-file with bytesWritten, the bytes the peer gets', async () => {
-      const dir = tempDir();
-      const data = pattern(32 << 20, 62);
-      const path = join(dir, 'abort');
-      writeFileSync(path, data);
-      const file = await openOn(path);
-      const { socket, reader } = await toReader({ paused: true });
-      try {
+      await withFile(32 << 20, 62, { paused: true }, async ({ data, file, socket, reader }) => {
         const controller = new AbortController();
         const head = Buffer.from('head');
         const sending = socket.sendFile(file, { head, signal: controller.signal });
@@ -324,27 +370,15 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
         assert.equal(error.name, 'AbortError');
         assert.equal(typeof error.bytesWritten, 'number');
         assert.ok(error.bytesWritten! > 0 && error.bytesWritten! < head.length + data.length, `bytesWritten ${error.bytesWritten}`);
-        // The socket goes on: a send after the abort follows what went out.
         reader.socket()!.resume();
         await socket.shutdown();
         const got = await bounded(reader.done, 20_000, 'the reader to end');
         assert.equal(got.bytes, error.bytesWritten, 'the peer got exactly bytesWritten');
-      } finally {
-        await socket.close();
-        await file.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, timeout);
 
     it('ends with the closed error and bytesWritten when the socket closes mid-file', async () => {
-      const dir = tempDir();
-      const data = pattern(32 << 20, 63);
-      const path = join(dir, 'close');
-      writeFileSync(path, data);
-      const file = await openOn(path);
-      const { socket, reader } = await toReader({ paused: true });
-      try {
+      await withFile(32 << 20, 63, { paused: true }, async ({ data, file, socket }) => {
         const sending = rejection(socket.sendFile(file));
         const queued = rejection(socket.sendFile(file));
         await sleep(200);
@@ -356,43 +390,22 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
         assert.equal(second.code, 'ERR_SOCKET_CLOSED');
         assert.equal(second.bytesWritten, 0);
         await assert.rejects(socket.sendFile(file), { code: 'ERR_SOCKET_CLOSED', bytesWritten: 0 });
-      } finally {
-        await file.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, timeout);
 
     it('fails with a reset and bytesWritten when the peer resets mid-file', async () => {
-      const dir = tempDir();
-      const data = pattern(32 << 20, 64);
-      const path = join(dir, 'reset');
-      writeFileSync(path, data);
-      const file = await openOn(path);
-      const { socket, reader } = await toReader({ paused: true });
-      try {
+      await withFile(32 << 20, 64, { paused: true }, async ({ data, file, socket, reader }) => {
         const sending = socket.sendFile(file);
         await sleep(200);
         reader.socket()!.resetAndDestroy();
         const error = await bounded(rejection(sending), 20_000, 'the sendFile');
         assert.ok(RESET_CODES.includes(error.code!), `code ${error.code}`);
         assert.ok(error.bytesWritten! >= 0 && error.bytesWritten! <= data.length, `bytesWritten ${error.bytesWritten}`);
-      } finally {
-        await socket.close();
-        await file.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, timeout);
 
     it('keeps the file open until its sendFile settles', async () => {
-      const dir = tempDir();
-      const data = pattern(4 << 20, 65);
-      const path = join(dir, 'held');
-      writeFileSync(path, data);
-      const file = await openOn(path);
-      const { socket, reader } = await toReader({ paused: true });
-      try {
+      await withFile(4 << 20, 65, { paused: true }, async ({ data, file, socket, reader }) => {
         let sent = false;
         const sending = socket.sendFile(file).then((n) => ((sent = true), n));
         await sleep(50);
@@ -406,20 +419,11 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
         await socket.shutdown();
         const got = await bounded(reader.done, 30_000, 'the reader to end');
         assert.equal(got.hash, sha256(data));
-      } finally {
-        await socket.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, timeout);
 
     it('sends a path, and rejects a missing one as fs.open does', async () => {
-      const dir = tempDir();
-      const data = pattern(100_000, 66);
-      const path = join(dir, 'by-path');
-      writeFileSync(path, data);
-      const { socket, reader } = await toReader({ keep: true });
-      try {
+      await withFile(100_000, 66, { keep: true }, async ({ data, dir, path, socket, reader }) => {
         const missing = join(dir, 'missing');
         const error = await bounded(rejection(socket.sendFile(missing)), 10_000, 'the missing path');
         assert.equal(error.code, 'ENOENT');
@@ -430,11 +434,7 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
         await socket.shutdown();
         const got = await bounded(reader.done, 20_000, 'the reader to end');
         assert.ok(got.data!.equals(data.subarray(5)));
-      } finally {
-        await socket.close();
-        await reader.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }, timeout);
   });
 }

@@ -105,6 +105,13 @@ export interface Socket extends AsyncDisposable {
    * `bytesWritten` (head included) as a send does; a path that cannot be
    * opened rejects as `fs.open` would (`ENOENT`, with `path`). The file
    * must stay open until it settles (its `close()` waits for it).
+   *
+   * @example
+   * ```ts
+   * const file = await open('/srv/www/index.html');
+   * const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${await file.size()}\r\n\r\n`);
+   * const sent = await socket.sendFile(file, { head, signal: AbortSignal.timeout(30_000) });
+   * ```
    */
   sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number>;
   /**

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { installPacked } from './packed-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' } } });
+const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string' }, suites: { type: 'string' } } });
 const summaryFile = values.summary;
 
 function finish(summary, code = 0) {
@@ -69,6 +69,8 @@ try {
   const args = ['--expose-gc', join(modules, '@overlapped', 'testkit', 'windows', 'run.mjs'), '--summary', summaryInside];
   args.push('--extra', join(fileServer, 'test', 'windows.js'));
   if (values.volume) args.push('--volume', values.volume);
+  // `--suites sendfile,forward`: a part of the suite (while working on it).
+  if (values.suites) args.push('--suites', values.suites);
   const result = await runWindowsNode({
     args,
     cwd: work,

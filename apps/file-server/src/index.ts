@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { BODY_CHUNK, sendBody } from './body.js';
+export { sendBody } from './body.js';
 export { entityTag, lastModified, noneMatchHits, parseRange, select } from './conditional.js';
 export type { RangeRequest, Representation, Selection } from './conditional.js';
 export { contentType } from './content-type.js';

@@ -229,6 +229,18 @@ export const OPS = [
       'a failure of either side ends it. stats (FORWARD_STATS_BYTES): bytes received, bytes sent, kept current, and ' +
       'the side that failed (FORWARD_FAILED_SIDE). Result: the bytes moved.',
   },
+  {
+    kind: 72,
+    family: 'socket',
+    name: 'sendfile',
+    layout: { handle: 'socket', offset: 'position', arg: 'file', length: 'length', buffers: ['head', 'progress?'] },
+    traits: { reactor: 'write', reactorQueuesDirectly: true },
+    summary:
+      'Sends head (may be empty), then [position, position + length) of the file straight from the file to the ' +
+      'socket (TransmitFile, splice, sendfile(2)), stopping early at the end of the file. Completes once every byte ' +
+      'is sent. progress (8 bytes): one double kept at the bytes sent so far, head included. Result: the bytes sent, ' +
+      'head included.',
+  },
 ] as const satisfies readonly OpDefinition[];
 
 /** Layouts and constants both sides share. */

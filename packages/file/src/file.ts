@@ -236,6 +236,22 @@ export async function open(path: string | URL, options: OpenOptions = {}): Promi
 /** The key of OverlappedFile's internal native range copy (used by copyFile). */
 export const copyRangeTo = Symbol('copyRangeTo');
 
+/**
+ * The key under which an OverlappedFile lends its native handle to an op
+ * another package runs on it (`socket.sendFile` of @overlapped/socket):
+ * `file[lendHandle](use)` calls `use(handle, backend, readAt)` and counts
+ * the promise it returns as one op of the file, so `close()` waits for it;
+ * `readAt(view, position)` reads through the lent handle until then, even
+ * once `close()` was called. A registered symbol, so that two installed
+ * copies of the packages agree.
+ *
+ * @example
+ * ```ts
+ * const sent = await file[lendHandle]((handle, backend, readAt) => sendFromHandle(handle, backend, readAt));
+ * ```
+ */
+export const lendHandle: unique symbol = Symbol.for('@overlapped/file.lendHandle') as never;
+
 const asyncDispose: typeof Symbol.asyncDispose =
   (Symbol as { asyncDispose?: typeof Symbol.asyncDispose }).asyncDispose ??
   (Symbol.for('nodejs.asyncDispose') as typeof Symbol.asyncDispose);
@@ -837,6 +853,27 @@ export class OverlappedFile {
         return copied;
       }),
     );
+  }
+
+  /**
+   * Lends the native handle (a number on the native backends, a node:fs
+   * FileHandle on the portable one) to `use`, whose promise counts as one
+   * op of the file: `close()` waits for it. `readAt` reads through the
+   * handle while it is lent (a `close()` called meanwhile waits, it does
+   * not refuse those reads). Rejects with `EBADF` once the file is
+   * closing. See {@link lendHandle}.
+   */
+  [lendHandle]<T>(
+    use: (handle: unknown, backend: BackendName, readAt: (view: Uint8Array, position: number) => Promise<number>) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closing) return this.#refused('sendfile');
+    let work: Promise<T>;
+    try {
+      work = use(this.#handle, this.backend, (view, position) => this.#driver.read(this.#handle, view, position, this.path, undefined));
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    return this.#track(work);
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

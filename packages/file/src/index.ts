@@ -11,7 +11,7 @@ export { allocAligned, DIRECT_ALIGNMENT } from './aligned.js';
 export { copyFile } from './copy.js';
 export type { CopyFileOptions, CopyFileResult } from './copy.js';
 export type { FileCapabilities } from './driver.js';
-export { fileCapabilities, open, OverlappedFile } from './file.js';
+export { fileCapabilities, lendHandle, open, OverlappedFile } from './file.js';
 export type { Access, BatchRequest, Disposition, FileStat, IoOptions, OpenOptions, ShareMode } from './file.js';
 export { OverlappedReadStream, OverlappedWriteStream } from './streams.js';
 export type { ReadStreamOptions, WriteStreamOptions } from './streams.js';

@@ -61,6 +61,12 @@ export interface NativeBinding {
   socketSetOption(socket: number, option: number, value: number): 0 | [number, number];
   /** Sends what fits at once without waiting: bytes, or a negative errno (EAGAIN: nothing fits). */
   socketTrySend(socket: number, bytes: Uint8Array): number;
+  /**
+   * sendFile's fast path: reads up to 64 KiB of the file at position (into
+   * native memory) and sends head and them at once without waiting:
+   * [bytes sent, head included; bytes of the file read], or a negative errno.
+   */
+  socketTrySendFile(socket: number, file: number, position: number, length: number, head: Uint8Array): [number, number] | number;
   /** Closes a socket no op uses: 0 or [negative errno, raw code]. */
   socketClose(socket: number): 0 | [number, number];
   /**

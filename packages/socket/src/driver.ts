@@ -6,6 +6,7 @@
  */
 import type { BackendName, CompletionPort } from '@overlapped/common';
 
+import type { SendFileRequest } from './send-file.js';
 import type { SocketAddress } from './types.js';
 
 /** The local and remote names of a connected socket. */
@@ -25,6 +26,8 @@ export interface SocketDriver {
   recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number>;
   /** Sends all of a non-empty `buffer`; a rejection carries `bytesWritten`. */
   send(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number>;
+  /** Sends a file (after the head), in the send order; a rejection carries `bytesWritten`. */
+  sendFile(request: SendFileRequest, signal: AbortSignal | undefined): Promise<number>;
   /** Shuts down the sending side (called once). */
   shutdown(): Promise<void>;
   /** Ends the ops in flight (ERR_SOCKET_CLOSED) and closes (called once); then runs the socket's `onClose`. */

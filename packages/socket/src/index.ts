@@ -24,7 +24,7 @@ import { TcpServer, TcpSocket } from './socket.js';
 import type { ConnectOptions, ListenOptions, Server, Socket } from './types.js';
 import { checkHost, checkOpOptions, checkPort, numericHost } from './util.js';
 
-export type { ConnectOptions, ListenOptions, OpOptions, Server, Socket, SocketAddress } from './types.js';
+export type { ConnectOptions, ListenOptions, OpOptions, SendableFile, SendFileOptions, Server, Socket, SocketAddress } from './types.js';
 export { EchoServer } from './echo.js';
 export { forward, type ForwardOptions } from './forward.js';
 export type { EchoConnectionEnd, EchoCounters } from './echo.js';

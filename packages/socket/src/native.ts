@@ -8,6 +8,10 @@ import { availableParallelism } from 'node:os';
 import {
   AbortError,
   type CompletionPort,
+  DISPOSITIONS,
+  FileOpKinds,
+  OPEN_BITS,
+  SHARE_BITS,
   type NativeBackendName,
   type OpCallback,
   OpGroup,
@@ -33,6 +37,7 @@ import {
   SOCKET_OPTION_NO_DELAY,
   SocketOpKinds,
 } from './kinds.js';
+import { lendHandle, type SendFileRequest } from './send-file.js';
 import type { SocketAddress } from './types.js';
 import { type QueuedSend, SendQueue, socketClosed } from './util.js';
 
@@ -79,6 +84,21 @@ const RECV: OpErrorDetails = { syscall: 'recv' };
 const SEND: OpErrorDetails = { syscall: 'send' };
 const SHUTDOWN: OpErrorDetails = { syscall: 'shutdown' };
 const CLOSE: OpErrorDetails = { syscall: 'close' };
+const SENDFILE: OpErrorDetails = { syscall: 'sendfile' };
+
+// A path sendFile opens itself: read-only, sharing everything (as fs.open
+// does on Windows), read front to back.
+const SEND_FILE_OPEN_BITS =
+  DISPOSITIONS['open-existing'] |
+  OPEN_BITS.accessRead |
+  ((SHARE_BITS.read | SHARE_BITS.write | SHARE_BITS.delete) << OPEN_BITS.shareShift) |
+  OPEN_BITS.hintSequential;
+
+// How often a sendFile with onProgress reads its progress while its op runs.
+const PROGRESS_INTERVAL_MS = 100;
+
+// The most sendFile's fast path reads (SocketTrySendFile, kTrySendFileBytes).
+const TRY_SEND_FILE_BYTES = 64 * 1024;
 
 /** An accepted socket's local and remote [address, port], when its accept op learned them. */
 export interface AcceptedNames {
@@ -119,6 +139,8 @@ interface PendingSend extends QueuedSend {
   sent: number;
   /** The op's token once it started; 0 while it waits. */
   token: number;
+  /** A sendFile: its request, and its file's handle (undefined until a path is opened). */
+  file?: { request: SendFileRequest; handle: number | undefined; opened: boolean };
 }
 
 /** One connected socket on the native core. */
@@ -215,6 +237,10 @@ export class NativeSocketDriver implements SocketDriver {
       this.#progressBytes = new Uint8Array(this.#progress.buffer);
     }
     this.#progress[0] = 0;
+    if (send.file) {
+      this.#startFile(send);
+      return;
+    }
     const rest = send.sent === 0 ? send.buffer : send.buffer.subarray(send.sent);
     try {
       send.token = this.#ops.submit(
@@ -239,6 +265,120 @@ export class NativeSocketDriver implements SocketDriver {
     if (next) this.#startSend(next);
   }
 
+  sendFile(request: SendFileRequest, signal: AbortSignal | undefined): Promise<number> {
+    const queue = (rest: SendFileRequest, handle: number | undefined, sent: number): Promise<number> =>
+      this.#sends.add(
+        (resolve, reject) => ({
+          buffer: rest.head,
+          sent,
+          signal,
+          resolve,
+          reject,
+          onAbort: undefined,
+          token: 0,
+          file: { request: rest, handle, opened: false },
+        }),
+        this.#abortSend,
+        this.#startSend,
+      );
+    // The file's close() waits for the op; a path is opened when the
+    // sendFile's turn comes, and closed when it settles.
+    const file = request.file;
+    if (typeof file === 'string') return queue(request, undefined, 0);
+    return file[lendHandle]((handle) => {
+      // Fast path (POSIX backends), as send's: with no send in flight, a
+      // range of up to 64 KiB is read into native memory and sent with the
+      // head in one non-blocking sendmsg on this thread; only what the
+      // socket does not take (or everything, on EAGAIN or an error, which
+      // the op then reports) becomes a sendfile op.
+      if (this.#trySend && this.#sends.length === 0 && request.length <= TRY_SEND_FILE_BYTES) {
+        const tried = binding().socketTrySendFile(this.#handle, handle as number, request.position, request.length, request.head);
+        if (typeof tried !== 'number') {
+          const [sent, read] = tried;
+          // Everything read went out: the range, or the file up to its end.
+          if (sent === request.head.byteLength + read) {
+            if (sent > 0) request.onProgress?.(sent);
+            return Promise.resolve(sent);
+          }
+          const fromHead = Math.min(sent, request.head.byteLength);
+          const fromFile = sent - fromHead;
+          const rest = {
+            ...request,
+            head: request.head.subarray(fromHead),
+            position: request.position + fromFile,
+            length: request.length - fromFile,
+          };
+          return queue(rest, handle as number, sent);
+        }
+      }
+      return queue(request, handle as number, 0);
+    });
+  }
+
+  // A sendFile's turn: its file opened first when it is a path.
+  #startFile(send: PendingSend): void {
+    const file = send.file!;
+    if (file.handle !== undefined) {
+      this.#submitFile(send);
+      return;
+    }
+    const path = file.request.file as string;
+    this.#port.runOp({ kind: FileOpKinds.open, arg: SEND_FILE_OPEN_BITS, path }, { syscall: 'open', path }).then(
+      (handle) => {
+        file.handle = handle;
+        file.opened = true;
+        // Aborted or closed while it opened: nothing is sent.
+        if (this.#sends.head === send) this.#submitFile(send);
+        else this.#closeOpened(send);
+      },
+      (error: Error) => this.#settleSend(send, error, 0),
+    );
+  }
+
+  #submitFile(send: PendingSend): void {
+    const { request, handle } = send.file!;
+    const progress = this.#progress!;
+    const onProgress = request.onProgress;
+    let reported = 0;
+    const report = (bytes: number): void => {
+      if (bytes > reported) onProgress!((reported = bytes));
+    };
+    const before = send.sent;
+    const timer = onProgress ? setInterval(() => report(before + progress[0]!), PROGRESS_INTERVAL_MS) : undefined;
+    try {
+      send.token = this.#ops.submit(
+        {
+          kind: SocketOpKinds.sendfile,
+          handle: this.#handle,
+          arg: handle!,
+          offset: request.position,
+          length: request.length,
+          buffers: [request.head, this.#progressBytes!],
+        },
+        (status, result, _more, failed) => {
+          if (timer) clearInterval(timer);
+          const bytes = before + (status === 0 ? result : progress[0]!);
+          if (onProgress) report(bytes);
+          this.#closeOpened(send);
+          const error = status === 0 ? undefined : (failed ?? this.#ops.error(status, result, SENDFILE, send.signal));
+          this.#settleSend(send, error, bytes);
+        },
+      );
+    } catch (error) {
+      if (timer) clearInterval(timer);
+      this.#closeOpened(send);
+      this.#settleSend(send, error as Error, before);
+    }
+  }
+
+  // Closes the handle a sendFile opened for its path (best effort).
+  #closeOpened(send: PendingSend): void {
+    const file = send.file!;
+    if (!file.opened) return;
+    file.opened = false;
+    this.#port.runOp({ kind: FileOpKinds.close, handle: file.handle! }, CLOSE).catch(() => undefined);
+  }
+
   readonly #abortSend = (send: PendingSend): void => {
     // An op in flight is cancelled and settles through its completion (with
     // what the kernel took); a send still waiting never started.
@@ -253,7 +393,7 @@ export class NativeSocketDriver implements SocketDriver {
   close(): Promise<void> {
     leaked.unregister(this.#ops);
     // Sends that wait behind the one in flight never start.
-    for (const send of this.#sends.list().slice(1)) this.#settleSend(send, socketClosed('send'), 0);
+    for (const send of this.#sends.list().slice(1)) this.#settleSend(send, socketClosed(send.file ? 'sendfile' : 'send'), 0);
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     this.#ops.close();

@@ -3,6 +3,7 @@
  * in pure TypeScript. A socket is paused while more than a bounded amount
  * of received data waits for recv, so memory per connection stays bounded.
  */
+import { open as openFile } from 'node:fs/promises';
 import * as net from 'node:net';
 
 import { AbortError, bufferDetached, isDetached, systemError } from '@overlapped/common';
@@ -15,6 +16,7 @@ import type {
   SocketDriver,
   SocketNames,
 } from './driver.js';
+import { lendHandle, type SendFileRequest } from './send-file.js';
 import type { SocketAddress } from './types.js';
 import { type QueuedSend, SendQueue, socketClosed, withBytesWritten } from './util.js';
 
@@ -29,6 +31,22 @@ const SEND_CHUNK = 64 * 1024;
 interface PortableSend extends QueuedSend {
   /** Bytes the kernel took (their write callbacks came). */
   written: number;
+  /** A sendFile: its request, how it reads, and the handle it opened for a path. */
+  file?: PortableFileSend;
+}
+
+interface PortableFileSend {
+  request: SendFileRequest;
+  /** Reads into `buffer` at `position`; undefined until a path is opened. */
+  read: ((buffer: Uint8Array, position: number) => Promise<number>) | undefined;
+  /** Closes what was opened for a path. */
+  close: (() => Promise<void>) | undefined;
+  /** Bytes of the file read so far. */
+  fileRead: number;
+  /** The chunk buffer, made at the first read. */
+  chunk: Uint8Array | undefined;
+  /** The last progress reported. */
+  reported: number;
 }
 
 /** net's error of a stream op, in the shape every backend gives (`recv ECONNRESET`, syscall `recv`/`send`). */
@@ -218,6 +236,114 @@ export class PortableSocketDriver implements SocketDriver {
     );
   }
 
+  sendFile(request: SendFileRequest, signal: AbortSignal | undefined): Promise<number> {
+    if (this.#error !== undefined) return Promise.reject(withBytesWritten(streamError(this.#error, 'sendfile'), 0));
+    const file = request.file;
+    const queue = (read: PortableFileSend['read']): Promise<number> =>
+      this.#sends.add(
+        (resolve, reject) => ({
+          buffer: request.head,
+          written: 0,
+          signal,
+          resolve,
+          reject,
+          onAbort: undefined,
+          file: { request, read, close: undefined, fileRead: 0, chunk: undefined, reported: 0 },
+        }),
+        this.#abortSend,
+        this.#startSend,
+      );
+    if (typeof file === 'string') return queue(undefined);
+    // The file's close() waits for the sendFile, whose reads go through
+    // the lent handle (a close() called meanwhile does not refuse them).
+    return file[lendHandle]((_handle, _backend, readAt) => queue(readAt));
+  }
+
+  // The file sendFile is reading (its chunk is not the kernel's yet).
+  #reading: PortableSend | undefined;
+
+  // Reads a sendFile's next chunk (the rest of the head in front of it)
+  // and hands it to net; a path is opened first.
+  #readFileChunk(send: PortableSend): void {
+    const file = send.file!;
+    this.#reading = send;
+    const done = (error: Error | undefined): void => {
+      this.#reading = undefined;
+      if (this.#sends.head !== send) {
+        // Settled while it read (aborted, closed): what it opened closes now.
+        file.close?.().catch(() => undefined);
+        file.close = undefined;
+        this.#writeChunk();
+        return;
+      }
+      if (error) this.#settleSend(send, error, send.written);
+      else this.#writeChunk();
+    };
+    if (file.read === undefined) {
+      const path = file.request.file as string;
+      openFile(path, 'r').then(
+        (handle) => {
+          file.close = () => handle.close();
+          file.read = async (buffer, position) => (await handle.read(buffer, 0, buffer.byteLength, position)).bytesRead;
+          done(undefined);
+        },
+        (error: Error) => done(error),
+      );
+      return;
+    }
+    const { head, position, length } = file.request;
+    const headLeft = Math.max(0, head.byteLength - send.written);
+    const want = Math.min(SEND_CHUNK, length - file.fileRead);
+    file.chunk ??= new Uint8Array(SEND_CHUNK + headLeft);
+    const chunk = file.chunk;
+    chunk.set(head.subarray(head.byteLength - headLeft), 0);
+    const reading = want > 0 ? file.read(chunk.subarray(headLeft, headLeft + want), position + file.fileRead) : Promise.resolve(0);
+    reading.then(
+      (got) => {
+        file.fileRead += got;
+        if (this.#sends.head === send) {
+          if (headLeft + got === 0) {
+            this.#reading = undefined;
+            this.#settleSend(send, undefined, send.written);
+            return;
+          }
+          // A short read is the end of the file: nothing more is read.
+          if (got < want) file.fileRead = length;
+          this.#write(send, chunk.subarray(0, headLeft + got), 'sendfile');
+        }
+        done(undefined);
+      },
+      (error: Error) => done(error),
+    );
+  }
+
+  // Hands `bytes` of the head send to net as its chunk under way; once
+  // the kernel took them, the send is settled or its next chunk goes.
+  #write(send: PortableSend, bytes: Uint8Array, syscall: string): void {
+    const size = bytes.byteLength;
+    this.#chunk = size;
+    this.#chunkOf = send;
+    this.#socket.write(bytes, (error) => {
+      this.#chunk = 0;
+      this.#chunkOf = undefined;
+      // Settled already: aborted (this chunk was counted) or closed.
+      if (this.#sends.head !== send) {
+        this.#writeChunk();
+        return;
+      }
+      if (error) {
+        this.#settleSend(send, streamError(error, syscall), send.written);
+        return;
+      }
+      send.written += size;
+      const file = send.file;
+      if (file?.request.onProgress && send.written > file.reported) file.request.onProgress((file.reported = send.written));
+      // A sendFile is done once a read finds nothing more.
+      if (!file && send.written === send.buffer.byteLength) this.#settleSend(send, undefined, send.written);
+      else this.#writeChunk();
+    });
+  }
+
   readonly #abortSend = (send: PortableSend): void => {
     // The chunk net is writing still goes out: it counts as taken.
     const taken = send.written + (this.#chunkOf === send ? this.#chunk : 0);
@@ -229,7 +355,7 @@ export class PortableSocketDriver implements SocketDriver {
   // Hands the head send's next chunk to net, unless a chunk is on its way.
   #writeChunk(): void {
     const send = this.#sends.head;
-    if (!send || this.#chunk !== 0 || this.#closed) return;
+    if (!send || this.#chunk !== 0 || this.#reading !== undefined || this.#closed) return;
     if (this.#socket.destroyed) {
       // The connection failed: what waits can never go out.
       this.#settleSend(send, this.#sendFailure(), send.written);
@@ -240,25 +366,12 @@ export class PortableSocketDriver implements SocketDriver {
       this.#settleSend(send, bufferDetached('buffer', 'before all of it was sent'), send.written);
       return;
     }
+    if (send.file) {
+      this.#readFileChunk(send);
+      return;
+    }
     const size = Math.min(SEND_CHUNK, send.buffer.byteLength - send.written);
-    this.#chunk = size;
-    this.#chunkOf = send;
-    this.#socket.write(send.buffer.subarray(send.written, send.written + size), (error) => {
-      this.#chunk = 0;
-      this.#chunkOf = undefined;
-      // Settled already: aborted (this chunk was counted) or closed.
-      if (this.#sends.head !== send) {
-        this.#writeChunk();
-        return;
-      }
-      if (error) {
-        this.#settleSend(send, streamError(error, 'send'), send.written);
-        return;
-      }
-      send.written += size;
-      if (send.written === send.buffer.byteLength) this.#settleSend(send, undefined, send.written);
-      else this.#writeChunk();
-    });
+    this.#write(send, send.buffer.subarray(send.written, send.written + size), 'send');
   }
 
   // Why a send cannot go out once net's socket is gone: the connection's
@@ -271,6 +384,11 @@ export class PortableSocketDriver implements SocketDriver {
   }
 
   #settleSend(send: PortableSend, error: Error | undefined, bytes: number): void {
+    const close = send.file?.close;
+    if (close && this.#reading !== send) {
+      send.file!.close = undefined;
+      close().catch(() => undefined);
+    }
     if (this.#sends.settle(send, error, bytes)) this.#writeChunk();
   }
 

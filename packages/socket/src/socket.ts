@@ -11,7 +11,8 @@ import { AbortError, type BackendName, invalidArgType, validateObject } from '@o
 import type { AcceptedConnection, ListenerDriver, SocketDriver, SocketNames } from './driver.js';
 import { type EventOptions, type EventSocket, eventConfig, openEventSocket } from './events.js';
 import { socketToStream } from './stream.js';
-import type { OpOptions, Server, Socket, SocketAddress } from './types.js';
+import { checkFileBackend, checkSendFile } from './send-file.js';
+import type { OpOptions, SendableFile, SendFileOptions, Server, Socket, SocketAddress } from './types.js';
 import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, codedStateError, socketClosed, withBytesWritten } from './util.js';
 
 /**
@@ -75,6 +76,15 @@ export class TcpSocket implements Socket {
     if (view.byteLength === 0) return Promise.resolve(0);
     if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
     return this.#driver.send(view, signal);
+  }
+
+  sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number> {
+    const request = checkSendFile(file, options);
+    const signal = checkOpOptions(options);
+    checkFileBackend(request, this.backend);
+    if (this.#driver.closed) return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    return this.#driver.sendFile(request, signal);
   }
 
   shutdown(): Promise<void> {

@@ -12,6 +12,40 @@ export interface OpOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A file `sendFile` can send: an OverlappedFile of @overlapped/file (any
+ * object that lends its handle under `Symbol.for('@overlapped/file.lendHandle')`
+ * and reads with `readAt`).
+ */
+export interface SendableFile {
+  readonly path: string;
+  readonly backend: BackendName;
+  readAt(buffer: ArrayBufferView, position: number, options?: { signal?: AbortSignal }): Promise<number>;
+}
+
+/**
+ * Options of {@link Socket.sendFile}.
+ *
+ * @example
+ * ```ts
+ * const options: SendFileOptions = { position: 0, length: 4096, head: Buffer.from('HTTP/1.1 200 OK\r\n\r\n') };
+ * ```
+ */
+export interface SendFileOptions extends OpOptions {
+  /** Where in the file to start; default 0. */
+  position?: number;
+  /** Bytes of the file to send; default: to its end. A range past the end sends what the file holds. */
+  length?: number;
+  /** Bytes sent before the file's, in the same stream (an HTTP response head): they leave with the file's first bytes. */
+  head?: ArrayBufferView;
+  /**
+   * Called with the bytes sent so far (head included) while the file goes
+   * out: after each chunk on the portable backend, about every 100 ms
+   * during a native op, and once at the end.
+   */
+  onProgress?: (bytesSent: number) => void;
+}
+
 /** An address and port, as `Server.address()` gives it. */
 export interface SocketAddress {
   address: string;
@@ -60,6 +94,28 @@ export interface Socket extends AsyncDisposable {
    * rest was never taken and never will be.
    */
   send(buffer: Uint8Array, options?: OpOptions): Promise<number>;
+  /**
+   * Sends `head` (if given), then `length` bytes of `file` from `position`,
+   * in the socket's send order (after the sends and sendFiles called
+   * before it). `file` is an OverlappedFile or a path (opened read-only for
+   * the call, closed after). Resolves with the bytes sent, head included.
+   * On the native backends the file's bytes never enter JavaScript:
+   * TransmitFile on iocp, splice through a pipe on io_uring, sendfile(2)
+   * on the thread pool; the portable backend reads and sends in chunks of
+   * 64 KiB. A range past the end of the file sends what the file holds. A
+   * sendFile that fails, is aborted or is ended by `close()` rejects with
+   * `bytesWritten` (head included) as a send does; a path that cannot be
+   * opened rejects as `fs.open` would (`ENOENT`, with `path`). The file
+   * must stay open until it settles (its `close()` waits for it).
+   *
+   * @example
+   * ```ts
+   * const file = await open('/srv/www/index.html');
+   * const head = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${await file.size()}\r\n\r\n`);
+   * const sent = await socket.sendFile(file, { head, signal: AbortSignal.timeout(30_000) });
+   * ```
+   */
+  sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number>;
   /**
    * Half-close: shuts down our sending side (the peer's recv then returns
    * 0). A second call does nothing more and settles as the first did, as

@@ -10,6 +10,7 @@ export { defineFileSuite, type FileSuiteOptions } from './suites/file.js';
 export { defineSocketSuite } from './suites/socket.js';
 export { defineSocketForwardSuite } from './suites/socket-forward.js';
 export { defineSocketEventsSuite } from './suites/socket-events.js';
+export { defineSocketSendfileSuite, type SocketSendfileSuiteOptions } from './suites/socket-sendfile.js';
 export { defineLifecycleSuite, type LifecycleSuiteOptions } from './suites/lifecycle.js';
 export { defineFileFuzzSuite, describeProgram, generateProgram, runFileFuzz, type FileFuzzOptions, type FileFuzzReport, type FuzzOp, type FuzzProgram } from './fuzz/file.js';
 export { defineSocketSoakSuite, type SocketSoakOptions } from './suites/socket-soak.js';

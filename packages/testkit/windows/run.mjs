@@ -1,4 +1,4 @@
-// Runs the testkit conformance suites (port, file, socket, forward, events, lifecycle, file fuzz, socket soak,
+// Runs the testkit conformance suites (port, file, socket, forward, events, sendfile, lifecycle, file fuzz, socket soak,
 // buffers, bad arguments) under
 // node:test in a Node other than
 // the one running the repository's tests, against the installed (packed)
@@ -9,7 +9,7 @@
 //   { passed, failed, skippedTests, backends: { name: { passed, failed } }, unavailable: { name: reason } }
 // or { skipped: true, reason } when none of them can run.
 //
-//   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--suites port,file,socket,forward,events,lifecycle,fuzz,soak,buffers,bad-arguments]
+//   node --expose-gc run.mjs --summary summary.json [--backends iocp] [--suites port,file,socket,forward,events,sendfile,lifecycle,fuzz,soak,buffers,bad-arguments]
 //     [--volume N] [--exec-path FILE] [--extra FILE ...]
 //
 // --extra: a module with more suites (the file server's), whose
@@ -33,6 +33,7 @@ import {
   defineSocketSoakSuite,
   defineSocketEventsSuite,
   defineSocketForwardSuite,
+  defineSocketSendfileSuite,
   defineSocketSuite,
 } from '@overlapped/testkit';
 
@@ -41,7 +42,7 @@ const { values } = parseArgs({
     summary: { type: 'string' },
     volume: { type: 'string' },
     backends: { type: 'string', default: 'iocp' },
-    suites: { type: 'string', default: 'port,file,socket,forward,events,lifecycle,fuzz,soak,buffers,bad-arguments' },
+    suites: { type: 'string', default: 'port,file,socket,forward,events,sendfile,lifecycle,fuzz,soak,buffers,bad-arguments' },
     'exec-path': { type: 'string' },
     extra: { type: 'string', multiple: true, default: [] },
   },
@@ -93,6 +94,7 @@ for (const backend of values.backends.split(',').map((name) => name.trim()).filt
   if (suites.has('socket')) defineSocketSuite(api, backend);
   if (suites.has('forward')) defineSocketForwardSuite(api, backend);
   if (suites.has('events')) defineSocketEventsSuite(api, backend);
+  if (suites.has('sendfile')) defineSocketSendfileSuite(api, backend);
   // Each worker starts a Node thread in the emulator: fewer rounds.
   if (suites.has('lifecycle')) defineLifecycleSuite(api, backend, { rounds: 4 });
   // The same seeds and count as on Linux (test/fuzz-seeds.ts): about 10 s a seed under Wine.

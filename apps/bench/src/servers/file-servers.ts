@@ -169,6 +169,7 @@ export const NGINX = 'nginx (sendfile, 1 worker)';
 export const BUN_SERVE = 'Bun.serve + Bun.file';
 export const NODE_HTTP = 'node:http + fs.createReadStream';
 export const OVERLAPPED_FILE_SERVER = 'overlapped file-server';
+export const OVERLAPPED_FILE_SERVER_THREADPOOL = 'overlapped file-server (threadpool)';
 
 /** The file-server app's command line (apps/file-server, built before the bench: a workspace dependency). */
 export function fileServerCli(): string {
@@ -223,8 +224,22 @@ export function fileServerContenders(): { contenders: FileServerContender[]; ski
   }
   contenders.push(
     commandFileServer(NODE_HTTP, process.execPath, (root, port) => [benchScript('servers/node-http-files.js'), root, String(port)]),
-    // Its best backend (io_uring here), default options: the read-and-send body loop until sendFile.
+    // Its best backend (io_uring here), default options: bodies through socket.sendFile.
     commandFileServer(OVERLAPPED_FILE_SERVER, process.execPath, (root, port) => [fileServerCli(), '--root', root, '--port', String(port)]),
+    // The same on the thread pool (sendfile(2) from the readiness reactor), where it runs.
+    ...(process.platform === 'linux'
+      ? [
+          commandFileServer(OVERLAPPED_FILE_SERVER_THREADPOOL, process.execPath, (root, port) => [
+            fileServerCli(),
+            '--root',
+            root,
+            '--port',
+            String(port),
+            '--backend',
+            'threadpool',
+          ]),
+        ]
+      : []),
   );
   return { contenders, skipped };
 }

@@ -4,7 +4,7 @@
  */
 
 /** Identifies this table; the native core must report the same (its `abiVersion`). */
-export const OP_TABLE_ABI_ID = 'ops-a5291757b3f2b368';
+export const OP_TABLE_ABI_ID = 'ops-150d3a6d2794b33e';
 
 /** Generic op kinds (0). */
 export const OpKinds = {
@@ -35,7 +35,8 @@ export const SocketOpKinds = {
   send: 68,
   shutdown: 69,
   close: 70,
-  forward: 71
+  forward: 71,
+  sendfile: 72
 } as const;
 
 /** Every op: kind, family, name, record layout and traits (the native core exports the same). */
@@ -460,6 +461,32 @@ export const OP_DESCRIPTIONS = [
       multishot: false,
       reactor: 'read',
       reactorQueuesDirectly: false
+    }
+  },
+  {
+    kind: 72,
+    family: 'socket',
+    name: 'sendfile',
+    layout: {
+      handle: 'socket',
+      offset: 'position',
+      arg: 'file',
+      length: 'length',
+      buffers: [
+        'head',
+        'progress?'
+      ]
+    },
+    traits: {
+      blockingOnWindows: false,
+      uringHelper: false,
+      uringCopiesInline: false,
+      returnsHandle: 'none',
+      closesHandle: 'none',
+      relays: false,
+      multishot: false,
+      reactor: 'write',
+      reactorQueuesDirectly: true
     }
   }
 ] as const;

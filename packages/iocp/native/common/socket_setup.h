@@ -31,6 +31,19 @@ int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw);
 // flight, so a send that fits in the socket buffer costs one syscall and
 // no completion. Windows reports EAGAIN always (sends there are ops).
 int64_t SocketTrySend(int64_t socket, const uint8_t* data, size_t length);
+// The most SocketTrySendFile reads of the file (into memory of the calling
+// thread, never JS memory).
+constexpr size_t kTrySendFileBytes = 64 * 1024;
+// A sendFile's fast path, as SocketTrySend's: reads up to `length` (at
+// most kTrySendFileBytes) of `file` at `position` and sends `head` and
+// those bytes in one non-blocking sendmsg. Returns the bytes sent (head
+// included) or a negative errno, and sets *file_read to the bytes read
+// (fewer than `length` at the end of the file). Windows reports EAGAIN.
+int64_t SocketTrySendFile(int64_t socket, int64_t file, int64_t position, size_t length, const uint8_t* head,
+                          size_t head_length, size_t* file_read);
+// Pushes out what a send with MSG_MORE left corked (a sendfile's head
+// whose file ended early): TCP_CORK on, then off. Nothing on Windows.
+void SocketPushCorked(int64_t socket);
 // Closes at once, on the calling thread (for sockets no op uses).
 int SocketCloseNow(int64_t socket, uint32_t* raw);
 

@@ -83,6 +83,27 @@ Napi::Value TrySend(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(result));
 }
 
+// socketTrySendFile(socket, file, position, length, head): [bytes sent
+// (head included), bytes of the file read] at once, or a negative errno.
+Napi::Value TrySendFile(const Napi::CallbackInfo& info) {
+  OpBuffer head{nullptr, 0};
+  if (!ReadBufferView(info.Env(), info[4], &head)) {
+    throw ArgumentTypeError(info.Env(), "socketTrySendFile: head is a TypedArray or DataView");
+  }
+  const double length = info[3].As<Napi::Number>().DoubleValue();
+  size_t file_read = 0;
+  const int64_t result = SocketTrySendFile(
+      info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Number>().Int64Value(),
+      info[2].As<Napi::Number>().Int64Value(),
+      length < static_cast<double>(kTrySendFileBytes) ? static_cast<size_t>(length) : kTrySendFileBytes, head.data,
+      head.length, &file_read);
+  if (result < 0) return Napi::Number::New(info.Env(), static_cast<double>(result));
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(result)));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(file_read)));
+  return out;
+}
+
 }  // namespace
 
 void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
@@ -91,6 +112,7 @@ void ExportSocketCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("socketName", Napi::Function::New<Name>(env, "socketName"));
   exports.Set("socketSetOption", Napi::Function::New<SetOption>(env, "socketSetOption"));
   exports.Set("socketTrySend", Napi::Function::New<TrySend>(env, "socketTrySend"));
+  exports.Set("socketTrySendFile", Napi::Function::New<TrySendFile>(env, "socketTrySendFile"));
   exports.Set("socketClose", Napi::Function::New<Close>(env, "socketClose"));
 }
 

@@ -42,4 +42,10 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe) {
   return true;
 }
 
+void AbandonUringOp(Op* op, int error) {
+  const UringOpEntry* entry = EntryOf(op->kind);
+  if (entry != nullptr && entry->release != nullptr) entry->release(op);
+  op->result = error;
+}
+
 }  // namespace overlapped

@@ -48,6 +48,10 @@ struct UringOpEntry {
   // for an op that continues (see FinishUringOp). Null: the result is the
   // CQE's.
   bool (*finish)(Op* op, const io_uring_cqe& cqe);
+  // Frees what a continuing op holds between its steps (a sendfile's
+  // pipe) when it ends without finishing: null for a kind that holds
+  // nothing.
+  void (*release)(Op* op);
 };
 
 // Fills `sqe` for `op` (the caller sets user_data). Returns 0, or -errno
@@ -59,8 +63,8 @@ int PrepareUringOp(Op* op, io_uring_sqe* sqe);
 // op->result == kUringContinuing.
 bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
 // A continuing op that cannot be resubmitted (cancelled, or the ring
-// refused it) ends with `error` (no kind holds anything to release).
-inline void AbandonUringOp(Op* op, int error) { op->result = error; }
+// refused it) ends with `error`, after its kind's release.
+void AbandonUringOp(Op* op, int error);
 constexpr int64_t kUringContinuing = INT64_MIN;
 
 // True for a kind whose SQE does its data copy inline in io_uring_enter
@@ -72,9 +76,9 @@ inline bool UringOpCopiesInline(const Op* op) { return TraitsOf(op->kind).uring_
 // A kind's entry, checked against its traits at compile time: a kind
 // the helper threads run (uringHelper) has no prepare, every other one has.
 constexpr UringOpEntry UringOp(OpKind kind, int (*prepare)(Op*, io_uring_sqe*),
-                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr) {
+                               bool (*finish)(Op*, const io_uring_cqe&) = nullptr, void (*release)(Op*) = nullptr) {
   return TraitsOf(kind).uring_helper == (prepare == nullptr)
-             ? UringOpEntry{kind, prepare, finish}
+             ? UringOpEntry{kind, prepare, finish, release}
              : (OpEntryContradictsTheKindsTraits(), UringOpEntry{});
 }
 

@@ -4,18 +4,28 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
 
+#include "../common/sendfile_range.h"
+#include "../common/socket_setup.h"
 #include "../common/socket_stats.h"
 #include "pool_ops.h"
 #include "socket_address.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
+#endif
+#ifndef MSG_MORE
+#define MSG_MORE 0
+#endif
+
+#if defined(__linux__)
+#include <sys/sendfile.h>
 #endif
 
 namespace overlapped {
@@ -28,8 +38,8 @@ struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; forward: 0 recv, 1 send
   uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
-  uint64_t done;      // send: bytes sent; forward: bytes of the round sent
-  uint64_t pending;   // forward: bytes received in the round
+  uint64_t done;      // send, sendfile: bytes sent; forward: bytes of the round sent
+  uint64_t pending;   // forward: bytes received in the round; sendfile: bytes of the file to send
   uint64_t moved;     // forward: bytes sent to the target in all
 };
 static_assert(sizeof(ReactorState) <= sizeof(Op::backend_storage), "ReactorState must fit");
@@ -136,21 +146,102 @@ bool ReactorTryRecv(Op* op) {
   return true;
 }
 
-bool ReactorTrySend(Op* op) {
-  ReactorState* state = StateOf(op);
+// How far SendFromDone got: all of it out, the socket full (the op waits
+// for POLLOUT), or an error (the op's result).
+enum class Sent { kAll, kWait, kFailed };
+
+// Sends data[state->done, length) (a send's buffer, a sendfile's head),
+// keeping the op's progress.
+Sent SendFromDone(Op* op, ReactorState* state, const uint8_t* data, uint64_t length, int flags) {
   const int fd = static_cast<int>(op->handle);
-  if (op->buffers.empty()) {
-    op->result = -EINVAL;
-    return true;
-  }
-  const OpBuffer& buffer = op->buffers[0];
-  while (state->done < buffer.length) {
-    const ssize_t sent = send(fd, buffer.data + state->done, buffer.length - state->done,
-                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (state->done < length) {
+    const ssize_t sent = send(fd, data + state->done, length - state->done, MSG_DONTWAIT | MSG_NOSIGNAL | flags);
     if (sent >= 0) {
       state->done += static_cast<uint64_t>(sent);
       SetSendProgress(op, state->done);
       continue;
+    }
+    if (errno == EINTR) continue;
+    if (WouldBlock(errno)) {
+      state->events = POLLOUT;
+      return Sent::kWait;
+    }
+    op->result = -errno;
+    return Sent::kFailed;
+  }
+  return Sent::kAll;
+}
+
+bool ReactorTrySend(Op* op) {
+  ReactorState* state = StateOf(op);
+  if (op->buffers.empty()) {
+    op->result = -EINVAL;
+    return true;
+  }
+  const Sent sent = SendFromDone(op, state, op->buffers[0].data, op->buffers[0].length, 0);
+  if (sent != Sent::kAll) return sent == Sent::kFailed;
+  op->result = static_cast<int64_t>(state->done);
+  return true;
+}
+
+#if defined(__linux__)
+// Sends up to `count` bytes of `file` at `offset`: the kernel hands the
+// file's pages to the socket, and the bytes never leave it.
+ssize_t SendFileChunk(int socket, int file, uint64_t offset, size_t count) {
+  off_t at = static_cast<off_t>(offset);
+  return sendfile(socket, file, &at, count);
+}
+#else
+// Other POSIX systems: a pread into a bounce buffer and a send (the BSDs'
+// and macOS's sendfile(2) take other arguments and are not used yet).
+// What the send does not take is read again on the next try.
+ssize_t SendFileChunk(int socket, int file, uint64_t offset, size_t count) {
+  uint8_t bounce[64 * 1024];
+  const ssize_t got = pread(file, bounce, count < sizeof bounce ? count : sizeof bounce, static_cast<off_t>(offset));
+  if (got <= 0) return got;
+  return send(socket, bounce, static_cast<size_t>(got), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+#endif
+
+// The most one sendfile(2) moves (Linux caps a transfer at it).
+constexpr uint64_t kSendFileChunk = 0x7ffff000;
+
+// The head goes first, with MSG_MORE while file bytes follow, so that it
+// leaves in one segment with the file's first bytes; then the file's range,
+// clamped at its first try to what the file holds past `position`.
+bool ReactorTrySendfile(Op* op) {
+  using Args = OpArgs<OpKind::kSocketSendfile>;
+  ReactorState* state = StateOf(op);
+  const int fd = static_cast<int>(op->handle);
+  const int file = static_cast<int>(Args::file(*op));
+  const uint64_t head_length = SendfileHeadBytes(*op);
+  if (state->stage == 0) {
+    state->stage = 1;
+    struct stat info;
+    if (fstat(file, &info) != 0) {
+      op->result = -errno;
+      return true;
+    }
+    state->pending = SendfileRangeBytes(*op, static_cast<uint64_t>(info.st_size));
+  }
+  if (head_length > 0) {
+    const Sent sent = SendFromDone(op, state, Args::head(*op)->data, head_length, state->pending > 0 ? MSG_MORE : 0);
+    if (sent != Sent::kAll) return sent == Sent::kFailed;
+  }
+  const uint64_t end = head_length + state->pending;
+  while (state->done < end) {
+    const uint64_t left = end - state->done;
+    const uint64_t offset = static_cast<uint64_t>(Args::position(*op)) + (state->done - head_length);
+    const ssize_t sent = SendFileChunk(fd, file, offset, left < kSendFileChunk ? left : kSendFileChunk);
+    if (sent > 0) {
+      state->done += static_cast<uint64_t>(sent);
+      SetSendProgress(op, state->done);
+      continue;
+    }
+    if (sent == 0) {
+      // The file got shorter since the first try: what it holds was sent.
+      if (head_length > 0) SocketPushCorked(fd);
+      break;
     }
     if (errno == EINTR) continue;
     if (WouldBlock(errno)) {
@@ -250,6 +341,7 @@ OVERLAPPED_POOL_REACTOR_OP(SocketSend, ReactorTrySend);
 OVERLAPPED_POOL_REACTOR_OP(SocketShutdown, ReactorTryShutdown);
 OVERLAPPED_POOL_REACTOR_OP(SocketClose, ReactorTryClose);
 OVERLAPPED_POOL_REACTOR_OP(SocketForward, ReactorTryForward);
+OVERLAPPED_POOL_REACTOR_OP(SocketSendfile, ReactorTrySendfile);
 
 namespace {
 
@@ -281,8 +373,8 @@ int WaitsOn(const Op* op) {
 // read.
 bool StartsReading(OpKind kind) { return TraitsOf(kind).reactor == ReactorRole::kRead; }
 
-// recv and send are the only ops a submitting thread queues (and arms)
-// itself; the others start on the reactor thread as before.
+// recv, send and sendfile are the only ops a submitting thread queues
+// (and arms) itself; the others start on the reactor thread as before.
 bool QueuedDirectly(const Op* op) { return TraitsOf(op->kind).reactor_queues_directly && !op->buffers.empty(); }
 
 }  // namespace

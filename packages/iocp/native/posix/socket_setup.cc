@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "socket_address.h"
@@ -94,6 +96,42 @@ int64_t SocketTrySend(int64_t socket, const uint8_t* data, size_t length) {
     if (sent >= 0) return sent;
     if (errno != EINTR) return -errno;
   }
+}
+
+int64_t SocketTrySendFile(int64_t socket, int64_t file, int64_t position, size_t length, const uint8_t* head,
+                          size_t head_length, size_t* file_read) {
+  // The JS thread's own bounce memory: a small file costs a copy from the
+  // page cache and one sendmsg, with no op and no completion.
+  static thread_local uint8_t bounce[kTrySendFileBytes];
+  *file_read = 0;
+  const size_t want = length < sizeof bounce ? length : sizeof bounce;
+  ssize_t got = 0;
+  while (want > 0) {
+    got = pread(static_cast<int>(file), bounce, want, static_cast<off_t>(position));
+    if (got >= 0) break;
+    if (errno != EINTR) return -errno;
+  }
+  *file_read = static_cast<size_t>(got);
+  iovec parts[2] = {{const_cast<uint8_t*>(head), head_length}, {bounce, static_cast<size_t>(got)}};
+  msghdr message{};
+  message.msg_iov = head_length > 0 ? parts : parts + 1;
+  message.msg_iovlen = head_length > 0 ? 2 : 1;
+  for (;;) {
+    const ssize_t sent = sendmsg(static_cast<int>(socket), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return sent;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+void SocketPushCorked(int64_t socket) {
+#if defined(TCP_CORK)
+  int on = 1;
+  setsockopt(static_cast<int>(socket), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+  on = 0;
+  setsockopt(static_cast<int>(socket), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+#else
+  (void)socket;
+#endif
 }
 
 int SocketCloseNow(int64_t socket, uint32_t* raw) {

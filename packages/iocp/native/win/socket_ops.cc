@@ -3,7 +3,8 @@
 // ConnectEx on a bound socket, WSARecv, WSASend (continued until every byte
 // is out), shutdown and closesocket, and forward, which alternates WSARecv
 // on its socket and WSASend on its target on the same op until the source
-// ends. Sockets do not use FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every call that starts
+// ends, and sendfile, TransmitFile (the head as its TRANSMIT_FILE_BUFFERS,
+// the file in chunks of under 2 GiB, continued like a send). Sockets do not use FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: every call that starts
 // (at once or pending) queues exactly one packet, so each step finishes in
 // one place, FinishWinSocketOp, on a worker.
 #include <ws2tcpip.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "../common/sendfile_range.h"
 #include "../common/socket_stats.h"
 #include "errors.h"
 #include "iocp.h"
@@ -31,7 +33,7 @@ struct SocketScratch {
   uint32_t stage;       // forward: which step is in flight
   uint64_t done;        // send: bytes sent; forward: of the current round
   uint64_t pending;     // forward: bytes received in the round
-  uint64_t moved;       // forward: bytes sent to the target in all
+  uint64_t moved;       // forward: bytes sent to the target in all; sendfile: bytes of the file to send
   unsigned char addresses[2 * kAcceptAddressLength];  // AcceptEx output
 };
 static_assert(sizeof(SocketScratch) <= sizeof(OpPacket::scratch), "SocketScratch must fit in an OpPacket");
@@ -52,6 +54,7 @@ struct Extensions {
   LPFN_ACCEPTEX accept_ex = nullptr;
   LPFN_GETACCEPTEXSOCKADDRS get_accept_ex_sockaddrs = nullptr;
   LPFN_CONNECTEX connect_ex = nullptr;
+  LPFN_TRANSMITFILE transmit_file = nullptr;
 };
 
 const Extensions& ExtensionsFor(SOCKET socket) {
@@ -69,6 +72,9 @@ const Extensions& ExtensionsFor(SOCKET socket) {
              nullptr);
     WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &connect_guid, sizeof connect_guid,
              &extensions.connect_ex, sizeof extensions.connect_ex, &bytes, nullptr, nullptr);
+    GUID transmit_guid = WSAID_TRANSMITFILE;
+    WSAIoctl(socket, SIO_GET_EXTENSION_FUNCTION_POINTER, &transmit_guid, sizeof transmit_guid,
+             &extensions.transmit_file, sizeof extensions.transmit_file, &bytes, nullptr, nullptr);
   });
   return extensions;
 }
@@ -175,6 +181,37 @@ void RecheckCancel(Op* op, OpPacket* packet) {
   if (op->cancel_requested.load()) {
     CancelIoEx(reinterpret_cast<HANDLE>(StepSocketOf(op, ScratchOf(packet))), &packet->overlapped);
   }
+}
+
+// The end of one step of an op that sends until it is done (send,
+// sendfile): counts the step's bytes (a failed or cancelled step may still
+// have sent some), fails the op on an error, or starts the next step with
+// `next` while `more` says there is more. True when the op is finished.
+bool FinishSendStep(Op* op, OpPacket* packet, DWORD bytes, DWORD error, bool (*more)(Op*, SocketScratch*),
+                    bool (*next)(Op*, OpPacket*, SocketScratch*)) {
+  SocketScratch* scratch = ScratchOf(packet);
+  if (error != 0) error = WsaErrorOf(op, packet, error);
+  scratch->done += bytes;
+  SetSendProgress(op, scratch->done);
+  if (error != 0) {
+    FailOpWithWin32(op, error);
+    return true;
+  }
+  if (bytes > 0 && more(op, scratch)) {
+    if (next(op, packet, scratch)) {
+      RecheckCancel(op, packet);
+      return false;
+    }
+    return true;
+  }
+  op->result = static_cast<int64_t>(scratch->done);
+  return true;
+}
+
+bool SendHasMore(Op* op, SocketScratch* scratch) { return scratch->done < op->buffers[0].length; }
+
+bool StartSendRest(Op* op, OpPacket* packet, SocketScratch* scratch) {
+  return StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done);
 }
 
 // The forward's next step after a completion of `bytes` (no error): true
@@ -331,24 +368,7 @@ bool StartWinSocketSend(IocpBackend*, Op* op, OpPacket* packet) {
 }
 
 bool FinishWinSocketSend(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
-  SocketScratch* scratch = ScratchOf(packet);
-  if (error != 0) error = WsaErrorOf(op, packet, error);
-  // A failed or cancelled step may still have sent part of its bytes.
-  scratch->done += bytes;
-  SetSendProgress(op, scratch->done);
-  if (error != 0) {
-    FailOpWithWin32(op, error);
-    return true;
-  }
-  if (bytes > 0 && scratch->done < op->buffers[0].length) {
-    if (StartSend(op, packet, op->buffers[0].data + scratch->done, op->buffers[0].length - scratch->done)) {
-      RecheckCancel(op, packet);
-      return false;
-    }
-    return true;
-  }
-  op->result = static_cast<int64_t>(scratch->done);
-  return true;
+  return FinishSendStep(op, packet, bytes, error, SendHasMore, StartSendRest);
 }
 OVERLAPPED_WIN_OVERLAPPED_OP(SocketSend, StartWinSocketSend, FinishWinSocketSend);
 
@@ -402,6 +422,71 @@ bool FinishWinSocketForward(Op* op, OpPacket* packet, DWORD bytes, DWORD error) 
   return false;
 }
 OVERLAPPED_WIN_OVERLAPPED_OP(SocketForward, StartWinSocketForward, FinishWinSocketForward);
+
+namespace {
+
+using SendfileArgs = OpArgs<OpKind::kSocketSendfile>;
+
+// TransmitFile takes a DWORD count and reads 0 as "to the end": each call
+// sends at most 2 GiB - 1 of the file.
+constexpr uint64_t kTransmitChunk = 0x7fffffff;
+
+// Starts the next TransmitFile: the head (if not sent yet) as its head
+// buffer, then the next chunk of the file at its position (the
+// OVERLAPPED's offset).
+bool StartTransmit(Op* op, OpPacket* packet, SocketScratch* scratch) {
+  const Extensions& extensions = ExtensionsFor(SocketOf(op));
+  if (extensions.transmit_file == nullptr) {
+    FailOpWithWin32(op, ERROR_NOT_SUPPORTED);
+    return false;
+  }
+  const uint64_t head_length = SendfileHeadBytes(*op);
+  TRANSMIT_FILE_BUFFERS buffers{};
+  uint64_t file_sent = 0;
+  if (scratch->done < head_length) {
+    buffers.Head = SendfileArgs::head(*op)->data + scratch->done;
+    buffers.HeadLength = static_cast<DWORD>(head_length - scratch->done);
+  } else {
+    file_sent = scratch->done - head_length;
+  }
+  const uint64_t left = scratch->moved - file_sent;
+  const DWORD chunk = static_cast<DWORD>(left < kTransmitChunk ? left : kTransmitChunk);
+  const uint64_t position = static_cast<uint64_t>(SendfileArgs::position(*op)) + file_sent;
+  packet->overlapped = {};
+  packet->overlapped.Offset = static_cast<DWORD>(position & 0xffffffffu);
+  packet->overlapped.OffsetHigh = static_cast<DWORD>(position >> 32);
+  // No file bytes in this call (an empty range): the head alone.
+  HANDLE file = chunk == 0 ? nullptr : reinterpret_cast<HANDLE>(SendfileArgs::file(*op));
+  const BOOL done = extensions.transmit_file(SocketOf(op), file, chunk, 0, &packet->overlapped,
+                                             buffers.HeadLength > 0 ? &buffers : nullptr, 0);
+  return Started(op, done ? 0 : SOCKET_ERROR);
+}
+
+bool SendfileHasMore(Op* op, SocketScratch* scratch) { return scratch->done < SendfileHeadBytes(*op) + scratch->moved; }
+
+}  // namespace
+
+bool StartWinSocketSendfile(IocpBackend*, Op* op, OpPacket* packet) {
+  SocketScratch* scratch = ScratchOf(packet);
+  scratch->done = 0;
+  // The range is clamped to what the file holds past the position now.
+  LARGE_INTEGER size;
+  if (!GetFileSizeEx(reinterpret_cast<HANDLE>(SendfileArgs::file(*op)), &size)) {
+    FailOpWithWin32(op, GetLastError());
+    return false;
+  }
+  scratch->moved = SendfileRangeBytes(*op, static_cast<uint64_t>(size.QuadPart));
+  if (!SendfileHasMore(op, scratch)) {
+    op->result = 0;
+    return false;
+  }
+  return StartTransmit(op, packet, scratch);
+}
+
+bool FinishWinSocketSendfile(Op* op, OpPacket* packet, DWORD bytes, DWORD error) {
+  return FinishSendStep(op, packet, bytes, error, SendfileHasMore, StartTransmit);
+}
+OVERLAPPED_WIN_OVERLAPPED_OP(SocketSendfile, StartWinSocketSendfile, FinishWinSocketSendfile);
 
 // The finish of a kind whose result is the bytes the packet carries (a
 // receive), or that never queues a packet (shutdown, close).

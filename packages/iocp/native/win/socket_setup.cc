@@ -113,6 +113,13 @@ int SocketSetOption(int64_t socket, int option, int value, uint32_t* raw) {
 
 int64_t SocketTrySend(int64_t, const uint8_t*, size_t) { return Win32ToErrno(WSAEWOULDBLOCK); }
 
+void SocketPushCorked(int64_t) {}
+
+int64_t SocketTrySendFile(int64_t, int64_t, int64_t, size_t, const uint8_t*, size_t, size_t* file_read) {
+  *file_read = 0;
+  return Win32ToErrno(WSAEWOULDBLOCK);
+}
+
 int SocketCloseNow(int64_t socket, uint32_t* raw) {
   return closesocket(static_cast<SOCKET>(socket)) == 0 ? 0 : FailWsa(raw);
 }

@@ -676,6 +676,26 @@ function socketRows(): Row[] {
       ['options', [1], kinds.options()],
       ['', [1, 'signal'], kinds.signal()],
     ]),
+    // A range of 0 bytes: the baseline sends nothing into the shared pair.
+    ...entry('socket.sendFile', 'socket', (ctx, args) => ctx.socket.sendFile(args[0], args[1]), (ctx) => [ctx.filePath, { position: 0, length: 0 }], [
+      ['file', [0], [bad('wrong type', () => 5, TYPE), bad('null', () => null, TYPE), bad('plain object', () => ({ path: 'x' }), TYPE), bad('empty', () => '', VALUE), bad('null byte', () => 'a\u0000b', VALUE)]],
+      ['options', [1], kinds.options()],
+      ['', [1, 'position'], kinds.integer()],
+      ['', [1, 'length'], kinds.integer()],
+      ['', [1, 'head'], kinds.buffer()],
+      ['', [1, 'signal'], kinds.signal()],
+      ['', [1, 'onProgress'], kinds.callback()],
+    ]),
+    // A native socket needs a native handle; the portable socket reads any file.
+    row('socket.sendFile', 'file: a portable backend\'s file', 'socket', {
+      prepare: async (ctx) => {
+        const file = await open(ctx.filePath, { backend: 'portable' });
+        ctx.defer(() => file.close());
+        return file;
+      },
+      run: (ctx, file) => ctx.socket.sendFile(file, { length: 0 }),
+      expect: (ctx) => (ctx.backend === 'portable' ? works((bytes) => assert.equal(bytes, 0)) : code(VALUE)),
+    }),
     ...entry('socket.setNoDelay', 'socket', (ctx, [on]) => ctx.socket.setNoDelay(on), () => [true], [['on', [0], kinds.boolean()]]),
 
     row('socket.send', 'buffer: SharedArrayBuffer view', 'socket', {
@@ -724,6 +744,7 @@ function socketRows(): Row[] {
     closed('send', (ctx) => ctx.closedSocket.send(Buffer.alloc(4))),
     closed('shutdown', (ctx) => ctx.closedSocket.shutdown()),
     closed('setNoDelay', (ctx) => ctx.closedSocket.setNoDelay(true)),
+    closed('sendFile', (ctx) => ctx.closedSocket.sendFile(ctx.filePath)),
   ];
 }
 

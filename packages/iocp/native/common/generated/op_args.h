@@ -147,4 +147,17 @@ struct OpArgs<OpKind::kSocketForward> {
   static const OpBuffer* stats(const Op& op) { return op.buffers.size() > 1 ? &op.buffers[1] : nullptr; }
 };
 
+template <>
+struct OpArgs<OpKind::kSocketSendfile> {
+  static int64_t socket(const Op& op) { return op.handle; }
+  static int64_t position(const Op& op) { return op.offset; }
+  static int64_t file(const Op& op) { return op.arg; }
+  static int64_t length(const Op& op) { return op.length; }
+  static constexpr size_t kHeadBuffer = 0;
+  static const OpBuffer* head(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
+  static constexpr size_t kProgressBuffer = 1;
+  // Null when the op was given none.
+  static const OpBuffer* progress(const Op& op) { return op.buffers.size() > 1 ? &op.buffers[1] : nullptr; }
+};
+
 }  // namespace overlapped

@@ -9,7 +9,7 @@ namespace overlapped {
 
 // Changes whenever the table does; the loader refuses a core whose id
 // differs from the installed @overlapped/common's OP_TABLE_ABI_ID.
-constexpr char kOpTableAbiId[] = "ops-a5291757b3f2b368";
+constexpr char kOpTableAbiId[] = "ops-150d3a6d2794b33e";
 
 // What an I/O operation asks for, with the fields of its record.
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
@@ -69,6 +69,12 @@ enum class OpKind : uint32_t {
   // either side ends it. stats (FORWARD_STATS_BYTES): bytes received, bytes sent, kept current, and
   // the side that failed (FORWARD_FAILED_SIDE). Result: the bytes moved.
   kSocketForward = 71,
+  // handle = socket; offset = position; arg = file; length = length; buffers = [head, progress?].
+  // Sends head (may be empty), then [position, position + length) of the file straight from the
+  // file to the socket (TransmitFile, splice, sendfile(2)), stopping early at the end of the file.
+  // Completes once every byte is sent. progress (8 bytes): one double kept at the bytes sent so
+  // far, head included. Result: the bytes sent, head included.
+  kSocketSendfile = 72,
 };
 
 // Every kind, in order: X(Name, number), Name as in OpKind::kName.
@@ -92,7 +98,8 @@ enum class OpKind : uint32_t {
   X(SocketSend, 68) \
   X(SocketShutdown, 69) \
   X(SocketClose, 70) \
-  X(SocketForward, 71)
+  X(SocketForward, 71) \
+  X(SocketSendfile, 72)
 
 constexpr OpKind kOpKinds[] = {
     OpKind::kNop,
@@ -115,6 +122,7 @@ constexpr OpKind kOpKinds[] = {
     OpKind::kSocketShutdown,
     OpKind::kSocketClose,
     OpKind::kSocketForward,
+    OpKind::kSocketSendfile,
 };
 constexpr size_t kOpKindCount = sizeof kOpKinds / sizeof kOpKinds[0];
 
@@ -141,6 +149,7 @@ constexpr int OpIndex(OpKind kind) {
     case OpKind::kSocketShutdown: return 17;
     case OpKind::kSocketClose: return 18;
     case OpKind::kSocketForward: return 19;
+    case OpKind::kSocketSendfile: return 20;
   }
   return -1;
 }
@@ -221,6 +230,8 @@ constexpr OpTraits kOpTraits[] = {
      "{\"handle\":\"socket\"}"},
     {"forward", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, true, false, ReactorRole::kRead, false,
      "{\"handle\":\"socket\",\"arg\":\"to\",\"buffers\":[\"data\",\"stats?\"]}"},
+    {"sendfile", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kWrite, true,
+     "{\"handle\":\"socket\",\"offset\":\"position\",\"arg\":\"file\",\"length\":\"length\",\"buffers\":[\"head\",\"progress?\"]}"},
 };
 
 constexpr const OpTraits& TraitsOf(OpKind kind) {

@@ -148,6 +148,10 @@ class AttachedDriver implements SocketDriver {
     return Promise.reject(withBytesWritten(socketClosed('send'), 0));
   }
 
+  sendFile(): Promise<number> {
+    return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
+  }
+
   shutdown(): Promise<void> {
     return Promise.reject(socketClosed('shutdown'));
   }

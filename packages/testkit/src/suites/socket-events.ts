@@ -121,6 +121,24 @@ function assertResetOrClean(trace: Trace, what: string): void {
   }
 }
 
+/**
+ * Connects a node:net client that starts reading only after a while (the
+ * server's bytes queue up meanwhile), and checks it then receives exactly
+ * `expected` and the server's end. Returns the client (still open).
+ */
+async function readLate(port: number, expected: Buffer, what: string): Promise<net.Socket> {
+  const client = await netConnect(port);
+  client.pause();
+  await sleep(50);
+  const collected = netCollect(client);
+  client.resume();
+  const { bytes, how } = await bounded(collected, 30_000, what);
+  assert.equal(how, 'end');
+  assert.equal(bytes.length, expected.length);
+  assert.equal(sha256(bytes), sha256(expected));
+  return client;
+}
+
 /** Writes `bytes` to a new file in a new temporary folder; `remove` deletes both. */
 function tempFile(bytes: Uint8Array): { path: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'overlapped-events-'));
@@ -674,15 +692,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         },
       });
       try {
-        const client = await netConnect(server.address().port);
-        client.pause();
-        await sleep(50);
-        const collected = netCollect(client);
-        client.resume();
-        const { bytes, how } = await bounded(collected, 30_000, 'the queued bytes');
-        assert.equal(how, 'end');
-        assert.equal(bytes.length, data.length);
-        assert.equal(sha256(bytes), sha256(data));
+        const client = await readLate(server.address().port, data, 'the queued bytes');
         assert.ok(queuedAtClose > 0, 'nothing was queued: the test proves nothing');
         await closedAs(trace, ['close']);
         client.destroy();
@@ -760,17 +770,9 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
           close: (socket) => buffered.push(socket.bytesWritten),
         });
         try {
-          const client = await netConnect(server.address().port);
-          client.pause();
-          await sleep(30);
-          const collected = netCollect(client);
-          client.resume();
-          const { bytes, how } = await bounded(collected, 30_000, 'the response');
-          assert.equal(how, 'end');
-          client.end();
           const expected = Buffer.concat([before, head, body, ...after]);
-          assert.equal(bytes.length, expected.length);
-          assert.equal(sha256(bytes), sha256(expected));
+          const client = await readLate(server.address().port, expected, 'the response');
+          client.end();
           await waitFor(() => trace.closes === 1 && outcomes.length === 1, 'the socket to close');
           assert.deepEqual(outcomes, [{ sent: head.length + size }]);
           assert.deepEqual(buffered, [after.reduce((sum, bytes) => sum + bytes.length, 0), expected.length]);
@@ -829,16 +831,8 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         },
       });
       try {
-        const client = await netConnect(server.address().port);
-        client.pause();
-        await sleep(50);
-        const collected = netCollect(client);
-        client.resume();
-        const { bytes, how } = await bounded(collected, 30_000, 'the file');
-        assert.equal(how, 'end');
         const expected = Buffer.concat([Buffer.from('head'), body, Buffer.from('tail')]);
-        assert.equal(bytes.length, expected.length);
-        assert.equal(sha256(bytes), sha256(expected));
+        const client = await readLate(server.address().port, expected, 'the file');
         await closedAs(trace, ['close']);
         assert.deepEqual(outcomes, [{ sent: size + 4 }]);
         client.destroy();

@@ -122,7 +122,7 @@ export interface EventSocket<T = undefined> {
   /** Stops receiving (a slow consumer); `data` stops until resume(). */
   pause(): void;
   resume(): void;
-  /** Calls `timeout` when no byte moved for `ms` (checked every `ms`); 0 turns it off. */
+  /** Calls `timeout` when no byte moved for `ms` (checked every `ms`; a running sendFile counts as moving); 0 turns it off. */
   setTimeout(ms: number): void;
   /** TCP_NODELAY (Nagle off when `on`, the default). */
   setNoDelay(on?: boolean): void;
@@ -504,7 +504,8 @@ class TcpEventSocket implements EventSocket<unknown> {
 
   readonly #checkIdle = (): void => {
     if (this.#closed) return;
-    if (this.#active) {
+    // A running sendFile moves bytes the socket does not see one by one.
+    if (this.#active || this.#file !== undefined) {
       this.#active = false;
       this.#timedOut = false;
     } else if (!this.#timedOut && !this.#closing) {

@@ -881,6 +881,30 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       }
     }, timeout);
 
+    it('sendFile of a missing path rejects with ENOENT (with path); the writes behind it still go out', async () => {
+      const missing = join(tmpdir(), `overlapped-events-missing-${process.pid}.bin`);
+      const failures: Array<{ code?: string; path?: string; bytesWritten?: number }> = [];
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.write('before;');
+          socket.sendFile(missing).catch((error: { code?: string; path?: string; bytesWritten?: number }) => {
+            failures.push({ code: error.code, path: error.path, bytesWritten: error.bytesWritten });
+          });
+          socket.write('after');
+          socket.close();
+        },
+      });
+      try {
+        const client = await readLate(server.address().port, Buffer.from('before;after'), 'the writes');
+        await closedAs(trace, ['close']);
+        assert.deepEqual(failures, [{ code: 'ENOENT', path: missing, bytesWritten: 0 }]);
+        client.destroy();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('rejects bad handlers and options with ERR_* before any I/O', async () => {
       await assert.rejects(listen({ backend, port: 0, handlers: { data: 5 as never } }), { code: 'ERR_INVALID_ARG_TYPE' });
       await assert.rejects(listen({ backend, port: 0, handlers: null as never }), { code: 'ERR_INVALID_ARG_TYPE' });

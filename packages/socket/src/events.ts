@@ -6,6 +6,7 @@
  * end, error and close, and what a throwing handler does.
  */
 import {
+  AbortError,
   type BackendName,
   codedError,
   invalidArgType,
@@ -17,9 +18,10 @@ import {
 import type { SocketDriver } from './driver.js';
 import { type EventConnection, eventDriverFor, type EventOpenOptions, type EventSink } from './event-driver.js';
 import { DEFAULT_READ_BUFFER_SIZE } from './ops-events.js';
+import { checkFileBackend, checkSendFile, type SendFileRequest } from './send-file.js';
 import type { TcpServer } from './socket.js';
-import type { SocketAddress } from './types.js';
-import { asyncDispose, checkBuffer, socketClosed } from './util.js';
+import type { SendableFile, SendFileOptions, SocketAddress } from './types.js';
+import { asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
 
 /**
  * What an event socket calls. Every handler is optional; each gets the
@@ -96,12 +98,31 @@ export interface EventSocket<T = undefined> {
    * @throws ERR_STREAM_WRITE_AFTER_END after end(); ERR_SOCKET_CLOSED once closed
    */
   write(bytes: Uint8Array | string): boolean;
+  /**
+   * Sends `head` (if given), then `length` bytes of `file` from `position`,
+   * with the same arguments, result and errors as `Socket.sendFile`
+   * (the file's bytes never enter JavaScript on the native backends). It
+   * keeps the order of write(): what was written before goes out first,
+   * what is written while it runs is held (counted in bufferedAmount, with
+   * the usual backpressure) and goes out after it; end() and close() wait
+   * for it. A reset(), or the connection's close, while it runs rejects it
+   * with `ERR_SOCKET_CLOSED` and `bytesWritten`. Its bytes count in
+   * bytesWritten once it settles.
+   *
+   * @example
+   * ```ts
+   * const head = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\n');
+   * const sent = await socket.sendFile('/srv/www/1k.bin', { head });
+   * socket.write('next response...');
+   * ```
+   */
+  sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number>;
   /** Writes `bytes` if given, then half-closes (FIN) once the queue is out. Idempotent. */
   end(bytes?: Uint8Array | string): void;
   /** Stops receiving (a slow consumer); `data` stops until resume(). */
   pause(): void;
   resume(): void;
-  /** Calls `timeout` when no byte moved for `ms` (checked every `ms`); 0 turns it off. */
+  /** Calls `timeout` when no byte moved for `ms` (checked every `ms`; a running sendFile counts as moving); 0 turns it off. */
   setTimeout(ms: number): void;
   /** TCP_NODELAY (Nagle off when `on`, the default). */
   setNoDelay(on?: boolean): void;
@@ -191,6 +212,16 @@ function bytesOf(bytes: unknown, name: string): Uint8Array {
   throw invalidArgType(name, 'of type string or an instance of Uint8Array', bytes);
 }
 
+/** A sendFile of an event socket, waiting for its turn or running. */
+interface EventFileSend {
+  readonly request: SendFileRequest;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (bytes: number) => void;
+  readonly reject: (error: Error) => void;
+  /** Aborts the running sendFile when the socket is reset or closed under it. */
+  stop?: AbortController;
+}
+
 /** One event socket over a driver's connection. */
 class TcpEventSocket implements EventSocket<unknown> {
   data: unknown = undefined;
@@ -202,6 +233,8 @@ class TcpEventSocket implements EventSocket<unknown> {
   readonly #handlers: SocketHandlers<unknown>;
   readonly #highWaterMark: number;
   readonly #connection: EventConnection;
+  // The socket the driver took over: sendFile runs on it (same handle).
+  readonly #socket: SocketDriver;
   readonly #onClosed: ((socket: TcpEventSocket) => void) | undefined;
   #bytesRead = 0;
   #accepted = 0;
@@ -226,6 +259,16 @@ class TcpEventSocket implements EventSocket<unknown> {
   #paused = false;
   #held: Uint8Array[] = [];
   #endHeld = false;
+  // sendFile: the one running, and behind it, in order, the sendFiles and
+  // the writes (copied) that wait for it; `#laterBytes` counts the writes.
+  // The driver's end() and close() wait for all of them.
+  #file: EventFileSend | undefined;
+  #later: Array<Uint8Array | EventFileSend> = [];
+  #laterBytes = 0;
+  #queued = 0;
+  #endWanted = false;
+  #closeWanted = false;
+  #resetWanted = false;
 
   constructor(
     backend: BackendName,
@@ -243,6 +286,7 @@ class TcpEventSocket implements EventSocket<unknown> {
     this.#handlers = config.handlers;
     this.#highWaterMark = config.highWaterMark;
     this.#onClosed = onClosed;
+    this.#socket = socket;
     const sink: EventSink = {
       data: (view) => this.#onData(view),
       writable: (queued) => this.#onWritable(queued ?? 0),
@@ -279,11 +323,110 @@ class TcpEventSocket implements EventSocket<unknown> {
     if (view.byteLength > 0) {
       this.#accepted += view.byteLength;
       this.#active = true;
-      this.#buffered = this.#connection.write(view);
+      if (this.#busy) {
+        this.#later.push(view.slice());
+        this.#laterBytes += view.byteLength;
+      } else {
+        this.#queued = this.#connection.write(view);
+      }
+      this.#buffered = this.#queued + this.#laterBytes;
     }
     if (this.#buffered < this.#highWaterMark) return true;
     this.#needDrain = true;
     return false;
+  }
+
+  sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number> {
+    const request = checkSendFile(file, options);
+    const signal = checkOpOptions(options);
+    checkFileBackend(request, this.backend);
+    if (this.#closing) return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
+    if (!this.#writable) {
+      const error = codedError('ERR_STREAM_WRITE_AFTER_END', 'write after end', { syscall: 'sendfile' });
+      return Promise.reject(withBytesWritten(error, 0));
+    }
+    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    return new Promise<number>((resolve, reject) => {
+      this.#later.push({ request, signal, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  // A sendFile runs or waits: writes, end() and close() wait behind it.
+  get #busy(): boolean {
+    return this.#file !== undefined || this.#later.length > 0;
+  }
+
+  // Moves what waits to the driver, in order, up to the next sendFile,
+  // which starts once the driver's queue is empty; then the end() or
+  // close() that waited.
+  #pump(): void {
+    while (this.#file === undefined && !this.#closed) {
+      const next = this.#later[0];
+      if (next === undefined) {
+        if (this.#closeWanted) this.#connection.close();
+        else if (this.#endWanted) this.#connection.end();
+        this.#closeWanted = this.#endWanted = false;
+        return;
+      }
+      if (next instanceof Uint8Array) {
+        this.#later.shift();
+        this.#laterBytes -= next.byteLength;
+        this.#queued = this.#connection.write(next);
+        this.#buffered = this.#queued + this.#laterBytes;
+        continue;
+      }
+      // The driver's queue goes first: writable(0) calls back.
+      if (this.#queued > 0) return;
+      this.#later.shift();
+      this.#startFile(next);
+    }
+  }
+
+  #startFile(send: EventFileSend): void {
+    if (send.signal?.aborted) {
+      send.reject(withBytesWritten(new AbortError(undefined, { cause: send.signal.reason }), 0));
+      return;
+    }
+    this.#file = send;
+    send.stop = new AbortController();
+    const signal = send.signal === undefined ? send.stop.signal : AbortSignal.any([send.signal, send.stop.signal]);
+    this.#active = true;
+    this.#socket.sendFile(send.request, signal).then(
+      (bytes) => this.#fileSettled(send, undefined, bytes),
+      (error: Error & { bytesWritten?: number }) => this.#fileSettled(send, error, error.bytesWritten ?? 0),
+    );
+  }
+
+  #fileSettled(send: EventFileSend, error: Error | undefined, bytes: number): void {
+    this.#file = undefined;
+    this.#accepted += bytes;
+    this.#active = true;
+    if (error === undefined) send.resolve(bytes);
+    // Stopped by a reset or the close: it fails as a closed socket's does.
+    else if (send.stop!.signal.aborted && !send.signal?.aborted) send.reject(withBytesWritten(socketClosed('sendfile'), bytes));
+    else send.reject(error);
+    if (this.#resetWanted) {
+      this.#resetWanted = false;
+      this.#connection.reset();
+      return;
+    }
+    if (this.#closed) {
+      this.#dropLater();
+      return;
+    }
+    this.#pump();
+    this.#checkDrain();
+  }
+
+  // The socket closed: what waited is never sent.
+  #dropLater(): void {
+    const later = this.#later;
+    this.#later = [];
+    this.#laterBytes = 0;
+    for (const send of later) {
+      if (!(send instanceof Uint8Array)) send.reject(withBytesWritten(socketClosed('sendfile'), 0));
+    }
   }
 
   end(bytes?: Uint8Array | string): void {
@@ -294,7 +437,8 @@ class TcpEventSocket implements EventSocket<unknown> {
     }
     if (!this.#writable || this.#closing) return;
     this.#writable = false;
-    this.#connection.end();
+    if (this.#busy) this.#endWanted = true;
+    else this.#connection.end();
     this.#finishIfDone();
   }
 
@@ -336,18 +480,32 @@ class TcpEventSocket implements EventSocket<unknown> {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#connection.close();
+    this.#closeConnection();
   }
 
   reset(): void {
     if (this.#closed) return;
     this.#closing = true;
-    this.#connection.reset();
+    this.#dropLater();
+    this.#endWanted = this.#closeWanted = false;
+    if (this.#file === undefined) {
+      this.#connection.reset();
+      return;
+    }
+    // The handle stays open until the running sendFile let go of it.
+    this.#resetWanted = true;
+    this.#file.stop!.abort();
+  }
+
+  #closeConnection(): void {
+    if (this.#busy) this.#closeWanted = true;
+    else this.#connection.close();
   }
 
   readonly #checkIdle = (): void => {
     if (this.#closed) return;
-    if (this.#active) {
+    // A running sendFile moves bytes the socket does not see one by one.
+    if (this.#active || this.#file !== undefined) {
       this.#active = false;
       this.#timedOut = false;
     } else if (!this.#timedOut && !this.#closing) {
@@ -380,9 +538,15 @@ class TcpEventSocket implements EventSocket<unknown> {
   }
 
   #onWritable(queued: number): void {
-    this.#buffered = queued;
+    this.#queued = queued;
+    if (queued === 0 && this.#file === undefined && this.#later.length > 0) this.#pump();
+    this.#buffered = this.#queued + this.#laterBytes;
     this.#active = true;
-    if (!this.#needDrain || queued > this.#highWaterMark / 2 || this.#closing) return;
+    this.#checkDrain();
+  }
+
+  #checkDrain(): void {
+    if (!this.#needDrain || this.#buffered > this.#highWaterMark / 2 || this.#closing) return;
     this.#needDrain = false;
     const drain = this.#handlers.drain;
     if (drain) this.#call(drain);
@@ -405,13 +569,15 @@ class TcpEventSocket implements EventSocket<unknown> {
   #finishIfDone(): void {
     if (this.#readable || this.#writable || this.#closing) return;
     this.#closing = true;
-    this.#connection.close();
+    this.#closeConnection();
   }
 
   #onClose(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing = true;
+    this.#dropLater();
+    this.#file?.stop!.abort();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const { error: onError, close } = this.#handlers;

@@ -195,17 +195,19 @@ export class NativeSocketDriver implements SocketDriver {
 
   /**
    * Hands the socket's handle to an event driver (no op may be in flight):
-   * the socket is closed to ops from then on and the driver owns the
-   * handle; it calls {@link handedOverClosed} once it closed it.
+   * the driver owns the handle and calls {@link handedOverClosed} once it
+   * closed it. Until then the event socket runs its sendFile ops here
+   * (one at a time, with the driver's queue empty); it lets them settle
+   * before it has the driver close the handle.
    */
   handOver(): number {
     leaked.unregister(this.#ops);
-    this.#ops.close();
     return this.#handle;
   }
 
-  /** The event driver closed the handle it was handed: the socket's `onClose` runs. */
+  /** The event driver closed the handle it was handed: no more ops; the socket's `onClose` runs. */
   handedOverClosed(): void {
+    this.#ops.close();
     this.#onClose?.();
   }
 

@@ -42,9 +42,15 @@ class NodeConnection implements EventConnection {
   }
 
   write(bytes: Uint8Array): number {
-    this.#socket.write(Buffer.from(bytes));
+    this.#socket.write(Buffer.from(bytes), this.#written);
     return this.#socket.writableLength;
   }
+
+  // net emits 'drain' only after a write() that returned false: a queue
+  // that empties below its mark is reported here (a sendFile waits for it).
+  readonly #written = (): void => {
+    if (!this.#finished && this.#socket.writableLength === 0) this.#sink.writable(0);
+  };
 
   end(): void {
     this.#socket.end();

@@ -6,15 +6,20 @@
  * ways; resets from either side; a client that never reads (backpressure,
  * drain, nothing lost); pause and resume; timeouts; a throwing handler (in
  * a child process); GC with receives in flight; the server's counters;
- * attach; close with a queue; writes after end and close. 127.0.0.1 and
+ * attach; close with a queue; writes after end and close; sendFile in the
+ * order of write(), aborted, under close() and reset(). 127.0.0.1 and
  * ephemeral ports only; every loop is bounded in count and every wait in time.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { BackendName } from '@overlapped/common';
+import { open } from '@overlapped/file';
 import { connect, type EventServer, type EventSocket, listen, type SocketHandlers } from '@overlapped/socket';
 
 import { canForceGc, forceGc, runNodeChild, sleep, type TestApi, waitFor } from '../harness.js';
@@ -114,6 +119,46 @@ function assertResetOrClean(trace: Trace, what: string): void {
     assert.equal(trace.closeError, error, `${what}: close gets the error`);
     assert.equal(trace.events.indexOf('error'), trace.events.length - 2, `${what}: error comes right before close`);
   }
+}
+
+/**
+ * Connects a node:net client that starts reading only after a while (the
+ * server's bytes queue up meanwhile), and checks it then receives exactly
+ * `expected` and the server's end. Returns the client (still open).
+ */
+async function readLate(port: number, expected: Buffer, what: string): Promise<net.Socket> {
+  const client = await netConnect(port);
+  client.pause();
+  await sleep(50);
+  const collected = netCollect(client);
+  client.resume();
+  const { bytes, how } = await bounded(collected, 30_000, what);
+  assert.equal(how, 'end');
+  assert.equal(bytes.length, expected.length);
+  assert.equal(sha256(bytes), sha256(expected));
+  return client;
+}
+
+/** Writes `bytes` to a new file in a new temporary folder; `remove` deletes both. */
+function tempFile(bytes: Uint8Array): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'overlapped-events-'));
+  const path = join(dir, 'body.bin');
+  writeFileSync(path, bytes);
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What a sendFile settled with: the bytes, or the error's code and bytesWritten. */
+interface FileOutcome {
+  sent?: number;
+  code?: string;
+  bytesWritten?: number;
+}
+
+function outcomeOf(sending: Promise<number>, into: FileOutcome[]): void {
+  sending.then(
+    (sent) => into.push({ sent }),
+    (error: { code?: string; bytesWritten?: number }) => into.push({ code: error.code, bytesWritten: error.bytesWritten }),
+  );
 }
 
 /**
@@ -647,15 +692,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         },
       });
       try {
-        const client = await netConnect(server.address().port);
-        client.pause();
-        await sleep(50);
-        const collected = netCollect(client);
-        client.resume();
-        const { bytes, how } = await bounded(collected, 30_000, 'the queued bytes');
-        assert.equal(how, 'end');
-        assert.equal(bytes.length, data.length);
-        assert.equal(sha256(bytes), sha256(data));
+        const client = await readLate(server.address().port, data, 'the queued bytes');
         assert.ok(queuedAtClose > 0, 'nothing was queued: the test proves nothing');
         await closedAs(trace, ['close']);
         client.destroy();
@@ -703,6 +740,165 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         closedSocket!.reset();
         assert.throws(() => closedSocket!.write(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
         assert.equal(trace.closes, 1);
+        client.destroy();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
+    for (const size of [1024 * 1024, 4096]) {
+      it(`sendFile (${size} B): writes before, the head, the file and writes made while it runs arrive in order, byte for byte`, async () => {
+        const body = pattern(size, 20);
+        const file = tempFile(body);
+        const before = pattern(2 * 1024 * 1024, 21);
+        const head = Buffer.from('HTTP/1.1 200 OK\r\n\r\n');
+        const after = [Buffer.from('after-1;'), pattern(300_000, 22), Buffer.from(';after-3')];
+        const outcomes: FileOutcome[] = [];
+        const buffered: number[] = [];
+        const trace = newTrace();
+        const handle = size === 4096 ? await open(file.path, { backend }) : undefined;
+        const server = await tracedServer(backend, trace, {
+          open: (socket) => {
+            socket.write(before);
+            outcomeOf(socket.sendFile(handle ?? file.path, { head }), outcomes);
+            const queued = socket.bufferedAmount;
+            for (const bytes of after) socket.write(bytes);
+            // The writes behind the file are held and counted.
+            buffered.push(socket.bufferedAmount - queued);
+            socket.end();
+          },
+          close: (socket) => buffered.push(socket.bytesWritten),
+        });
+        try {
+          const expected = Buffer.concat([before, head, body, ...after]);
+          const client = await readLate(server.address().port, expected, 'the response');
+          client.end();
+          await waitFor(() => trace.closes === 1 && outcomes.length === 1, 'the socket to close');
+          assert.deepEqual(outcomes, [{ sent: head.length + size }]);
+          assert.deepEqual(buffered, [after.reduce((sum, bytes) => sum + bytes.length, 0), expected.length]);
+          client.destroy();
+        } finally {
+          await server.close();
+          await handle?.close();
+          file.remove();
+        }
+      }, timeout);
+    }
+
+    it('sendFile aborted mid-file rejects with ABORT_ERR and bytesWritten; the socket goes on', async () => {
+      const size = 16 * 1024 * 1024;
+      const file = tempFile(pattern(size, 23));
+      const outcomes: FileOutcome[] = [];
+      const controller = new AbortController();
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          outcomeOf(socket.sendFile(file.path, { signal: controller.signal }), outcomes);
+          socket.write('behind');
+        },
+      });
+      try {
+        const client = await netConnect(server.address().port);
+        client.pause();
+        await sleep(100);
+        controller.abort();
+        await waitFor(() => outcomes.length === 1, 'the sendFile to settle');
+        const [outcome] = outcomes;
+        assert.equal(outcome!.code, 'ABORT_ERR');
+        assert.equal(typeof outcome!.bytesWritten, 'number');
+        assert.ok(outcome!.bytesWritten! < size, `${outcome!.bytesWritten} of ${size} sent`);
+        assert.equal(trace.closes, 0, 'the socket is still open');
+        client.destroy();
+        await waitFor(() => trace.closes === 1, 'the socket to close');
+      } finally {
+        await server.close();
+        file.remove();
+      }
+    }, timeout);
+
+    it('close() with a sendFile running waits for it: every byte goes out, then the close', async () => {
+      const size = 4 * 1024 * 1024;
+      const body = pattern(size, 24);
+      const file = tempFile(body);
+      const outcomes: FileOutcome[] = [];
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          outcomeOf(socket.sendFile(file.path, { head: Buffer.from('head') }), outcomes);
+          socket.write('tail');
+          socket.close();
+          assert.equal(socket.readyState, 'closed');
+        },
+      });
+      try {
+        const expected = Buffer.concat([Buffer.from('head'), body, Buffer.from('tail')]);
+        const client = await readLate(server.address().port, expected, 'the file');
+        await closedAs(trace, ['close']);
+        assert.deepEqual(outcomes, [{ sent: size + 4 }]);
+        client.destroy();
+      } finally {
+        await server.close();
+        file.remove();
+      }
+    }, timeout);
+
+    it('reset() mid-file rejects the sendFile with ERR_SOCKET_CLOSED and bytesWritten, and those behind it; close once', async () => {
+      const size = 16 * 1024 * 1024;
+      const file = tempFile(pattern(size, 25));
+      const outcomes: FileOutcome[] = [];
+      const behind: FileOutcome[] = [];
+      const trace = newTrace();
+      let serverSocket: EventSocket | undefined;
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          serverSocket = socket;
+          outcomeOf(socket.sendFile(file.path), outcomes);
+          socket.write('behind');
+          outcomeOf(socket.sendFile(file.path), behind);
+        },
+      });
+      try {
+        const client = await netConnect(server.address().port);
+        client.pause();
+        await waitFor(() => serverSocket !== undefined, 'the server socket');
+        await sleep(100);
+        serverSocket!.reset();
+        await waitFor(() => outcomes.length === 1 && behind.length === 1 && trace.closes === 1, 'the sendFiles to settle and the socket to close');
+        const [first] = outcomes;
+        const [second] = behind;
+        assert.equal(first!.code, 'ERR_SOCKET_CLOSED');
+        assert.equal(typeof first!.bytesWritten, 'number');
+        assert.ok(first!.bytesWritten! < size, `${first!.bytesWritten} of ${size} sent`);
+        assert.deepEqual(second, { code: 'ERR_SOCKET_CLOSED', bytesWritten: 0 });
+        assert.equal(trace.closes, 1);
+        await assert.rejects(serverSocket!.sendFile(file.path), { code: 'ERR_SOCKET_CLOSED', bytesWritten: 0 });
+        assert.throws(() => serverSocket!.sendFile(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
+        assert.throws(() => serverSocket!.sendFile(file.path, { position: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+        client.destroy();
+      } finally {
+        await server.close();
+        file.remove();
+      }
+    }, timeout);
+
+    it('sendFile of a missing path rejects with ENOENT (with path); the writes behind it still go out', async () => {
+      const missing = join(tmpdir(), `overlapped-events-missing-${process.pid}.bin`);
+      const failures: Array<{ code?: string; path?: string; bytesWritten?: number }> = [];
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          socket.write('before;');
+          socket.sendFile(missing).catch((error: { code?: string; path?: string; bytesWritten?: number }) => {
+            failures.push({ code: error.code, path: error.path, bytesWritten: error.bytesWritten });
+          });
+          socket.write('after');
+          socket.close();
+        },
+      });
+      try {
+        const client = await readLate(server.address().port, Buffer.from('before;after'), 'the writes');
+        await closedAs(trace, ['close']);
+        assert.deepEqual(failures, [{ code: 'ENOENT', path: missing, bytesWritten: 0 }]);
         client.destroy();
       } finally {
         await server.close();

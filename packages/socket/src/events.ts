@@ -6,7 +6,6 @@
  * end, error and close, and what a throwing handler does.
  */
 import {
-  AbortError,
   type BackendName,
   codedError,
   invalidArgType,
@@ -18,10 +17,10 @@ import {
 import type { SocketDriver } from './driver.js';
 import { type EventConnection, eventDriverFor, type EventOpenOptions, type EventSink } from './event-driver.js';
 import { DEFAULT_READ_BUFFER_SIZE } from './ops-events.js';
-import { checkFileBackend, checkSendFile, type SendFileRequest } from './send-file.js';
+import { checkSendFileCall, type SendFileRequest } from './send-file.js';
 import type { TcpServer } from './socket.js';
 import type { SendableFile, SendFileOptions, SocketAddress } from './types.js';
-import { asyncDispose, checkBuffer, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
+import { abortedBeforeStart, asyncDispose, checkBuffer, socketClosed, withBytesWritten } from './util.js';
 
 /**
  * What an event socket calls. Every handler is optional; each gets the
@@ -337,15 +336,13 @@ class TcpEventSocket implements EventSocket<unknown> {
   }
 
   sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number> {
-    const request = checkSendFile(file, options);
-    const signal = checkOpOptions(options);
-    checkFileBackend(request, this.backend);
+    const { request, signal } = checkSendFileCall(file, options, this.backend);
     if (this.#closing) return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
     if (!this.#writable) {
       const error = codedError('ERR_STREAM_WRITE_AFTER_END', 'write after end', { syscall: 'sendfile' });
       return Promise.reject(withBytesWritten(error, 0));
     }
-    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal));
     return new Promise<number>((resolve, reject) => {
       this.#later.push({ request, signal, resolve, reject });
       this.#pump();
@@ -385,7 +382,7 @@ class TcpEventSocket implements EventSocket<unknown> {
 
   #startFile(send: EventFileSend): void {
     if (send.signal?.aborted) {
-      send.reject(withBytesWritten(new AbortError(undefined, { cause: send.signal.reason }), 0));
+      send.reject(abortedBeforeStart(send.signal));
       return;
     }
     this.#file = send;

@@ -19,7 +19,7 @@ import { FORWARD_FAILED_SIDE, FORWARD_STATS_BYTES } from './kinds.js';
 import { NativeSocketDriver } from './native.js';
 import { type SocketInternals, socketInternals } from './socket.js';
 import type { OpOptions, Socket } from './types.js';
-import { checkOpOptions, socketClosed, withBytesWritten } from './util.js';
+import { abortedBeforeStart, checkOpOptions, socketClosed, withBytesWritten } from './util.js';
 
 /** Options of {@link forward}. */
 export interface ForwardOptions extends OpOptions {
@@ -91,7 +91,7 @@ export function forward(from: Socket, to: Socket, options?: ForwardOptions): Pro
     throw invalidArgValue('to', `${target.backend} socket`, `must be served by the same backend and port as "from" (${source.backend})`);
   }
   if (source.closed || target.closed) return Promise.reject(withBytesWritten(socketClosed('forward'), 0));
-  if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+  if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal));
   if (reading.has(source) || writing.has(target)) {
     const which = reading.has(source) ? '"from" is read by another forward' : '"to" is written by another forward';
     return Promise.reject(withBytesWritten(codedError('ERR_INVALID_STATE', `Invalid state: ${which}`), 0));

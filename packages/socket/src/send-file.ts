@@ -16,7 +16,7 @@ import {
 } from '@overlapped/common';
 
 import type { SendableFile, SendFileOptions } from './types.js';
-import { checkBuffer } from './util.js';
+import { checkBuffer, checkOpOptions } from './util.js';
 
 /** The key of @overlapped/file's handle lending (a registered symbol: two installed copies agree). */
 export const lendHandle = Symbol.for('@overlapped/file.lendHandle');
@@ -50,7 +50,7 @@ function isLendingFile(file: unknown): file is LendingFile {
 }
 
 /** Checks sendFile's arguments (ERR_* errors, before any I/O). */
-export function checkSendFile(file: unknown, options: SendFileOptions | undefined): SendFileRequest {
+function checkSendFile(file: unknown, options: SendFileOptions | undefined): SendFileRequest {
   let target: LendingFile | string;
   if (typeof file === 'string' || file instanceof URL) {
     const path = typeof file === 'string' ? file : fileURLToPath(file);
@@ -75,15 +75,22 @@ export function checkSendFile(file: unknown, options: SendFileOptions | undefine
 }
 
 /**
- * Refuses a file a socket of `socketBackend` cannot send from: a native
- * socket needs a native handle, which a portable backend's file has not.
+ * Checks a sendFile call of a socket of `socketBackend`: its arguments,
+ * its signal, and that the socket can send from the file (a native socket
+ * needs a native handle, which a portable backend's file has not).
  */
-export function checkFileBackend(request: SendFileRequest, socketBackend: BackendName): void {
-  const file = request.file;
-  if (typeof file === 'string' || socketBackend === 'portable' || file.backend !== 'portable') return;
+export function checkSendFileCall(
+  file: unknown,
+  options: SendFileOptions | undefined,
+  socketBackend: BackendName,
+): { request: SendFileRequest; signal: AbortSignal | undefined } {
+  const request = checkSendFile(file, options);
+  const signal = checkOpOptions(options);
+  const target = request.file;
+  if (typeof target === 'string' || socketBackend === 'portable' || target.backend !== 'portable') return { request, signal };
   throw invalidArgValue(
     'file',
-    file.path,
+    target.path,
     `is open on the portable backend, which a ${socketBackend} socket cannot send from: open it with backend '${socketBackend}', or pass its path`,
   );
 }

@@ -11,9 +11,9 @@ import { AbortError, type BackendName, invalidArgType, validateObject } from '@o
 import type { AcceptedConnection, ListenerDriver, SocketDriver, SocketNames } from './driver.js';
 import { type EventOptions, type EventSocket, eventConfig, openEventSocket } from './events.js';
 import { socketToStream } from './stream.js';
-import { checkFileBackend, checkSendFile } from './send-file.js';
+import { checkSendFileCall } from './send-file.js';
 import type { OpOptions, SendableFile, SendFileOptions, Server, Socket, SocketAddress } from './types.js';
-import { AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, codedStateError, socketClosed, withBytesWritten } from './util.js';
+import { abortedBeforeStart, AcceptedQueue, asyncDispose, checkBuffer, checkOpOptions, codedStateError, socketClosed, withBytesWritten } from './util.js';
 
 /**
  * What {@link forward} needs of a socket, past its public API: its driver,
@@ -74,16 +74,14 @@ export class TcpSocket implements Socket {
     const signal = checkOpOptions(options);
     if (this.#driver.closed) return Promise.reject(withBytesWritten(socketClosed('send'), 0));
     if (view.byteLength === 0) return Promise.resolve(0);
-    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal));
     return this.#driver.send(view, signal);
   }
 
   sendFile(file: SendableFile | string | URL, options?: SendFileOptions): Promise<number> {
-    const request = checkSendFile(file, options);
-    const signal = checkOpOptions(options);
-    checkFileBackend(request, this.backend);
+    const { request, signal } = checkSendFileCall(file, options, this.backend);
     if (this.#driver.closed) return Promise.reject(withBytesWritten(socketClosed('sendfile'), 0));
-    if (signal?.aborted) return Promise.reject(withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0));
+    if (signal?.aborted) return Promise.reject(abortedBeforeStart(signal));
     return this.#driver.sendFile(request, signal);
   }
 

@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 
 import {
+  AbortError,
   badPort,
   codedError,
   invalidArgType,
@@ -23,6 +24,11 @@ import type { OpOptions } from './types.js';
  */
 export function withBytesWritten<E extends Error>(error: E, bytesWritten: number): E & { bytesWritten: number } {
   return Object.assign(error, { bytesWritten });
+}
+
+/** The error of a send-like op whose signal was aborted before it started: nothing went out. */
+export function abortedBeforeStart(signal: AbortSignal): AbortError & { bytesWritten: number } {
+  return withBytesWritten(new AbortError(undefined, { cause: signal.reason }), 0);
 }
 
 /** `Symbol.asyncDispose` (Node 20 defines it; older runtimes get the symbol Node's polyfill used). */

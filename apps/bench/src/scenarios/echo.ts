@@ -272,15 +272,26 @@ export async function echoScenarios(options: {
         );
       }
       const goals: EchoScenarioResult['goals'] = [];
+      // The goals: forward (the native echo) at most the floor's CPU per round
+      // trip; the promise API at most 0.9x net's at 64 B; the event API on
+      // io_uring at most Bun.listen's CPU with at least its round trips/s, on
+      // the thread pool at most 1.2x the floor.
+      const atMost = (c: EchoContenderResult, name: string, value: number | undefined, limit: number) => {
+        if (value !== undefined) goals.push({ goal: `${c.name}: ${name} <= ${limit}`, value, limit, met: value <= limit });
+      };
+      const atLeast = (c: EchoContenderResult, name: string, value: number | undefined, limit: number) => {
+        if (value !== undefined) goals.push({ goal: `${c.name}: ${name} >= ${limit}`, value, limit, met: value >= limit });
+      };
       for (const c of contenders) {
         if (c.name.startsWith('overlapped native')) {
-          goals.push({ goal: `${c.name}: CPU/rt vs net <= 0.6`, value: c.cpuVsNet ?? NaN, limit: 0.6, met: (c.cpuVsNet ?? Infinity) <= 0.6 });
-          goals.push({ goal: `${c.name}: CPU/rt vs reference <= 1`, value: c.cpuVsReference ?? NaN, limit: 1, met: (c.cpuVsReference ?? Infinity) <= 1 });
-          goals.push({ goal: `${c.name}: rt/s vs reference >= 1`, value: c.rateVsReference ?? NaN, limit: 1, met: (c.rateVsReference ?? 0) >= 1 });
-        } else if (c.name.startsWith('overlapped js')) {
-          goals.push({ goal: `${c.name}: CPU/rt vs net <= 0.8`, value: c.cpuVsNet ?? NaN, limit: 0.8, met: (c.cpuVsNet ?? Infinity) <= 0.8 });
-        } else if (c.name === 'overlapped events (io_uring)' && c.cpuVsBunListen !== undefined) {
-          goals.push({ goal: `${c.name}: CPU/rt vs Bun.listen <= 1`, value: c.cpuVsBunListen, limit: 1, met: c.cpuVsBunListen <= 1 });
+          atMost(c, 'CPU/rt vs floor', c.cpuVsFloor, 1);
+        } else if (c.name.startsWith('overlapped js') && size <= 64) {
+          atMost(c, 'CPU/rt vs net', c.cpuVsNet, 0.9);
+        } else if (c.name === 'overlapped events (io_uring)') {
+          atMost(c, 'CPU/rt vs Bun.listen', c.cpuVsBunListen, 1);
+          atLeast(c, 'rt/s vs Bun.listen', c.rateVsBunListen, 1);
+        } else if (c.name === 'overlapped events (threadpool)') {
+          atMost(c, 'CPU/rt vs floor', c.cpuVsFloor, 1.2);
         }
       }
       for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);

@@ -215,8 +215,8 @@ export async function fileRandomRead(options: {
   // so it is shown for comparison but cannot be faster than node:fs.
   const goals: Goal[] = [];
   for (const backend of fileBackends({ portable: false })) {
-    goals.push({ contender: `${backend}: readAt`, against: 'fs.promises FileHandle.read', atLeast: 3 });
-    goals.push({ contender: `${backend}: readAt`, against: 'fs.read (callback)', atLeast: 1 });
+    goals.push({ contender: `${backend}: readAt`, against: 'fs.read (callback)', atLeast: 1.2 });
+    goals.push({ contender: `${backend}: readAt`, against: BUN_FILE_HANDLE, atLeast: 1.2 });
   }
   for (const backend of fileBackends({ portable: false })) {
     goals.push({ contender: `${backend}: batch (${SUBMIT_BATCH} a call)`, against: FIO_NAME, atLeast: 1 });

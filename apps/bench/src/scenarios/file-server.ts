@@ -25,6 +25,7 @@ import {
   fileServerContenders,
   freePort,
   NGINX,
+  OVERLAPPED_FILE_SERVER,
   nginxVersion,
   type FileServerContender,
   type StartedFileServer,
@@ -69,6 +70,8 @@ export interface FileServerScenarioResult {
   rounds: number;
   contenders: FileServerContenderResult[];
   skipped: Array<{ name: string; reason: string }>;
+  /** The scenario's goals for the default file server, each with its ratio in this run. */
+  goals: Array<{ goal: string; value: number; limit: number; met: boolean }>;
 }
 
 export const SMALL_FILE = 'small-4k.bin';
@@ -267,7 +270,24 @@ export async function fileServerScenarios(options: {
           `  ${c.name.padEnd(32)} ${(large ? c.gibPerSecond.toFixed(2) : formatRate(c.requestsPerSecond)).padStart(8)} ${cpuOf(c).toFixed(large ? 3 : 2).padStart(10)} ${ratio(c.cpuVsNginx).padStart(8)} ${ratio(c.cpuVsBun).padStart(7)} ${ratio(c.rateVsNginx).padStart(13)} ${ratio(c.rateVsBun).padStart(11)} ${c.serverCores.toFixed(2).padStart(9)} ${(c.requestsPerSecond > 0 ? c.p99Ms.toFixed(2) : '-').padStart(8)}`,
         );
       }
-      results.push({ scenario: title, file, size, connections, seconds, rounds, contenders: rowsOut, skipped });
+      // The goals, for the file server on its default backend: a 4 KiB file at
+      // most Bun.serve's CPU per request and 2x nginx's, with at least Bun's
+      // requests/s; a large file at most 1.2x nginx's CPU per GiB (both send
+      // it zero-copy).
+      const goals: FileServerScenarioResult['goals'] = [];
+      const ours = rowsOut.find((c) => c.name === OVERLAPPED_FILE_SERVER);
+      const check = (goal: string, value: number | undefined, limit: number, most: boolean) => {
+        if (value !== undefined) goals.push({ goal, value, limit, met: most ? value <= limit : value >= limit });
+      };
+      if (ours && large) {
+        check(`${ours.name}: CPU/GiB vs nginx <= 1.2`, ours.cpuVsNginx, 1.2, true);
+      } else if (ours) {
+        check(`${ours.name}: CPU/req vs Bun.serve <= 1`, ours.cpuVsBun, 1, true);
+        check(`${ours.name}: CPU/req vs nginx <= 2`, ours.cpuVsNginx, 2, true);
+        check(`${ours.name}: req/s vs Bun.serve >= 1`, ours.rateVsBun, 1, false);
+      }
+      for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);
+      results.push({ scenario: title, file, size, connections, seconds, rounds, contenders: rowsOut, skipped, goals });
     }
   } finally {
     for (const { contender, server } of servers) {

@@ -8,11 +8,11 @@
  * moving).
  */
 import { opendirSync, realpathSync } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { type FileHandle, lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 
 import type { BackendName } from '@overlapped/common';
-import { open, type OverlappedFile } from '@overlapped/file';
+import { lendHandle, open, type OverlappedFile } from '@overlapped/file';
 import { listen, socketBackend, type Server, type Socket, type SocketAddress } from '@overlapped/socket';
 
 import { sendBody } from './body.js';
@@ -451,6 +451,14 @@ class StaticFileServer implements FileServer {
       // followSymlinks the name is only read for later checks.)
       const now = followSymlinks ? await stat(path) : await lstat(real);
       if (!followSymlinks && (now.dev !== handle.dev || now.ino !== handle.ino)) return await file.close().then(() => ({ status: 403 }));
+      // A folder on the real path may have been swapped for a link out of
+      // the root between realpath and open, and the lstat above follows it
+      // too: where the system says which file a descriptor is, that path
+      // must be inside the root.
+      if (!followSymlinks) {
+        const opened = await openedPath(file);
+        if (opened !== undefined && !isInside(this.root, opened, sep)) return await file.close().then(() => ({ status: 403 }));
+      }
       const seen = { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
       // Changed between the two stats: the first check reopens it.
       if (now.size !== handle.size || Math.abs(now.mtimeMs - handle.mtimeMs) > 0.01) seen.size = -1;
@@ -553,4 +561,23 @@ export async function createFileServer(options: FileServerOptions): Promise<File
   const server = new StaticFileServer(resolved, root);
   await server.start();
   return server;
+}
+
+/**
+ * The path of the file `file` has open, as the system names it (Linux:
+ * `/proc/self/fd/N`, the path the kernel resolved at the open, links and
+ * all); undefined where the system does not say.
+ */
+async function openedPath(file: OverlappedFile): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  return file[lendHandle](async (handle) => {
+    const fd = typeof handle === 'number' ? handle : (handle as FileHandle).fd;
+    try {
+      const path = await readlink(`/proc/self/fd/${fd}`);
+      // A file deleted since it was opened keeps its last name with this mark.
+      return path.endsWith(' (deleted)') ? path.slice(0, -' (deleted)'.length) : path;
+    } catch {
+      return undefined;
+    }
+  });
 }

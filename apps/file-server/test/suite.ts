@@ -3,6 +3,7 @@
 // attack, each followed by a normal request that must still succeed.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -411,6 +412,48 @@ export function defineFileServerSuite(api: SuiteApi, backend: BackendName, { lar
       }
       await stillServes(port, fixture);
     });
+
+    if (links.can && process.platform !== 'win32') {
+      it('never serves a file outside the root through a folder swapped for a link while the request runs', async () => {
+        // A folder of the root that another process keeps swapping for a
+        // link to a folder outside it: a name resolved inside the root
+        // while it is a folder may be opened once it is the link.
+        const racing = await start({ cacheFiles: 0 });
+        const folder = join(fixture.root, 'swapped');
+        const away = join(fixture.root, 'swapped-away');
+        mkdirSync(folder);
+        writeFileSync(join(folder, 'secret.txt'), 'inside');
+        const script = [
+          "const fs = require('node:fs');",
+          'const [folder, away, outside, ms] = process.argv.slice(1);',
+          'const end = Date.now() + Number(ms);',
+          'while (Date.now() < end) {',
+          '  fs.renameSync(folder, away); fs.symlinkSync(outside, folder, "dir");',
+          '  for (let i = 0; i < 200; i++);',
+          '  fs.unlinkSync(folder); fs.renameSync(away, folder);',
+          '}',
+        ].join('\n');
+        const swapper = spawn(process.execPath, ['-e', script, folder, away, join(fixture.base, 'outside'), '4000'], { stdio: 'ignore' });
+        const exited = new Promise<number | null>((resolve) => swapper.once('exit', (code) => resolve(code)));
+        const seen = new Map<string, number>();
+        try {
+          const until = Date.now() + 3500;
+          for (let i = 0; i < 3000 && Date.now() < until; i++) {
+            const { status, body } = await httpGet(racing.port, '/swapped/secret.txt');
+            const what = body.toString().includes(SECRET) ? 'SECRET' : `${status}`;
+            seen.set(what, (seen.get(what) ?? 0) + 1);
+          }
+        } finally {
+          if (swapper.exitCode === null) swapper.kill();
+          await exited;
+          rmSync(folder, { recursive: true, force: true });
+          rmSync(away, { recursive: true, force: true });
+        }
+        assert.equal(seen.get('SECRET') ?? 0, 0, `responses: ${JSON.stringify([...seen])}`);
+        assert.ok((seen.get('200') ?? 0) > 0, `the file inside was served too: ${JSON.stringify([...seen])}`);
+        await stillServes(racing.port, fixture);
+      }, 30_000);
+    }
 
     it('refuses Windows spellings: backslashes, streams, drive letters, UNC paths, device names, trailing dots and spaces', async () => {
       // On Windows a device name opens the device, and a trailing dot or

@@ -285,7 +285,8 @@ export async function echoScenarios(options: {
       for (const c of contenders) {
         if (c.name.startsWith('overlapped native')) {
           atMost(c, 'CPU/rt vs floor', c.cpuVsFloor, 1);
-        } else if (c.name.startsWith('overlapped js') && size <= 64) {
+        } else if (c.name.startsWith('overlapped js') && c.name !== 'overlapped js (portable)' && size <= 64) {
+          // (portable runs on node:net itself: shown, not held to the goal)
           atMost(c, 'CPU/rt vs net', c.cpuVsNet, 0.9);
         } else if (c.name === 'overlapped events (io_uring)') {
           atMost(c, 'CPU/rt vs Bun.listen', c.cpuVsBunListen, 1);

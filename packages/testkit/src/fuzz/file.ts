@@ -24,6 +24,7 @@ import type { BackendName } from '@overlapped/common';
 import { open, type OverlappedFile } from '@overlapped/file';
 
 import { backendAvailability } from '../backends.js';
+import { type Random, seededRandom } from '../random.js';
 import type { TestApi } from '../harness.js';
 import {
   applyRound,
@@ -74,25 +75,6 @@ export interface FileFuzzReport {
   mismatch?: { round: number; message: string };
   milliseconds: number;
 }
-
-/** A small seeded generator (mulberry32). */
-function generator(seed: number): { next(): number; int(below: number): number; pick<T>(items: readonly T[]): T } {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  return {
-    next,
-    int: (below) => Math.floor(next() * below),
-    pick: (items) => items[Math.floor(next() * items.length)] as never,
-  };
-}
-
-type Random = ReturnType<typeof generator>;
 
 function length(random: Random): number {
   const roll = random.next();
@@ -175,7 +157,7 @@ function candidate(random: Random, state: FuzzState, recent: number[]): FuzzOp {
 
 /** A program of about `ops` ops, every round valid by the model's rules. */
 export function generateProgram(seed: number, ops: number): FuzzProgram {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const initialLength = seed % 2 === 1 ? random.int(256 * KiB) : 0;
   const program: FuzzProgram = { seed, initial: { length: initialLength, data: 1 + random.int(0xffff_fffe) }, rounds: [] };
   const file = new SparseFile();

@@ -301,6 +301,77 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       }
     }, timeout);
 
+    it('echoes the last bytes and the end that arrive together, with forward(s, s)', async () => {
+      // The recv that takes the last bytes also takes the FIN behind them,
+      // and no readiness report follows: a forward that waited for one
+      // after a short recv would never end. Each client sends a first part,
+      // waits for its echo (the forward is then waiting), and sends the
+      // rest with its FIN in one go.
+      const moved: number[] = [];
+      const server = await listen({
+        backend,
+        port: 0,
+        onConnection: (socket) => {
+          forward(socket, socket)
+            .then((bytes) => moved.push(bytes))
+            .catch(() => moved.push(-1))
+            .finally(() => void socket.close());
+        },
+      });
+      try {
+        const sizes = [1, 63, 64, 1000, 16_383, 16_384, 16_385, 100_000];
+        for (let round = 0; round < 24; round++) {
+          const size = sizes[round % sizes.length]!;
+          const first = pattern(64, round);
+          const last = pattern(size, round + 100);
+          const client = await netConnect(server.address().port);
+          try {
+            const chunks: Buffer[] = [];
+            let got = 0;
+            const ended = new Promise<void>((resolve, reject) => {
+              client.on('end', resolve);
+              client.on('error', reject);
+            });
+            const firstBack = new Promise<void>((resolve) => {
+              client.on('data', (chunk: Buffer) => {
+                chunks.push(chunk);
+                got += chunk.length;
+                if (got >= first.length) resolve();
+              });
+            });
+            client.write(first);
+            await bounded(firstBack, 10_000, `the first part's echo (round ${round})`);
+            client.end(last);
+            await bounded(ended, 10_000, `the echo's end after ${size} bytes and a FIN together (round ${round})`);
+            assert.ok(Buffer.concat(chunks).equals(Buffer.concat([first, last])), `bytes of round ${round}`);
+          } finally {
+            client.destroy();
+          }
+        }
+        await waitFor(() => moved.length === 24, 'every forward to end');
+        assert.deepEqual(moved, sizes.concat(sizes, sizes).map((size) => 64 + size));
+      } finally {
+        await server.close();
+      }
+      // The same with the bytes and the FIN there before the forward starts.
+      for (const size of [1, 64, 16_384, 40_000]) {
+        const pair = await connectedPair(backend);
+        try {
+          const data = pattern(size, size);
+          await pair.client.send(data);
+          await pair.client.shutdown();
+          await sleep(20);
+          const echo = forward(pair.peer, pair.peer);
+          const echoed = await bounded(recvExactly(pair.client, size + 1), 10_000, `the echo of ${size} bytes queued with a FIN`);
+          assert.ok(echoed.equals(data), `bytes of the ${size}-byte echo queued with a FIN`);
+          assert.equal(await bounded(echo, 10_000, 'the forward to end'), size);
+        } finally {
+          await Promise.all([pair.client.close(), pair.peer.close()]);
+          await pair.server.close();
+        }
+      }
+    }, timeout);
+
     it('stalls only the forward whose `to` does not read', async () => {
       const stalled = await forwardRig(backend);
       const other = await forwardRig(backend);

@@ -372,6 +372,78 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       }
     }, timeout);
 
+    it('echoes to a client that stops reading, byte for byte, and aborts while the echo waits for it', async () => {
+      // The client sends far more than the socket buffers hold before it
+      // reads: the echo's sends come up short and wait for the client,
+      // while more bytes keep arriving from it.
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const echo = forward(peer, peer, { bufferSize: 16 * 1024 });
+        const data = pattern(6 * 1024 * 1024, 23);
+        const sending = client.send(data);
+        await sleep(200);
+        const [, echoed] = await bounded(Promise.all([sending, recvExactly(client, data.length)]), 20_000, 'the echo of a client that read late');
+        assert.ok(echoed.equals(data), 'the echo lost or reordered bytes');
+        await client.shutdown();
+        assert.equal(await bounded(client.recv(Buffer.alloc(8)), 10_000, 'the echo\'s end'), 0);
+        assert.equal(await echo, data.length);
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+      // Aborted while its send waits for a client that does not read: it
+      // ends at once, and the sockets stay usable.
+      const pair = await connectedPair(backend);
+      try {
+        const controller = new AbortController();
+        const echo = forward(pair.peer, pair.peer, { signal: controller.signal, bufferSize: 16 * 1024 });
+        const sending = pair.client.send(pattern(8 * 1024 * 1024, 24)).catch(() => undefined);
+        await sleep(200);
+        controller.abort();
+        await assert.rejects(bounded(echo, 10_000, 'the aborted echo to end'), (error: unknown) => {
+          assert.equal((error as Error).name, 'AbortError');
+          assert.ok(((error as { bytesWritten?: number }).bytesWritten ?? -1) > 0, 'bytesWritten of the aborted echo');
+          return true;
+        });
+        // Nothing is echoed any more: the client's next bytes are ours to read.
+        assert.ok((await bounded(pair.peer.recv(Buffer.alloc(4096)), 10_000, 'a recv after the abort')) > 0);
+        void sending;
+      } finally {
+        await bounded(Promise.all([pair.client.close(), pair.peer.close()]), 10_000, 'the close of the aborted echo\'s sockets');
+        await pair.server.close();
+      }
+    }, timeout);
+
+    it('echoes for 200 connections at once, each to its end', async () => {
+      const moved: number[] = [];
+      const server = await listen({
+        backend,
+        port: 0,
+        onConnection: (socket) => {
+          forward(socket, socket)
+            .then((bytes) => moved.push(bytes))
+            .catch(() => moved.push(-1))
+            .finally(() => void socket.close());
+        },
+      });
+      try {
+        const clients = 200;
+        const results = await bounded(
+          Promise.all(
+            Array.from({ length: clients }, (_, i) => netRoundTrip(server.address().port, pattern(64 + (i % 7) * 1000, i))),
+          ),
+          30_000,
+          'the 200 echoes',
+        );
+        for (const [i, echoed] of results.entries()) assert.ok(echoed.equals(pattern(64 + (i % 7) * 1000, i)), `bytes of client ${i}`);
+        await waitFor(() => moved.length === clients, 'every forward to end');
+        const expected = Array.from({ length: clients }, (_, i) => 64 + (i % 7) * 1000).sort((a, b) => a - b);
+        assert.deepEqual([...moved].sort((a, b) => a - b), expected);
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('stalls only the forward whose `to` does not read', async () => {
       const stalled = await forwardRig(backend);
       const other = await forwardRig(backend);

@@ -95,6 +95,22 @@ async function forwardRig(backend: BackendName): Promise<{ source: Socket; from:
   };
 }
 
+/** An echo server on `backend`: `forward(s, s)` per connection, then close; `moved` gets each forward's result (-1: it failed). */
+async function echoServer(backend: BackendName): Promise<{ server: Server; moved: number[] }> {
+  const moved: number[] = [];
+  const server = await listen({
+    backend,
+    port: 0,
+    onConnection: (socket) => {
+      forward(socket, socket)
+        .then((bytes) => moved.push(bytes))
+        .catch(() => moved.push(-1))
+        .finally(() => void socket.close());
+    },
+  });
+  return { server, moved };
+}
+
 /** A backend other than `backend` that runs here, if any. */
 function otherBackend(backend: BackendName): BackendName | undefined {
   if (backend !== 'portable') return 'portable';
@@ -307,17 +323,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       // after a short recv would never end. Each client sends a first part,
       // waits for its echo (the forward is then waiting), and sends the
       // rest with its FIN in one go.
-      const moved: number[] = [];
-      const server = await listen({
-        backend,
-        port: 0,
-        onConnection: (socket) => {
-          forward(socket, socket)
-            .then((bytes) => moved.push(bytes))
-            .catch(() => moved.push(-1))
-            .finally(() => void socket.close());
-        },
-      });
+      const { server, moved } = await echoServer(backend);
       try {
         const sizes = [1, 63, 64, 1000, 16_383, 16_384, 16_385, 100_000];
         for (let round = 0; round < 24; round++) {
@@ -415,17 +421,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
     }, timeout);
 
     it('echoes for 200 connections at once, each to its end', async () => {
-      const moved: number[] = [];
-      const server = await listen({
-        backend,
-        port: 0,
-        onConnection: (socket) => {
-          forward(socket, socket)
-            .then((bytes) => moved.push(bytes))
-            .catch(() => moved.push(-1))
-            .finally(() => void socket.close());
-        },
-      });
+      const { server, moved } = await echoServer(backend);
       try {
         const clients = 200;
         const results = await bounded(

@@ -95,6 +95,22 @@ async function forwardRig(backend: BackendName): Promise<{ source: Socket; from:
   };
 }
 
+/** An echo server on `backend`: `forward(s, s)` per connection, then close; `moved` gets each forward's result (-1: it failed). */
+async function echoServer(backend: BackendName): Promise<{ server: Server; moved: number[] }> {
+  const moved: number[] = [];
+  const server = await listen({
+    backend,
+    port: 0,
+    onConnection: (socket) => {
+      forward(socket, socket)
+        .then((bytes) => moved.push(bytes))
+        .catch(() => moved.push(-1))
+        .finally(() => void socket.close());
+    },
+  });
+  return { server, moved };
+}
+
 /** A backend other than `backend` that runs here, if any. */
 function otherBackend(backend: BackendName): BackendName | undefined {
   if (backend !== 'portable') return 'portable';
@@ -297,6 +313,129 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         assert.equal(await echo, data.length);
       } finally {
         await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+    }, timeout);
+
+    it('echoes the last bytes and the end that arrive together, with forward(s, s)', async () => {
+      // The recv that takes the last bytes also takes the FIN behind them,
+      // and no readiness report follows: a forward that waited for one
+      // after a short recv would never end. Each client sends a first part,
+      // waits for its echo (the forward is then waiting), and sends the
+      // rest with its FIN in one go.
+      const { server, moved } = await echoServer(backend);
+      try {
+        const sizes = [1, 63, 64, 1000, 16_383, 16_384, 16_385, 100_000];
+        for (let round = 0; round < 24; round++) {
+          const size = sizes[round % sizes.length]!;
+          const first = pattern(64, round);
+          const last = pattern(size, round + 100);
+          const client = await netConnect(server.address().port);
+          try {
+            const chunks: Buffer[] = [];
+            let got = 0;
+            const ended = new Promise<void>((resolve, reject) => {
+              client.on('end', resolve);
+              client.on('error', reject);
+            });
+            const firstBack = new Promise<void>((resolve) => {
+              client.on('data', (chunk: Buffer) => {
+                chunks.push(chunk);
+                got += chunk.length;
+                if (got >= first.length) resolve();
+              });
+            });
+            client.write(first);
+            await bounded(firstBack, 10_000, `the first part's echo (round ${round})`);
+            client.end(last);
+            await bounded(ended, 10_000, `the echo's end after ${size} bytes and a FIN together (round ${round})`);
+            assert.ok(Buffer.concat(chunks).equals(Buffer.concat([first, last])), `bytes of round ${round}`);
+          } finally {
+            client.destroy();
+          }
+        }
+        await waitFor(() => moved.length === 24, 'every forward to end');
+        assert.deepEqual(moved, sizes.concat(sizes, sizes).map((size) => 64 + size));
+      } finally {
+        await server.close();
+      }
+      // The same with the bytes and the FIN there before the forward starts.
+      for (const size of [1, 64, 16_384, 40_000]) {
+        const pair = await connectedPair(backend);
+        try {
+          const data = pattern(size, size);
+          await pair.client.send(data);
+          await pair.client.shutdown();
+          await sleep(20);
+          const echo = forward(pair.peer, pair.peer);
+          const echoed = await bounded(recvExactly(pair.client, size + 1), 10_000, `the echo of ${size} bytes queued with a FIN`);
+          assert.ok(echoed.equals(data), `bytes of the ${size}-byte echo queued with a FIN`);
+          assert.equal(await bounded(echo, 10_000, 'the forward to end'), size);
+        } finally {
+          await Promise.all([pair.client.close(), pair.peer.close()]);
+          await pair.server.close();
+        }
+      }
+    }, timeout);
+
+    it('echoes to a client that stops reading, byte for byte, and aborts while the echo waits for it', async () => {
+      // The client sends far more than the socket buffers hold before it
+      // reads: the echo's sends come up short and wait for the client,
+      // while more bytes keep arriving from it.
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const echo = forward(peer, peer, { bufferSize: 16 * 1024 });
+        const data = pattern(6 * 1024 * 1024, 23);
+        const sending = client.send(data);
+        await sleep(200);
+        const [, echoed] = await bounded(Promise.all([sending, recvExactly(client, data.length)]), 20_000, 'the echo of a client that read late');
+        assert.ok(echoed.equals(data), 'the echo lost or reordered bytes');
+        await client.shutdown();
+        assert.equal(await bounded(client.recv(Buffer.alloc(8)), 10_000, 'the echo\'s end'), 0);
+        assert.equal(await echo, data.length);
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+      // Aborted while its send waits for a client that does not read: it
+      // ends at once, and the sockets stay usable.
+      const pair = await connectedPair(backend);
+      try {
+        const controller = new AbortController();
+        const echo = forward(pair.peer, pair.peer, { signal: controller.signal, bufferSize: 16 * 1024 });
+        const sending = pair.client.send(pattern(8 * 1024 * 1024, 24)).catch(() => undefined);
+        await sleep(200);
+        controller.abort();
+        await assert.rejects(bounded(echo, 10_000, 'the aborted echo to end'), (error: unknown) => {
+          assert.equal((error as Error).name, 'AbortError');
+          assert.ok(((error as { bytesWritten?: number }).bytesWritten ?? -1) > 0, 'bytesWritten of the aborted echo');
+          return true;
+        });
+        // Nothing is echoed any more: the client's next bytes are ours to read.
+        assert.ok((await bounded(pair.peer.recv(Buffer.alloc(4096)), 10_000, 'a recv after the abort')) > 0);
+        void sending;
+      } finally {
+        await bounded(Promise.all([pair.client.close(), pair.peer.close()]), 10_000, 'the close of the aborted echo\'s sockets');
+        await pair.server.close();
+      }
+    }, timeout);
+
+    it('echoes for 200 connections at once, each to its end', async () => {
+      const { server, moved } = await echoServer(backend);
+      try {
+        const clients = 200;
+        const results = await bounded(
+          Promise.all(
+            Array.from({ length: clients }, (_, i) => netRoundTrip(server.address().port, pattern(64 + (i % 7) * 1000, i))),
+          ),
+          30_000,
+          'the 200 echoes',
+        );
+        for (const [i, echoed] of results.entries()) assert.ok(echoed.equals(pattern(64 + (i % 7) * 1000, i)), `bytes of client ${i}`);
+        await waitFor(() => moved.length === clients, 'every forward to end');
+        const expected = Array.from({ length: clients }, (_, i) => 64 + (i % 7) * 1000).sort((a, b) => a - b);
+        assert.deepEqual([...moved].sort((a, b) => a - b), expected);
+      } finally {
         await server.close();
       }
     }, timeout);

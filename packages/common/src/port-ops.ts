@@ -293,13 +293,7 @@ export class OpTable {
       return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     }
     const promise = new Promise<number>(this.#capture);
-    const op = this.#spare.pop() ?? newPromiseOp();
-    op.resolve = this.#resolve as (result: number) => void;
-    op.reject = this.#reject as (error: Error) => void;
-    op.details = details;
-    op.signal = signal;
-    op.settled = settled;
-    op.owner = owner;
+    const op = this.#promiseOp(details, signal, settled, owner);
     let token: number;
     try {
       token = this.#start(request, op);
@@ -330,12 +324,7 @@ export class OpTable {
     if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     if (!this.#host.open) return Promise.reject(portClosed('submitOp'));
     const promise = new Promise<number>(this.#capture);
-    const op = this.#spare.pop() ?? newPromiseOp();
-    op.resolve = this.#resolve as (result: number) => void;
-    op.reject = this.#reject as (error: Error) => void;
-    op.details = details;
-    op.signal = signal;
-    op.owner = owner;
+    const op = this.#promiseOp(details, signal, undefined, owner);
     op.local = runner;
     op.hold = buffer;
     op.length = buffer.byteLength;
@@ -355,6 +344,24 @@ export class OpTable {
       signal.addEventListener('abort', op.onAbort, { once: true });
     }
     return promise;
+  }
+
+  // The record of the promise just made with #capture (a reused one when
+  // there is one).
+  #promiseOp(
+    details: OpErrorDetails,
+    signal: AbortSignal | undefined,
+    settled: (() => void) | undefined,
+    owner: OpOwner | undefined,
+  ): PendingPromiseOp {
+    const op = this.#spare.pop() ?? newPromiseOp();
+    op.resolve = this.#resolve as (result: number) => void;
+    op.reject = this.#reject as (error: Error) => void;
+    op.details = details;
+    op.signal = signal;
+    op.settled = settled;
+    op.owner = owner;
+    return op;
   }
 
   // Starts one op and records `entry` for its completion(s).

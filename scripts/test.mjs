@@ -93,11 +93,11 @@ if (process.platform === 'linux' && haveToolchain) {
 // each report is also written to a log file, so that a report in any
 // process (vitest's forks, the suites' child processes and workers) fails
 // the row. On Linux the row fails when it cannot run.
-const asanSuites = ['port', 'file', 'socket', 'socket-forward', 'socket-events', 'socket-events-native', 'socket-sendfile', 'lifecycle', 'buffers', 'bad-arguments'].flatMap((suite) =>
+const asanSuites = ['port', 'file', 'socket', 'socket-forward', 'socket-events', 'socket-events-native', 'socket-loop-recv', 'socket-sendfile', 'lifecycle', 'buffers', 'bad-arguments'].flatMap((suite) =>
   ['io_uring', 'threadpool'].map((backend) => `packages/testkit/test/${suite}.${backend}.test.ts`),
 );
 if (process.platform === 'linux') {
-  console.log('\nthe addon under ASan+UBSan: testkit port, file, socket, forward, events, native event driver, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool');
+  console.log('\nthe addon under ASan+UBSan: testkit port, file, socket, forward, events, native event driver, loop recvs, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool');
   const outcome = runUnderSanitizers();
   if (outcome.error) {
     console.error(`[asan] ${outcome.error}`);

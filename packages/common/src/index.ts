@@ -36,6 +36,7 @@ export { resolveBackendRequest, selectBackend } from './select.js';
 export type { BackendCandidate, BackendSelection, ProbeOutcome } from './select.js';
 export { OpGroup } from './op-group.js';
 export type { OpGroupOptions } from './op-group.js';
+export type { LocalOpRunner, LocalOpSettle } from './port-ops.js';
 export { CompletionPort } from './port.js';
 export { MAX_BYTES, MAX_KEY, OpKinds, RECORD_WORDS, RING_CAPACITY } from './port-contract.js';
 export { DEFAULT_TRAITS, OP_CONSTANTS, OPS } from './op-table.js';

@@ -4,7 +4,7 @@
  */
 import { validateAbortSignal, validateFunction, validateObject, validateOneOf } from './validate.js';
 import type { OpCallback, OpErrorDetails, OpRequest } from './port-contract.js';
-import { opError, type OpOwner } from './port-ops.js';
+import { type LocalOpRunner, opError, type OpOwner } from './port-ops.js';
 import { type CompletionPort, portOps, validateOpRequest } from './port.js';
 
 /** Options of an {@link OpGroup}. */
@@ -84,6 +84,27 @@ export class OpGroup {
     validateAbortSignal(signal, 'signal');
     if (this.#closed) return Promise.reject(this.#closedError(details.syscall));
     return portOps(this.#port).run(request, details, signal, undefined, this.#owner);
+  }
+
+  /**
+   * Runs one single-buffer op that `runner` carries out on the JS thread's
+   * own event loop rather than on the port's native core (the socket
+   * package's receives, where the native core watches the socket on the
+   * loop), and resolves with its result. It is one of the group's ops and
+   * one of the port's, as one that {@link run} starts: an aborted signal,
+   * {@link close} and the port's close cancel it, its errors are the same,
+   * and `buffer` is referenced until it settled.
+   *
+   * @example
+   * ```ts
+   * const bytes = await ops.runLocal(watcher, buffer, { syscall: 'recv' }, signal);
+   * ```
+   */
+  runLocal(runner: LocalOpRunner, buffer: Uint8Array, details: OpErrorDetails, signal?: AbortSignal): Promise<number> {
+    validateObject(runner, 'runner');
+    validateAbortSignal(signal, 'signal');
+    if (this.#closed) return Promise.reject(this.#closedError(details.syscall));
+    return portOps(this.#port).runLocal(runner, buffer, details, signal, this.#owner);
   }
 
   /**

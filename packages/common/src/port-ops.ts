@@ -22,6 +22,32 @@ import { isDetached } from './validate.js';
 const OP_STAGING_CAPACITY = 1024;
 /** The status of an op the port failed itself (the error travels beside it). */
 const REFUSED_STATUS = errnoOf('EINVAL') ?? -22;
+/** The status of a cancelled op. */
+const CANCELED_STATUS = errnoOf('ECANCELED') ?? -125;
+
+/**
+ * Settles the local op with `token` (see {@link LocalOpRunner}): `status`
+ * 0 and the bytes transferred, or a negative errno.
+ */
+export type LocalOpSettle = (token: number, status: number, bytes: number) => void;
+
+/**
+ * Runs single-buffer ops on the JS thread itself, outside the port's native
+ * core (a socket's receives on the event loop), for ops that settle like
+ * the port's own: one record per op in the port's table, the same errors,
+ * cancel, closed owner and detached-buffer rules.
+ */
+export interface LocalOpRunner {
+  /**
+   * Starts the op with `token` into `buffer` (at the end of the turn it was
+   * called in, as the port's staged ops start); it ends with one call of
+   * `settle` (the port's, the same function for every op), never inside
+   * this call. Throws when it cannot start.
+   */
+  start(token: number, buffer: Uint8Array, settle: LocalOpSettle): void;
+  /** Takes the op off the runner: true when it will not settle (the port settles it as cancelled). */
+  cancel(token: number): boolean;
+}
 
 /**
  * Who owns a group of ops (a socket): once it is closed, an op of it that
@@ -92,6 +118,8 @@ interface PendingPromiseOp {
   hold: Uint8Array | Uint8Array[] | undefined;
   length: number;
   owner: OpOwner | undefined;
+  // The runner of an op started by runLocal; undefined for the port's ops.
+  local: LocalOpRunner | undefined;
 }
 
 /**
@@ -215,6 +243,10 @@ export class OpTable {
   // Each staged buffer's byteLength when its op was called.
   readonly #lengths = new Float64Array(OP_STAGING_CAPACITY);
   #staged = 0;
+  // runLocal ops called this turn, started by the flush (ids and records).
+  readonly #localIds: number[] = [];
+  readonly #localOps: Array<PendingPromiseOp | undefined> = [];
+  #localStaged = 0;
   #flushQueued = false;
   #nextId = 1;
   // The arguments of a submitSpread call: fields, count, together, buffers.
@@ -237,6 +269,12 @@ export class OpTable {
     return this.#staged;
   }
 
+  // What a LocalOpRunner calls once an op of it finished.
+  readonly #settleLocal: LocalOpSettle = (token, status, bytes) => {
+    const op = this.#pending.get(-token);
+    if (op !== undefined && op.kind === 'promise' && op.local !== undefined) this.complete(-token, status, bytes, false);
+  };
+
   /** Starts one op whose completions go to `callback`; returns its token. */
   submit(request: OpRequest, callback: OpCallback, owner?: OpOwner): number {
     return this.#start(request, { kind: 'op', callback, hold: undefined, length: 0, owner });
@@ -255,13 +293,7 @@ export class OpTable {
       return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
     }
     const promise = new Promise<number>(this.#capture);
-    const op = this.#spare.pop() ?? newPromiseOp();
-    op.resolve = this.#resolve as (result: number) => void;
-    op.reject = this.#reject as (error: Error) => void;
-    op.details = details;
-    op.signal = signal;
-    op.settled = settled;
-    op.owner = owner;
+    const op = this.#promiseOp(details, signal, settled, owner);
     let token: number;
     try {
       token = this.#start(request, op);
@@ -276,6 +308,60 @@ export class OpTable {
       signal.addEventListener('abort', op.onAbort, { once: true });
     }
     return promise;
+  }
+
+  /**
+   * Starts one single-buffer op on `runner` (the JS thread's own loop)
+   * rather than the native core, and settles the promise as run() does.
+   */
+  runLocal(
+    runner: LocalOpRunner,
+    buffer: Uint8Array,
+    details: OpErrorDetails,
+    signal: AbortSignal | undefined,
+    owner: OpOwner | undefined,
+  ): Promise<number> {
+    if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+    if (!this.#host.open) return Promise.reject(portClosed('submitOp'));
+    const promise = new Promise<number>(this.#capture);
+    const op = this.#promiseOp(details, signal, undefined, owner);
+    op.local = runner;
+    op.hold = buffer;
+    op.length = buffer.byteLength;
+    const id = this.#nextId++;
+    const token = -id;
+    this.#pending.set(id, op);
+    const staged = this.#localStaged++;
+    this.#localIds[staged] = id;
+    this.#localOps[staged] = op;
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.flush);
+    }
+    owner?.track(token);
+    if (signal) {
+      op.onAbort = () => this.cancel(token);
+      signal.addEventListener('abort', op.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  // The record of the promise just made with #capture (a reused one when
+  // there is one).
+  #promiseOp(
+    details: OpErrorDetails,
+    signal: AbortSignal | undefined,
+    settled: (() => void) | undefined,
+    owner: OpOwner | undefined,
+  ): PendingPromiseOp {
+    const op = this.#spare.pop() ?? newPromiseOp();
+    op.resolve = this.#resolve as (result: number) => void;
+    op.reject = this.#reject as (error: Error) => void;
+    op.details = details;
+    op.signal = signal;
+    op.settled = settled;
+    op.owner = owner;
+    return op;
   }
 
   // Starts one op and records `entry` for its completion(s).
@@ -344,6 +430,7 @@ export class OpTable {
    */
   readonly flush = (): void => {
     this.#flushQueued = false;
+    if (this.#localStaged > 0) this.#startLocal();
     const count = this.#staged;
     if (count === 0) return;
     this.#staged = 0;
@@ -446,14 +533,56 @@ export class OpTable {
 
   /** Asks the backend to cancel the op with `token`; whether it was in flight. */
   cancel(token: number): boolean {
-    if (!this.#pending.has(-token)) return false;
+    const op = this.#pending.get(-token);
+    if (op === undefined) return false;
+    if (op.kind === 'promise' && op.local !== undefined) return this.#cancelLocal(op.local, token);
     this.flush();
     return this.#driver.cancel?.(token) ?? false;
   }
 
+  // Starts the runLocal ops of this turn on their runners. As a staged
+  // op's, a buffer detached since the call fails its op, and so does one
+  // a runner cannot start; the others go ahead.
+  #startLocal(): void {
+    const count = this.#localStaged;
+    this.#localStaged = 0;
+    const ids = this.#localIds;
+    const ops = this.#localOps;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i] as number;
+      const op = ops[i] as PendingPromiseOp;
+      ops[i] = undefined;
+      const buffer = op.hold as Uint8Array;
+      if (buffer.byteLength !== op.length) {
+        this.#fail(id, bufferDetached('buffer', 'before the op was submitted'));
+        continue;
+      }
+      try {
+        (op.local as LocalOpRunner).start(-id, buffer, this.#settleLocal);
+      } catch (error) {
+        this.#fail(id, error as Error);
+      }
+    }
+  }
+
+  // A local op taken off its runner completes as cancelled on a later
+  // microtask, as a port op's cancel completes later; one that finished
+  // already settles with its own result. The ops of this turn are started
+  // first, so that the runner has this one.
+  #cancelLocal(runner: LocalOpRunner, token: number): boolean {
+    if (this.#localStaged > 0) this.#startLocal();
+    if (!runner.cancel(token)) return true;
+    queueMicrotask(() => this.#settleLocal(token, CANCELED_STATUS, 0));
+    return true;
+  }
+
   /** Asks the backend to cancel every op in flight (the port is closing). */
   cancelAll(): void {
-    for (const id of this.#pending.ids()) this.#driver.cancel?.(-id);
+    for (const id of this.#pending.ids()) {
+      const op = this.#pending.get(id);
+      if (op !== undefined && op.kind === 'promise' && op.local !== undefined) this.#cancelLocal(op.local, -id);
+      else this.#driver.cancel?.(-id);
+    }
   }
 
   /** One completion of op `id`, drained from the ring. */
@@ -521,6 +650,7 @@ export class OpTable {
     op.settled = undefined;
     op.hold = undefined;
     op.owner = undefined;
+    op.local = undefined;
     if (this.#spare.length < SPARE_PROMISE_OPS) this.#spare.push(op);
   }
 
@@ -557,6 +687,7 @@ function newPromiseOp(): PendingPromiseOp {
     hold: undefined,
     length: 0,
     owner: undefined,
+    local: undefined,
   };
 }
 

@@ -6,6 +6,7 @@
 #include "common/backend.h"
 #include "common/env_handles.h"
 #include "common/events.h"
+#include "common/loop_recv.h"
 #include "common/op_table_export.h"
 #include "common/port.h"
 #include "common/sockets.h"
@@ -52,6 +53,8 @@ static Napi::Object InitOverlapped(Napi::Env env, Napi::Object exports) {
   // The sockets' event driver on the JS thread's event loop (Linux only:
   // elsewhere the event API runs on the generic driver).
   ExportEventCalls(env, exports);
+  // Promise receives on the same loop (Linux only, as the event drivers).
+  ExportLoopRecvCalls(env, exports);
 #endif
   // The op table's id: the loader refuses a core built from another table.
   exports.Set("abiVersion", Napi::String::New(env, kOpTableAbiId));

@@ -87,6 +87,21 @@ export interface NativeBinding {
   /** True when it closed now; false when a closed record follows once the queue is out. */
   eventsClose?(driver: number, id: number): boolean;
   eventsReset?(driver: number, id: number): void;
+  /**
+   * Promise receives on the JS thread's event loop (Linux builds): batches of
+   * `records` (4 doubles each: watcher id, op token, status, bytes), one
+   * `onBatch(count)` call per loop iteration. 0 or a negative errno (-ENOSYS:
+   * the process's event loop cannot be reached).
+   */
+  loopRecvInit?(records: Float64Array, onBatch: (count: number) => void): number;
+  /** Watches a connected socket: the watcher's id, or a negative errno. */
+  loopRecvOpen?(socket: number): number;
+  /** Queues a recv into `buffer` (done once the socket is readable): 0, or a negative errno. */
+  loopRecv?(id: number, token: number, buffer: Uint8Array): number;
+  /** Takes a queued recv off its watcher: false when it finished (its record is on its way). */
+  loopRecvCancel?(id: number, token: number): boolean;
+  /** Closes a watcher (the socket stays open): true when its id is free now. */
+  loopRecvClose?(id: number): boolean;
 }
 
 /** The folder this package is installed in. */

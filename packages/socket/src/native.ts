@@ -37,6 +37,7 @@ import {
   SOCKET_OPTION_NO_DELAY,
   SocketOpKinds,
 } from './kinds.js';
+import { loopRecvDriver, type LoopRecvWatcher } from './loop-recv.js';
 import { lendHandle, type SendFileRequest } from './send-file.js';
 import type { SocketAddress } from './types.js';
 import { type QueuedSend, SendQueue, socketClosed } from './util.js';
@@ -126,11 +127,18 @@ export function associate(port: CompletionPort, handle: number, place: ErrorPlac
   port.associate(handle, 0, { syscall: 'associate', ...place });
 }
 
+/** What a socket dropped without close() leaves behind: its handle, and its receives' watcher on the loop. */
+interface Leavings {
+  handle: number;
+  watcher: LoopRecvWatcher | undefined;
+}
+
 // A socket dropped without close() would leak its handle: close it when
 // its op group is collected. No op can be in flight then: the port holds
 // each op's group until the op completes.
-const leaked = new FinalizationRegistry<number>((handle) => {
-  binding().socketClose(handle);
+const leaked = new FinalizationRegistry<Leavings>((leavings) => {
+  leavings.watcher?.close();
+  binding().socketClose(leavings.handle);
 });
 
 /** A native send: the fast path's bytes, and its op once it started. */
@@ -159,6 +167,10 @@ export class NativeSocketDriver implements SocketDriver {
   readonly #sends = new SendQueue<PendingSend>();
   #progress: Float64Array | undefined;
   #progressBytes: Uint8Array | undefined;
+  // Where recvs run: the loop's watcher of this socket (made at the first
+  // recv), or null for the port's recv ops (iocp, no native loop driver).
+  #watcher: LoopRecvWatcher | null | undefined;
+  readonly #leavings: Leavings;
 
   /** Wraps a connected socket handle; names are those given, else read from the kernel. */
   constructor(backend: NativeBackendName, port: CompletionPort, handle: number, onClose?: () => void, names?: AcceptedNames) {
@@ -166,8 +178,10 @@ export class NativeSocketDriver implements SocketDriver {
     this.#handle = handle;
     this.#onClose = onClose;
     this.#trySend = backend !== 'iocp';
+    if (backend === 'iocp') this.#watcher = null;
     this.#ops = new OpGroup(port, { closedError: socketClosed, wording: 'net' });
-    leaked.register(this.#ops, handle, this.#ops);
+    this.#leavings = { handle, watcher: undefined };
+    leaked.register(this.#ops, this.#leavings, this.#ops);
     const core = binding();
     const local = names?.local ?? core.socketName(handle, false);
     const remote = names?.remote ?? core.socketName(handle, true);
@@ -202,6 +216,9 @@ export class NativeSocketDriver implements SocketDriver {
    */
   handOver(): number {
     leaked.unregister(this.#ops);
+    // The event driver watches the socket on the same loop itself.
+    this.#watcher?.close();
+    this.#watcher = null;
     return this.#handle;
   }
 
@@ -212,7 +229,18 @@ export class NativeSocketDriver implements SocketDriver {
   }
 
   recv(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+    const watcher = this.#watcher === undefined ? this.#watch() : this.#watcher;
+    if (watcher !== null) return this.#ops.runLocal(watcher, buffer, RECV, signal);
     return this.#ops.run({ kind: SocketOpKinds.recv, handle: this.#handle, buffers: buffer }, RECV, signal);
+  }
+
+  // The socket's watcher on the JS thread's loop, where the native core has
+  // the driver; null (recvs stay port ops) elsewhere.
+  #watch(): LoopRecvWatcher | null {
+    const watcher = (!this.#ops.closed && loopRecvDriver(binding())?.open(this.#handle)) || null;
+    this.#watcher = watcher;
+    this.#leavings.watcher = watcher ?? undefined;
+    return watcher;
   }
 
   send(buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
@@ -399,6 +427,9 @@ export class NativeSocketDriver implements SocketDriver {
     // Ops in flight end first (a pending recv would otherwise keep the
     // socket alive in the kernel); the close is queued after their cancels.
     this.#ops.close();
+    // The watcher stops with the recvs cancelled, before the handle closes.
+    this.#watcher?.close();
+    this.#watcher = null;
     const done = (): void => this.#onClose?.();
     return this.#port.runOp({ kind: SocketOpKinds.close, handle: this.#handle }, CLOSE).then(done, done);
   }

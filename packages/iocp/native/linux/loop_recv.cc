@@ -1,0 +1,449 @@
+// Promise receives on the JS thread's own event loop: a socket's recv ops
+// wait for readability on a uv_poll of the environment's loop (the loop
+// from napi_get_uv_event_loop) and are done there, on the JS thread, with
+// one recv() into the caller's buffer. A port's recv op instead waits on a
+// worker (io_uring's reaper, the threadpool's reactor), which wakes the JS
+// thread through the thread-safe function: two cross-thread wake-ups per
+// message where this pays none.
+//
+// Each socket has a watcher: a uv_poll and its queue of recvs in call
+// order. The poll waits while a recv is queued; its callback serves the
+// queue (a recv per queued op until the socket has no more bytes) and
+// appends a record per finished op, and a uv_check, which libuv runs right
+// after the poll phase, hands JS the whole batch in one call. A poll whose
+// queue is empty after JS returned stops; the echo pattern (a recv queued
+// again before the call returns) keeps it started, with no epoll_ctl per
+// message.
+//
+// The memory of a queued recv is the caller's, kept alive by the port's op
+// record in JS until the op's record was delivered (and memory from
+// allocAligned pinned here, as the port pins it, until the recv ran);
+// nothing here writes into it after a cancel or a close, and the kernel
+// never holds it.
+//
+// JS-thread only: every entry point runs on the environment's thread.
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <vector>
+
+#include "../common/aligned_buffer.h"
+#include "../common/errors.h"
+#include "../common/loop_recv.h"
+#include "uv_shim.h"
+
+namespace overlapped {
+
+namespace {
+
+// A record is four doubles: the watcher's id, the op's token, its status
+// (0 or a negative errno) and the bytes received.
+constexpr size_t kRecordFields = 4;
+
+class LoopRecv;
+
+struct QueuedRecv {
+  double token;
+  uint8_t* data;
+  size_t length;
+  AlignedAllocation* pinned;  // allocAligned memory the recv holds, or null
+};
+
+void Unpin(const QueuedRecv& op) {
+  if (op.pinned != nullptr) ReleaseAligned(op.pinned);
+}
+
+void DropQueue(std::deque<QueuedRecv>* recvs) {
+  for (const QueuedRecv& op : *recvs) Unpin(op);
+  recvs->clear();
+}
+
+struct Watcher {
+  LoopRecv* owner = nullptr;
+  void* poll = nullptr;  // its data is this Watcher
+  int fd = -1;
+  uint32_t id = 0;
+  bool started = false;  // the poll waits for readability
+  bool served = false;   // in served_, for the check's stop pass
+  bool closed = false;
+  std::deque<QueuedRecv> recvs;
+};
+
+class LoopRecv {
+ public:
+  explicit LoopRecv(napi_env env) : env_(env) {}
+
+  int Init(napi_value records, napi_value callback);
+  int64_t Open(int fd);
+  int Recv(uint32_t id, double token, uint8_t* data, size_t length);
+  bool Cancel(uint32_t id, double token);
+  bool Close(uint32_t id);
+
+  static void Cleanup(napi_async_cleanup_hook_handle hook, void* self);
+
+ private:
+  static void OnReadable(void* handle, int status, int events);
+  static void OnCheck(void* handle);
+  static void OnPollClosed(void* handle);
+  static void OnCheckClosed(void* handle);
+  Watcher* Live(uint32_t id) const {
+    Watcher* watcher = id < watchers_.size() ? watchers_[id] : nullptr;
+    return watcher != nullptr && !watcher->closed ? watcher : nullptr;
+  }
+  void Serve(Watcher* watcher, int status);
+  void Push(Watcher* watcher, double token, int status, size_t bytes);
+  void Flush();
+  void StopIdle();
+  void CloseHandle(void* handle, uv::CloseCallback closed);
+  void HandleClosed();
+
+  napi_env env_;
+  const uv::Api* uv_ = nullptr;
+  struct uv_loop_s* loop_ = nullptr;
+  void* check_ = nullptr;
+  napi_ref records_ref_ = nullptr;
+  napi_ref callback_ref_ = nullptr;
+  napi_async_context context_ = nullptr;
+  napi_async_cleanup_hook_handle hook_ = nullptr;
+  double* records_ = nullptr;
+  size_t record_capacity_ = 0;
+  size_t count_ = 0;
+  bool delivering_ = false;
+  std::vector<Watcher*> watchers_;
+  std::vector<uint32_t> free_ids_;
+  // Ids of closed watchers that a batch not yet delivered may name.
+  std::vector<uint32_t> dead_ids_;
+  std::vector<Watcher*> served_;
+  size_t closing_ = 0;  // handles closed whose close callback has not run
+  bool tearing_down_ = false;
+};
+
+int LoopRecv::Init(napi_value records, napi_value callback) {
+  if (check_ != nullptr) return -EALREADY;
+  uv_ = uv::Resolve();
+  if (uv_ == nullptr) return -ENOSYS;
+  napi_typedarray_type type;
+  size_t elements = 0;
+  void* fields = nullptr;
+  if (napi_get_typedarray_info(env_, records, &type, &elements, &fields, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || elements < kRecordFields * 16) {
+    return -EINVAL;
+  }
+  if (napi_get_uv_event_loop(env_, &loop_) != napi_ok || loop_ == nullptr) return -ENOSYS;
+  void* check = calloc(1, uv_->handle_size(uv::kCheckType));
+  if (check == nullptr) return -ENOMEM;
+  uv_->check_init(loop_, check);
+  uv::HandleData(check) = this;
+  uv_->check_start(check, OnCheck);
+  // The check only delivers batches: a queued recv's started poll keeps
+  // the loop alive, as the port keeps it alive while an op is in flight.
+  uv_->unref(check);
+  check_ = check;
+  records_ = static_cast<double*>(fields);
+  record_capacity_ = elements / kRecordFields;
+  napi_create_reference(env_, records, 1, &records_ref_);
+  napi_create_reference(env_, callback, 1, &callback_ref_);
+  napi_value resource, name;
+  napi_create_object(env_, &resource);
+  napi_create_string_utf8(env_, "overlapped:loop-recv", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env_, resource, name, &context_);
+  return 0;
+}
+
+int64_t LoopRecv::Open(int fd) {
+  if (check_ == nullptr || tearing_down_) return -EBADF;
+  void* poll = calloc(1, uv_->handle_size(uv::kPollType));
+  if (poll == nullptr) return -ENOMEM;
+  // uv_poll_init makes the socket non-blocking; the backend's mode is put
+  // back, since io_uring's sockets stay blocking (a splice into a
+  // non-blocking socket ends with EAGAIN instead of waiting), and the recvs
+  // here pass MSG_DONTWAIT. It fails with EEXIST where this loop watches
+  // `fd` already.
+  const int flags = fcntl(fd, F_GETFL);
+  const int result = uv_->poll_init(loop_, poll, fd);
+  if (result != 0) {
+    free(poll);
+    return result;
+  }
+  if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
+  uint32_t id;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(watchers_.size());
+    watchers_.push_back(nullptr);
+  }
+  auto* watcher = new Watcher();
+  watcher->owner = this;
+  watcher->poll = poll;
+  watcher->fd = fd;
+  watcher->id = id;
+  uv::HandleData(poll) = watcher;
+  watchers_[id] = watcher;
+  return id;
+}
+
+int LoopRecv::Recv(uint32_t id, double token, uint8_t* data, size_t length) {
+  Watcher* watcher = Live(id);
+  if (watcher == nullptr) return -EBADF;
+  watcher->recvs.push_back(QueuedRecv{token, data, length, RetainAligned(data, length)});
+  if (!watcher->started) {
+    watcher->started = true;
+    uv_->poll_start(watcher->poll, uv::kReadable, OnReadable);
+  }
+  return 0;
+}
+
+// Takes the op `token` off its queue: false when it is not there (it
+// finished, and its record is on its way).
+bool LoopRecv::Cancel(uint32_t id, double token) {
+  Watcher* watcher = Live(id);
+  if (watcher == nullptr) return false;
+  for (auto it = watcher->recvs.begin(); it != watcher->recvs.end(); ++it) {
+    if (it->token != token) continue;
+    Unpin(*it);
+    watcher->recvs.erase(it);
+    if (watcher->recvs.empty() && watcher->started && !watcher->served) {
+      watcher->started = false;
+      uv_->poll_stop(watcher->poll);
+    }
+    return true;
+  }
+  return false;
+}
+
+// Closes the watcher (its recvs were cancelled first); the socket itself is
+// the caller's. True when its id is free now; false when a batch not yet
+// delivered may still name it (the id is reused after that batch).
+bool LoopRecv::Close(uint32_t id) {
+  Watcher* watcher = Live(id);
+  if (watcher == nullptr) return true;
+  watcher->closed = true;
+  DropQueue(&watcher->recvs);
+  bool named = delivering_;
+  for (size_t i = 0; i < count_ && !named; i++) named = records_[i * kRecordFields] == static_cast<double>(id);
+  if (named) {
+    dead_ids_.push_back(id);
+  } else {
+    watchers_[id] = nullptr;
+    free_ids_.push_back(id);
+  }
+  CloseHandle(watcher->poll, OnPollClosed);
+  return !named;
+}
+
+void LoopRecv::OnReadable(void* handle, int status, int) {
+  auto* watcher = static_cast<Watcher*>(uv::HandleData(handle));
+  if (!watcher->closed) watcher->owner->Serve(watcher, status);
+}
+
+void LoopRecv::Serve(Watcher* watcher, int status) {
+  // libuv stops a poll that reports a socket error (POLLERR, as UV_EBADF):
+  // every queued recv is served now, the first with the error.
+  if (status < 0) watcher->started = false;
+  if (!watcher->served) {
+    watcher->served = true;
+    served_.push_back(watcher);
+  }
+  while (!watcher->closed && !watcher->recvs.empty()) {
+    if (count_ == record_capacity_) {
+      Flush();
+      continue;
+    }
+    const QueuedRecv op = watcher->recvs.front();
+    ssize_t n;
+    do {
+      n = recv(watcher->fd, op.data, op.length, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    int error = n < 0 ? errno : 0;
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+      if (status >= 0) break;
+      // The socket says which error the poll saw.
+      socklen_t length = sizeof(error);
+      error = 0;
+      getsockopt(watcher->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+      if (error == 0) error = -status;
+    }
+    watcher->recvs.pop_front();
+    Unpin(op);
+    Push(watcher, op.token, -error, n > 0 ? static_cast<size_t>(n) : 0);
+    // Bytes that filled the buffer may have more behind them; anything
+    // else (fewer bytes, the end, an error) leaves the next recv to the
+    // next wake, or to the end or error it will find at once.
+    if (status >= 0 && (n <= 0 || static_cast<size_t>(n) < op.length)) break;
+  }
+  if (!watcher->closed && !watcher->started && !watcher->recvs.empty()) {
+    watcher->started = true;
+    uv_->poll_start(watcher->poll, uv::kReadable, OnReadable);
+  }
+}
+
+void LoopRecv::Push(Watcher* watcher, double token, int status, size_t bytes) {
+  double* record = records_ + count_ * kRecordFields;
+  record[0] = watcher->id;
+  record[1] = token;
+  record[2] = status;
+  record[3] = static_cast<double>(bytes);
+  count_++;
+}
+
+void LoopRecv::OnCheck(void* handle) {
+  auto* self = static_cast<LoopRecv*>(uv::HandleData(handle));
+  self->Flush();
+  self->StopIdle();
+}
+
+void LoopRecv::Flush() {
+  if (count_ == 0) return;
+  const size_t count = count_;
+  count_ = 0;
+  delivering_ = true;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env_, &scope);
+  napi_value callback, global, argument, result;
+  napi_get_reference_value(env_, callback_ref_, &callback);
+  napi_get_global(env_, &global);
+  napi_create_uint32(env_, static_cast<uint32_t>(count), &argument);
+  // Through MakeCallback: microtasks and nextTicks run when it returns, so
+  // the recv an awaiting loop queues next is queued before StopIdle.
+  if (napi_make_callback(env_, context_, global, callback, 1, &argument, &result) == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env_, &error);
+    napi_fatal_exception(env_, error);
+  }
+  napi_close_handle_scope(env_, scope);
+  delivering_ = false;
+  for (const uint32_t id : dead_ids_) {
+    watchers_[id] = nullptr;
+    free_ids_.push_back(id);
+  }
+  dead_ids_.clear();
+}
+
+// A served watcher with nothing queued after JS returned stops waiting.
+void LoopRecv::StopIdle() {
+  for (Watcher* watcher : served_) {
+    watcher->served = false;
+    if (!watcher->closed && watcher->started && watcher->recvs.empty()) {
+      watcher->started = false;
+      uv_->poll_stop(watcher->poll);
+    }
+  }
+  served_.clear();
+}
+
+void LoopRecv::CloseHandle(void* handle, uv::CloseCallback closed) {
+  closing_++;
+  uv_->close(handle, closed);
+}
+
+void LoopRecv::OnPollClosed(void* handle) {
+  auto* watcher = static_cast<Watcher*>(uv::HandleData(handle));
+  LoopRecv* self = watcher->owner;
+  // A closed watcher may still be in served_ until this iteration's check.
+  if (watcher->served) {
+    auto& served = self->served_;
+    for (auto it = served.begin(); it != served.end(); ++it) {
+      if (*it == watcher) {
+        served.erase(it);
+        break;
+      }
+    }
+  }
+  delete watcher;
+  free(handle);
+  self->HandleClosed();
+}
+
+void LoopRecv::OnCheckClosed(void* handle) {
+  auto* self = static_cast<LoopRecv*>(uv::HandleData(handle));
+  free(handle);
+  self->HandleClosed();
+}
+
+void LoopRecv::HandleClosed() {
+  if (--closing_ == 0 && tearing_down_) {
+    napi_remove_async_cleanup_hook(hook_);
+    delete this;
+  }
+}
+
+// The environment is going away: every watcher's poll and the check are
+// closed, and the hook waits for their close callbacks, which free them.
+// Queued recvs are dropped (their promises die with the environment); the
+// sockets' descriptors are closed by EnvHandles.
+void LoopRecv::Cleanup(napi_async_cleanup_hook_handle hook, void* data) {
+  auto* self = static_cast<LoopRecv*>(data);
+  self->hook_ = hook;
+  self->tearing_down_ = true;
+  if (self->context_ != nullptr) napi_async_destroy(self->env_, self->context_);
+  if (self->check_ != nullptr) {
+    for (Watcher* watcher : self->watchers_) {
+      if (watcher == nullptr || watcher->closed) continue;
+      watcher->closed = true;
+      DropQueue(&watcher->recvs);
+      self->CloseHandle(watcher->poll, OnPollClosed);
+    }
+    self->watchers_.clear();
+    self->CloseHandle(self->check_, OnCheckClosed);
+  }
+  if (self->closing_ == 0) {
+    napi_remove_async_cleanup_hook(hook);
+    delete self;
+  }
+}
+
+LoopRecv* Of(const Napi::CallbackInfo& info) { return static_cast<LoopRecv*>(info.Data()); }
+uint32_t IdOf(const Napi::CallbackInfo& info) { return info[0].As<Napi::Number>().Uint32Value(); }
+
+// loopRecvInit(records: Float64Array, onBatch(count)): 0, or a negative
+// errno (-ENOSYS: the process's event loop cannot be reached).
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), Of(info)->Init(info[0], info[1]));
+}
+
+// loopRecvOpen(socket): the watcher's id, or a negative errno.
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Of(info)->Open(info[0].As<Napi::Number>().Int32Value())));
+}
+
+// loopRecv(id, token, buffer: Uint8Array): 0, or -EBADF for a closed watcher.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(info.Env(), info[2], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    throw ArgumentTypeError(info.Env(), "loopRecv: buffer is a Uint8Array");
+  }
+  const double token = info[1].As<Napi::Number>().DoubleValue();
+  return Napi::Number::New(info.Env(), Of(info)->Recv(IdOf(info), token, static_cast<uint8_t*>(data), length));
+}
+
+// loopRecvCancel(id, token): whether the op was still queued (it is gone then).
+Napi::Value Cancel(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Of(info)->Cancel(IdOf(info), info[1].As<Napi::Number>().DoubleValue()));
+}
+
+// loopRecvClose(id): whether the id is free now (false: a batch on its way names it).
+Napi::Value Close(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), Of(info)->Close(IdOf(info))); }
+
+}  // namespace
+
+void ExportLoopRecvCalls(Napi::Env env, Napi::Object exports) {
+  // One per environment, freed by its cleanup hook.
+  auto* self = new LoopRecv(env);
+  napi_add_async_cleanup_hook(env, LoopRecv::Cleanup, self, nullptr);
+  exports.Set("loopRecvInit", Napi::Function::New<Init>(env, "loopRecvInit", self));
+  exports.Set("loopRecvOpen", Napi::Function::New<Open>(env, "loopRecvOpen", self));
+  exports.Set("loopRecv", Napi::Function::New<Recv>(env, "loopRecv", self));
+  exports.Set("loopRecvCancel", Napi::Function::New<Cancel>(env, "loopRecvCancel", self));
+  exports.Set("loopRecvClose", Napi::Function::New<Close>(env, "loopRecvClose", self));
+}
+
+}  // namespace overlapped

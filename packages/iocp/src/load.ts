@@ -87,6 +87,8 @@ export interface NativeBinding {
   /** True when it closed now; false when a closed record follows once the queue is out. */
   eventsClose?(driver: number, id: number): boolean;
   eventsReset?(driver: number, id: number): void;
+  /** Whether an op of the socket's own (a sendFile) holds its descriptor: a close then leaves the descriptor open for JS to close through the port. */
+  eventsLend?(driver: number, id: number, lent: boolean): void;
 }
 
 /** The folder this package is installed in. */

@@ -30,6 +30,7 @@
 // at once with SO_LINGER 0.
 //
 // JS-thread only: every entry point runs on the environment's thread.
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -92,6 +93,10 @@ struct Conn {
   bool end_requested = false;
   bool close_requested = false;
   bool dead = false;
+  // An op of the socket's own on the port (a sendFile) uses the descriptor:
+  // a close here leaves it open, and JS closes it through the port after
+  // that op, so the op never meets the number reused by another file.
+  bool lent = false;
   // uring: its multishot recv is posted, a send op is in flight; ops in
   // flight (the Conn is freed when the last one completed after close).
   bool recv_posted = false;
@@ -119,6 +124,7 @@ class EventLoop {
   int64_t Write(uint32_t id, const uint8_t* bytes, size_t length);
   void End(uint32_t id);
   void SetPaused(uint32_t id, bool paused);
+  void SetLent(uint32_t id, bool lent);
   bool Close(uint32_t id);
   void Reset(uint32_t id);
 
@@ -300,12 +306,17 @@ int64_t EventLoop::Open(int fd) {
   if (!uring_) {
     poll = calloc(1, uv_->handle_size(uv::kPollType));
     if (poll == nullptr) return -ENOMEM;
-    // uv_poll_init makes the socket non-blocking.
+    // uv_poll_init makes the socket non-blocking. The driver's own calls
+    // say MSG_DONTWAIT, and the port's ops on the socket (a sendFile) need
+    // the mode their backend gave it: an io_uring splice into a
+    // non-blocking socket fails with EAGAIN instead of waiting for room.
+    const int flags = fcntl(fd, F_GETFL);
     const int result = uv_->poll_init(loop_, poll, fd);
     if (result != 0) {
       free(poll);
       return result;
     }
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
   }
   uint32_t id;
   if (!free_ids_.empty()) {
@@ -475,8 +486,10 @@ void EventLoop::CloseConn(Conn* conn, bool reset) {
   } else {
     CloseHandle(conn->poll, OnPollClosed);
   }
-  EnvHandles::Of(env_)->Closing(conn->fd);
-  close(conn->fd);
+  if (!conn->lent) {
+    EnvHandles::Of(env_)->Closing(conn->fd);
+    close(conn->fd);
+  }
   conn->fd = -1;
   conns_[conn->id] = nullptr;
   // The id is not reused while a batch not yet delivered may name it.
@@ -856,6 +869,11 @@ void EventLoop::SetPaused(uint32_t id, bool paused) {
   if (!in_wake_) Submit();
 }
 
+void EventLoop::SetLent(uint32_t id, bool lent) {
+  Conn* conn = Live(id);
+  if (conn != nullptr) conn->lent = lent;
+}
+
 bool EventLoop::Close(uint32_t id) {
   Conn* conn = Live(id);
   if (conn == nullptr) return true;
@@ -954,6 +972,9 @@ void Resume(const Napi::CallbackInfo& info) { LoopOf(info)->SetPaused(IdOf(info)
 // record follows once the queue is out.
 Napi::Value Close(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), LoopOf(info)->Close(IdOf(info))); }
 void Reset(const Napi::CallbackInfo& info) { LoopOf(info)->Reset(IdOf(info)); }
+// eventsLend(driver, id, lent): whether an op of the socket's own holds its
+// descriptor (a close then leaves the descriptor to JS).
+void Lend(const Napi::CallbackInfo& info) { LoopOf(info)->SetLent(IdOf(info), info[2].ToBoolean().Value()); }
 
 // eventsKind(): 'poll' when the process's event loop can be reached, else
 // '' (then no driver here runs; 'uring' is asked for by eventsInit).
@@ -978,6 +999,7 @@ void ExportEventCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("eventsResume", Napi::Function::New<Resume>(env, "eventsResume", drivers));
   exports.Set("eventsClose", Napi::Function::New<Close>(env, "eventsClose", drivers));
   exports.Set("eventsReset", Napi::Function::New<Reset>(env, "eventsReset", drivers));
+  exports.Set("eventsLend", Napi::Function::New<Lend>(env, "eventsLend", drivers));
 }
 
 }  // namespace overlapped

@@ -16,6 +16,8 @@ class NodeConnection implements EventConnection {
   readonly #sink: EventSink;
   #error: Error | undefined;
   #finished = false;
+  // pause() was called (the open handler may call it before the stream starts).
+  #paused = false;
 
   constructor(driver: PortableSocketDriver, sink: EventSink) {
     this.#driver = driver;
@@ -31,13 +33,14 @@ class NodeConnection implements EventConnection {
     });
     socket.on('close', () => this.#finish());
     // What the socket received before it was handed over comes first, on a
-    // later turn (after the open handler), then the stream resumes.
+    // later turn (after the open handler), then the stream resumes unless
+    // the socket was paused meanwhile.
     queueMicrotask(() => {
       if (this.#finished) return;
       for (const chunk of chunks) sink.data(chunk);
       if (ended) sink.end();
       if (socket.destroyed) this.#finish();
-      else if (!ended) socket.resume();
+      else if (!ended && !this.#paused) socket.resume();
     });
   }
 
@@ -57,10 +60,12 @@ class NodeConnection implements EventConnection {
   }
 
   pause(): void {
+    this.#paused = true;
     this.#socket.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     if (!this.#socket.readableEnded) this.#socket.resume();
   }
 

@@ -395,6 +395,43 @@ export function defineNativeEventSuite(backend: BackendName): void {
       expect(child.status).toBe(0);
     });
 
+    it('a worker terminated with event sockets just closed and their ops in flight leaves no connection record behind', () => {
+      const child = runChild(`
+        import { Worker } from 'node:worker_threads';
+        const dist = process.env.OVERLAPPED_SOCKET_DIST;
+        const { binding } = await import(dist + 'native.js');
+        for (let round = 0; round < 3; round++) {
+          const worker = new Worker(\`
+            const dist = process.env.OVERLAPPED_SOCKET_DIST;
+            const { socketDriverFor } = await import(dist + 'backends.js');
+            const { nativeEventDriver: eventDriverFor } = await import(dist + 'native-events.js');
+            const backend = ${JSON.stringify(backend)};
+            const driver = eventDriverFor(backend);
+            const sink = { data() {}, writable() {}, end() {}, closed() {} };
+            const listener = await socketDriverFor(backend).listen({ host: '127.0.0.1', family: 4, port: 0, backlog: 64, acceptDepth: 1, multishot: true }, (accepted) => {
+              driver.open(accepted.open(() => {}), sink);
+            });
+            const connections = [];
+            for (let i = 0; i < 16; i++) {
+              const connection = driver.open(await socketDriverFor(backend).connect('127.0.0.1', 4, listener.address.port, undefined), sink);
+              // Nobody reads: a send op stays in flight beside the recv.
+              connection.write(new Uint8Array(4 << 20));
+              connections.push(connection);
+            }
+            // Closed now, and the worker ends at once: their ops are still
+            // being cancelled when its environment goes.
+            for (const connection of connections) connection.reset();
+            process.exit(0);
+          \`, { eval: true, env: process.env });
+          await new Promise((resolve) => worker.once('exit', resolve));
+        }
+        console.log('records', binding().eventsRecords());
+      `);
+      expect(child.stderr).toBe('');
+      expect(child.stdout).toContain('records 0');
+      expect(child.status).toBe(0);
+    });
+
     it('survives a worker terminated with event sockets open', () => {
       const child = runChild(`
         import { Worker } from 'node:worker_threads';

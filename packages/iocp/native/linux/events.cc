@@ -37,12 +37,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <unordered_set>
 #include <vector>
 
 #include "../common/env_handles.h"
@@ -82,7 +84,16 @@ constexpr uint64_t kOpMask = 7;
 
 class EventLoop;
 
+// Connection records alive in the process, every environment's: what
+// eventsRecords() reports, so that a test sees one left behind.
+std::atomic<int64_t> g_records{0};
+
 struct Conn {
+  Conn() { g_records.fetch_add(1, std::memory_order_relaxed); }
+  ~Conn() { g_records.fetch_sub(1, std::memory_order_relaxed); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
   EventLoop* loop = nullptr;
   void* poll = nullptr;  // poll: the uv_poll; its data is this Conn
   int fd = -1;
@@ -188,6 +199,9 @@ class EventLoop {
   size_t count_ = 0;
   size_t used_ = 0;
   std::vector<Conn*> conns_;
+  // uring: closed connections whose ops are still in flight (freed by
+  // Release once the last one completed, or by the teardown).
+  std::unordered_set<Conn*> dying_;
   std::vector<uint32_t> free_ids_;
   // Ids of closed connections that a batch not yet delivered may name.
   std::vector<uint32_t> dead_ids_;
@@ -482,6 +496,7 @@ void EventLoop::CloseConn(Conn* conn, bool reset) {
   conn->dead = true;
   if (uring_) {
     CancelOps(conn);
+    dying_.insert(conn);
     if (--live_ == 0) uv_->unref(wake_);
   } else {
     CloseHandle(conn->poll, OnPollClosed);
@@ -778,7 +793,9 @@ void EventLoop::RecycleBuffers() {
 // uring: frees a closed connection once no op of it is in flight (poll:
 // the uv_poll's close callback frees it).
 void EventLoop::Release(Conn* conn) {
-  if (uring_ && conn->dead && conn->ops == 0) delete conn;
+  if (!uring_ || !conn->dead || conn->ops != 0) return;
+  dying_.erase(conn);
+  delete conn;
 }
 
 // Teardown: every op is cancelled and its last CQE reaped, so that the
@@ -791,8 +808,14 @@ void EventLoop::DrainRing() {
     sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY;
     sqe->user_data = 0;
   }
+  // The SQEs in flight, closed connections' too: a Conn's `ops` also
+  // counts its places in the resumed and rearm lists, which end in no CQE.
   size_t in_flight = 0;
-  for (Conn* conn : conns_) in_flight += conn != nullptr ? static_cast<size_t>(conn->ops) : 0;
+  const auto count = [&in_flight](const Conn* conn) {
+    if (conn != nullptr) in_flight += static_cast<size_t>(conn->recv_posted) + static_cast<size_t>(conn->send_posted);
+  };
+  for (const Conn* conn : conns_) count(conn);
+  for (const Conn* conn : dying_) count(conn);
   for (int round = 0; round < 50; round++) {
     uring::SysEnter(ring_.fd(), ring_.Publish(), 0, IORING_ENTER_GETEVENTS);
     ring_.ReapCompletions([&in_flight](const io_uring_cqe& cqe) {
@@ -911,6 +934,8 @@ void EventLoop::Cleanup(napi_async_cleanup_hook_handle hook, void* self) {
       close(loop->eventfd_);
       free(loop->buffers_);
       for (Conn* conn : loop->conns_) delete conn;
+      for (Conn* conn : loop->dying_) delete conn;
+      loop->dying_.clear();
     } else {
       for (Conn* conn : loop->conns_) {
         if (conn != nullptr) loop->CloseHandle(conn->poll, OnPollClosed);
@@ -976,6 +1001,11 @@ void Reset(const Napi::CallbackInfo& info) { LoopOf(info)->Reset(IdOf(info)); }
 // descriptor (a close then leaves the descriptor to JS).
 void Lend(const Napi::CallbackInfo& info) { LoopOf(info)->SetLent(IdOf(info), info[2].ToBoolean().Value()); }
 
+// eventsRecords(): the connection records alive in the process.
+Napi::Value Records(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(g_records.load(std::memory_order_relaxed)));
+}
+
 // eventsKind(): 'poll' when the process's event loop can be reached, else
 // '' (then no driver here runs; 'uring' is asked for by eventsInit).
 Napi::Value Kind(const Napi::CallbackInfo& info) {
@@ -999,6 +1029,7 @@ void ExportEventCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("eventsResume", Napi::Function::New<Resume>(env, "eventsResume", drivers));
   exports.Set("eventsClose", Napi::Function::New<Close>(env, "eventsClose", drivers));
   exports.Set("eventsReset", Napi::Function::New<Reset>(env, "eventsReset", drivers));
+  exports.Set("eventsRecords", Napi::Function::New<Records>(env, "eventsRecords"));
   exports.Set("eventsLend", Napi::Function::New<Lend>(env, "eventsLend", drivers));
 }
 

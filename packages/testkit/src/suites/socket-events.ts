@@ -544,6 +544,49 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
       }
     }, timeout);
 
+    it('a paused socket whose peer keeps sending holds a bounded amount (the peer is pushed back), then delivers every byte in order', async () => {
+      // Wine's IOCP moves bytes through wineserver: half the volume there.
+      const data = pattern(backend === 'iocp' ? 32 << 20 : 64 << 20, 21);
+      const chunks: Buffer[] = [];
+      let serverSocket: EventSocket | undefined;
+      const trace = newTrace();
+      const server = await tracedServer(backend, trace, {
+        open: (socket) => {
+          serverSocket = socket;
+          socket.pause();
+        },
+        data: (_socket, bytes) => {
+          chunks.push(Buffer.from(bytes));
+        },
+      });
+      try {
+        const client = await netConnect(server.address().port);
+        client.on('error', () => undefined);
+        await waitFor(() => serverSocket !== undefined, 'the server socket');
+        client.end(data);
+        // Whatever the server holds, and the kernel's buffers on both sides,
+        // is what left the client's queue; without a cap it all leaves.
+        await sleep(300);
+        let taken = data.length - client.writableLength;
+        for (let i = 0; i < 10 && taken < data.length; i++) {
+          await sleep(50);
+          const now = data.length - client.writableLength;
+          if (now === taken) break;
+          taken = now;
+        }
+        assert.ok(taken <= 24 << 20, `the paused socket let the peer send ${taken} bytes`);
+        assert.equal(serverSocket!.bytesRead, 0);
+        serverSocket!.resume();
+        await closedAs(trace, ['end', 'close']);
+        const received = Buffer.concat(chunks);
+        assert.equal(received.length, data.length);
+        assert.equal(sha256(received), sha256(data));
+        client.destroy();
+      } finally {
+        await server.close();
+      }
+    }, timeout);
+
     it('setTimeout(ms) calls timeout on an idle socket; setTimeout(0) turns it off', async () => {
       let timeouts = 0;
       const trace = newTrace();

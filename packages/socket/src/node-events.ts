@@ -87,7 +87,14 @@ class NodeConnection implements EventConnection {
   }
 
   reset(): void {
-    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // libuv cannot reset a socket whose sending side was shut down
+    // (uv_tcp_close_reset answers EINVAL), and net then never emits
+    // 'close': after end() the socket is destroyed instead (its queue is
+    // dropped, its FIN is what the peer sees).
+    if (socket.writableEnded) socket.destroy();
+    else socket.resetAndDestroy();
   }
 
   #finish(): void {

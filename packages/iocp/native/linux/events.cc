@@ -124,6 +124,8 @@ struct Conn {
   std::vector<uint8_t> held;
 
   bool CanRead() const { return !paused && !read_ended && !close_requested; }
+  // Held bytes go to JS while it is not paused, also after the FIN came.
+  bool CanDeliver() const { return !paused && !close_requested; }
 };
 
 class EventLoop {
@@ -693,7 +695,7 @@ void EventLoop::Sent(Conn* conn, int result) {
 // behind the ring's buffers, before anything received later.
 void EventLoop::DeliverHeld(Conn* conn) {
   size_t at = 0;
-  while (!conn->dead && conn->CanRead() && at < conn->held.size()) {
+  while (!conn->dead && conn->CanDeliver() && at < conn->held.size()) {
     if (used_ + kScratchBytes > kScratchBytes || count_ + 2 > record_capacity_) Flush();
     if (conn->dead) return;
     const size_t n = std::min(kScratchBytes, conn->held.size() - at);

@@ -177,8 +177,13 @@ async function receivingServer(
   return { server, state };
 }
 
-/** Resumes a paused {@link receivingServer}'s socket and checks that it then gets all of `data`, its end and its close. */
-async function resumeAndCheck(state: Receiving, trace: Trace, data: Buffer): Promise<void> {
+/**
+ * Checks that a paused {@link receivingServer}'s socket got no data while
+ * paused, resumes it, and checks that it then gets all of `data` (what
+ * `client` sent), its end and its close; destroys `client`.
+ */
+async function resumeAndCheck(state: Receiving, trace: Trace, data: Buffer, client: net.Socket): Promise<void> {
+  assert.equal(state.dataWhilePaused, 0, 'data came while paused');
   state.paused = false;
   state.socket!.resume();
   await closedAs(trace, ['end', 'close']);
@@ -186,6 +191,7 @@ async function resumeAndCheck(state: Receiving, trace: Trace, data: Buffer): Pro
   assert.equal(received.length, data.length);
   assert.equal(sha256(received), sha256(data));
   assert.equal(state.socket!.bytesRead, data.length);
+  client.destroy();
 }
 
 /** Writes `bytes` to a new file in a new temporary folder; `remove` deletes both. */
@@ -524,10 +530,8 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         client.end(data);
         await waitFor(() => state.paused, 'the first data');
         await sleep(150);
-        assert.equal(state.dataWhilePaused, 0, 'data came while paused');
         assert.ok(state.socket!.bytesRead < data.length, 'everything came before the pause');
-        await resumeAndCheck(state, trace, data);
-        client.destroy();
+        await resumeAndCheck(state, trace, data, client);
       } finally {
         await server.close();
       }
@@ -547,10 +551,8 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         const data = pattern(100_000, 16);
         client.end(data);
         await sleep(150);
-        assert.equal(state.dataWhilePaused, 0, 'data came while paused');
         assert.equal(state.socket!.bytesRead, 0);
-        await resumeAndCheck(state, trace, data);
-        client.destroy();
+        await resumeAndCheck(state, trace, data, client);
       } finally {
         await server.close();
       }
@@ -578,8 +580,7 @@ export function defineSocketEventsSuite(api: TestApi, backend: BackendName): voi
         }
         assert.ok(taken <= 24 << 20, `the paused socket let the peer send ${taken} bytes`);
         assert.equal(state.socket!.bytesRead, 0);
-        await resumeAndCheck(state, trace, data);
-        client.destroy();
+        await resumeAndCheck(state, trace, data, client);
       } finally {
         await server.close();
       }

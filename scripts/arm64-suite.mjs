@@ -8,7 +8,7 @@
 // system calls through (qemu-user refuses io_uring_setup with ENOSYS; the
 // run says so, and threadpool serves).
 //
-//   node scripts/arm64-suite.mjs [--summary FILE] [--volume N]
+//   node scripts/arm64-suite.mjs [--summary FILE] [--volume N] [--suites port,file,socket,events,sendfile]
 //
 // --volume: completions in the port suite's volume tests (default 100,000,
 // a tenth of the native run's: qemu translates every arm64 instruction);
@@ -25,7 +25,13 @@ import { parseArgs } from 'node:util';
 import { installPacked } from './packed-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { summary: { type: 'string' }, volume: { type: 'string', default: '100000' } } });
+const { values } = parseArgs({
+  options: {
+    summary: { type: 'string' },
+    volume: { type: 'string', default: '100000' },
+    suites: { type: 'string', default: 'port,file,socket,events,sendfile' },
+  },
+});
 const BACKENDS = ['io_uring', 'threadpool', 'portable'];
 
 function finish(summary, code = 0) {
@@ -73,9 +79,11 @@ try {
     // The lifecycle suite (worker_threads teardown), the file fuzzer and
     // the socket soak stay with the native and Wine runs: under qemu each worker's Node costs
     // tens of seconds, and qemu's translation onto x86 hides what ARM would
-    // add (its weaker memory ordering) anyway.
+    // add (its weaker memory ordering) anyway. The native event driver's
+    // own suite (test/socket-events-native.ts) is vitest's, on the socket
+    // package's internals: its drivers run here under the events suite.
     '--suites',
-    'port,file,socket',
+    values.suites,
     '--volume',
     values.volume,
     '--exec-path',

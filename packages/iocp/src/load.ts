@@ -102,6 +102,10 @@ export interface NativeBinding {
   loopRecvCancel?(id: number, token: number): boolean;
   /** Closes a watcher (the socket stays open): true when its id is free now. */
   loopRecvClose?(id: number): boolean;
+  /** Whether an op of the socket's own (a sendFile) holds its descriptor: a close then leaves the descriptor open for JS to close through the port. */
+  eventsLend?(driver: number, id: number, lent: boolean): void;
+  /** The event drivers' connection records alive in the process, every environment's (a leak check). */
+  eventsRecords?(): number;
 }
 
 /** The folder this package is installed in. */

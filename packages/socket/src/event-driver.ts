@@ -67,6 +67,16 @@ export interface EventConnection {
   close(): void;
   /** Closes at once with a reset (SO_LINGER 0), dropping the queue; `sink.closed` follows. */
   reset(): void;
+  /**
+   * An op of the socket's own (a sendFile on its {@link SocketDriver}) uses
+   * the handle until the returned function is called. A driver that closes
+   * the handle itself then leaves it open when the connection closes
+   * meanwhile (the peer's reset, `reset()`), and has the socket close it
+   * through its port, after that op, as `SocketDriver.close` does: the op
+   * never meets the handle's number given to another socket or file.
+   * Drivers that always close through the socket need not have it.
+   */
+  lend?(): () => void;
 }
 
 /** What a driver may use of the socket's options; it ignores what it has no use for. */

@@ -219,6 +219,8 @@ interface EventFileSend {
   readonly reject: (error: Error) => void;
   /** Aborts the running sendFile when the socket is reset or closed under it. */
   stop?: AbortController;
+  /** Tells the driver the running sendFile no longer holds the handle. */
+  release?: () => void;
 }
 
 /** One event socket over a driver's connection. */
@@ -389,6 +391,7 @@ class TcpEventSocket implements EventSocket<unknown> {
     send.stop = new AbortController();
     const signal = send.signal === undefined ? send.stop.signal : AbortSignal.any([send.signal, send.stop.signal]);
     this.#active = true;
+    send.release = this.#connection.lend?.();
     this.#socket.sendFile(send.request, signal).then(
       (bytes) => this.#fileSettled(send, undefined, bytes),
       (error: Error & { bytesWritten?: number }) => this.#fileSettled(send, error, error.bytesWritten ?? 0),
@@ -396,6 +399,7 @@ class TcpEventSocket implements EventSocket<unknown> {
   }
 
   #fileSettled(send: EventFileSend, error: Error | undefined, bytes: number): void {
+    send.release?.();
     this.#file = undefined;
     this.#accepted += bytes;
     this.#active = true;

@@ -35,7 +35,7 @@ function connectionError(errno: number, syscall: string): Error | undefined {
 }
 
 /** What the driver needs of a native socket it takes over. */
-type HandedOver = Pick<NativeSocketDriver, 'handOver' | 'handedOverClosed'>;
+type HandedOver = Pick<NativeSocketDriver, 'handOver' | 'handedOverClosed' | 'close'>;
 
 /** One socket the native driver took over. */
 class NativeEventConnection implements EventConnection {
@@ -46,6 +46,10 @@ class NativeEventConnection implements EventConnection {
   readonly #handle: number;
   readonly #socket: HandedOver;
   #closed = false;
+  // Ops of the socket's own that hold the handle (see lend); when the
+  // connection closed under one, the socket closes the handle after it.
+  #lent = 0;
+  #closeThroughSocket = false;
 
   constructor(driver: NativeEventDriver, id: number, handle: number, socket: HandedOver, sink: EventSink) {
     this.#driver = driver;
@@ -91,6 +95,17 @@ class NativeEventConnection implements EventConnection {
     this.#later(undefined);
   }
 
+  lend(): () => void {
+    if (this.#closed) return () => undefined;
+    if (this.#lent++ === 0) binding().eventsLend!(this.#index, this.#id, true);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#lent === 0 && !this.#closed) binding().eventsLend!(this.#index, this.#id, false);
+    };
+  }
+
   // The native core closed the connection in a call from JS: the sink
   // hears of it after the call returned.
   #later(error: Error | undefined): void {
@@ -100,11 +115,15 @@ class NativeEventConnection implements EventConnection {
 
   #detach(): void {
     this.#closed = true;
+    this.#closeThroughSocket = this.#lent > 0;
     this.#driver.forget(this.#id, this);
   }
 
   #finish(error: Error | undefined): void {
-    this.#socket.handedOverClosed();
+    // The native core left the handle open for the op that holds it: the
+    // socket's close cancels the op and closes the handle after it.
+    if (this.#closeThroughSocket) void this.#socket.close();
+    else this.#socket.handedOverClosed();
     this.sink.closed(error);
   }
 

@@ -211,8 +211,9 @@ export class NativeSocketDriver implements SocketDriver {
    * Hands the socket's handle to an event driver (no op may be in flight):
    * the driver owns the handle and calls {@link handedOverClosed} once it
    * closed it. Until then the event socket runs its sendFile ops here
-   * (one at a time, with the driver's queue empty); it lets them settle
-   * before it has the driver close the handle.
+   * (one at a time, with the driver's queue empty), each lent to the
+   * driver (`EventConnection.lend`): a connection that closes under one
+   * leaves the handle to {@link close}, which closes it after the op.
    */
   handOver(): number {
     leaked.unregister(this.#ops);

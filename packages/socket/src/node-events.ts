@@ -16,6 +16,8 @@ class NodeConnection implements EventConnection {
   readonly #sink: EventSink;
   #error: Error | undefined;
   #finished = false;
+  // pause() was called (the open handler may call it before the stream starts).
+  #paused = false;
 
   constructor(driver: PortableSocketDriver, sink: EventSink) {
     this.#driver = driver;
@@ -31,13 +33,14 @@ class NodeConnection implements EventConnection {
     });
     socket.on('close', () => this.#finish());
     // What the socket received before it was handed over comes first, on a
-    // later turn (after the open handler), then the stream resumes.
+    // later turn (after the open handler), then the stream resumes unless
+    // the socket was paused meanwhile.
     queueMicrotask(() => {
       if (this.#finished) return;
       for (const chunk of chunks) sink.data(chunk);
       if (ended) sink.end();
       if (socket.destroyed) this.#finish();
-      else if (!ended) socket.resume();
+      else if (!ended && !this.#paused) socket.resume();
     });
   }
 
@@ -57,10 +60,12 @@ class NodeConnection implements EventConnection {
   }
 
   pause(): void {
+    this.#paused = true;
     this.#socket.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     if (!this.#socket.readableEnded) this.#socket.resume();
   }
 
@@ -82,7 +87,14 @@ class NodeConnection implements EventConnection {
   }
 
   reset(): void {
-    if (!this.#socket.destroyed) this.#socket.resetAndDestroy();
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    // libuv cannot reset a socket whose sending side was shut down
+    // (uv_tcp_close_reset answers EINVAL), and net then never emits
+    // 'close': after end() the socket is destroyed instead (its queue is
+    // dropped, its FIN is what the peer sees).
+    if (socket.writableEnded) socket.destroy();
+    else socket.resetAndDestroy();
   }
 
   #finish(): void {

@@ -4,7 +4,10 @@
 // the wire, half-close, resets, backpressure, GC and worker teardown.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { BackendName } from '@overlapped/common';
@@ -13,6 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { socketDriverFor } from '../../socket/dist/backends.js';
 import { nativeEventDriver as eventDriverFor } from '../../socket/dist/native-events.js';
 import type { EventConnection, EventSink } from '../../socket/dist/event-driver.js';
+import type { NativeSocketDriver } from '../../socket/dist/native.js';
+import { TO_END } from '../../socket/dist/send-file.js';
 
 const socketDist = fileURLToPath(new URL('../../socket/dist/', import.meta.url));
 
@@ -98,6 +103,35 @@ function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
     };
     tick();
   });
+}
+
+// The inode behind descriptor `fd`, or undefined when it is closed.
+function inodeOf(fd: number): number | undefined {
+  try {
+    return fstatSync(fd).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+// A client socket on the event driver, connected to a node:net peer that
+// never reads (a sendFile to it stays in flight), and the peer.
+async function stalledPair(backend: BackendName, sink: EventSink) {
+  const peers: net.Socket[] = [];
+  const peerServer = net.createServer({ pauseOnConnect: true }, (peer) => {
+    peer.on('error', () => undefined);
+    peers.push(peer);
+  });
+  await new Promise<void>((resolve) => peerServer.listen(0, '127.0.0.1', resolve));
+  const port = (peerServer.address() as net.AddressInfo).port;
+  const socket = (await socketDriverFor(backend).connect('127.0.0.1', 4, port, undefined)) as unknown as NativeSocketDriver;
+  const connection = eventDriverFor(backend)!.open(socket, sink);
+  await waitFor(() => peers.length === 1);
+  const close = () => {
+    for (const peer of peers) peer.destroy();
+    return new Promise<void>((resolve) => peerServer.close(() => resolve()));
+  };
+  return { socket, connection, handle: socket.handOver(), peer: peers[0]!, close };
 }
 
 function runChild(source: string): { status: number | null; stdout: string; stderr: string } {
@@ -285,6 +319,55 @@ export function defineNativeEventSuite(backend: BackendName): void {
       }
     });
 
+    it('a close while a sendFile of the socket is in flight leaves its descriptor open until the op let go of it', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'overlapped-events-native-'));
+      const path = join(dir, 'body.bin');
+      writeFileSync(path, randomBytes(16 << 20));
+      try {
+        for (const how of ['reset', 'peer reset'] as const) {
+          let atClose: { inode: number | undefined; settled: boolean } | undefined;
+          let settled = false;
+          let closed!: () => void;
+          const gone = new Promise<void>((resolve) => (closed = resolve));
+          const pair = await stalledPair(backend, {
+            data: () => {},
+            writable: () => {},
+            // The op may take the peer's reset first: the driver then reads the end.
+            end: () => pair.connection.close(),
+            closed: () => {
+              atClose = { inode: inodeOf(pair.handle), settled };
+              closed();
+            },
+          });
+          const inode = inodeOf(pair.handle);
+          expect(inode).toBeDefined();
+          // As the event socket does: the driver hears that an op holds the handle.
+          const release = pair.connection.lend?.();
+          const sending = pair.socket.sendFile({ file: path, position: 0, length: TO_END, head: new Uint8Array(0), onProgress: undefined }, undefined);
+          const outcome = sending.then(
+            (sent) => ({ sent }),
+            (error: NodeJS.ErrnoException) => ({ code: error.code }),
+          );
+          void outcome.then(() => (settled = true));
+          // The file fills the socket buffers and the op waits for room.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(settled ? await outcome : undefined).toBeUndefined();
+          if (how === 'reset') pair.connection.reset();
+          else pair.peer.resetAndDestroy();
+          await gone;
+          // The op ended with the close, or on its own first (the peer's
+          // reset reaches it too): until then the number is still this socket's.
+          if (!atClose!.settled) expect(atClose!.inode).toBe(inode);
+          expect((await outcome).sent).toBeUndefined();
+          release?.();
+          await waitFor(() => inodeOf(pair.handle) !== inode);
+          await pair.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('lets the process exit once its event sockets are closed, and not before', () => {
       const child = runChild(`
         const dist = process.env.OVERLAPPED_SOCKET_DIST;
@@ -312,9 +395,10 @@ export function defineNativeEventSuite(backend: BackendName): void {
       expect(child.status).toBe(0);
     });
 
-    it('survives a worker terminated with event sockets open', () => {
+    it('survives a worker terminated with event sockets open, some just reset: no connection record is left', () => {
       const child = runChild(`
         import { Worker } from 'node:worker_threads';
+        const { binding } = await import(process.env.OVERLAPPED_SOCKET_DIST + 'native.js');
         const worker = new Worker(\`
           const { parentPort } = await import('node:worker_threads');
           const dist = process.env.OVERLAPPED_SOCKET_DIST;
@@ -326,17 +410,23 @@ export function defineNativeEventSuite(backend: BackendName): void {
           const listener = await socketDriverFor(backend).listen({ host: '127.0.0.1', family: 4, port: 0, backlog: 64, acceptDepth: 1, multishot: true }, (accepted) => {
             const connection = driver.open(accepted.open(() => {}), { ...sink, data: (view) => connection.write(view) });
           });
+          const connections = [];
           for (let i = 0; i < 10; i++) {
             const connection = driver.open(await socketDriverFor(backend).connect('127.0.0.1', 4, listener.address.port, undefined), sink);
             connection.write(new Uint8Array(1 << 20));
+            connections.push(connection);
           }
+          // Closed just before the end: their ops are still being cancelled.
+          for (const connection of connections.slice(5)) connection.reset();
           parentPort.postMessage('ready');
         \`, { eval: true, env: process.env });
         await new Promise((resolve) => worker.once('message', resolve));
         console.log('exit', await worker.terminate());
+        console.log('records', binding().eventsRecords());
       `);
       expect(child.stderr).toBe('');
       expect(child.stdout).toContain('exit 1');
+      expect(child.stdout).toContain('records 0');
       expect(child.status).toBe(0);
     });
   });

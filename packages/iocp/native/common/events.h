@@ -1,6 +1,6 @@
 // The sockets' event driver on the JS thread (Linux: linux/event_poll.cc):
 // exports eventsInit, eventsOpen, eventsWrite, eventsEnd, eventsPause,
-// eventsResume, eventsClose, eventsReset and eventsKind.
+// eventsResume, eventsClose, eventsReset, eventsLend, eventsRecords and eventsKind.
 #pragma once
 
 #include <napi.h>

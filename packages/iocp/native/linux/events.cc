@@ -30,18 +30,21 @@
 // at once with SO_LINGER 0.
 //
 // JS-thread only: every entry point runs on the environment's thread.
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <unordered_set>
 #include <vector>
 
 #include "../common/env_handles.h"
@@ -81,7 +84,16 @@ constexpr uint64_t kOpMask = 7;
 
 class EventLoop;
 
+// Connection records alive in the process, every environment's: what
+// eventsRecords() reports, so that a test sees one left behind.
+std::atomic<int64_t> g_records{0};
+
 struct Conn {
+  Conn() { g_records.fetch_add(1, std::memory_order_relaxed); }
+  ~Conn() { g_records.fetch_sub(1, std::memory_order_relaxed); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
   EventLoop* loop = nullptr;
   void* poll = nullptr;  // poll: the uv_poll; its data is this Conn
   int fd = -1;
@@ -92,6 +104,10 @@ struct Conn {
   bool end_requested = false;
   bool close_requested = false;
   bool dead = false;
+  // An op of the socket's own on the port (a sendFile) uses the descriptor:
+  // a close here leaves it open, and JS closes it through the port after
+  // that op, so the op never meets the number reused by another file.
+  bool lent = false;
   // uring: its multishot recv is posted, a send op is in flight; ops in
   // flight (the Conn is freed when the last one completed after close).
   bool recv_posted = false;
@@ -108,6 +124,8 @@ struct Conn {
   std::vector<uint8_t> held;
 
   bool CanRead() const { return !paused && !read_ended && !close_requested; }
+  // Held bytes go to JS while it is not paused, also after the FIN came.
+  bool CanDeliver() const { return !paused && !close_requested; }
 };
 
 class EventLoop {
@@ -119,6 +137,7 @@ class EventLoop {
   int64_t Write(uint32_t id, const uint8_t* bytes, size_t length);
   void End(uint32_t id);
   void SetPaused(uint32_t id, bool paused);
+  void SetLent(uint32_t id, bool lent);
   bool Close(uint32_t id);
   void Reset(uint32_t id);
 
@@ -182,6 +201,9 @@ class EventLoop {
   size_t count_ = 0;
   size_t used_ = 0;
   std::vector<Conn*> conns_;
+  // uring: closed connections whose ops are still in flight (freed by
+  // Release once the last one completed, or by the teardown).
+  std::unordered_set<Conn*> dying_;
   std::vector<uint32_t> free_ids_;
   // Ids of closed connections that a batch not yet delivered may name.
   std::vector<uint32_t> dead_ids_;
@@ -300,12 +322,17 @@ int64_t EventLoop::Open(int fd) {
   if (!uring_) {
     poll = calloc(1, uv_->handle_size(uv::kPollType));
     if (poll == nullptr) return -ENOMEM;
-    // uv_poll_init makes the socket non-blocking.
+    // uv_poll_init makes the socket non-blocking. The driver's own calls
+    // say MSG_DONTWAIT, and the port's ops on the socket (a sendFile) need
+    // the mode their backend gave it: an io_uring splice into a
+    // non-blocking socket fails with EAGAIN instead of waiting for room.
+    const int flags = fcntl(fd, F_GETFL);
     const int result = uv_->poll_init(loop_, poll, fd);
     if (result != 0) {
       free(poll);
       return result;
     }
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
   }
   uint32_t id;
   if (!free_ids_.empty()) {
@@ -471,12 +498,15 @@ void EventLoop::CloseConn(Conn* conn, bool reset) {
   conn->dead = true;
   if (uring_) {
     CancelOps(conn);
+    dying_.insert(conn);
     if (--live_ == 0) uv_->unref(wake_);
   } else {
     CloseHandle(conn->poll, OnPollClosed);
   }
-  EnvHandles::Of(env_)->Closing(conn->fd);
-  close(conn->fd);
+  if (!conn->lent) {
+    EnvHandles::Of(env_)->Closing(conn->fd);
+    close(conn->fd);
+  }
   conn->fd = -1;
   conns_[conn->id] = nullptr;
   // The id is not reused while a batch not yet delivered may name it.
@@ -665,7 +695,7 @@ void EventLoop::Sent(Conn* conn, int result) {
 // behind the ring's buffers, before anything received later.
 void EventLoop::DeliverHeld(Conn* conn) {
   size_t at = 0;
-  while (!conn->dead && conn->CanRead() && at < conn->held.size()) {
+  while (!conn->dead && conn->CanDeliver() && at < conn->held.size()) {
     if (used_ + kScratchBytes > kScratchBytes || count_ + 2 > record_capacity_) Flush();
     if (conn->dead) return;
     const size_t n = std::min(kScratchBytes, conn->held.size() - at);
@@ -765,7 +795,9 @@ void EventLoop::RecycleBuffers() {
 // uring: frees a closed connection once no op of it is in flight (poll:
 // the uv_poll's close callback frees it).
 void EventLoop::Release(Conn* conn) {
-  if (uring_ && conn->dead && conn->ops == 0) delete conn;
+  if (!uring_ || !conn->dead || conn->ops != 0) return;
+  dying_.erase(conn);
+  delete conn;
 }
 
 // Teardown: every op is cancelled and its last CQE reaped, so that the
@@ -778,8 +810,14 @@ void EventLoop::DrainRing() {
     sqe->cancel_flags = IORING_ASYNC_CANCEL_ANY;
     sqe->user_data = 0;
   }
+  // The SQEs in flight, closed connections' too: a Conn's `ops` also
+  // counts its places in the resumed and rearm lists, which end in no CQE.
   size_t in_flight = 0;
-  for (Conn* conn : conns_) in_flight += conn != nullptr ? static_cast<size_t>(conn->ops) : 0;
+  const auto count = [&in_flight](const Conn* conn) {
+    if (conn != nullptr) in_flight += static_cast<size_t>(conn->recv_posted) + static_cast<size_t>(conn->send_posted);
+  };
+  for (const Conn* conn : conns_) count(conn);
+  for (const Conn* conn : dying_) count(conn);
   for (int round = 0; round < 50; round++) {
     uring::SysEnter(ring_.fd(), ring_.Publish(), 0, IORING_ENTER_GETEVENTS);
     ring_.ReapCompletions([&in_flight](const io_uring_cqe& cqe) {
@@ -856,6 +894,11 @@ void EventLoop::SetPaused(uint32_t id, bool paused) {
   if (!in_wake_) Submit();
 }
 
+void EventLoop::SetLent(uint32_t id, bool lent) {
+  Conn* conn = Live(id);
+  if (conn != nullptr) conn->lent = lent;
+}
+
 bool EventLoop::Close(uint32_t id) {
   Conn* conn = Live(id);
   if (conn == nullptr) return true;
@@ -893,6 +936,8 @@ void EventLoop::Cleanup(napi_async_cleanup_hook_handle hook, void* self) {
       close(loop->eventfd_);
       free(loop->buffers_);
       for (Conn* conn : loop->conns_) delete conn;
+      for (Conn* conn : loop->dying_) delete conn;
+      loop->dying_.clear();
     } else {
       for (Conn* conn : loop->conns_) {
         if (conn != nullptr) loop->CloseHandle(conn->poll, OnPollClosed);
@@ -954,6 +999,14 @@ void Resume(const Napi::CallbackInfo& info) { LoopOf(info)->SetPaused(IdOf(info)
 // record follows once the queue is out.
 Napi::Value Close(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), LoopOf(info)->Close(IdOf(info))); }
 void Reset(const Napi::CallbackInfo& info) { LoopOf(info)->Reset(IdOf(info)); }
+// eventsLend(driver, id, lent): whether an op of the socket's own holds its
+// descriptor (a close then leaves the descriptor to JS).
+void Lend(const Napi::CallbackInfo& info) { LoopOf(info)->SetLent(IdOf(info), info[2].ToBoolean().Value()); }
+
+// eventsRecords(): the connection records alive in the process.
+Napi::Value Records(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(g_records.load(std::memory_order_relaxed)));
+}
 
 // eventsKind(): 'poll' when the process's event loop can be reached, else
 // '' (then no driver here runs; 'uring' is asked for by eventsInit).
@@ -978,6 +1031,8 @@ void ExportEventCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("eventsResume", Napi::Function::New<Resume>(env, "eventsResume", drivers));
   exports.Set("eventsClose", Napi::Function::New<Close>(env, "eventsClose", drivers));
   exports.Set("eventsReset", Napi::Function::New<Reset>(env, "eventsReset", drivers));
+  exports.Set("eventsRecords", Napi::Function::New<Records>(env, "eventsRecords"));
+  exports.Set("eventsLend", Napi::Function::New<Lend>(env, "eventsLend", drivers));
 }
 
 }  // namespace overlapped

@@ -126,6 +126,32 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
     return { socket, reader };
   }
 
+  /**
+   * Sends `file` (with `sendOptions`) on a socket connected to a fresh
+   * reader, half-closes it, and checks that the sendFile resolved with
+   * `expected`'s length and that the reader received exactly its bytes.
+   */
+  async function sendAndCompare(
+    file: OverlappedFile,
+    sendOptions: { position?: number; length?: number } | undefined,
+    expected: { bytes: number; hash: string },
+    what: string,
+    ms: number,
+  ): Promise<void> {
+    const { socket, reader } = await toReader();
+    try {
+      const sent = await bounded(socket.sendFile(file, sendOptions), ms, `sendFile of ${what}`);
+      assert.equal(sent, expected.bytes, `bytes sent of ${what}`);
+      await socket.shutdown();
+      const got = await bounded(reader.done, ms, 'the reader to end');
+      assert.equal(got.bytes, expected.bytes, `bytes received of ${what}`);
+      assert.equal(got.hash, expected.hash, `bytes of ${what}`);
+    } finally {
+      await socket.close();
+      await reader.close();
+    }
+  }
+
   /** Opens `path` read-only on the suite's backend. */
   function openOn(path: string): Promise<OverlappedFile> {
     return open(path, { backend });
@@ -167,18 +193,10 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
           const path = join(dir, `f${size}`);
           writeFileSync(path, data);
           const file = await openOn(path);
-          const { socket, reader } = await toReader();
           try {
-            const sent = await bounded(socket.sendFile(file), 60_000, `sendFile of ${size} bytes`);
-            assert.equal(sent, size, `bytes sent of the ${size}-byte file`);
-            await socket.shutdown();
-            const got = await bounded(reader.done, 60_000, 'the reader to end');
-            assert.equal(got.bytes, size, `bytes received of the ${size}-byte file`);
-            assert.equal(got.hash, sha256(data), `bytes of the ${size}-byte file`);
+            await sendAndCompare(file, undefined, { bytes: size, hash: sha256(data) }, `the ${size}-byte file`, 60_000);
           } finally {
-            await socket.close();
             await file.close();
-            await reader.close();
           }
         }
       } finally {
@@ -217,17 +235,10 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
             at += n;
           }
           const file = await openOn(path);
-          const { socket, reader } = await toReader();
           try {
-            assert.equal(await bounded(socket.sendFile(file), 100_000, 'sendFile of 1 GiB'), size);
-            await socket.shutdown();
-            const got = await bounded(reader.done, 100_000, 'the reader to end');
-            assert.equal(got.bytes, size);
-            assert.equal(got.hash, expected.digest('hex'));
+            await sendAndCompare(file, undefined, { bytes: size, hash: expected.digest('hex') }, '1 GiB', 100_000);
           } finally {
-            await socket.close();
             await file.close();
-            await reader.close();
           }
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -253,18 +264,8 @@ export function defineSocketSendfileSuite(api: TestApi, backend: BackendName, op
           [0, 1_000_000],
         ];
         for (const [position, length] of ranges) {
-          const { socket, reader } = await toReader({ keep: true });
-          try {
-            const expected = data.subarray(position, length === undefined ? undefined : position + length);
-            const sent = await bounded(socket.sendFile(file, { position, length }), 20_000, `range ${position}+${length}`);
-            assert.equal(sent, expected.length, `bytes sent of range ${position}+${length}`);
-            await socket.shutdown();
-            const got = await bounded(reader.done, 20_000, 'the reader to end');
-            assert.ok(got.data!.equals(expected), `bytes of range ${position}+${length}`);
-          } finally {
-            await socket.close();
-            await reader.close();
-          }
+          const expected = data.subarray(position, length === undefined ? undefined : position + length);
+          await sendAndCompare(file, { position, length }, { bytes: expected.length, hash: sha256(expected) }, `range ${position}+${length}`, 20_000);
         }
       } finally {
         await file.close();

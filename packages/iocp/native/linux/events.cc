@@ -30,7 +30,6 @@
 // at once with SO_LINGER 0.
 //
 // JS-thread only: every entry point runs on the environment's thread.
-#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -320,19 +319,8 @@ int64_t EventLoop::Open(int fd) {
   if (wake_ == nullptr) return -EBADF;
   void* poll = nullptr;
   if (!uring_) {
-    poll = calloc(1, uv_->handle_size(uv::kPollType));
-    if (poll == nullptr) return -ENOMEM;
-    // uv_poll_init makes the socket non-blocking. The driver's own calls
-    // say MSG_DONTWAIT, and the port's ops on the socket (a sendFile) need
-    // the mode their backend gave it: an io_uring splice into a
-    // non-blocking socket fails with EAGAIN instead of waiting for room.
-    const int flags = fcntl(fd, F_GETFL);
-    const int result = uv_->poll_init(loop_, poll, fd);
-    if (result != 0) {
-      free(poll);
-      return result;
-    }
-    if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
+    const int result = uv::NewSocketPoll(*uv_, loop_, fd, &poll);
+    if (result != 0) return result;
   }
   uint32_t id;
   if (!free_ids_.empty()) {

@@ -22,7 +22,6 @@
 // never holds it.
 //
 // JS-thread only: every entry point runs on the environment's thread.
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -156,20 +155,9 @@ int LoopRecv::Init(napi_value records, napi_value callback) {
 
 int64_t LoopRecv::Open(int fd) {
   if (check_ == nullptr || tearing_down_) return -EBADF;
-  void* poll = calloc(1, uv_->handle_size(uv::kPollType));
-  if (poll == nullptr) return -ENOMEM;
-  // uv_poll_init makes the socket non-blocking; the backend's mode is put
-  // back, since io_uring's sockets stay blocking (a splice into a
-  // non-blocking socket ends with EAGAIN instead of waiting), and the recvs
-  // here pass MSG_DONTWAIT. It fails with EEXIST where this loop watches
-  // `fd` already.
-  const int flags = fcntl(fd, F_GETFL);
-  const int result = uv_->poll_init(loop_, poll, fd);
-  if (result != 0) {
-    free(poll);
-    return result;
-  }
-  if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
+  void* poll;
+  const int result = uv::NewSocketPoll(*uv_, loop_, fd, &poll);
+  if (result != 0) return result;
   uint32_t id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();

@@ -1,6 +1,10 @@
 #include "uv_shim.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 namespace overlapped {
 namespace uv {
@@ -28,6 +32,21 @@ const Api* Resolve() {
   static bool ok = false;
   static const Api api = Load(&ok);
   return ok ? &api : nullptr;
+}
+
+int NewSocketPoll(const Api& uv, void* loop, int fd, void** poll) {
+  *poll = nullptr;
+  void* handle = calloc(1, uv.handle_size(kPollType));
+  if (handle == nullptr) return -ENOMEM;
+  const int flags = fcntl(fd, F_GETFL);
+  const int result = uv.poll_init(loop, handle, fd);
+  if (result != 0) {
+    free(handle);
+    return result;
+  }
+  if (flags >= 0 && (flags & O_NONBLOCK) == 0) fcntl(fd, F_SETFL, flags);
+  *poll = handle;
+  return 0;
 }
 
 }  // namespace uv

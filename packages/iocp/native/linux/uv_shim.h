@@ -40,6 +40,15 @@ struct Api {
 // The process's libuv, or null when a function is missing. Resolved once.
 const Api* Resolve();
 
+// A new uv_poll on `fd` in `loop` (calloc'ed; free it after its close):
+// 0, or a negative errno with nothing made (EEXIST where the loop watches
+// `fd` already). uv_poll_init makes the socket non-blocking; its mode is
+// put back, because the port's ops on the socket need the mode their
+// backend gave it (an io_uring splice into a non-blocking socket fails
+// with EAGAIN instead of waiting for room). Calls on the JS thread say
+// MSG_DONTWAIT instead.
+int NewSocketPoll(const Api& uv, void* loop, int fd, void** poll);
+
 // A handle's `data` field (its first, in every libuv 1.x).
 inline void*& HandleData(void* handle) { return *static_cast<void**>(handle); }
 

@@ -4,7 +4,7 @@
 // the wire, half-close, resets, backpressure, GC and worker teardown.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -364,6 +364,72 @@ export function defineNativeEventSuite(backend: BackendName): void {
           await pair.close();
         }
       } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('event sockets reset under their sendFiles while new sockets and files open: no byte reaches any of them', async () => {
+      const { listen } = await import('../../socket/dist/index.js');
+      const dir = mkdtempSync(join(tmpdir(), 'overlapped-events-native-'));
+      const path = join(dir, 'body.bin');
+      writeFileSync(path, randomBytes(8 << 20));
+      // Victims: sockets and files opened as the event sockets die, which
+      // may get their descriptor numbers. None of them is ever written to.
+      let foreign = 0;
+      const victims: net.Socket[] = [];
+      const victimServer = net.createServer((socket) => {
+        victims.push(socket);
+        socket.on('data', (chunk) => (foreign += chunk.length));
+        socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => victimServer.listen(0, '127.0.0.1', resolve));
+      const victimPort = (victimServer.address() as net.AddressInfo).port;
+      const files: number[] = [];
+      let settled = 0;
+      try {
+        for (let round = 0; round < 6; round++) {
+          const server = await listen({
+            backend,
+            port: 0,
+            handlers: {
+              open: (socket) => {
+                void socket.sendFile(path).then(
+                  () => settled++,
+                  () => settled++,
+                );
+              },
+            },
+          });
+          const clients = await Promise.all(
+            Array.from({ length: 8 }, async () => {
+              const client = await clientOf(server.address().port);
+              client.pause();
+              client.on('error', () => undefined);
+              return client;
+            }),
+          );
+          await waitFor(() => server.accepted === 8);
+          // The sendFiles fill the sockets' buffers and wait for room.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          for (const client of clients) {
+            client.resetAndDestroy();
+            const victim = net.connect(victimPort, '127.0.0.1');
+            victim.on('data', (chunk) => (foreign += chunk.length));
+            victim.on('error', () => undefined);
+            victims.push(victim);
+            files.push(openSync(join(dir, `victim-${files.length}`), 'w'));
+          }
+          await waitFor(() => server.connections === 0);
+          await server.close();
+        }
+        await waitFor(() => settled === 48);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(foreign).toBe(0);
+        for (const fd of files) expect(fstatSync(fd).size).toBe(0);
+      } finally {
+        for (const victim of victims) victim.destroy();
+        for (const fd of files) closeSync(fd);
+        await new Promise((resolve) => victimServer.close(resolve));
         rmSync(dir, { recursive: true, force: true });
       }
     });

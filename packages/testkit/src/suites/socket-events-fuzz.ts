@@ -107,8 +107,12 @@ function checkCounters(side: Side): void {
   }
 }
 
-/** How a sendFile fails when the connection closes under it: ours, or the peer's reset. */
-const CLOSED_CODES = ['ERR_SOCKET_CLOSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED'];
+/**
+ * How a sendFile fails when the connection closes under it: ours, or the
+ * peer's reset (which Wine's TransmitFile reports as WSAENOTCONN when the
+ * reset lands while the transmit runs).
+ */
+const CLOSED_CODES = ['ERR_SOCKET_CLOSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ENOTCONN'];
 
 const ACTIONS = ['write', 'write', 'write', 'end', 'pause', 'resume', 'close', 'reset', 'sendFile', 'setTimeout', 'wait'] as const;
 

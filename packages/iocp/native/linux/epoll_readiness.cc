@@ -84,7 +84,6 @@ class EpollReadiness final : public Readiness {
       if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) what = kReadable | kWritable;
       if ((event.events & (EPOLLIN | EPOLLRDHUP)) != 0) what |= kReadable;
       if ((event.events & EPOLLOUT) != 0) what |= kWritable;
-      if ((event.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) what |= kPeerEnded;
       ready->push_back(ReadyFd{event.data.fd, what});
     }
   }

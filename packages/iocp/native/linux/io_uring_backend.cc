@@ -223,7 +223,7 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
       if (cqe.user_data == kStopUserData) stop = true;
       if (cqe.user_data == kWakeUserData) woken = true;
       if (cqe.user_data > kLastReservedUserData) {
-        worker->reaped_ops.emplace_back(UringOpOfUserData(cqe.user_data), cqe);
+        worker->reaped_ops.emplace_back(reinterpret_cast<Op*>(cqe.user_data), cqe);
       }
     });
     CompleteReapedOps(worker);
@@ -398,15 +398,10 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   // below, outside the submit lock.
   std::vector<std::pair<Op*, int>> refused;
   // A batch with a buffered read or write is handed to the worker to
-  // submit (see Worker::wake_fd), so its copies run there. So is one with
-  // a forward: the kernel runs a request's task work on the thread that
-  // submitted it, and a forward's poll, armed for its whole life, would
-  // otherwise interrupt the JS thread's event loop at every report.
+  // submit (see Worker::wake_fd), so its copies run there.
   bool handoff = false;
   if (worker->wake_armed.load(std::memory_order_acquire)) {
-    for (size_t i = 0; i < count && !handoff; ++i) {
-      handoff = UringOpCopiesInline(ops[i]) || UringOpMayHoldSecondRequest(ops[i]);
-    }
+    for (size_t i = 0; i < count && !handoff; ++i) handoff = UringOpCopiesInline(ops[i]);
   }
   size_t prepared_count = 0;
   {
@@ -429,9 +424,8 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
         refused.emplace_back(op, failure);
         continue;
       }
-      // Before Prepare, which may mark a second request (uring_ops.h).
-      sqe->user_data = reinterpret_cast<uint64_t>(op);
       const int prepared = PrepareUringOp(op, sqe);
+      sqe->user_data = reinterpret_cast<uint64_t>(op);
       UringOpStateOf(op)->published.store(1, std::memory_order_release);
       if (prepared < 0) {
         // The SQE is handed out already; it goes in as a NOP nobody waits for.
@@ -483,16 +477,13 @@ void IoUringBackend::Cancel(Op* op) {
     if (op->kind != OpKind::kSocketRecv || !worker->recv_turns.Withdraw(op)) {
       // The kernel matches the op by its user_data; the cancel's own CQE is
       // ignored, the op reports -ECANCELED (or its result) through its own.
-      // An op that may hold a second request has it cancelled too.
-      for (uint64_t tag = 0; tag <= (UringOpMayHoldSecondRequest(op) ? kUringSecondRequest : 0); ++tag) {
-        SubmitWith(worker, [&](io_uring_sqe* sqe) {
-          sqe->opcode = IORING_OP_ASYNC_CANCEL;
-          sqe->fd = -1;
-          sqe->addr = reinterpret_cast<uint64_t>(op) | tag;
-          sqe->user_data = kCancelUserData;
-          return 0;
-        });
-      }
+      SubmitWith(worker, [&](io_uring_sqe* sqe) {
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->fd = -1;
+        sqe->addr = reinterpret_cast<uint64_t>(op);
+        sqe->user_data = kCancelUserData;
+        return 0;
+      });
       return;
     }
     // A receive still waiting for its turn never reached the kernel.
@@ -543,14 +534,8 @@ bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
   // its IORING_OP_ASYNC_CANCEL under the same lock after setting the flag:
   // either the flag is seen here and the op ends, or the cancel finds the
   // new SQE in flight.
-  // An op whose second request is still armed (kUringWaiting) has nothing
-  // to submit: that request's next CQE moves it on, or ends it once
-  // Cancel has removed it.
-  if (op->result == kUringWaiting) return true;
   std::lock_guard<std::mutex> lock(worker->ops_mutex);
-  // An op that may hold a second request sees the flag in its Prepare,
-  // which removes that request before the op ends.
-  if (op->cancel_requested.load(std::memory_order_acquire) && !UringOpMayHoldSecondRequest(op)) {
+  if (op->cancel_requested.load(std::memory_order_acquire)) {
     AbandonUringOp(op, -ECANCELED);
     return false;
   }
@@ -559,8 +544,9 @@ bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
   const int result = SubmitWith(
       worker,
       [&](io_uring_sqe* sqe) {
+        const int prepared = PrepareUringOp(op, sqe);
         sqe->user_data = reinterpret_cast<uint64_t>(op);
-        return PrepareUringOp(op, sqe);
+        return prepared;
       },
       true);
   if (result == 0) return true;

@@ -382,14 +382,6 @@ bool KernelHasRecvPollFirst() {
   return KernelHasMultishotAccept();
 }
 
-bool KernelHasMultishotPoll() {
-  static const bool supported = [] {
-    utsname name{};
-    return uname(&name) == 0 && ReleaseAtLeast(name.release, 5, 13);
-  }();
-  return supported;
-}
-
 bool ProbeIoUring(BackendError* why) {
   // With the sysctl at 2 every io_uring_setup fails, so say why at once.
   if (IoUringDisabledSysctl() == 2) {

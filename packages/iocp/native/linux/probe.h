@@ -32,11 +32,6 @@ bool KernelHasMultishotAccept();
 // multishot accept): an older kernel rejects a recv with it with EINVAL.
 bool KernelHasRecvPollFirst();
 
-// Whether IORING_OP_POLL_ADD takes IORING_POLL_ADD_MULTI (Linux 5.13+):
-// one SQE that posts a CQE each time the file is woken ready, until
-// removed. Read from the release for the same reason as above.
-bool KernelHasMultishotPoll();
-
 // Whether a kernel release string ("6.18.0-1-amd64") names major.minor or
 // later; false if it does not start with a version.
 bool ReleaseAtLeast(const char* release, int major, int minor);

@@ -66,23 +66,6 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
 // refused it) ends with `error`, after its kind's release.
 void AbandonUringOp(Op* op, int error);
 constexpr int64_t kUringContinuing = INT64_MIN;
-// Set by a FinishUringOp that returns false for an op that continues
-// without a new SQE: its second request (below) is still armed and its
-// next CQE moves it on.
-constexpr int64_t kUringWaiting = INT64_MIN + 1;
-
-// An op may keep a second request of its own in the kernel beside its
-// steps (a forward's multishot poll on its source): that request's
-// user_data is the op's address with this bit set. Op records are 16-byte
-// aligned, so the bit is free, and the reaper finds the op either way.
-constexpr uint64_t kUringSecondRequest = 1;
-inline Op* UringOpOfUserData(uint64_t user_data) {
-  return reinterpret_cast<Op*>(user_data & ~kUringSecondRequest);
-}
-// The kinds that may have one (the relaying kind, forward). Such an op
-// ends itself when cancelled, once its second request is gone: the backend
-// cancels both requests and never abandons it between steps.
-inline bool UringOpMayHoldSecondRequest(const Op* op) { return TraitsOf(op->kind).relays; }
 
 // True for a kind whose SQE does its data copy inline in io_uring_enter
 // when the data is at hand (buffered file reads and writes): such ops are

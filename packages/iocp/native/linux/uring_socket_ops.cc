@@ -9,7 +9,6 @@
 // progress lives in the op's scratch space, which only the worker reaping
 // the previous step touches.
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,18 +27,14 @@ namespace overlapped {
 
 namespace {
 
-// A forward's stage: a recv step or a send step in flight, or (with the
-// multishot poll, below) the poll to arm, its reports awaited, or the
-// forward ending.
-enum ForwardStage : uint32_t { kForwardRecv, kForwardSend, kForwardArm, kForwardWait, kForwardStop };
+enum ForwardStage : uint32_t { kForwardRecv = 0, kForwardSend = 1 };
 
 struct SocketScratch {
-  uint32_t stage;     // forward: which step is in flight (or ForwardStep)
-  uint32_t flags;     // forward: what the kernel holds of it
+  uint32_t stage;     // forward: which step is in flight
+  uint32_t unused;
   uint64_t done;      // send: bytes sent so far; forward: of the current round
   uint64_t pending;   // forward: bytes received in the current round
   uint64_t moved;     // forward: bytes sent to the target in all
-  int64_t final_result;  // forward: its result, while it waits to end
   sockaddr_storage address;  // connect: the peer, alive until the CQE
 };
 static_assert(sizeof(SocketScratch) <= sizeof(Op::backend_storage) - kUringOpScratchOffset,
@@ -151,242 +146,71 @@ int PrepareUringSocketClose(Op* op, io_uring_sqe* sqe) {
 }
 OVERLAPPED_URING_OP(SocketClose, PrepareUringSocketClose);
 
-namespace {
-
-// A forward keeps a multishot poll on its source (where the kernel has
-// one: KernelHasMultishotPoll) and makes the data path's syscalls itself,
-// as the epoll floor does: on each report one recv into its buffer and one
-// non-blocking send of it to the target, from the worker that reaped the
-// report. Only what the target does not take becomes a send step (an SQE);
-// while it is in flight the poll's reports change nothing, and when it is
-// done the forward reads again. Per message that is a CQE, a recv and a
-// send, where a recv step costs an SQE, the arming and disarming of the
-// kernel's internal poll and a CQE (64-byte echo: 1.23x the floor's CPU
-// per round trip, against about 1.0x with the poll kept).
-// Without the multishot poll, a forward alternates recv and send steps.
-// ForwardScratch::flags: what the kernel holds of the op.
-constexpr uint32_t kForwardPollArmed = 1;   // the poll (a second request)
-constexpr uint32_t kForwardStepInFlight = 2;  // a recv, send or removal SQE
-constexpr uint32_t kForwardStopSent = 4;      // the poll's removal went in
-// Not the kernel's: a report said the source's peer ended (or failed), so
-// a short recv no longer means the source is drained (below).
-constexpr uint32_t kForwardPeerEnded = 8;
-constexpr uint32_t kForwardInKernel = kForwardPollArmed | kForwardStepInFlight;
-
-// At most this many recv + send rounds per report, so that one busy
-// connection does not starve the others on the worker; a forward that
-// used them all goes on with a recv step, which gives the others a turn.
-constexpr int kForwardRoundsPerReport = 16;
-
-void PreparePollMultishot(io_uring_sqe* sqe, int fd) {
-  sqe->opcode = IORING_OP_POLL_ADD;
-  sqe->fd = fd;
-  sqe->len = IORING_POLL_ADD_MULTI;
-  sqe->poll32_events = POLLIN | POLLRDHUP;  // errors and hang-ups are always reported
-  sqe->user_data |= kUringSecondRequest;
-}
-
-// Ends the forward with `result` once the kernel holds nothing of it:
-// first the poll's removal (an SQE), then the CQEs of what is in flight.
-bool EndForward(Op* op, SocketScratch* scratch, int64_t result) {
-  if (scratch->stage != kForwardStop) {
-    scratch->stage = kForwardStop;
-    scratch->final_result = result;
-  }
-  if ((scratch->flags & kForwardPollArmed) != 0 && (scratch->flags & (kForwardStopSent | kForwardStepInFlight)) == 0) {
-    op->result = kUringContinuing;
-    return false;
-  }
-  if ((scratch->flags & kForwardInKernel) == 0) {
-    op->result = scratch->final_result;
-    return true;
-  }
-  op->result = kUringWaiting;
-  return false;
-}
-
-// Sends the bytes the last recv left in the buffer (from `done` on) with
-// one non-blocking send from this worker; what the target does not take
-// becomes a send step.
-enum class Sent { kAll, kStep, kFailed };
-Sent SendDirect(Op* op, SocketScratch* scratch) {
-  // A cancelled forward sends nothing more: its target may be closing.
-  if (op->cancel_requested.load(std::memory_order_acquire)) return Sent::kFailed;
-  int64_t sent = SocketTrySend(TargetOf(op), op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
-  if (sent == -EAGAIN) sent = 0;  // EWOULDBLOCK is EAGAIN on Linux
-  if (sent < 0) {
-    FailForward(op, sent, kForwardFailedSend);
-    scratch->final_result = sent;
-    return Sent::kFailed;
-  }
-  if (sent > 0) AddForwardStat(op, 1, sent);
-  scratch->done += static_cast<uint64_t>(sent);
-  scratch->moved += static_cast<uint64_t>(sent);
-  return scratch->done < scratch->pending ? Sent::kStep : Sent::kAll;
-}
-
-// A report (or the end of a step): recv and send until the source is
-// drained, the target full, the source ended or failed.
-bool PumpForward(Op* op, SocketScratch* scratch) {
-  const int fd = static_cast<int>(op->handle);
-  const OpBuffer& buffer = op->buffers[0];
-  for (int round = 0; round < kForwardRoundsPerReport; ++round) {
-    if (op->cancel_requested.load(std::memory_order_acquire)) return EndForward(op, scratch, -ECANCELED);
-    const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
-    if (got == 0) {
-      // The source ended and everything it sent is out: the target's
-      // sending side ends too (best effort: a target gone since changes
-      // nothing of what was moved).
-      shutdown(TargetOf(op), SHUT_WR);
-      return EndForward(op, scratch, static_cast<int64_t>(scratch->moved));
-    }
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) break;
-      FailForward(op, -errno, kForwardFailedRecv);
-      return EndForward(op, scratch, -errno);
-    }
-    AddForwardStat(op, 0, got);
-    scratch->pending = static_cast<uint64_t>(got);
-    scratch->done = 0;
-    switch (SendDirect(op, scratch)) {
-      case Sent::kFailed:
-        return EndForward(op, scratch, op->cancel_requested.load(std::memory_order_acquire) ? -ECANCELED : scratch->final_result);
-      case Sent::kStep:
-        scratch->stage = kForwardSend;
-        op->result = kUringContinuing;
-        return false;
-      case Sent::kAll:
-        break;
-    }
-    // A stream socket's recv returns less than asked only when it emptied
-    // the receive queue: the poll reports the next bytes. But the recv
-    // that takes the last bytes also takes a FIN queued behind them, and
-    // no report follows it: once the peer ended, read on until EOF says so.
-    if (static_cast<uint64_t>(got) < buffer.length && (scratch->flags & kForwardPeerEnded) == 0) break;
-    if (round + 1 == kForwardRoundsPerReport) {
-      scratch->stage = kForwardRecv;
-      op->result = kUringContinuing;
-      return false;
-    }
-  }
-  // A poll the kernel ended by itself (it may, under memory pressure) is
-  // armed again; arming reports bytes that are there already.
-  scratch->stage = (scratch->flags & kForwardPollArmed) != 0 ? kForwardWait : kForwardArm;
-  op->result = scratch->stage == kForwardArm ? kUringContinuing : kUringWaiting;
-  return false;
-}
-
-}  // namespace
-
 int PrepareUringSocketForward(Op* op, io_uring_sqe* sqe) {
   const int fd = static_cast<int>(op->handle);
   SocketScratch* scratch = ScratchOf(op);
   if (op->buffers.empty() || op->buffers[0].length == 0) return -EINVAL;
   if (op->result != kUringContinuing) {
-    scratch->stage = uring::KernelHasMultishotPoll() ? kForwardArm : kForwardRecv;
-    scratch->flags = 0;
+    scratch->stage = kForwardRecv;
     scratch->done = 0;
     scratch->pending = 0;
     scratch->moved = 0;
-    scratch->final_result = 0;
-  } else if (op->cancel_requested.load(std::memory_order_acquire) && scratch->stage != kForwardStop) {
-    // Cancelled between steps (read under the lock Cancel takes): nothing
-    // more moves; an armed poll is removed before the op ends.
-    if ((scratch->flags & kForwardPollArmed) == 0) return -ECANCELED;
-    scratch->stage = kForwardStop;
-    scratch->final_result = -ECANCELED;
   }
-  switch (scratch->stage) {
-    case kForwardArm:
-      PreparePollMultishot(sqe, fd);
-      scratch->stage = kForwardWait;
-      scratch->flags |= kForwardPollArmed;
-      return 0;
-    case kForwardStop:
-      // The removal's own CQE comes to the op; the poll's last one follows.
-      sqe->opcode = IORING_OP_ASYNC_CANCEL;
-      sqe->fd = -1;
-      sqe->addr = reinterpret_cast<uint64_t>(op) | kUringSecondRequest;
-      scratch->flags |= kForwardStopSent | kForwardStepInFlight;
-      return 0;
-    case kForwardRecv:
-      // Without the poll, an echo (the target is the source) has just
-      // answered its peer, which has yet to reply, so a continuing recv
-      // goes straight to the kernel's poll; a forward to another socket
-      // expects more at once.
-      PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
-                  op->result == kUringContinuing && TargetOf(op) == fd && (scratch->flags & kForwardPollArmed) == 0);
-      break;
-    default:
-      PrepareSend(sqe, TargetOf(op), op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
-      break;
+  if (scratch->stage == kForwardRecv) {
+    // An echo (the target is the source) has just answered its peer,
+    // which has yet to reply, so a continuing recv goes straight to the
+    // poll; a forward to another socket expects more at once.
+    PrepareRecv(sqe, fd, op->buffers[0].data, op->buffers[0].length,
+                op->result == kUringContinuing && TargetOf(op) == fd);
+  } else {
+    PrepareSend(sqe, TargetOf(op), op->buffers[0].data + scratch->done, scratch->pending - scratch->done);
   }
-  scratch->flags |= kForwardStepInFlight;
   return 0;
 }
 
 bool FinishUringSocketForward(Op* op, const io_uring_cqe& cqe) {
   SocketScratch* scratch = ScratchOf(op);
   const int res = cqe.res;
-  if ((cqe.user_data & kUringSecondRequest) != 0) {
-    // A report of the poll, or its end.
-    if ((cqe.flags & IORING_CQE_F_MORE) == 0) scratch->flags &= ~kForwardPollArmed;
-    if (res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR)) != 0) scratch->flags |= kForwardPeerEnded;
-    if (scratch->stage == kForwardStop) return EndForward(op, scratch, scratch->final_result);
-    if (op->cancel_requested.load(std::memory_order_acquire)) return EndForward(op, scratch, -ECANCELED);
-    if (res < 0) {
-      FailForward(op, res, kForwardFailedRecv);
-      return EndForward(op, scratch, res);
-    }
-    // A step in flight reads again when it is done.
-    if ((scratch->flags & kForwardStepInFlight) != 0 || scratch->stage != kForwardWait) {
-      op->result = kUringWaiting;
-      return false;
-    }
-    return PumpForward(op, scratch);
-  }
-  scratch->flags &= ~kForwardStepInFlight;
-  if (scratch->stage == kForwardStop) return EndForward(op, scratch, scratch->final_result);
   if (res < 0) {
     FailForward(op, res, scratch->stage == kForwardRecv ? kForwardFailedRecv : kForwardFailedSend);
-    return EndForward(op, scratch, res);
+    return true;
   }
+  int64_t sent = res;  // by the send step whose CQE this is
   if (scratch->stage == kForwardRecv) {
     if (res == 0) {
+      // The source ended and everything it sent is out: the target's
+      // sending side ends too (best effort: a target gone since changes
+      // nothing of what was moved).
       shutdown(TargetOf(op), SHUT_WR);
-      return EndForward(op, scratch, static_cast<int64_t>(scratch->moved));
+      op->result = static_cast<int64_t>(scratch->moved);
+      return true;
     }
     AddForwardStat(op, 0, res);
     scratch->pending = static_cast<uint64_t>(res);
     scratch->done = 0;
-  } else {
-    // The send step's CQE.
-    AddForwardStat(op, 1, res);
-    scratch->done += static_cast<uint64_t>(res);
-    scratch->moved += static_cast<uint64_t>(res);
-  }
-  if (scratch->done < scratch->pending) {
-    const Sent sent = scratch->stage == kForwardRecv ? SendDirect(op, scratch) : Sent::kStep;
-    if (sent == Sent::kFailed) {
-      return EndForward(op, scratch, op->cancel_requested.load(std::memory_order_acquire) ? -ECANCELED : scratch->final_result);
+    scratch->stage = kForwardSend;
+    // The bytes go out now, from this worker, in one non-blocking send
+    // (the same one JS's send fast path makes): what fits in the target's
+    // socket buffer (all of it, unless its peer stopped reading) costs no
+    // SQE, CQE and extra pass of the worker's loop. What is left, or
+    // everything on EAGAIN, becomes a send step; a hard error ends the
+    // forward as the send step's CQE would have. A cancelled forward
+    // sends nothing more: its target may be closing.
+    if (op->cancel_requested.load(std::memory_order_acquire)) {
+      op->result = -ECANCELED;
+      return true;
     }
-    if (sent == Sent::kStep) {
-      scratch->stage = kForwardSend;
-      op->result = kUringContinuing;
-      return false;
+    sent = SocketTrySend(TargetOf(op), op->buffers[0].data, scratch->pending);
+    if (sent == -EAGAIN) sent = 0;  // EWOULDBLOCK is EAGAIN on Linux
+    if (sent < 0) {
+      FailForward(op, sent, kForwardFailedSend);
+      return true;
     }
   }
-  // All of it is out. With the poll, the source is read now (bytes that
-  // came during the step were reported to a forward that could not read
-  // them); without it, a recv step follows.
-  if ((scratch->flags & kForwardPollArmed) != 0) {
-    scratch->stage = kForwardWait;
-    return PumpForward(op, scratch);
-  }
-  // A poll that ended during the step is armed again, which reports bytes
-  // that are there already. (A cancel is seen by the next Prepare.)
-  scratch->stage = uring::KernelHasMultishotPoll() ? kForwardArm : kForwardRecv;
+  if (sent > 0) AddForwardStat(op, 1, sent);
+  scratch->done += static_cast<uint64_t>(sent);
+  scratch->moved += static_cast<uint64_t>(sent);
+  if (scratch->done >= scratch->pending) scratch->stage = kForwardRecv;
   op->result = kUringContinuing;
   return false;
 }

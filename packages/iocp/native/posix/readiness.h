@@ -18,9 +18,6 @@ namespace overlapped {
 
 constexpr uint32_t kReadable = 1;
 constexpr uint32_t kWritable = 2;
-// With kReadable: the peer ended or failed (EPOLLRDHUP, a hang-up, an
-// error), where the source tells (epoll).
-constexpr uint32_t kPeerEnded = 8;
 
 struct ReadyFd {
   int fd;

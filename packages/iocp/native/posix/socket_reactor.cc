@@ -38,7 +38,6 @@ struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; forward: 0 recv, 1 send
   uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
-  uint8_t peer_ended; // forward: its socket was reported with kPeerEnded
   uint64_t done;      // send, sendfile: bytes sent; forward: bytes of the round sent
   uint64_t pending;   // forward: bytes received in the round; sendfile: bytes of the file to send
   uint64_t moved;     // forward: bytes sent to the target in all
@@ -326,18 +325,6 @@ bool ReactorTryForward(Op* op) {
       state->moved += static_cast<uint64_t>(sent);
     }
     state->stage = 0;
-    // A stream socket's recv returns less than asked only when it emptied
-    // the receive queue, so the next recv would only say EAGAIN: wait for
-    // the next report instead. Bytes that arrive after this recv report
-    // the socket again, as an edge (an echo) or through the one-shot arm,
-    // which is level-triggered. (At 64 B per message this saves a third
-    // syscall per round trip, about 8% of the echo's CPU.) But the recv
-    // that takes the last bytes also takes a FIN queued behind them, after
-    // which no edge comes: once the peer ended, read on until EOF.
-    if (state->pending < buffer.length && state->peer_ended == 0) {
-      state->events = POLLIN;
-      return false;
-    }
   }
   // Busy: give the others a turn, and come back at once.
   state->events = POLLIN;
@@ -523,7 +510,6 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
   while (!queue.empty()) {
     Op* op = queue.front();
     queue.erase(queue.begin());
-    if (ops.peer_ended) StateOf(op)->peer_ended = 1;
     if (TryOp(op)) {
       finished->push_back(op);
       continue;
@@ -594,7 +580,6 @@ bool SocketReactor::StartForwardLocked(int fd, FdOps& ops, Op* op) {
   if (!SpansTwoSockets(op) && ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) {
     ops.edges = true;
   }
-  if (ops.peer_ended) StateOf(op)->peer_ended = 1;
   return !TryOp(op);
 }
 
@@ -681,9 +666,6 @@ void SocketReactor::Run() noexcept {
       // socket may add that socket's entry.
       FdOps& ops = found->second;
       if ((entry.events & kRetry) != 0 && !ops.edges) continue;
-      // Kept for the socket's later tries: a report it had while its
-      // forward waited to write is not repeated.
-      if ((entry.events & kPeerEnded) != 0) ops.peer_ended = true;
       if ((entry.events & kReadable) != 0) ServeQueueLocked(ops, true, &finished);
       if ((entry.events & kWritable) != 0) ServeQueueLocked(ops, false, &finished);
       RearmLocked(entry.fd, &finished);

@@ -52,7 +52,6 @@ class SocketReactor {
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
     bool edges = false;        // an echo's socket, watched for edges
-    bool peer_ended = false;   // a report said kPeerEnded
   };
 
   static void RunEntry(void* self) noexcept;

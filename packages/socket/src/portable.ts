@@ -332,7 +332,11 @@ export class PortableSocketDriver implements SocketDriver {
         return;
       }
       if (error) {
-        this.#settleSend(send, streamError(error, syscall), send.written);
+        // net destroyed the stream under the write (a close, or the peer's
+        // reset): the error the connection died of, else ours for a close.
+        const destroyed = (error as { code?: string }).code === 'ERR_STREAM_DESTROYED';
+        const failure = !destroyed ? streamError(error, syscall) : this.#error !== undefined ? streamError(this.#error, syscall) : socketClosed(syscall);
+        this.#settleSend(send, failure, send.written);
         return;
       }
       send.written += size;

@@ -303,11 +303,22 @@ export class OpTable {
       settled?.();
       return Promise.reject(error);
     }
-    if (signal) {
-      op.onAbort = () => this.cancel(token);
-      signal.addEventListener('abort', op.onAbort, { once: true });
-    }
+    this.#cancelOnAbort(op, signal, token);
     return promise;
+  }
+
+  // An abort of `signal` cancels the op with `token`.
+  #cancelOnAbort(op: PendingPromiseOp, signal: AbortSignal | undefined, token: number): void {
+    if (signal === undefined) return;
+    op.onAbort = () => this.cancel(token);
+    signal.addEventListener('abort', op.onAbort, { once: true });
+  }
+
+  // The staged ops go to the backend at the end of this turn.
+  #queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.flush);
   }
 
   /**
@@ -334,15 +345,9 @@ export class OpTable {
     const staged = this.#localStaged++;
     this.#localIds[staged] = id;
     this.#localOps[staged] = op;
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.flush);
-    }
+    this.#queueFlush();
     owner?.track(token);
-    if (signal) {
-      op.onAbort = () => this.cancel(token);
-      signal.addEventListener('abort', op.onAbort, { once: true });
-    }
+    this.#cancelOnAbort(op, signal, token);
     return promise;
   }
 
@@ -414,12 +419,8 @@ export class OpTable {
     this.#buffers[staged] = buffer;
     this.#lengths[staged] = buffer === null ? 0 : buffer.byteLength;
     this.#staged = staged + 1;
-    if (this.#staged === OP_STAGING_CAPACITY) {
-      this.flush();
-    } else if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.flush);
-    }
+    if (this.#staged === OP_STAGING_CAPACITY) this.flush();
+    else this.#queueFlush();
   }
 
   /**

@@ -4,7 +4,7 @@
  * ratios; `--json FILE` also writes them as JSON.
  *
  *   overlapped-bench demo                 a short run of every scenario but file-server
- *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--echo-seconds S] [--http-seconds S] [--json FILE]
+ *   overlapped-bench run [--rounds N] [--count N] [--scenario LIST] [--file-size MiB] [--echo-seconds S] [--echo-servers LIST] [--http-seconds S] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,8 @@ options:
   --file-size MiB    size of the file scenarios' file, a multiple of 8 (demo 256, run 1024)
   --scenario LIST    comma-separated subset of: ${SCENARIOS.join(', ')}
   --echo-seconds S   seconds per echo round (demo 1, run 3)
+  --echo-servers L   comma-separated parts of the overlapped echo servers' names to run
+                     ("forward", "js (io_uring)", "events"); the C servers, net and Bun.listen always run
   --http-seconds S   whole seconds per file-server round (demo 1, run 3)
   --json FILE        also write the results as JSON
 
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
       scenario: { type: 'string' },
       json: { type: 'string' },
       'echo-seconds': { type: 'string' },
+      'echo-servers': { type: 'string' },
       'http-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -119,7 +122,8 @@ async function main(): Promise<number> {
         const echoRounds = positiveInteger(values.rounds, quick ? 2 : 5);
         // Of the other runtimes, the demo runs Bun.listen only, to stay short.
         const runtimes = quick ? [BUN_LISTEN] : undefined;
-        const settings = { sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, runtimes, log };
+        const only = values['echo-servers']?.split(',').map((part) => part.trim()).filter(Boolean);
+        const settings = { sizes: [64, 16384], connections: 50, seconds: echoSeconds, warmup: quick ? 0.3 : 0.5, rounds: echoRounds, runtimes, only, log };
         results.push(...(await echoScenarios(settings)));
       } else {
         log('\necho: skipped (the load generator and the server CPU figures need Linux)');

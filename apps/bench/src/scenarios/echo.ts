@@ -133,7 +133,12 @@ function median(values: number[]): number {
 }
 
 /** The contenders available here: always the two C servers and net; overlapped when built. */
-async function serverSpecs(bufferSize: number, runtimes: readonly string[] | undefined, log: (line: string) => void): Promise<ServerSpec[]> {
+async function serverSpecs(
+  bufferSize: number,
+  runtimes: readonly string[] | undefined,
+  only: readonly string[] | undefined,
+  log: (line: string) => void,
+): Promise<ServerSpec[]> {
   const reference = buildC(new URL('../../reference/echo-uring.c', import.meta.url), 'echo-uring');
   const floor = buildC(new URL('../../reference/echo-epoll.c', import.meta.url), 'echo-epoll');
   const specs: ServerSpec[] = [
@@ -142,7 +147,7 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
     { name: NET, command: process.execPath, args: [benchScript('servers/net-echo.js'), '0', '127.0.0.1'] },
   ];
   const others = runtimeEchoServers(bufferSize);
-  const wanted = (name: string) => runtimes === undefined || runtimes.includes(name);
+  const wanted = (name: string) => (runtimes === undefined || runtimes.includes(name)) && (only === undefined || name === BUN_LISTEN);
   specs.push(...others.specs.filter((spec) => wanted(spec.name)));
   for (const { name, reason } of others.skipped) if (wanted(name)) log(`  (${name} skipped: ${reason})`);
   const versions = [findBun(), findDeno()].flatMap((r) => (r.available ? [`${r.name} ${r.version}`] : []));
@@ -163,6 +168,7 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
     return specs;
   }
   const common = ['--port', '0', '--host', '127.0.0.1', '--buffer-size', String(bufferSize), '--stats-interval', '0'];
+  const before = specs.length;
   for (const backend of backends.native) {
     specs.push({ name: `overlapped native (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'native', '--backend', backend, ...common] });
   }
@@ -171,6 +177,11 @@ async function serverSpecs(bufferSize: number, runtimes: readonly string[] | und
   }
   for (const backend of backends.js) {
     specs.push({ name: `overlapped events (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'events', '--backend', backend, ...common] });
+  }
+  if (only !== undefined) {
+    // Names say `native` for the forward loop; `forward` selects it too.
+    const chosen = (name: string) => only.some((part) => name.includes(part) || (part === 'forward' && name.includes('native')));
+    return [...specs.slice(0, before), ...specs.slice(before).filter((spec) => chosen(spec.name))];
   }
   return specs;
 }
@@ -188,14 +199,20 @@ export async function echoScenarios(options: {
   rounds: number;
   /** Which of the other runtimes' servers to run (BUN_LISTEN, BUN_NET, DENO_LISTEN); all by default. */
   runtimes?: readonly string[];
+  /**
+   * Parts of the overlapped servers' names to run (`forward` also picks the
+   * `native` ones); all by default. When set, of the other runtimes only
+   * Bun.listen runs.
+   */
+  only?: readonly string[];
   log: (line: string) => void;
 }): Promise<EchoScenarioResult[]> {
-  const { sizes, connections, seconds, warmup, rounds, runtimes, log } = options;
+  const { sizes, connections, seconds, warmup, rounds, runtimes, only, log } = options;
   const results: EchoScenarioResult[] = [];
   for (const size of sizes) {
     const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
     log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
-    const specs = await serverSpecs(Math.max(size, 16384), runtimes, log);
+    const specs = await serverSpecs(Math.max(size, 16384), runtimes, only, log);
     const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
     try {
       for (const spec of specs) servers.push({ spec, server: await startServer(spec.command, spec.args) });

@@ -99,6 +99,12 @@ struct Op {
   // and AcceptEx address buffers on Windows, an iovec array elsewhere).
   alignas(16) unsigned char backend_storage[320];
   std::atomic<bool> cancel_requested{false};
+  // Set by a backend that may still reap a packet naming this op's memory
+  // after the op completed (iocp: a call that failed at once, whose stray
+  // completion Wine queues all the same). The port then keeps the op out
+  // of reuse and unfreed until it shuts down or kMaxQuarantinedOps later
+  // quarantined ops push it out.
+  bool quarantine = false;
 };
 
 // Implemented once in native/common. Thread-safe; never blocks for long and

@@ -98,6 +98,7 @@ void Port::Shutdown() {
   for (auto& entry : ops_) ReleaseOpBuffers(entry.second.get());
   ops_.clear();
   spare_ops_.clear();
+  quarantined_ops_.clear();
   wake_.Release();
   if (cleanup_hook_added_) {
     napi_remove_env_cleanup_hook(env_, CleanupHook, this);
@@ -248,6 +249,11 @@ std::unique_ptr<Op> Port::TakeOp() {
 
 // The op's references on allocAligned memory are already released.
 void Port::RetireOp(std::unique_ptr<Op> op) {
+  if (op->quarantine) {
+    quarantined_ops_.push_back(std::move(op));
+    if (quarantined_ops_.size() > kMaxQuarantinedOps) quarantined_ops_.pop_front();
+    return;
+  }
   // A rare op with a long buffer list or path is not worth keeping.
   if (spare_ops_.size() < kMaxSpareOps && op->buffers.capacity() <= 16 && op->path.capacity() <= 256) {
     spare_ops_.push_back(std::move(op));

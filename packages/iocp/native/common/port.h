@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <deque>
 #include <memory>
 #include <unordered_map>
 
@@ -79,6 +80,11 @@ class Port : public Napi::ObjectWrap<Port> {
   // freed, so a reused op is as unknown to every backend as a new one.
   std::vector<std::unique_ptr<Op>> spare_ops_;
   static constexpr size_t kMaxSpareOps = 1024;
+  // Retired ops a backend may still name (Op::quarantine), oldest first:
+  // freed at shutdown, after the backend stopped, or when more than
+  // kMaxQuarantinedOps are kept (a stray comes within milliseconds).
+  std::deque<std::unique_ptr<Op>> quarantined_ops_;
+  static constexpr size_t kMaxQuarantinedOps = 256;
   std::unique_ptr<Op> TakeOp();
   void RetireOp(std::unique_ptr<Op> op);
   void DiscardOp(std::unique_ptr<Op> op);

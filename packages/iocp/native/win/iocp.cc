@@ -184,11 +184,7 @@ void IocpBackend::RunWorker() {
     if (completions != 0 || ops != 0) {
       sink_->EnterRun();
       if (completions != 0) sink_->Deliver(batch, completions);
-      for (size_t i = 0; i < ops; ++i) {
-        auto* packet = reinterpret_cast<OpPacket*>(entries[i].lpOverlapped);
-        FinishOp(packet, entries[i].dwNumberOfBytesTransferred,
-                 static_cast<LONG>(entries[i].Internal));
-      }
+      for (size_t i = 0; i < ops; ++i) ReapOpPacket(entries[i]);
       sink_->LeaveRun();
     }
     if (stops != 0) {
@@ -245,8 +241,7 @@ void IocpBackend::DeliverRemaining() {
       bool is_stop = false;
       auto* packet = reinterpret_cast<PortPacket*>(entries[i].lpOverlapped);
       if (packet != nullptr && packet->kind == PacketKind::kOp) {
-        FinishOp(reinterpret_cast<OpPacket*>(packet), entries[i].dwNumberOfBytesTransferred,
-                 static_cast<LONG>(entries[i].Internal));
+        ReapOpPacket(entries[i]);
       } else if (TakeCompletion(entries[i], &batch[completions], &is_stop)) {
         ++completions;
       }
@@ -303,11 +298,40 @@ void IocpBackend::Submit(Op* const* ops, size_t count) {
       pending = PostQueuedCompletionStatus(port_, 0, kOpCompletionKey, &packet->overlapped) != 0;
       if (!pending) FailOpWithWin32(op, GetLastError());
     } else {
+      // A call that fails at once queues no packet on Windows, but Wine
+      // queues one for a failed ReadFile/WriteFile of a regular file (an
+      // EFBIG write, say) as well as returning the error. The op is
+      // completed here all the same; what keeps its stray packet from
+      // completing another op is that (1) the call's outcome is published
+      // in the packet, so a packet reaped while the call is still being
+      // made waits for it and one of a call that finished at once is
+      // dropped (ReapOpPacket), and (2) an op that failed at once is
+      // quarantined when it is retired (Op::quarantine): its memory is
+      // neither reused nor freed while its stray may still come (a stray
+      // read as another op's completion failed innocent reads with EIO).
+      packet->call_state.store(CallState::kStarting, std::memory_order_relaxed);
       pending = entry->start(this, op, packet);
+      if (!pending && op->result < 0) op->quarantine = true;
+      packet->call_state.store(pending ? CallState::kPending : CallState::kFinishedAtOnce, std::memory_order_release);
     }
-    // Finished at once: no packet will come, so complete it here.
+    // Finished at once: completed here (a packet that comes all the same
+    // is dropped, see above).
     if (!pending) CompleteOpHere(op);
   }
+}
+
+void IocpBackend::ReapOpPacket(const OVERLAPPED_ENTRY& entry) {
+  auto* packet = reinterpret_cast<OpPacket*>(entry.lpOverlapped);
+  // A packet may be reaped before the thread that made its call has
+  // returned from it (a read of cached data completes inside ReadFile);
+  // that thread is about to say whether the call pends.
+  CallState state;
+  while ((state = packet->call_state.load(std::memory_order_acquire)) == CallState::kStarting) {
+    SwitchToThread();
+  }
+  // The stray of a call that finished at once (Wine): Submit completed the op.
+  if (state == CallState::kFinishedAtOnce) return;
+  FinishOp(packet, entry.dwNumberOfBytesTransferred, static_cast<LONG>(entry.Internal));
 }
 
 void IocpBackend::FinishOp(OpPacket* packet, DWORD bytes, LONG status) {

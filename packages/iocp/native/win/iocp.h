@@ -28,11 +28,22 @@ struct PortPacket {
   PacketKind kind;
 };
 
+// Where an op's first call stands, for telling its packets apart (see
+// IocpBackend::Submit): a packet reaped while the call is still being made
+// waits for the outcome, and a packet of a call that finished at once is a
+// stray, dropped.
+enum class CallState : uint32_t {
+  kStarting = 0,        // the submitting thread is inside the call
+  kPending = 1,         // the call pends: its packet completes the op
+  kFinishedAtOnce = 2,  // completed by Submit: no packet of it is the op's
+};
+
 // The packet of an op, built in the op's backend_storage: the kernel
 // writes the OVERLAPPED while the I/O is in flight; the rest is the op's
 // own scratch space (AcceptEx address buffers and the like).
 struct OpPacket : PortPacket {
   Op* op;
+  std::atomic<CallState> call_state{CallState::kPending};
   alignas(16) unsigned char scratch[192];
 };
 static_assert(sizeof(OpPacket) <= sizeof(Op::backend_storage), "OpPacket must fit in an Op");
@@ -131,7 +142,10 @@ class IocpBackend final : public Backend {
   void PostStopPackets(size_t count);
   void DeliverRemaining();
   void DeliverOnCaller(const Posted* posted, size_t count);
-  // Completes an op whose packet was reaped (on a worker or in Stop).
+  // Takes one reaped packet of an op (on a worker or in Stop): a stray of
+  // a call that finished at once is dropped, any other goes to FinishOp.
+  void ReapOpPacket(const OVERLAPPED_ENTRY& entry);
+  // Completes an op whose packet was reaped.
   void FinishOp(OpPacket* packet, DWORD bytes, LONG status);
   // Hands a finished op to the sink and forgets it.
   void CompleteOpHere(Op* op);

@@ -53,7 +53,8 @@ function wineEnvironment(extraEnv) {
     ...process.env,
     ...extraEnv,
     WINEPREFIX: winePrefix(),
-    WINEDEBUG: '-all',
+    // Quiet unless asked (OVERLAPPED_WINEDEBUG=fixme+file,err+file to see what Wine converts).
+    WINEDEBUG: process.env.OVERLAPPED_WINEDEBUG ?? '-all',
     // A new prefix may report a Windows version Node refuses to start on;
     // the prefix is set to Windows 10 once, and this covers a prefix made
     // elsewhere.

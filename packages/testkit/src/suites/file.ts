@@ -947,6 +947,42 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       cleanup(path);
     }, timeout);
 
+    // A write past the largest size fails at once (the kernel's EFBIG; EIO
+    // under Wine, whose ntdll does not map it). Wine also queues a
+    // completion for such a failed call, which no op may take for its own:
+    // read as another op's completion it failed innocent reads with EIO, or
+    // crashed a worker on memory already freed.
+    it('writes that fail at once leave every other op intact: each read after or beside one gets its bytes', async () => {
+      const path = fresh();
+      const fixture = randomBytes(64);
+      writeFileSync(path, fixture);
+      const target = await openRw(fresh());
+      const reader = await open(path, { backend });
+      const wrong: string[] = [];
+      for (let round = 0; round < 400 && wrong.length < 5; round++) {
+        const failing = target.writeAt(Buffer.from('edge'), 2 ** 53 - 1).then(
+          () => 'the write succeeded',
+          (error: NodeJS.ErrnoException) => (typeof error.code === 'string' && error.code.startsWith('E') ? undefined : String(error)),
+        );
+        const reads = [0, 1, 2, 3].map(async () => {
+          // Alternate rounds: the reads beside the failing write, or after it.
+          if (round % 2 === 1) await failing;
+          const buffer = Buffer.alloc(fixture.length);
+          try {
+            const bytes = await reader.readAt(buffer, 0);
+            return bytes === fixture.length && buffer.equals(fixture) ? undefined : `read ${bytes} bytes, not the fixture`;
+          } catch (error) {
+            return `read failed: ${String(error)}`;
+          }
+        });
+        for (const problem of await Promise.all([failing, ...reads])) if (problem !== undefined) wrong.push(`round ${round}: ${problem}`);
+      }
+      await target.close();
+      await reader.close();
+      assert.deepEqual(wrong, []);
+      cleanup(path);
+    }, timeout);
+
     it('preallocate fails at once past the size the file system allows, and with EBADF on a read-only handle; the file is unchanged', async () => {
       const path = fresh();
       writeFileSync(path, 'abc');

@@ -35,7 +35,11 @@ export interface OpGroupOptions {
 export class OpGroup {
   readonly #port: CompletionPort;
   readonly #closedError: (syscall: string) => Error;
-  readonly #inFlight = new Set<number>();
+  // The tokens of the group's ops in flight, oldest first. A socket has one
+  // or two most of the time, so a list beats a Set, which V8 shrinks (and
+  // rehashes) each time its last entry goes; ops mostly end oldest first,
+  // which shift() takes without moving the rest.
+  readonly #inFlight: number[] = [];
   #closed = false;
   // What the port's op table sees of the group. Its functions close over
   // the group, so an op in flight keeps the group reachable.
@@ -55,8 +59,19 @@ export class OpGroup {
       },
       closedError: options.closedError,
       wording: options.wording,
-      track: (token) => inFlight.add(token),
-      untrack: (token) => inFlight.delete(token),
+      track: (token) => {
+        inFlight.push(token);
+      },
+      untrack: (token) => {
+        const last = inFlight.length - 1;
+        if (last < 0) return;
+        if (inFlight[0] === token) inFlight.shift();
+        else if (inFlight[last] === token) inFlight.pop();
+        else {
+          const at = inFlight.indexOf(token);
+          if (at > 0) inFlight.splice(at, 1);
+        }
+      },
     };
   }
 
@@ -67,7 +82,7 @@ export class OpGroup {
 
   /** Ops of the group in flight. */
   get size(): number {
-    return this.#inFlight.size;
+    return this.#inFlight.length;
   }
 
   /**
@@ -154,7 +169,7 @@ export class OpGroup {
    * ```
    */
   cancel(token: number): boolean {
-    return this.#inFlight.has(token) && this.#port.cancelOp(token);
+    return this.#inFlight.includes(token) && this.#port.cancelOp(token);
   }
 
   /**
@@ -171,6 +186,7 @@ export class OpGroup {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const token of this.#inFlight) this.#port.cancelOp(token);
+    // A copy: a cancel may settle (and untrack) an op before it returns.
+    for (const token of this.#inFlight.slice()) this.#port.cancelOp(token);
   }
 }

@@ -137,6 +137,9 @@ interface PendingBatch {
 
 type Pending = PendingOp | PendingPromiseOp | PendingBatch;
 
+/** What #queueFlush chains the flush onto. */
+const settledPromise = Promise.resolve();
+
 /** Slots of the pending table: ids are issued in order, so id & mask spreads them. */
 const PENDING_SLOTS = 4096;
 const PENDING_MASK = PENDING_SLOTS - 1;
@@ -314,11 +317,15 @@ export class OpTable {
     signal.addEventListener('abort', op.onAbort, { once: true });
   }
 
-  // The staged ops go to the backend at the end of this turn.
+  // The staged ops go to the backend at the end of this turn: on a
+  // reaction of a settled promise, not through queueMicrotask, which wraps
+  // each callback in an AsyncResource (an async id, its hooks, a scope to
+  // enter and leave) that the flush, which runs no user code, has no use
+  // for. flush() never throws, so the reaction never rejects.
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(this.flush);
+    void settledPromise.then(this.flush);
   }
 
   /**

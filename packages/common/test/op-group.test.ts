@@ -104,6 +104,27 @@ describe('OpGroup', () => {
     await port.close();
   });
 
+  it('tracks ops that end in any order: close cancels exactly the ones still in flight', async () => {
+    const { factory, inFlight, complete } = heldDriver();
+    const port = new CompletionPort('io_uring', factory, { threads: 1 });
+    const group = new OpGroup(port, { closedError, wording: 'net' });
+    const ops = Array.from({ length: 5 }, () => group.run(request, { syscall: 'recv' }));
+    const tokens = [...inFlight];
+    // The middle one first, then the newest, then the oldest.
+    complete(tokens[2]!, 0);
+    complete(tokens[4]!, 0);
+    complete(tokens[0]!, 0);
+    await expect(Promise.all([ops[0], ops[2], ops[4]])).resolves.toEqual([1, 1, 1]);
+    expect(group.size).toBe(2);
+    expect(group.cancel(tokens[2]!)).toBe(false);
+    group.close();
+    await expect(ops[1]).rejects.toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    await expect(ops[3]).rejects.toMatchObject({ code: 'ERR_SOCKET_CLOSED' });
+    expect(group.size).toBe(0);
+    expect(inFlight.size).toBe(0);
+    await port.close();
+  });
+
   it('validates its options and requests', () => {
     const { factory } = heldDriver();
     const port = new CompletionPort('io_uring', factory, { threads: 1 });

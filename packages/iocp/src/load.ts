@@ -90,10 +90,13 @@ export interface NativeBinding {
   /**
    * Promise receives on the JS thread's event loop (Linux builds): batches of
    * `records` (4 doubles each: watcher id, op token, status, bytes), one
-   * `onBatch(count)` call per loop iteration. 0 or a negative errno (-ENOSYS:
-   * the process's event loop cannot be reached).
+   * `onBatch(count)` call per loop iteration. `starts` (optional): where JS
+   * stages, while a batch is delivered ([0] is 1 then), recvs into a
+   * watcher's last buffer, queued once the batch returned; [1] the count,
+   * then {watcher id, token (0: taken back)} each. 0 or a negative errno
+   * (-ENOSYS: the process's event loop cannot be reached).
    */
-  loopRecvInit?(records: Float64Array, onBatch: (count: number) => void): number;
+  loopRecvInit?(records: Float64Array, onBatch: (count: number) => void, starts?: Float64Array): number;
   /** Watches a connected socket: the watcher's id, or a negative errno. */
   loopRecvOpen?(socket: number): number;
   /** Queues a recv into `buffer` (done once the socket is readable): 0, or a negative errno. */

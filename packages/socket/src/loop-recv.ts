@@ -13,6 +13,12 @@ import type { NativeBinding } from '@overlapped/iocp';
 // A record is four doubles: watcher id, op token, status, bytes.
 const RECORD_FIELDS = 4;
 const RECORD_COUNT = 1024;
+// The starts array: [0] 1 while the native core delivers a batch, [1] the
+// recvs staged, then two doubles per recv: watcher id, op token (0: taken
+// back by a cancel).
+const STARTS_HEADER = 2;
+const START_FIELDS = 2;
+const START_COUNT = 1024;
 
 /** The receives of one socket: a uv_poll on the loop and its queue of recvs. */
 export class LoopRecvWatcher implements LocalOpRunner {
@@ -21,6 +27,13 @@ export class LoopRecvWatcher implements LocalOpRunner {
   readonly #id: number;
   #settle: LocalOpSettle | undefined;
   #closed = false;
+  // The buffer of the last recv the native core queued, and its length
+  // then: a recv into the same buffer, still that long (not detached), is
+  // staged while a batch is delivered rather than handed over in a call.
+  #lastBuffer: Uint8Array | undefined;
+  #lastLength = 0;
+  // The delivery (LoopRecvDriver.delivery) this watcher last staged a recv in.
+  #stagedIn = -1;
 
   constructor(driver: LoopRecvDriver, core: NativeBinding, id: number) {
     this.#driver = driver;
@@ -30,12 +43,30 @@ export class LoopRecvWatcher implements LocalOpRunner {
 
   start(token: number, buffer: Uint8Array, settle: LocalOpSettle): void {
     this.#settle = settle;
+    const driver = this.#driver;
+    if (buffer === this.#lastBuffer && buffer.byteLength === this.#lastLength && !this.#closed && driver.stage(this.#id, token)) {
+      this.#stagedIn = driver.delivery;
+      return;
+    }
+    // Recvs staged before this one go first, so that the queue keeps the
+    // call order (they are ahead of it).
+    if (this.#stagedIn === driver.delivery && !this.#closed) this.#queueStaged();
     const result = this.#closed ? -9 : this.#core.loopRecv!(this.#id, token, buffer);
     if (result < 0) throw systemError({ errno: result, syscall: 'recv', wording: 'net' });
+    this.#lastBuffer = buffer;
+    this.#lastLength = buffer.byteLength;
+  }
+
+  // Hands this watcher's staged recvs to the native core now, in order.
+  #queueStaged(): void {
+    this.#stagedIn = -1;
+    const buffer = this.#lastBuffer!;
+    for (const token of this.#driver.unstageAll(this.#id)) this.#core.loopRecv!(this.#id, token, buffer);
   }
 
   cancel(token: number): boolean {
-    return !this.#closed && this.#core.loopRecvCancel!(this.#id, token);
+    if (this.#closed) return false;
+    return this.#driver.unstage(this.#id, token) || this.#core.loopRecvCancel!(this.#id, token);
   }
 
   /** A batch's record for this watcher. */
@@ -47,6 +78,7 @@ export class LoopRecvWatcher implements LocalOpRunner {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#lastBuffer = undefined;
     if (this.#core.loopRecvClose!(this.#id)) this.#driver.forget(this.#id, this);
   }
 }
@@ -55,13 +87,57 @@ export class LoopRecvWatcher implements LocalOpRunner {
 export class LoopRecvDriver {
   readonly #core: NativeBinding;
   readonly #records = new Float64Array(RECORD_COUNT * RECORD_FIELDS);
+  readonly #starts = new Float64Array(STARTS_HEADER + START_COUNT * START_FIELDS);
   readonly #watchers: (LoopRecvWatcher | undefined)[] = [];
 
   /** Starts the driver; throws the system error that stops it. */
   constructor(core: NativeBinding) {
     this.#core = core;
-    const result = core.loopRecvInit!(this.#records, this.#onBatch);
+    const result = core.loopRecvInit!(this.#records, this.#onBatch, this.#starts);
     if (result < 0) throw systemError({ errno: result, syscall: 'uv_poll', wording: 'net' });
+  }
+
+  /**
+   * Stages a recv of watcher `id` into its last buffer, for the native core
+   * to queue once the batch it delivers now returns: false when no batch is
+   * being delivered (or the array is full), and the recv goes through a call.
+   */
+  stage(id: number, token: number): boolean {
+    const starts = this.#starts;
+    if (starts[0] !== 1) return false;
+    const count = starts[1]!;
+    if (count === START_COUNT) return false;
+    const at = STARTS_HEADER + count * START_FIELDS;
+    starts[at] = id;
+    starts[at + 1] = token;
+    starts[1] = count + 1;
+    return true;
+  }
+
+  /** Takes the recvs of watcher `id` staged in this delivery back; their tokens, in order. */
+  unstageAll(id: number): number[] {
+    const starts = this.#starts;
+    const tokens: number[] = [];
+    if (starts[0] !== 1) return tokens;
+    for (let at = STARTS_HEADER, end = STARTS_HEADER + starts[1]! * START_FIELDS; at < end; at += START_FIELDS) {
+      if (starts[at] === id && starts[at + 1] !== 0) {
+        tokens.push(starts[at + 1]!);
+        starts[at + 1] = 0;
+      }
+    }
+    return tokens;
+  }
+
+  /** Takes a staged recv back (it never reaches the native core): whether it was staged. */
+  unstage(id: number, token: number): boolean {
+    const starts = this.#starts;
+    for (let at = STARTS_HEADER, end = STARTS_HEADER + starts[1]! * START_FIELDS; at < end; at += START_FIELDS) {
+      if (starts[at + 1] === token && starts[at] === id) {
+        starts[at + 1] = 0;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A watcher for the connected socket `handle`, or undefined where the loop cannot watch it. */
@@ -78,7 +154,11 @@ export class LoopRecvDriver {
     if (this.#watchers[id] === watcher) this.#watchers[id] = undefined;
   }
 
+  /** Counts the batches delivered: a recv staged in an earlier one was queued when it returned. */
+  delivery = 0;
+
   readonly #onBatch = (count: number): void => {
+    this.delivery++;
     const records = this.#records;
     const watchers = this.#watchers;
     for (let at = 0, end = count * RECORD_FIELDS; at < end; at += RECORD_FIELDS) {

@@ -161,6 +161,8 @@ export class NativeSocketDriver implements SocketDriver {
   readonly #ops: OpGroup;
   readonly #onClose: (() => void) | undefined;
   readonly #trySend: boolean;
+  // The native core, looked up once rather than on each send.
+  readonly #core: NativeBinding;
   // Sends go one op at a time, in call order: the head is in flight, the
   // others wait. The send op's second buffer is one double where the
   // backend keeps the bytes it has sent (read when the op fails).
@@ -183,6 +185,7 @@ export class NativeSocketDriver implements SocketDriver {
     this.#leavings = { handle, watcher: undefined };
     leaked.register(this.#ops, this.#leavings, this.#ops);
     const core = binding();
+    this.#core = core;
     const local = names?.local ?? core.socketName(handle, false);
     const remote = names?.remote ?? core.socketName(handle, true);
     const [localAddress, localPort] = failed(local) ? ['', 0] : (local as [string, number]);
@@ -251,7 +254,7 @@ export class NativeSocketDriver implements SocketDriver {
     // only the rest (or everything, on EAGAIN or an error, which the op
     // then reports) becomes a send op.
     if (this.#trySend && this.#sends.length === 0) {
-      const result = binding().socketTrySend(this.#handle, buffer);
+      const result = this.#core.socketTrySend(this.#handle, buffer);
       if (result === buffer.byteLength) return Promise.resolve(result);
       if (result > 0) sent = result;
     }

@@ -114,6 +114,120 @@ export function defineLoopRecvSuite(backend: BackendName): void {
       }
     });
 
+    // A recv started while a batch of finished recvs is delivered (in the
+    // code an await resumes) into the buffer its socket's last recv had is
+    // staged in memory the native core reads when the batch returns, not
+    // handed over in a call: the tests below start their recvs there.
+
+    it('echoes through one buffer with each next recv started from the last one\'s continuation, every byte in order', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const messages = Array.from({ length: 200 }, (_, i) => pattern(1 + ((i * 37) % 300), 100 + i));
+        const echo = (async () => {
+          const buffer = Buffer.alloc(512);
+          for (;;) {
+            const n = await peer.recv(buffer);
+            if (n === 0) return;
+            await peer.send(buffer.subarray(0, n));
+          }
+        })();
+        for (const message of messages) {
+          await client.send(message);
+          assert.ok((await recvExactly(client, message.length)).equals(message));
+        }
+        await client.shutdown();
+        await echo;
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+    });
+
+    it('keeps call order when a recv into the last buffer and one into another start in one continuation', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const last = Buffer.alloc(8);
+        const other = Buffer.alloc(8);
+        await client.send(pattern(8, 20));
+        const next = peer.recv(last).then(() => [peer.recv(last), peer.recv(other)]);
+        const [first, second] = await next;
+        const message = pattern(16, 21);
+        await client.send(message);
+        assert.deepEqual(await Promise.all([first, second]), [8, 8]);
+        assert.ok(last.equals(message.subarray(0, 8)), 'the recv called first did not get the first bytes');
+        assert.ok(other.equals(message.subarray(8)));
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+    });
+
+    it('rejects a recv started and aborted in one continuation with AbortError; the next recv gets every byte', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const buffer = Buffer.alloc(64);
+        await client.send(pattern(64, 22));
+        const controller = new AbortController();
+        const aborted = await peer.recv(buffer).then(() => {
+          const recv = peer.recv(buffer, { signal: controller.signal });
+          // After the turn's recvs were started (staged), before the batch returns.
+          queueMicrotask(() => controller.abort(new Error('stop')));
+          return { recv };
+        });
+        const error = await aborted.recv.then(() => undefined, (e: Error & { code?: string }) => e);
+        assert.equal(error?.name, 'AbortError');
+        assert.equal(error?.code, 'ABORT_ERR');
+        const message = pattern(64, 23);
+        await client.send(message);
+        assert.equal(await peer.recv(buffer), 64);
+        assert.ok(buffer.equals(message), 'the aborted recv took bytes');
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+    });
+
+    it('rejects a staged recv with ERR_SOCKET_CLOSED when the socket closes before the batch returns', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        const buffer = Buffer.alloc(64);
+        await client.send(pattern(64, 24));
+        const outcome = await peer.recv(buffer).then(() => {
+          const recv = peer.recv(buffer).then((n) => `resolved ${n}`, (e: { code?: string }) => e.code);
+          queueMicrotask(() => void peer.close());
+          return { recv };
+        });
+        assert.equal(await outcome.recv, 'ERR_SOCKET_CLOSED');
+        assert.equal(await client.recv(Buffer.alloc(10)), 0);
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    });
+
+    it('keeps a staged recv\'s buffer alive through garbage collection', async () => {
+      const { server, client, peer } = await connectedPair(backend);
+      try {
+        await client.send(pattern(4096, 25));
+        // Only the op (and the continuation that reads it) holds the buffer.
+        const received = await (() => {
+          const buffer = Buffer.alloc(4096);
+          return peer.recv(buffer).then(() => ({ bytes: peer.recv(buffer).then((n) => buffer.subarray(0, n)) }));
+        })();
+        await sleep(10);
+        forceGc();
+        const garbage = Array.from({ length: 200 }, () => Buffer.alloc(4096, 0xee));
+        forceGc();
+        const message = pattern(4096, 26);
+        await client.send(message);
+        assert.ok((await received.bytes).equals(message));
+        assert.equal(garbage.length, 200);
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
+      }
+    });
+
     it('keeps a waiting recv\'s buffer alive through garbage collection', async () => {
       const { server, client, peer } = await connectedPair(backend);
       try {

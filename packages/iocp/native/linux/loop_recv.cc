@@ -15,6 +15,16 @@
 // again before the call returns) keeps it started, with no epoll_ctl per
 // message.
 //
+// A recv that JS queues while a batch is being delivered (the echo
+// pattern: the next recv of each socket, from the awaits the batch
+// resumed) into the buffer its watcher's previous recv had costs no call
+// into native code: JS writes {watcher id, token} into the shared `starts`
+// array, and Flush queues them when the batch's callback (and the
+// microtasks it ran) returned, before StopIdle looks at the queues. JS
+// stages a recv there only for the same buffer object, still as long as
+// when its memory was read here (so not detached), whose address this
+// watcher kept; a staged recv it cancels it takes out of the array itself.
+//
 // The memory of a queued recv is the caller's, kept alive by the port's op
 // record in JS until the op's record was delivered (and memory from
 // allocAligned pinned here, as the port pins it, until the recv ran);
@@ -24,6 +34,7 @@
 // JS-thread only: every entry point runs on the environment's thread.
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -42,6 +53,12 @@ namespace {
 // A record is four doubles: the watcher's id, the op's token, its status
 // (0 or a negative errno) and the bytes received.
 constexpr size_t kRecordFields = 4;
+
+// The shared starts array: [0] 1 while a batch is delivered, [1] the recvs
+// JS staged, then two doubles per recv: the watcher's id and the op's token
+// (0: cancelled while staged).
+constexpr size_t kStartsHeader = 2;
+constexpr size_t kStartFields = 2;
 
 class LoopRecv;
 
@@ -70,13 +87,17 @@ struct Watcher {
   bool served = false;   // in served_, for the check's stop pass
   bool closed = false;
   std::deque<QueuedRecv> recvs;
+  // The memory of the last recv JS queued through loopRecv: where a staged
+  // recv receives (see the top of the file).
+  uint8_t* last_data = nullptr;
+  size_t last_length = 0;
 };
 
 class LoopRecv {
  public:
   explicit LoopRecv(napi_env env) : env_(env) {}
 
-  int Init(napi_value records, napi_value callback);
+  int Init(napi_value records, napi_value callback, napi_value starts);
   int64_t Open(int fd);
   int Recv(uint32_t id, double token, uint8_t* data, size_t length);
   bool Cancel(uint32_t id, double token);
@@ -94,6 +115,8 @@ class LoopRecv {
     return watcher != nullptr && !watcher->closed ? watcher : nullptr;
   }
   void Serve(Watcher* watcher, int status);
+  void Queue(Watcher* watcher, double token, uint8_t* data, size_t length);
+  void TakeStaged();
   void Push(Watcher* watcher, double token, int status, size_t bytes);
   void Flush();
   void StopIdle();
@@ -106,6 +129,9 @@ class LoopRecv {
   void* check_ = nullptr;
   napi_ref records_ref_ = nullptr;
   napi_ref callback_ref_ = nullptr;
+  napi_ref starts_ref_ = nullptr;
+  double* starts_ = nullptr;
+  size_t start_capacity_ = 0;
   napi_async_context context_ = nullptr;
   napi_async_cleanup_hook_handle hook_ = nullptr;
   double* records_ = nullptr;
@@ -121,7 +147,7 @@ class LoopRecv {
   bool tearing_down_ = false;
 };
 
-int LoopRecv::Init(napi_value records, napi_value callback) {
+int LoopRecv::Init(napi_value records, napi_value callback, napi_value starts) {
   if (check_ != nullptr) return -EALREADY;
   uv_ = uv::Resolve();
   if (uv_ == nullptr) return -ENOSYS;
@@ -130,6 +156,16 @@ int LoopRecv::Init(napi_value records, napi_value callback) {
   void* fields = nullptr;
   if (napi_get_typedarray_info(env_, records, &type, &elements, &fields, nullptr, nullptr) != napi_ok ||
       type != napi_float64_array || elements < kRecordFields * 16) {
+    return -EINVAL;
+  }
+  // Optional: without it, every recv comes through loopRecv.
+  napi_valuetype starts_type = napi_undefined;
+  napi_typeof(env_, starts, &starts_type);
+  size_t start_elements = 0;
+  void* start_fields = nullptr;
+  if (starts_type != napi_undefined &&
+      (napi_get_typedarray_info(env_, starts, &type, &start_elements, &start_fields, nullptr, nullptr) != napi_ok ||
+       type != napi_float64_array || start_elements < kStartsHeader + kStartFields)) {
     return -EINVAL;
   }
   if (napi_get_uv_event_loop(env_, &loop_) != napi_ok || loop_ == nullptr) return -ENOSYS;
@@ -146,6 +182,13 @@ int LoopRecv::Init(napi_value records, napi_value callback) {
   record_capacity_ = elements / kRecordFields;
   napi_create_reference(env_, records, 1, &records_ref_);
   napi_create_reference(env_, callback, 1, &callback_ref_);
+  if (start_fields != nullptr) {
+    napi_create_reference(env_, starts, 1, &starts_ref_);
+    starts_ = static_cast<double*>(start_fields);
+    start_capacity_ = (start_elements - kStartsHeader) / kStartFields;
+    starts_[0] = 0;
+    starts_[1] = 0;
+  }
   napi_value resource, name;
   napi_create_object(env_, &resource);
   napi_create_string_utf8(env_, "overlapped:loop-recv", NAPI_AUTO_LENGTH, &name);
@@ -179,12 +222,34 @@ int64_t LoopRecv::Open(int fd) {
 int LoopRecv::Recv(uint32_t id, double token, uint8_t* data, size_t length) {
   Watcher* watcher = Live(id);
   if (watcher == nullptr) return -EBADF;
+  watcher->last_data = data;
+  watcher->last_length = length;
+  Queue(watcher, token, data, length);
+  return 0;
+}
+
+void LoopRecv::Queue(Watcher* watcher, double token, uint8_t* data, size_t length) {
   watcher->recvs.push_back(QueuedRecv{token, data, length, RetainAligned(data, length)});
   if (!watcher->started) {
     watcher->started = true;
     uv_->poll_start(watcher->poll, uv::kReadable, OnReadable);
   }
-  return 0;
+}
+
+// Queues the recvs JS staged during the batch just delivered, in the order
+// it staged them (a socket's own in call order).
+void LoopRecv::TakeStaged() {
+  const size_t count = std::min(static_cast<size_t>(starts_[1]), start_capacity_);
+  starts_[1] = 0;
+  for (size_t i = 0; i < count; i++) {
+    const double* start = starts_ + kStartsHeader + i * kStartFields;
+    if (start[1] == 0) continue;
+    // A watcher closed since had its recvs cancelled first (JS took them
+    // out of the array), so a staged recv always finds its watcher.
+    Watcher* watcher = Live(static_cast<uint32_t>(start[0]));
+    if (watcher == nullptr || watcher->last_data == nullptr) continue;
+    Queue(watcher, start[1], watcher->last_data, watcher->last_length);
+  }
 }
 
 // Takes the op `token` off its queue: false when it is not there (it
@@ -299,7 +364,13 @@ void LoopRecv::Flush() {
   napi_create_uint32(env_, static_cast<uint32_t>(count), &argument);
   // Through MakeCallback: microtasks and nextTicks run when it returns, so
   // the recv an awaiting loop queues next is queued before StopIdle.
-  if (napi_make_callback(env_, context_, global, callback, 1, &argument, &result) == napi_pending_exception) {
+  if (starts_ != nullptr) starts_[0] = 1;
+  const napi_status status = napi_make_callback(env_, context_, global, callback, 1, &argument, &result);
+  if (starts_ != nullptr) {
+    starts_[0] = 0;
+    TakeStaged();
+  }
+  if (status == napi_pending_exception) {
     napi_value error;
     napi_get_and_clear_last_exception(env_, &error);
     napi_fatal_exception(env_, error);
@@ -389,10 +460,11 @@ void LoopRecv::Cleanup(napi_async_cleanup_hook_handle hook, void* data) {
 LoopRecv* Of(const Napi::CallbackInfo& info) { return static_cast<LoopRecv*>(info.Data()); }
 uint32_t IdOf(const Napi::CallbackInfo& info) { return info[0].As<Napi::Number>().Uint32Value(); }
 
-// loopRecvInit(records: Float64Array, onBatch(count)): 0, or a negative
-// errno (-ENOSYS: the process's event loop cannot be reached).
+// loopRecvInit(records: Float64Array, onBatch(count), starts?: Float64Array):
+// 0, or a negative errno (-ENOSYS: the process's event loop cannot be
+// reached).
 Napi::Value Init(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), Of(info)->Init(info[0], info[1]));
+  return Napi::Number::New(info.Env(), Of(info)->Init(info[0], info[1], info[2]));
 }
 
 // loopRecvOpen(socket): the watcher's id, or a negative errno.

@@ -4,7 +4,8 @@
  * ends, then shuts `to` down. A TCP proxy (two forwards per client, to an
  * upstream echo server) byte for byte from 1 B to 1 MiB; half-close both
  * ways; resets from either side; a `to` that does not read stalls only
- * its own forward; abort, close and misuse; GC while forwards run.
+ * its own forward and stops its receives; the last bytes before the end;
+ * abort (idle and mid-stream), close and misuse; GC while forwards run.
  * 127.0.0.1 and ephemeral ports only; every loop is bounded in count and
  * every wait in time.
  */
@@ -332,6 +333,114 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       } finally {
         await stalled.close();
         await other.close();
+      }
+    }, timeout);
+
+    it('delivers the last bytes, then the end, when the source writes and ends at once', async () => {
+      // The FIN follows the bytes on the wire, so the forward may see the
+      // end while bytes still wait for `to`: a sink that reads late makes
+      // it so for the large sizes. Every byte must arrive before the end.
+      const sizes = [1, 100, 65_543, 3 << 20];
+      for (const [i, size] of sizes.entries()) {
+        const rig = await forwardRig(backend);
+        try {
+          const data = pattern(size, 51 + i);
+          const running = forward(rig.from, rig.to, { bufferSize: 16 * 1024 });
+          // The FIN goes the moment the last byte is in the kernel.
+          const written = rig.source.send(data).then(() => rig.source.shutdown());
+          if (size > 1 << 20) await sleep(200);
+          const got = await bounded(recvExactly(rig.sink, size + 1), 20_000, `the ${size}-byte transfer`);
+          assert.equal(got.length, size, `bytes before the end, of ${size}`);
+          assert.ok(got.equals(data), `the ${size} bytes arrived intact and in order`);
+          assert.equal(await rig.sink.recv(Buffer.alloc(8)), 0, 'the end follows the last byte');
+          assert.equal(await running, size);
+          await written;
+        } finally {
+          await rig.close();
+        }
+      }
+    }, timeout);
+
+    it('stops receiving while `to` does not take bytes, with memory bounded, then resumes in order', async () => {
+      const rig = await forwardRig(backend);
+      try {
+        const running = forward(rig.from, rig.to, { bufferSize: 16 * 1024 });
+        // Far more than every socket buffer on the way holds (tcp_rmem and
+        // tcp_wmem cap each at a few MiB): a forward that kept receiving
+        // into memory of its own would let all of it through.
+        const flood = pattern(64 << 20, 61);
+        let sent = false;
+        const offered = rig.source.send(flood).then(() => {
+          sent = true;
+        });
+        await sleep(300);
+        assert.equal(sent, false, 'the source sent everything while `to` took nothing: the forward kept receiving');
+        // A few reads, then a pause: the forward stops and resumes again.
+        const head = await recvExactly(rig.sink, 1 << 20);
+        assert.ok(head.equals(flood.subarray(0, 1 << 20)), 'the first MiB arrived intact and in order');
+        await sleep(100);
+        const [, rest] = await Promise.all([
+          offered.then(() => rig.source.shutdown()),
+          bounded(recvExactly(rig.sink, flood.length - head.length + 1), 30_000, 'the rest of the flood'),
+        ]);
+        assert.equal(rest.length, flood.length - head.length);
+        assert.ok(rest.equals(flood.subarray(head.length)), 'the rest arrived intact and in order');
+        assert.equal(await running, flood.length);
+      } finally {
+        await rig.close();
+      }
+    }, timeout);
+
+    it('aborts mid-stream: `to` gets exactly the bytes it reports, `from` keeps the rest but at most a buffer', async () => {
+      const rig = await forwardRig(backend);
+      try {
+        const bufferSize = 16 * 1024;
+        const controller = new AbortController();
+        const running = forward(rig.from, rig.to, { bufferSize, signal: controller.signal });
+        const data = pattern(8 << 20, 71);
+        const offered = rig.source.send(data);
+        // The sink reads as bytes flow, and the abort lands while they do.
+        const received: Buffer[] = [];
+        let total = 0;
+        let reading = true;
+        const sinkLoop = (async () => {
+          const chunk = Buffer.alloc(64 * 1024);
+          while (reading) {
+            const n = await rig.sink.recv(chunk);
+            if (n === 0) break;
+            received.push(Buffer.from(chunk.subarray(0, n)));
+            total += n;
+          }
+        })();
+        await waitFor(() => total >= 1 << 20, 'the first MiB to be forwarded');
+        controller.abort();
+        let moved = -1;
+        await assert.rejects(running, (error: unknown) => {
+          const e = error as { name?: string; bytesWritten?: number };
+          assert.equal(e.name, 'AbortError');
+          moved = e.bytesWritten ?? -1;
+          return true;
+        });
+        assert.ok(moved >= 1 << 20 && moved < data.length, `bytesWritten ${moved}`);
+        // Exactly what it reports reaches `to`, and nothing after.
+        await waitFor(() => total >= moved, 'the moved bytes to reach the sink');
+        await sleep(100);
+        assert.equal(total, moved, 'bytes reached `to` after the forward ended, or it reported too few');
+        assert.ok(Buffer.concat(received).equals(data.subarray(0, moved)), 'the moved bytes arrived intact and in order');
+        // `from` keeps the rest of the stream, less at most the one buffer
+        // the forward held when it was aborted.
+        const remaining = recvExactly(rig.from, data.length + 1);
+        await offered;
+        await rig.source.shutdown();
+        const rest = await bounded(remaining, 20_000, 'the rest on `from`');
+        const lost = data.length - moved - rest.length;
+        assert.ok(lost >= 0 && lost <= bufferSize, `${lost} bytes lost between the forward and \`from\``);
+        assert.ok(rest.equals(data.subarray(data.length - rest.length)), 'the rest is the end of the stream, in order');
+        reading = false;
+        await rig.to.send(Buffer.from('x'));
+        await sinkLoop;
+      } finally {
+        await rig.close();
       }
     }, timeout);
 

@@ -168,21 +168,19 @@ async function serverSpecs(
     return specs;
   }
   const common = ['--port', '0', '--host', '127.0.0.1', '--buffer-size', String(bufferSize), '--stats-interval', '0'];
-  const before = specs.length;
+  const ours: ServerSpec[] = [];
   for (const backend of backends.native) {
-    specs.push({ name: `overlapped native (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'native', '--backend', backend, ...common] });
+    ours.push({ name: `overlapped native (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'native', '--backend', backend, ...common] });
   }
   for (const backend of backends.js) {
-    specs.push({ name: `overlapped js (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'js', '--backend', backend, ...common] });
+    ours.push({ name: `overlapped js (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'js', '--backend', backend, ...common] });
   }
   for (const backend of backends.js) {
-    specs.push({ name: `overlapped events (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'events', '--backend', backend, ...common] });
+    ours.push({ name: `overlapped events (${backend})`, command: process.execPath, args: [echoServer, '--mode', 'events', '--backend', backend, ...common] });
   }
-  if (only !== undefined) {
-    // Names say `native` for the forward loop; `forward` selects it too.
-    const chosen = (name: string) => only.some((part) => name.includes(part) || (part === 'forward' && name.includes('native')));
-    return [...specs.slice(0, before), ...specs.slice(before).filter((spec) => chosen(spec.name))];
-  }
+  // Names say `native` for the forward loop; `forward` selects it too.
+  const chosen = (name: string) => only === undefined || only.some((part) => name.includes(part) || (part === 'forward' && name.includes('native')));
+  specs.push(...ours.filter((spec) => chosen(spec.name)));
   return specs;
 }
 

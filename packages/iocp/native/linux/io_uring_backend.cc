@@ -40,6 +40,10 @@ bool IsTransient(int result) {
   return result == -EINTR || result == -EAGAIN || result == -EBUSY;
 }
 
+// The worker running on this thread, if any: a single-issuer ring takes
+// io_uring_enter from its worker alone.
+thread_local const void* current_worker = nullptr;
+
 }  // namespace
 
 IoUringBackend::~IoUringBackend() {
@@ -85,7 +89,35 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
     auto worker = std::make_unique<Worker>();
     worker->backend = this;
     worker->index = index;
-    const int setup = uring::SetUpWorkerRing(&worker->ring);
+    // Without the eventfd every op is submitted by the thread that starts
+    // it, which is correct, only slower for buffered reads and writes.
+    worker->wake_fd = eventfd(0, EFD_CLOEXEC);
+    // The first ring, which serves the sockets, is entered by its worker
+    // alone where the kernel allows it (and the eventfd that hands it
+    // other threads' SQEs exists): with DEFER_TASKRUN the kernel then runs
+    // the receives that sockets' data made ready in a batch when the
+    // worker waits, instead of interrupting it for each at its next system
+    // call (a forward's multishot recv, say, at each inline send).
+    int setup = -EINVAL;
+    if (index == 0 && worker->wake_fd >= 0 && uring::KernelHasMultishotRecv()) {
+      // Checked on a ring of its own: this one is disabled until its
+      // worker enables it, and only that worker may enter it.
+      uring::Ring check;
+      const int checked = uring::SetUpWorkerRing(&check);
+      if (checked < 0) {
+        uring::ExplainRingSetupFailure(-checked, error);
+        workers_.clear();
+        return false;
+      }
+      if (!uring::CheckWorkerRing(&check, error)) {
+        workers_.clear();
+        return false;
+      }
+      check.Close();
+      setup = uring::SetUpSingleIssuerRing(&worker->ring);
+      worker->single_issuer = setup == 0;
+    }
+    if (!worker->single_issuer) setup = uring::SetUpWorkerRing(&worker->ring);
     if (setup < 0) {
       uring::ExplainRingSetupFailure(-setup, error);
       if (error != nullptr && index > 0) {
@@ -97,13 +129,10 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
       return false;
     }
     // Every ring comes from the same kernel, so checking one is enough.
-    if (index == 0 && !uring::CheckWorkerRing(&worker->ring, error)) {
+    if (index == 0 && !worker->single_issuer && !uring::CheckWorkerRing(&worker->ring, error)) {
       workers_.clear();
       return false;
     }
-    // Without the eventfd every op is submitted by the thread that starts
-    // it, which is correct, only slower for buffered reads and writes.
-    worker->wake_fd = eventfd(0, EFD_CLOEXEC);
     worker->posted.reserve(256);
     worker->delivering.reserve(256);
     worker->reaped_ops.reserve(256);
@@ -178,6 +207,11 @@ void IoUringBackend::RunWorker(Worker* worker) noexcept {
   std::snprintf(thread_name, sizeof thread_name, "uring-worker-%u",
                 worker->index % 100);
   pthread_setname_np(pthread_self(), thread_name);
+  current_worker = worker;
+  if (worker->single_issuer) {
+    // Enabling the ring makes this thread its one submitter.
+    uring::SysRegister(worker->ring.fd(), IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  }
   if (worker->wake_fd >= 0 && ArmWake(worker) == 0) {
     worker->wake_armed.store(true, std::memory_order_release);
   }
@@ -270,9 +304,24 @@ void IoUringBackend::DeliverHere(const Posted* posted, size_t count) {
   sink_->LeaveRun();
 }
 
+bool IoUringBackend::MustHandOff(const Worker* worker) {
+  return worker->single_issuer && current_worker != worker;
+}
+
+bool IoUringBackend::WaitForSqSpace(Worker* worker, std::unique_lock<std::mutex>& lock) {
+  // Only the worker enters this ring: wake it to take the SQ, and look
+  // again once it has had the time to.
+  lock.unlock();
+  WakeForHandoff(worker);
+  PauseOneMillisecond();
+  lock.lock();
+  return worker->ring.is_open();
+}
+
 template <typename Prepare>
 int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
-  std::lock_guard<std::mutex> lock(worker->submit_mutex);
+  const bool hand_off = MustHandOff(worker);
+  std::unique_lock<std::mutex> lock(worker->submit_mutex);
   // Stop closes a ring only after draining it, so a late doorbell has
   // nothing left to announce.
   if (!worker->ring.is_open()) return -EBADF;
@@ -280,12 +329,16 @@ int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
   constexpr int kMaxAttempts = 1000;
   io_uring_sqe* sqe = worker->ring.GetSqe();
   for (int attempt = 0; sqe == nullptr; ++attempt) {
-    // Without SQPOLL the kernel consumes the whole SQ on each enter, so a
-    // full SQ only means an earlier submission failed: push it again.
-    const int flushed = worker->ring.Submit();
-    if (flushed < 0 && !IsTransient(flushed)) return flushed;
     if (attempt >= kMaxAttempts) return -EBUSY;
-    if (flushed < 0) PauseOneMillisecond();
+    if (hand_off) {
+      if (!WaitForSqSpace(worker, lock)) return -EBADF;
+    } else {
+      // Without SQPOLL the kernel consumes the whole SQ on each enter, so a
+      // full SQ only means an earlier submission failed: push it again.
+      const int flushed = worker->ring.Submit();
+      if (flushed < 0 && !IsTransient(flushed)) return flushed;
+      if (flushed < 0) PauseOneMillisecond();
+    }
     sqe = worker->ring.GetSqe();
   }
   const int prepared = prepare(sqe);
@@ -297,6 +350,11 @@ int IoUringBackend::SubmitWith(Worker* worker, Prepare&& prepare, bool defer) {
     // Only the worker defers, and it submits at its next wait.
     worker->continuations_queued = true;
     return 0;
+  }
+  if (hand_off) {
+    lock.unlock();
+    WakeForHandoff(worker);
+    return prepared < 0 ? prepared : 0;
   }
   for (int attempt = 0;; ++attempt) {
     const int submitted = worker->ring.Submit();
@@ -329,7 +387,10 @@ void IoUringBackend::WakeForHandoff(Worker* worker) {
     written = write(worker->wake_fd, &one, sizeof one);
   } while (written < 0 && errno == EINTR);
   if (written == static_cast<ssize_t>(sizeof one)) return;
-  // The worker was not woken: submit the SQEs here after all.
+  // The worker was not woken: submit the SQEs here after all (where this
+  // thread may: on a single-issuer ring they wait for the worker's next
+  // pass).
+  if (MustHandOff(worker)) return;
   std::lock_guard<std::mutex> lock(worker->submit_mutex);
   if (worker->ring.is_open()) worker->ring.Submit();
 }
@@ -384,7 +445,9 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   {
     std::lock_guard<std::mutex> lock(worker->ops_mutex);
     for (size_t i = 0; i < count; ++i) {
-      StartUringOpState(ops[i])->worker = worker->index;
+      UringOpState* state = StartUringOpState(ops[i]);
+      state->worker = worker->index;
+      state->ring_fd = worker->ring.fd();
       // The kind's Prepare sees the flag only where the kernel honours it.
       if (!SupportsMultishot(ops[i]->kind)) ops[i]->flags &= ~op_flags::kMultishot;
       worker->ops.insert(ops[i]);
@@ -399,25 +462,33 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   std::vector<std::pair<Op*, int>> refused;
   // A batch with a buffered read or write is handed to the worker to
   // submit (see Worker::wake_fd), so its copies run there.
-  bool handoff = false;
-  if (worker->wake_armed.load(std::memory_order_acquire)) {
+  // So is every batch for a ring that only its worker enters.
+  bool handoff = MustHandOff(worker);
+  if (!handoff && worker->wake_armed.load(std::memory_order_acquire)) {
     for (size_t i = 0; i < count && !handoff; ++i) handoff = UringOpCopiesInline(ops[i]);
   }
   size_t prepared_count = 0;
   {
-    std::lock_guard<std::mutex> lock(worker->submit_mutex);
+    std::unique_lock<std::mutex> lock(worker->submit_mutex);
     constexpr int kMaxAttempts = 1000;  // as in SubmitWith: about a second
+    const bool hand_off = MustHandOff(worker);
     int failure = worker->ring.is_open() ? 0 : -EBADF;
     for (size_t i = 0; i < count; ++i) {
       Op* op = ops[i];
       if (is_waiting(op)) continue;
       io_uring_sqe* sqe = failure == 0 ? worker->ring.GetSqe() : nullptr;
       for (int attempt = 0; sqe == nullptr && failure == 0; ++attempt) {
-        // The SQ is full of this batch's own SQEs: publish them and go on.
-        const int flushed = worker->ring.Submit();
-        if (flushed < 0 && !IsTransient(flushed)) failure = flushed;
-        else if (attempt >= kMaxAttempts) failure = -EBUSY;
-        else if (flushed < 0) PauseOneMillisecond();
+        if (attempt >= kMaxAttempts) {
+          failure = -EBUSY;
+        } else if (hand_off) {
+          // The worker takes the SQEs filled so far; the rest follow.
+          if (!WaitForSqSpace(worker, lock)) failure = -EBADF;
+        } else {
+          // The SQ is full of this batch's own SQEs: publish them and go on.
+          const int flushed = worker->ring.Submit();
+          if (flushed < 0 && !IsTransient(flushed)) failure = flushed;
+          else if (flushed < 0) PauseOneMillisecond();
+        }
         if (failure == 0) sqe = worker->ring.GetSqe();
       }
       if (failure != 0) {
@@ -516,6 +587,13 @@ void IoUringBackend::CompleteReapedOps(Worker* worker) {
       sink_->CompleteOpMore(op);
       continue;
     }
+    if ((cqe.flags & IORING_CQE_F_MORE) != 0) {
+      // A step that stays armed (a forward's multishot recv): nothing to
+      // submit, unless its Finish asks for it to be cancelled.
+      FinishUringOp(op, cqe);
+      if (op->result == kUringDisarm) DisarmOp(worker, op);
+      continue;
+    }
     if (!FinishUringOp(op, cqe) && ContinueOp(worker, op)) continue;
     {
       std::lock_guard<std::mutex> lock(worker->ops_mutex);
@@ -552,6 +630,22 @@ bool IoUringBackend::ContinueOp(Worker* worker, Op* op) {
   if (result == 0) return true;
   AbandonUringOp(op, result);
   return false;
+}
+
+void IoUringBackend::DisarmOp(Worker* worker, Op* op) {
+  // Its last CQE comes later through this worker, so the op stays in
+  // worker->ops; the cancel goes in with the worker's next wait.
+  std::lock_guard<std::mutex> lock(worker->ops_mutex);
+  SubmitWith(
+      worker,
+      [&](io_uring_sqe* sqe) {
+        sqe->opcode = IORING_OP_ASYNC_CANCEL;
+        sqe->fd = -1;
+        sqe->addr = reinterpret_cast<uint64_t>(op);
+        sqe->user_data = kCancelUserData;
+        return 0;
+      },
+      true);
 }
 
 void IoUringBackend::PassRecvTurn(Worker* worker, Op* op, bool on_worker, std::vector<Op*>* ended) {

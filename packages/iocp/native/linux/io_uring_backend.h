@@ -55,6 +55,10 @@ class IoUringBackend final : public Backend {
     IoUringBackend* backend = nullptr;
     unsigned index = 0;
     uring::Ring ring;
+    // Only the worker thread enters this ring (SINGLE_ISSUER, with
+    // DEFER_TASKRUN where the kernel has it): other threads fill SQEs under
+    // submit_mutex and hand them off through wake_fd (see MustHandOff).
+    bool single_issuer = false;
     // Serializes the ring's submission side among every thread that submits
     // (posters, Stop) and guards closing the ring.
     std::mutex submit_mutex;
@@ -123,6 +127,15 @@ class IoUringBackend final : public Backend {
   void CompleteReapedOps(Worker* worker);
   // Submits the next step of an op whose FinishUringOp returned false;
   // returns false (with the op ended) if it was cancelled or refused.
+  // True on any thread but `worker`'s own for a single-issuer ring: SQEs
+  // are then handed off to the worker, never submitted here.
+  static bool MustHandOff(const Worker* worker);
+  // A thread that must hand off found the SQ full: lets the worker drain
+  // it (with `lock`, on submit_mutex, released meanwhile). False once the
+  // ring is closed.
+  bool WaitForSqSpace(Worker* worker, std::unique_lock<std::mutex>& lock);
+  // Cancels a step the kernel keeps armed (see kUringDisarm).
+  void DisarmOp(Worker* worker, Op* op);
   bool ContinueOp(Worker* worker, Op* op);
   // Under ops_mutex: `op`, a receive, left the kernel; submits the next
   // receive waiting on its socket (deferred to the worker's next wait when

@@ -294,6 +294,13 @@ int SetUpWorkerRing(Ring* ring) {
                      kOptionalSetupFlags);
 }
 
+int SetUpSingleIssuerRing(Ring* ring) {
+  const unsigned single = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_R_DISABLED;
+  const int deferred = ring->Setup(kWorkerRingEntries, single | IORING_SETUP_DEFER_TASKRUN, kOptionalSetupFlags);
+  if (deferred != -EINVAL) return deferred;
+  return ring->Setup(kWorkerRingEntries, single, kOptionalSetupFlags);
+}
+
 bool CheckWorkerRing(Ring* ring, BackendError* why) {
   return CheckFeatures(*ring, why) && CheckOpcodes(ring, why) &&
          CheckNopRoundTrip(ring, why);
@@ -380,6 +387,15 @@ bool KernelHasMultishotAccept() {
 bool KernelHasRecvPollFirst() {
   // Same release as multishot accept, and the same reason to read it.
   return KernelHasMultishotAccept();
+}
+
+bool KernelHasMultishotRecv() {
+  // As for multishot accept, only the release tells (6.0 added the flag).
+  static const bool supported = [] {
+    utsname name{};
+    return uname(&name) == 0 && ReleaseAtLeast(name.release, 6, 0);
+  }();
+  return supported;
 }
 
 bool ProbeIoUring(BackendError* why) {

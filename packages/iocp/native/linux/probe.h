@@ -11,6 +11,13 @@ namespace uring {
 // ring, so a successful probe predicts a successful Start. Returns 0 or
 // -errno.
 int SetUpWorkerRing(Ring* ring);
+// Sets up a worker ring that only its worker thread enters (see
+// io_uring_backend.h, Worker::single_issuer): SINGLE_ISSUER and, where the
+// kernel has it (6.1), DEFER_TASKRUN, created disabled so that the worker
+// becomes its submitter by enabling it (IORING_REGISTER_ENABLE_RINGS).
+// Returns -errno where the kernel takes neither; the caller then uses
+// SetUpWorkerRing.
+int SetUpSingleIssuerRing(Ring* ring);
 
 // Fills *why with the errno name and an actionable sentence for a failed
 // io_uring_setup or ring mmap (`errnum` positive), naming the sysctl,
@@ -31,6 +38,9 @@ bool KernelHasMultishotAccept();
 // Whether IORING_OP_RECV takes IORING_RECVSEND_POLL_FIRST (Linux 5.19+, as
 // multishot accept): an older kernel rejects a recv with it with EINVAL.
 bool KernelHasRecvPollFirst();
+// Whether IORING_OP_RECV takes IORING_RECV_MULTISHOT with a ring of
+// provided buffers (IORING_REGISTER_PBUF_RING): Linux 6.0+.
+bool KernelHasMultishotRecv();
 
 // Whether a kernel release string ("6.18.0-1-amd64") names major.minor or
 // later; false if it does not start with a version.

@@ -23,8 +23,11 @@ struct UringOpState {
   std::atomic<uint32_t> published;
   // A receive waiting for its socket's turn (RecvTurns): the one after it.
   Op* next_waiting;
+  // The descriptor of that ring, for a kind that registers something with
+  // it (a forward's buffer ring).
+  int32_t ring_fd;
 };
-constexpr size_t kUringOpScratchOffset = 16;
+constexpr size_t kUringOpScratchOffset = 32;
 static_assert(sizeof(UringOpState) <= kUringOpScratchOffset, "UringOpState must fit");
 
 inline UringOpState* UringOpStateOf(Op* op) {
@@ -32,7 +35,7 @@ inline UringOpState* UringOpStateOf(Op* op) {
 }
 // Makes the op's state record live in its storage (before the op is used).
 inline UringOpState* StartUringOpState(Op* op) {
-  return new (op->backend_storage) UringOpState{0, {0}, nullptr};
+  return new (op->backend_storage) UringOpState{0, {0}, nullptr, -1};
 }
 inline unsigned char* UringOpScratch(Op* op) { return op->backend_storage + kUringOpScratchOffset; }
 
@@ -66,6 +69,12 @@ bool FinishUringOp(Op* op, const io_uring_cqe& cqe);
 // refused it) ends with `error`, after its kind's release.
 void AbandonUringOp(Op* op, int error);
 constexpr int64_t kUringContinuing = INT64_MIN;
+// A step may stay armed in the kernel after a CQE (a forward's multishot
+// recv posts one with IORING_CQE_F_MORE per message): the backend then
+// submits nothing, and its Finish must return false. Setting op->result to
+// kUringDisarm instead of kUringContinuing asks the backend to cancel the
+// armed step; its last CQE (without F_MORE) reaches Finish as usual.
+constexpr int64_t kUringDisarm = INT64_MIN + 1;
 
 // True for a kind whose SQE does its data copy inline in io_uring_enter
 // when the data is at hand (buffered file reads and writes): such ops are

@@ -137,7 +137,11 @@ export class CompletionPort<V = unknown> extends PortCore<V> {
       (config, wake) => {
         const core = tryLoadNativeCore();
         if ('error' in core) throw core.error;
-        const driver = new core.binding.Port(name, config.threads, config.concurrency, config.ringCapacity, wake);
+        // OVERLAPPED_URING_SOCKETS_RING=shared puts io_uring's socket ops on
+        // the first file ring, the path kernels before 6.0 take (tests and
+        // comparisons reach it with this).
+        const socketsShareRing = process.env['OVERLAPPED_URING_SOCKETS_RING'] === 'shared';
+        const driver = new core.binding.Port(name, config.threads, config.concurrency, config.ringCapacity, wake, socketsShareRing);
         return {
           driver,
           capabilities: { nativeWorkers: true, nativePosters: true, kernelQueue: name !== 'threadpool', ops: true },

@@ -38,6 +38,8 @@ export interface NativeBinding {
     concurrency: number,
     ringCapacity: number,
     onWake: () => void,
+    /** io_uring: socket ops share the first file ring (as on kernels without multishot recv). */
+    socketsShareRing?: boolean,
   ) => NativePort;
   backends(): NativeBackendName[];
   probe(name: NativeBackendName): { available: boolean; code?: string; errno?: number; message?: string };

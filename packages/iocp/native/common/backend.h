@@ -137,6 +137,10 @@ class CompletionSink {
 struct BackendConfig {
   unsigned threads;      // worker threads, created up front (>= 1)
   unsigned concurrency;  // at most this many run completions at once (>= 1)
+  // io_uring: socket ops share the first file ring instead of a ring of
+  // their own, as on a kernel without multishot recv (tests reach that
+  // path with it). Other backends ignore it.
+  bool sockets_share_ring = false;
 };
 
 // Why a backend cannot run: `code` is an errno name or a Win32/WSA-derived

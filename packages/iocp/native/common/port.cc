@@ -66,6 +66,8 @@ Port::Port(const Napi::CallbackInfo& info)
   }
   BackendError error;
   BackendConfig config{threads, concurrency};
+  // An optional sixth argument: see BackendConfig::sockets_share_ring.
+  config.sockets_share_ring = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   if (!backend_->Start(config, queue_.get(), &error)) {
     wake_.Release();
     backend_.reset();

@@ -89,35 +89,7 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
     auto worker = std::make_unique<Worker>();
     worker->backend = this;
     worker->index = index;
-    // Without the eventfd every op is submitted by the thread that starts
-    // it, which is correct, only slower for buffered reads and writes.
-    worker->wake_fd = eventfd(0, EFD_CLOEXEC);
-    // The first ring, which serves the sockets, is entered by its worker
-    // alone where the kernel allows it (and the eventfd that hands it
-    // other threads' SQEs exists): with DEFER_TASKRUN the kernel then runs
-    // the receives that sockets' data made ready in a batch when the
-    // worker waits, instead of interrupting it for each at its next system
-    // call (a forward's multishot recv, say, at each inline send).
-    int setup = -EINVAL;
-    if (index == 0 && worker->wake_fd >= 0 && uring::KernelHasMultishotRecv()) {
-      // Checked on a ring of its own: this one is disabled until its
-      // worker enables it, and only that worker may enter it.
-      uring::Ring check;
-      const int checked = uring::SetUpWorkerRing(&check);
-      if (checked < 0) {
-        uring::ExplainRingSetupFailure(-checked, error);
-        workers_.clear();
-        return false;
-      }
-      if (!uring::CheckWorkerRing(&check, error)) {
-        workers_.clear();
-        return false;
-      }
-      check.Close();
-      setup = uring::SetUpSingleIssuerRing(&worker->ring);
-      worker->single_issuer = setup == 0;
-    }
-    if (!worker->single_issuer) setup = uring::SetUpWorkerRing(&worker->ring);
+    const int setup = uring::SetUpWorkerRing(&worker->ring);
     if (setup < 0) {
       uring::ExplainRingSetupFailure(-setup, error);
       if (error != nullptr && index > 0) {
@@ -129,15 +101,27 @@ bool IoUringBackend::Start(const BackendConfig& config, CompletionSink* sink,
       return false;
     }
     // Every ring comes from the same kernel, so checking one is enough.
-    if (index == 0 && !worker->single_issuer && !uring::CheckWorkerRing(&worker->ring, error)) {
+    if (index == 0 && !uring::CheckWorkerRing(&worker->ring, error)) {
       workers_.clear();
       return false;
     }
+    // Without the eventfd every op is submitted by the thread that starts
+    // it, which is correct, only slower for buffered reads and writes.
+    worker->wake_fd = eventfd(0, EFD_CLOEXEC);
     worker->posted.reserve(256);
     worker->delivering.reserve(256);
     worker->reaped_ops.reserve(256);
     workers_.push_back(std::move(worker));
   }
+  file_workers_ = workers_.size();
+  // The sockets' ring is made with the first socket op (SocketsWorker), so
+  // a port that serves files only has no thread for it; room for it is
+  // reserved now, so adding it moves no other worker.
+  workers_.reserve(file_workers_ + 1);
+  sockets_worker_ = 0;
+  sockets_ready_.store(config.sockets_share_ring || !uring::KernelHasMultishotRecv(),
+                       std::memory_order_release);
+  sockets_closed_ = false;
   for (size_t index = 0; index < workers_.size(); ++index) {
     Worker* worker = workers_[index].get();
     const int errnum = worker->thread.Start(&RunWorkerEntry, worker);
@@ -166,11 +150,13 @@ void IoUringBackend::Post(const Posted* posted, size_t count) {
   // A poster's completions go to the ring its number picks, so that one
   // worker reaps them in post order and the sink seldom has to hold any
   // back; posters spread over the rings. Unordered batches go round-robin.
+  // Only the file rings take posts: the sockets' ring would need a hand-off
+  // for each.
   const size_t index =
       posted[0].poster != kUnordered
-          ? posted[0].poster % workers_.size()
+          ? posted[0].poster % file_workers_
           : next_worker_.fetch_add(1, std::memory_order_relaxed) %
-                workers_.size();
+                file_workers_;
   Worker* worker = workers_[index].get();
   bool ring_doorbell = false;
   bool deliver_inline = false;
@@ -197,6 +183,45 @@ void IoUringBackend::Post(const Posted* posted, size_t count) {
   }
 }
 
+IoUringBackend::Worker* IoUringBackend::SocketsWorker() {
+  if (!sockets_ready_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(sockets_mutex_);
+    if (!sockets_ready_.load(std::memory_order_relaxed)) {
+      if (!sockets_closed_) sockets_worker_ = StartSocketsWorker();
+      sockets_ready_.store(true, std::memory_order_release);
+    }
+  }
+  return workers_[sockets_worker_].get();
+}
+
+size_t IoUringBackend::StartSocketsWorker() {
+  // The sockets' ring is entered by its worker alone (SINGLE_ISSUER |
+  // DEFER_TASKRUN): the kernel then runs the receives that sockets' data
+  // made ready in a batch when the worker waits, instead of interrupting it
+  // for each at its next system call (a forward's multishot recv, say, at
+  // each inline send). Other threads hand it their SQEs through its
+  // eventfd. The file rings keep being entered by whichever thread submits,
+  // which keeps a file read started from JS cheap. If the ring, its eventfd
+  // or its thread cannot be had, the sockets share the first ring.
+  auto worker = std::make_unique<Worker>();
+  worker->backend = this;
+  worker->index = static_cast<unsigned>(workers_.size());
+  worker->wake_fd = eventfd(0, EFD_CLOEXEC);
+  if (worker->wake_fd < 0 || uring::SetUpSingleIssuerRing(&worker->ring) != 0) return 0;
+  worker->single_issuer = true;
+  worker->posted.reserve(256);
+  worker->delivering.reserve(256);
+  worker->reaped_ops.reserve(256);
+  Worker* started = worker.get();
+  // Within the capacity Start reserved: no other worker moves.
+  workers_.push_back(std::move(worker));
+  if (started->thread.Start(&RunWorkerEntry, started) != 0) {
+    workers_.pop_back();
+    return 0;
+  }
+  return started->index;
+}
+
 void IoUringBackend::RunWorkerEntry(void* worker) noexcept {
   Worker* self = static_cast<Worker*>(worker);
   self->backend->RunWorker(self);
@@ -204,8 +229,12 @@ void IoUringBackend::RunWorkerEntry(void* worker) noexcept {
 
 void IoUringBackend::RunWorker(Worker* worker) noexcept {
   char thread_name[16];
-  std::snprintf(thread_name, sizeof thread_name, "uring-worker-%u",
-                worker->index % 100);
+  if (worker->single_issuer) {
+    std::snprintf(thread_name, sizeof thread_name, "uring-sockets");
+  } else {
+    std::snprintf(thread_name, sizeof thread_name, "uring-worker-%u",
+                  worker->index % 100);
+  }
   pthread_setname_np(pthread_self(), thread_name);
   current_worker = worker;
   if (worker->single_issuer) {
@@ -419,7 +448,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     Submit(ring_ops.data(), ring_ops.size());
     return;
   }
-  if (count > kSubmitSlice && workers_.size() > 1 && UringOpCopiesInline(ops[0])) {
+  if (count > kSubmitSlice && file_workers_ > 1 && UringOpCopiesInline(ops[0])) {
     // A long batch of copies is spread over the rings a slice at a time,
     // so that every worker copies in parallel.
     for (size_t at = 0; at < count; at += kSubmitSlice) {
@@ -429,7 +458,8 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   }
   // A batch goes to one ring with one io_uring_enter: its SQEs are filled
   // under one lock and published together. File batches spread over the
-  // rings. Socket ops all go to the first ring, as the threadpool backend
+  // rings. Socket ops all go to one ring (the sockets' own, else the
+  // first), as the threadpool backend
   // runs every socket on its one reactor thread: a ping-pong connection's
   // steps are short, so one worker that reaps many connections' CQEs per
   // wake costs far less CPU per message than several that each wake for a
@@ -437,8 +467,8 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   // trip with the connections spread over two rings).
   Worker* worker =
       IsSocketOp(ops[0]->kind)
-          ? workers_[0].get()
-          : workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % workers_.size()].get();
+          ? SocketsWorker()
+          : workers_[next_worker_.fetch_add(1, std::memory_order_relaxed) % file_workers_].get();
   // Receives that wait for their socket's turn (RecvTurns) get no SQE
   // here: the worker submits each when the one before it completes.
   std::vector<Op*> waiting;
@@ -447,7 +477,9 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
     for (size_t i = 0; i < count; ++i) {
       UringOpState* state = StartUringOpState(ops[i]);
       state->worker = worker->index;
-      state->ring_fd = worker->ring.fd();
+      // A forward keeps a multishot recv posted only on the sockets' own
+      // ring (see StartForwardRing).
+      state->ring_fd = worker->single_issuer ? worker->ring.fd() : -1;
       // The kind's Prepare sees the flag only where the kernel honours it.
       if (!SupportsMultishot(ops[i]->kind)) ops[i]->flags &= ~op_flags::kMultishot;
       worker->ops.insert(ops[i]);
@@ -723,6 +755,13 @@ void IoUringBackend::StopWorkers(size_t count) {
 void IoUringBackend::Stop() {
   std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   if (!running_) return;
+  {
+    // No sockets' ring is made from here on: socket ops that still come
+    // go to the first ring, closed below, and are refused there.
+    std::lock_guard<std::mutex> lock(sockets_mutex_);
+    sockets_closed_ = true;
+    sockets_ready_.store(true, std::memory_order_release);
+  }
   helpers_.Stop();
   CancelAllOps();
   StopWorkers(workers_.size());

@@ -134,6 +134,11 @@ class IoUringBackend final : public Backend {
   // it (with `lock`, on submit_mutex, released meanwhile). False once the
   // ring is closed.
   bool WaitForSqSpace(Worker* worker, std::unique_lock<std::mutex>& lock);
+  // The worker of the ring socket ops go to, made on first use.
+  Worker* SocketsWorker();
+  // Makes the sockets' own ring and worker; its index, or 0 (the first
+  // ring) where it cannot be had. Under sockets_mutex_.
+  size_t StartSocketsWorker();
   // Cancels a step the kernel keeps armed (see kUringDisarm).
   void DisarmOp(Worker* worker, Op* op);
   bool ContinueOp(Worker* worker, Op* op);
@@ -153,7 +158,16 @@ class IoUringBackend final : public Backend {
 
   CompletionSink* sink_ = nullptr;
   bool multishot_accept_ = false;  // set by Start
+  // The file rings, workers_[0, file_workers_), then the sockets' own
+  // ring once a socket op made it (see SocketsWorker).
   std::vector<std::unique_ptr<Worker>> workers_;
+  size_t file_workers_ = 0;  // set by Start
+  // The ring socket ops go to: settled (sockets_ready_) by Start where the
+  // sockets share the first ring, else by the first socket op.
+  size_t sockets_worker_ = 0;
+  std::atomic<bool> sockets_ready_{false};
+  std::mutex sockets_mutex_;  // guards making the sockets' ring
+  bool sockets_closed_ = false;  // under sockets_mutex_: Stop has begun
   // Kinds without an opcode (kFileCopyRange) run here instead of on a ring.
   UringHelperThreads helpers_;
   std::atomic<uint32_t> next_worker_{0};

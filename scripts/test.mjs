@@ -87,7 +87,7 @@ if (process.platform === 'linux' && haveToolchain) {
 }
 
 // The addon built with ASan+UBSan under the testkit's port, file, socket,
-// forward, events, native event driver, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool (the
+// forward, events, native event driver, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool (the socket and forward suites also with io_uring's sockets on the first ring) (the
 // backends this machine runs natively). Node is not instrumented: the sanitizer runtimes are
 // preloaded, leak checking is off (Node does not free its heap at exit), and
 // each report is also written to a log file, so that a report in any
@@ -95,9 +95,9 @@ if (process.platform === 'linux' && haveToolchain) {
 // the row. On Linux the row fails when it cannot run.
 const asanSuites = ['port', 'file', 'socket', 'socket-forward', 'socket-events', 'socket-events-native', 'socket-loop-recv', 'socket-sendfile', 'lifecycle', 'buffers', 'bad-arguments'].flatMap((suite) =>
   ['io_uring', 'threadpool'].map((backend) => `packages/testkit/test/${suite}.${backend}.test.ts`),
-);
+).concat(['packages/testkit/test/socket-shared-ring.io_uring.test.ts']);
 if (process.platform === 'linux') {
-  console.log('\nthe addon under ASan+UBSan: testkit port, file, socket, forward, events, native event driver, loop recvs, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool');
+  console.log('\nthe addon under ASan+UBSan: testkit port, file, socket, forward, events, native event driver, loop recvs, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool, and the socket and forward suites on io_uring with the sockets on the first ring');
   const outcome = runUnderSanitizers();
   if (outcome.error) {
     console.error(`[asan] ${outcome.error}`);

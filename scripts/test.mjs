@@ -87,8 +87,8 @@ if (process.platform === 'linux' && haveToolchain) {
 }
 
 // The addon built with ASan+UBSan under the testkit's port, file, socket,
-// forward, events, native event driver, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool (the socket and forward suites also with io_uring's sockets on the first ring) (the
-// backends this machine runs natively). Node is not instrumented: the sanitizer runtimes are
+// forward, events, native event driver, sendfile, lifecycle, buffer and bad-argument suites on io_uring and threadpool (the
+// backends this machine runs natively), and the socket and forward suites with io_uring's sockets on the first ring. Node is not instrumented: the sanitizer runtimes are
 // preloaded, leak checking is off (Node does not free its heap at exit), and
 // each report is also written to a log file, so that a report in any
 // process (vitest's forks, the suites' child processes and workers) fails

@@ -83,6 +83,7 @@ class EpollReadiness final : public Readiness {
       uint32_t what = 0;
       if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) what = kReadable | kWritable;
       if ((event.events & (EPOLLIN | EPOLLRDHUP)) != 0) what |= kReadable;
+      if ((event.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) what |= kPeerClosed;
       if ((event.events & EPOLLOUT) != 0) what |= kWritable;
       ready->push_back(ReadyFd{event.data.fd, what});
     }

@@ -18,6 +18,10 @@ namespace overlapped {
 
 constexpr uint32_t kReadable = 1;
 constexpr uint32_t kWritable = 2;
+// The peer's end of sending, a hang-up or an error came with the report
+// (epoll's EPOLLRDHUP / EPOLLHUP / EPOLLERR): a receive that took less than
+// it asked for does not mean the socket has nothing more to tell.
+constexpr uint32_t kPeerClosed = 8;
 
 struct ReadyFd {
   int fd;

@@ -38,6 +38,8 @@ struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; forward: 0 recv, 1 send
   uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
+  // forward: 1 when a short receive may end the turn (see ServeQueueLocked)
+  uint8_t short_read_waits;
   uint64_t done;      // send, sendfile: bytes sent; forward: bytes of the round sent
   uint64_t pending;   // forward: bytes received in the round; sendfile: bytes of the file to send
   uint64_t moved;     // forward: bytes sent to the target in all
@@ -282,6 +284,7 @@ bool ReactorTryForward(Op* op) {
   const int target = TargetOf(op);
   const OpBuffer& buffer = op->buffers[0];
   state->busy = 0;
+  bool emptied = false;
   for (int round = 0; round < kForwardRoundsPerTurn; ++round) {
     if (state->stage == 0) {
       const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
@@ -305,6 +308,10 @@ bool ReactorTryForward(Op* op) {
       state->pending = static_cast<uint64_t>(got);
       state->done = 0;
       state->stage = 1;
+      // A receive that took less than the buffer emptied the socket: where
+      // the next data is sure to be reported, the turn ends once these
+      // bytes are out, without a receive that would only say EAGAIN.
+      emptied = state->short_read_waits != 0 && static_cast<uint64_t>(got) < buffer.length;
     }
     while (state->done < state->pending) {
       const ssize_t sent = send(target, buffer.data + state->done, state->pending - state->done,
@@ -325,6 +332,11 @@ bool ReactorTryForward(Op* op) {
       state->moved += static_cast<uint64_t>(sent);
     }
     state->stage = 0;
+    if (emptied) {
+      // The socket was emptied (above): wait for its next report.
+      state->events = POLLIN;
+      return false;
+    }
   }
   // Busy: give the others a turn, and come back at once.
   state->events = POLLIN;
@@ -510,6 +522,11 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
   while (!queue.empty()) {
     Op* op = queue.front();
     queue.erase(queue.begin());
+    // An echo whose socket's edges are watched hears of every later
+    // arrival, but a peer's end that came with the data it is now reading
+    // is reported only once: after such a report it receives until EAGAIN
+    // (or the end). Elsewhere a forward receives until EAGAIN as before.
+    StateOf(op)->short_read_waits = ops.edges && !ops.peer_closed && !SpansTwoSockets(op) ? 1 : 0;
     if (TryOp(op)) {
       finished->push_back(op);
       continue;
@@ -666,6 +683,7 @@ void SocketReactor::Run() noexcept {
       // socket may add that socket's entry.
       FdOps& ops = found->second;
       if ((entry.events & kRetry) != 0 && !ops.edges) continue;
+      if ((entry.events & kPeerClosed) != 0) ops.peer_closed = true;
       if ((entry.events & kReadable) != 0) ServeQueueLocked(ops, true, &finished);
       if ((entry.events & kWritable) != 0) ServeQueueLocked(ops, false, &finished);
       RearmLocked(entry.fd, &finished);

@@ -52,6 +52,8 @@ class SocketReactor {
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
     bool edges = false;        // an echo's socket, watched for edges
+    // A report for the socket carried kPeerClosed (kept from then on).
+    bool peer_closed = false;
   };
 
   static void RunEntry(void* self) noexcept;

@@ -10,6 +10,7 @@
 // (the continuations and the reactor are where races would be). The main
 // thread plays the JS thread: only it submits and cancels.
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -358,6 +359,116 @@ bool ForwardsBetweenSockets(Backend* backend, QueueSink* sink, const std::string
   return ok;
 }
 
+// Echoes (forwards of a socket to itself) that emptied their sockets and
+// wait, then get their last bytes and the peer's FIN in one segment (the
+// client corks, sends, shuts down): each must echo the bytes, then read
+// the end, then finish with every byte counted. A reactor that took the
+// short read for "nothing more to come" would never see the FIN, whose
+// report came with the bytes.
+bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::string& name) {
+  constexpr size_t kEchoes = 16;
+  constexpr size_t kFirst = 64;
+  constexpr size_t kLast = 100;
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address = Loopback(0);
+  socklen_t length = sizeof address;
+  bool ok = Expect(listener >= 0 && bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                       listen(listener, 64) == 0 &&
+                       getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0,
+                   name, "end-with-bytes listener");
+  if (!ok) {
+    if (listener >= 0) close(listener);
+    return false;
+  }
+  const std::vector<int> clients = ConnectClients(ntohs(address.sin_port), kEchoes);
+  ok &= Expect(clients.size() == kEchoes, name, "end-with-bytes clients connect");
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  std::vector<std::unique_ptr<double[]>> stats;
+  for (size_t i = 0; i < clients.size(); ++i) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (!Expect(fd >= 0, name, "end-with-bytes accept")) {
+      ok = false;
+      break;
+    }
+    constexpr size_t kBuffer = 4096;  // larger than each message: short reads
+    buffers.emplace_back(new uint8_t[kBuffer]);
+    stats.emplace_back(new double[2]{0, 0});
+    auto op = MakeOp(OpKind::kSocketForward, fd);
+    op->arg = fd;
+    op->buffers.push_back({buffers.back().get(), kBuffer});
+    op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 16});
+    ops.push_back(std::move(op));
+    Op* raw_op = ops.back().get();
+    backend->Submit(&raw_op, 1);
+  }
+  close(listener);
+  const timeval wait{5, 0};
+  auto read_exactly = [&](int fd, std::vector<uint8_t>* into, size_t size) {
+    into->assign(size, 0);
+    size_t got = 0;
+    while (got < size) {
+      const ssize_t n = recv(fd, into->data() + got, size - got, 0);
+      if (n <= 0) return false;
+      got += static_cast<size_t>(n);
+    }
+    return true;
+  };
+  // A first round trip each, so that every echo has emptied its socket.
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> in;
+  for (size_t c = 0; c < clients.size() && ok; ++c) {
+    setsockopt(clients[c], SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    out.resize(kFirst);
+    for (size_t i = 0; i < kFirst; ++i) out[i] = PatternByte(static_cast<int>(c), i);
+    ok &= Expect(send(clients[c], out.data(), kFirst, MSG_NOSIGNAL) == static_cast<ssize_t>(kFirst) &&
+                     read_exactly(clients[c], &in, kFirst) && in == out,
+                 name, "end-with-bytes first round trip");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The last bytes and the FIN in one segment, to each idle echo.
+  for (size_t c = 0; c < clients.size() && ok; ++c) {
+    const int one = 1;
+    setsockopt(clients[c], IPPROTO_TCP, TCP_CORK, &one, sizeof one);
+    out.resize(kLast);
+    for (size_t i = 0; i < kLast; ++i) out[i] = PatternByte(static_cast<int>(c) + 1, i);
+    ok &= Expect(send(clients[c], out.data(), kLast, MSG_NOSIGNAL) == static_cast<ssize_t>(kLast) &&
+                     shutdown(clients[c], SHUT_WR) == 0,
+                 name, "end-with-bytes last send");
+  }
+  size_t ended = 0;
+  for (size_t c = 0; c < clients.size() && ok; ++c) {
+    for (size_t i = 0; i < kLast; ++i) out[i] = PatternByte(static_cast<int>(c) + 1, i);
+    char byte;
+    const bool bytes = read_exactly(clients[c], &in, kLast) && in == out;
+    const bool end = bytes && recv(clients[c], &byte, 1, 0) == 0;
+    ok &= Expect(bytes, name, "an echo returned its last bytes, which came with the end");
+    ok &= Expect(end, name, "an echo saw the end that came with its last bytes (no EOF within 5 s)");
+    if (end) ++ended;
+  }
+  // The echoes end by themselves once they read the end.
+  size_t finished = 0;
+  size_t exact = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (finished < ops.size() && std::chrono::steady_clock::now() < deadline) {
+    Op* op = sink->Next(100);
+    if (op == nullptr) continue;
+    ++finished;
+    if (op->result == static_cast<int64_t>(kFirst + kLast)) ++exact;
+  }
+  if (finished < ops.size()) {
+    // Echoes still waiting (the failure above): cancelled, so that none
+    // outlives its socket.
+    for (auto& op : ops) backend->Cancel(op.get());
+    while (finished < ops.size() && sink->Next(1000) != nullptr) ++finished;
+  }
+  ok &= Expect(exact == ops.size(), name, std::to_string(exact) + " of " + std::to_string(ops.size()) + " echoes ended with every byte counted");
+  for (auto& op : ops) close(static_cast<int>(op->handle));
+  for (int fd : clients) close(fd);
+  if (ok) std::printf("%-10s ok (sockets): %zu idle echoes got their last bytes and the end in one segment, echoed both\n", name.c_str(), ended);
+  return ok;
+}
+
 // `shared`: socket ops share the first ring (io_uring's path on kernels
 // without multishot recv; see BackendConfig::sockets_share_ring).
 bool RunBackend(const std::string& backend_name, bool shared) {
@@ -447,6 +558,7 @@ bool RunBackend(const std::string& backend_name, bool shared) {
   ok &= Expect(bytes_in == expected && bytes_out == expected, name, "echo counters add up");
   ok &= ReceivesKeepOrder(backend.get(), &sink, name);
   ok &= ForwardsBetweenSockets(backend.get(), &sink, name);
+  ok &= EchoesSeeEndWithLastBytes(backend.get(), &sink, name);
 
   // Phase 2, on a listener of its own: one accept op submitted with the
   // multishot flag. Where the backend has multishot accept, it takes every

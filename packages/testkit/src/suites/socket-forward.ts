@@ -302,6 +302,36 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       }
     }, timeout);
 
+    it('echoes the last bytes, then the end, when both reach an idle forward(s, s) together', async () => {
+      // An echo that emptied its socket waits for the next report; a
+      // report that brings bytes and the peer's end at once must not leave
+      // the end unread once the bytes are taken.
+      const pairs = await Promise.all(Array.from({ length: 20 }, () => connectedPair(backend)));
+      try {
+        const echoes = pairs.map(({ peer }) => forward(peer, peer));
+        for (const [i, { client }] of pairs.entries()) {
+          const first = pattern(64, 70 + i);
+          await client.send(first);
+          assert.ok((await recvExactly(client, first.length)).equals(first), `pair ${i}: the first round trip`);
+        }
+        await sleep(20);
+        // Sent and shut down in one turn, to every echo at once (the native
+        // socket_echo test corks them into one segment, which JS cannot).
+        const lasts = pairs.map((_, i) => pattern(100, 90 + i));
+        const written = pairs.map(({ client }, i) => Promise.all([client.send(lasts[i]!), client.shutdown()]));
+        for (const [i, { client }] of pairs.entries()) {
+          const got = await bounded(recvExactly(client, 101), 10_000, `pair ${i}: the last bytes and the end`);
+          assert.ok(got.equals(lasts[i]!), `pair ${i}: the last bytes, intact`);
+          assert.equal(await bounded(client.recv(Buffer.alloc(8)), 10_000, `pair ${i}: the end`), 0);
+          assert.equal(await echoes[i], 164);
+          await written[i];
+        }
+      } finally {
+        await Promise.all(pairs.flatMap(({ client, peer }) => [client.close(), peer.close()]));
+        await Promise.all(pairs.map(({ server }) => server.close()));
+      }
+    }, timeout);
+
     it('stalls only the forward whose `to` does not read', async () => {
       const stalled = await forwardRig(backend);
       const other = await forwardRig(backend);

@@ -75,7 +75,11 @@ export interface NativeBinding {
    * other events* call names its driver first: 0 'poll', 1 'uring'.
    */
   eventsKind?(): string;
-  /** Starts a driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. 0 or a negative errno. */
+  /**
+   * Starts a driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. Where the
+   * driver's memory starts in `data` (the first page boundary when `data` has a page to spare; the records' offsets count
+   * from there), or a negative errno.
+   */
   eventsInit?(driver: number, data: ArrayBuffer, records: Int32Array, onBatch: (count: number) => void): number;
   /** Takes over a connected socket: its connection id, or a negative errno. */
   eventsOpen?(driver: number, socket: number): number;

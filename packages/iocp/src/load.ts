@@ -113,6 +113,8 @@ export interface NativeBinding {
   eventsLend?(driver: number, id: number, lent: boolean): void;
   /** The event drivers' connection records alive in the process, every environment's (a leak check). */
   eventsRecords?(): number;
+  /** Where a driver's memory starts, modulo the page size (0: on a page boundary), or -1 before eventsInit (a check of where the kernel copies received bytes). */
+  eventsMemoryPageOffset?(driver: number): number;
 }
 
 /** The folder this package is installed in. */

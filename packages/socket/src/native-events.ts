@@ -154,7 +154,8 @@ export class NativeEventDriver implements EventDriver {
     const memory = new ArrayBuffer(DATA_BYTES + PAGE_BYTES);
     const start = binding().eventsInit!(this.index, memory, this.#records, this.#onBatch);
     if (start < 0) throw systemError({ errno: start, syscall: kind === 'uring' ? 'io_uring_setup' : 'uv_poll', wording: 'net' });
-    this.#bytes = new Uint8Array(memory, start, DATA_BYTES);
+    // To the end: the poll driver reads up to the last byte.
+    this.#bytes = new Uint8Array(memory, start);
   }
 
   open(socket: SocketDriver, sink: EventSink): EventConnection {

@@ -77,10 +77,10 @@ constexpr size_t kUringDataBytes = kRingBuffers * kRingBufferBytes + kScratchByt
 constexpr unsigned kRingEntries = 256;
 // Where the kernel copies received bytes: the driver's memory starts on a
 // page and each read lands on a cache line. The kernel's copy to user
-// memory (rep movsb) into a destination off a 64-byte boundary cost about
-// 1.4x the aligned copy of 16 KiB on this AMD EPYC host, enough to put a
-// 16 KiB echo at 1.7x the C epoll floor; a JS ArrayBuffer of this size
-// starts 16 bytes into a page (its malloc header).
+// memory (rep movsb) into a destination off a 64-byte boundary made a 16 KiB
+// loopback round trip cost about 1.4x the aligned one on an AMD EPYC host,
+// enough to put a 16 KiB echo at 1.7x the C epoll floor; a JS ArrayBuffer of
+// this size starts 16 bytes into a page (its malloc header).
 constexpr size_t kDataAlignment = 4096;
 constexpr size_t kReadAlignment = 64;
 constexpr uint16_t kBufferGroup = 0;
@@ -147,6 +147,10 @@ class EventLoop {
   void SetLent(uint32_t id, bool lent);
   bool Close(uint32_t id);
   void Reset(uint32_t id);
+  // Where the driver's memory starts, modulo kDataAlignment; -1 before Init.
+  int64_t MemoryPageOffset() const {
+    return data_ == nullptr ? -1 : static_cast<int64_t>(reinterpret_cast<uintptr_t>(data_) % kDataAlignment);
+  }
 
   static void Cleanup(napi_async_cleanup_hook_handle hook, void* self);
 
@@ -1010,6 +1014,12 @@ Napi::Value Records(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(g_records.load(std::memory_order_relaxed)));
 }
 
+// eventsMemoryPageOffset(driver): where the driver's memory starts, modulo
+// the page size (0: on a page boundary), or -1 before eventsInit.
+Napi::Value MemoryPageOffset(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(LoopOf(info)->MemoryPageOffset()));
+}
+
 // eventsKind(): 'poll' when the process's event loop can be reached, else
 // '' (then no driver here runs; 'uring' is asked for by eventsInit).
 Napi::Value Kind(const Napi::CallbackInfo& info) {
@@ -1035,6 +1045,7 @@ void ExportEventCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("eventsReset", Napi::Function::New<Reset>(env, "eventsReset", drivers));
   exports.Set("eventsRecords", Napi::Function::New<Records>(env, "eventsRecords"));
   exports.Set("eventsLend", Napi::Function::New<Lend>(env, "eventsLend", drivers));
+  exports.Set("eventsMemoryPageOffset", Napi::Function::New<MemoryPageOffset>(env, "eventsMemoryPageOffset", drivers));
 }
 
 }  // namespace overlapped

@@ -77,7 +77,11 @@ export interface NativeBinding {
    * other events* call names its driver first: 0 'poll', 1 'uring'.
    */
   eventsKind?(): string;
-  /** Starts a driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. 0 or a negative errno. */
+  /**
+   * Starts a driver: batches of `records` (4 int32 each) over `data`, one `onBatch(count)` call per wake. Where the
+   * driver's memory starts in `data` (the first page boundary when `data` has a page to spare; the records' offsets count
+   * from there), or a negative errno.
+   */
   eventsInit?(driver: number, data: ArrayBuffer, records: Int32Array, onBatch: (count: number) => void): number;
   /** Takes over a connected socket: its connection id, or a negative errno. */
   eventsOpen?(driver: number, socket: number): number;
@@ -111,6 +115,8 @@ export interface NativeBinding {
   eventsLend?(driver: number, id: number, lent: boolean): void;
   /** The event drivers' connection records alive in the process, every environment's (a leak check). */
   eventsRecords?(): number;
+  /** Where a driver's memory starts, modulo the page size (0: on a page boundary), or -1 before eventsInit (a check of where the kernel copies received bytes). */
+  eventsMemoryPageOffset?(driver: number): number;
 }
 
 /** The folder this package is installed in. */

@@ -16,7 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { socketDriverFor } from '../../socket/dist/backends.js';
 import { nativeEventDriver as eventDriverFor } from '../../socket/dist/native-events.js';
 import type { EventConnection, EventSink } from '../../socket/dist/event-driver.js';
-import type { NativeSocketDriver } from '../../socket/dist/native.js';
+import { binding, type NativeSocketDriver } from '../../socket/dist/native.js';
+import type { NativeEventDriver } from '../../socket/dist/native-events.js';
 import { TO_END } from '../../socket/dist/send-file.js';
 
 const socketDist = fileURLToPath(new URL('../../socket/dist/', import.meta.url));
@@ -161,6 +162,48 @@ export function defineNativeEventSuite(backend: BackendName): void {
         }
         await waitFor(() => server.closedCount() === 6);
         for (const peer of server.peers) expect(await peer.closed).toBeUndefined();
+      } finally {
+        await server.listener.close();
+      }
+    });
+
+    it('receives into memory that starts on a page boundary', async () => {
+      // The kernel copies received bytes much slower to memory off a cache line.
+      const driver = eventDriverFor(backend) as NativeEventDriver;
+      expect(binding().eventsMemoryPageOffset!(driver.index)).toBe(0);
+    });
+
+    it('puts every read of a batch on a cache line, with odd-sized messages on several connections', async () => {
+      const offsets: number[] = [];
+      const server = await eventServer(backend, () => ({
+        data: (view, connection) => {
+          offsets.push(view.byteOffset);
+          connection.write(view);
+        },
+        end: (connection) => connection.close(),
+      }));
+      try {
+        const sockets = await Promise.all(Array.from({ length: 4 }, () => clientOf(server.port)));
+        const received = sockets.map(() => [] as Buffer[]);
+        sockets.forEach((socket, i) => socket.on('data', (chunk) => received[i]!.push(chunk)));
+        const sent = sockets.map(() => [] as Buffer[]);
+        for (let round = 0; round < 20; round++) {
+          // Written in one turn: the server's sockets are readable together,
+          // and one batch reads them one after the other.
+          sockets.forEach((socket, i) => {
+            const message = randomBytes(1000 + round * 7 + i);
+            sent[i]!.push(message);
+            socket.write(message);
+          });
+          const expected = sent.map((messages) => messages.reduce((sum, message) => sum + message.length, 0));
+          await waitFor(() => received.every((chunks, i) => chunks.reduce((sum, chunk) => sum + chunk.length, 0) === expected[i]));
+        }
+        received.forEach((chunks, i) => expect(Buffer.concat(chunks).equals(Buffer.concat(sent[i]!))).toBe(true));
+        expect(offsets.length).toBeGreaterThanOrEqual(80);
+        // The views start at the driver's memory plus a multiple of 64.
+        expect(new Set(offsets.map((offset) => offset % 64))).toEqual(new Set([offsets[0]! % 64]));
+        for (const socket of sockets) socket.destroy();
+        await waitFor(() => server.closedCount() === 4);
       } finally {
         await server.listener.close();
       }

@@ -1,6 +1,7 @@
 // The sockets' event driver on the JS thread (Linux: linux/event_poll.cc):
 // exports eventsInit, eventsOpen, eventsWrite, eventsEnd, eventsPause,
-// eventsResume, eventsClose, eventsReset, eventsLend, eventsRecords and eventsKind.
+// eventsResume, eventsClose, eventsReset, eventsLend, eventsRecords,
+// eventsMemoryPageOffset and eventsKind.
 #pragma once
 
 #include <napi.h>

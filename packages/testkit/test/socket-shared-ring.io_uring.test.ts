@@ -4,6 +4,7 @@
 // OVERLAPPED_URING_SOCKETS_RING=shared.
 import { spawnSync } from 'node:child_process';
 import { release } from 'node:os';
+import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
@@ -48,6 +49,8 @@ function runChild(ring: 'own' | 'shared'): { read: string; afterFile: number; af
   if (ring === 'shared') env['OVERLAPPED_URING_SOCKETS_RING'] = 'shared';
   else delete env['OVERLAPPED_URING_SOCKETS_RING'];
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', child], {
+    // The testkit package, whose dependencies the script imports.
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
     env,
     encoding: 'utf8',
     timeout: 30_000,

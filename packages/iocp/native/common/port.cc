@@ -97,8 +97,8 @@ void Port::Shutdown() {
     backend_->Stop();
     CloseUndelivered();
   }
-  for (auto& entry : ops_) ReleaseOpBuffers(entry.second.get());
-  ops_.clear();
+  ops_.ForEach([](Op* op) { ReleaseOpBuffers(op); });
+  ops_.Clear();
   spare_ops_.clear();
   quarantined_ops_.clear();
   wake_.Release();
@@ -142,18 +142,17 @@ void Port::NoteHandles(const CompletionRecord* records, size_t count) {
   for (size_t i = 0; i < count; i++) {
     const CompletionRecord& record = records[i];
     if (record.token >= 0) continue;
-    auto it = ops_.find(record.token);
-    if (it == ops_.end()) continue;
+    Op* op = ops_.Find(record.token);
+    if (op == nullptr) continue;
     HandleKind kind;
-    if (record.status == 0 && EnvHandles::ReturnsHandle(it->second->kind, &kind)) {
+    if (record.status == 0 && EnvHandles::ReturnsHandle(op->kind, &kind)) {
       handles_->Opened(static_cast<int64_t>(record.bytes), kind);
     }
     // An op's last completion is now in JS's hands: the op itself can go
     // (a multishot op's earlier ones leave it in flight).
     if (record.key != kOpRecordMore) {
-      ReleaseOpBuffers(it->second.get());
-      RetireOp(std::move(it->second));
-      ops_.erase(it);
+      ReleaseOpBuffers(op);
+      RetireOp(ops_.Remove(record.token));
     }
   }
 }
@@ -165,9 +164,9 @@ void Port::CloseUndelivered() {
     for (size_t i = 0; i < count; i++) {
       const CompletionRecord& record = records[i];
       if (record.token >= 0) continue;
-      auto it = ops_.find(record.token);
-      if (it == ops_.end()) continue;
-      const Op& op = *it->second;
+      const Op* found = ops_.Find(record.token);
+      if (found == nullptr) continue;
+      const Op& op = *found;
       HandleKind kind;
       if (record.status == 0 && EnvHandles::ReturnsHandle(op.kind, &kind)) {
         CloseHandleNow(static_cast<int64_t>(record.bytes), kind);
@@ -292,9 +291,9 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   op->handle = info[3].As<Napi::Number>().Int64Value();
   op->offset = info[4].As<Napi::Number>().Int64Value();
   op->arg = info[5].As<Napi::Number>().Int64Value();
-  if (op->token >= 0 || ops_.count(op->token) != 0) {
+  if (!OpRegistry::IsToken(op->token) || ops_.Find(op->token) != nullptr) {
     DiscardOp(std::move(op));
-    throw ArgumentTypeError(env, "submit: op tokens are negative and unique");
+    throw ArgumentTypeError(env, "submit: op tokens are unique negative integers");
   }
   bool buffers_ok = true;
   if (info.Length() > 6 && info[6].IsArray()) {
@@ -312,7 +311,7 @@ Napi::Value Port::Submit(const Napi::CallbackInfo& info) {
   if (info.Length() > 8 && info[8].IsNumber()) op->flags = info[8].As<Napi::Number>().Uint32Value();
   if (info.Length() > 9 && info[9].IsNumber()) op->length = info[9].As<Napi::Number>().Int64Value();
   Op* raw = op.get();
-  ops_.emplace(op->token, std::move(op));
+  ops_.Insert(std::move(op));
   NoteClosing(raw);
   backend_->Submit(&raw, 1);
   return env.Undefined();
@@ -368,9 +367,9 @@ Napi::Value Port::SubmitOps(const Napi::CallbackInfo& info, bool spread) {
     op->offset = static_cast<int64_t>(field[4]);
     op->arg = static_cast<int64_t>(field[5]);
     op->flags = flags;
-    if (op->token >= 0 || ops_.count(op->token) != 0) {
+    if (!OpRegistry::IsToken(op->token) || ops_.Find(op->token) != nullptr) {
       DiscardOp(std::move(op));
-      refuse(i, "ERR_INVALID_ARG_VALUE", "submitBatch: op tokens are negative and unique");
+      refuse(i, "ERR_INVALID_ARG_VALUE", "submitBatch: op tokens are unique negative integers");
       continue;
     }
     Napi::Value buffer = spread ? info[i + 3] : buffers.Get(static_cast<uint32_t>(i));
@@ -380,7 +379,7 @@ Napi::Value Port::SubmitOps(const Napi::CallbackInfo& info, bool spread) {
       continue;
     }
     batch.push_back(op.get());
-    ops_.emplace(op->token, std::move(op));
+    ops_.Insert(std::move(op));
   }
   for (Op* op : batch) NoteClosing(op);
   if (!batch.empty()) backend_->Submit(batch.data(), batch.size());
@@ -391,9 +390,8 @@ Napi::Value Port::SubmitOps(const Napi::CallbackInfo& info, bool spread) {
 // still in flight. The op completes either way (ECANCELED if the cancel won).
 Napi::Value Port::Cancel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto it = ops_.find(info[0].As<Napi::Number>().DoubleValue());
-  if (it == ops_.end() || shut_down_) return Napi::Boolean::New(env, false);
-  Op* op = it->second.get();
+  Op* op = ops_.Find(info[0].As<Napi::Number>().DoubleValue());
+  if (op == nullptr || shut_down_) return Napi::Boolean::New(env, false);
   if (!op->cancel_requested.exchange(true)) backend_->Cancel(op);
   return Napi::Boolean::New(env, true);
 }

@@ -7,12 +7,12 @@
 
 #include <deque>
 #include <memory>
-#include <unordered_map>
 
 #include "backend.h"
 #include "delivery_queue.h"
 #include "env_handles.h"
 #include "native_posters.h"
+#include "op_registry.h"
 #include "wake_function.h"
 
 namespace overlapped {
@@ -70,10 +70,10 @@ class Port : public Napi::ObjectWrap<Port> {
   size_t ring_capacity_ = 0;
   std::vector<Posted> staging_;
   // Ops submitted whose last completion is not drained yet, by token. Only
-  // the JS thread touches this map: an op is freed here, after JS has
-  // drained its last completion, so a backend never sees a freed op and
-  // Cancel never names one.
-  std::unordered_map<double, std::unique_ptr<Op>> ops_;
+  // the JS thread touches it: an op is freed here, after JS has drained its
+  // last completion, so a backend never sees a freed op and Cancel never
+  // names one.
+  OpRegistry ops_;
   // Ops whose last completion was drained, kept for reuse: a hot loop of
   // reads then costs no allocation per op (an Op and its buffer list).
   // Reused only on the JS thread, at the point where the op would have been

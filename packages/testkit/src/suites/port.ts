@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-import { type BackendName, type Completion, type CompletionPort, OpKinds } from '@overlapped/common';
+import { type BackendName, type Completion, type CompletionPort, errnoName, OpKinds, SocketOpKinds } from '@overlapped/common';
+import { loadNativeCore } from '@overlapped/iocp';
 
 import { makePort } from '../backends.js';
 import { canForceGc, forceGc, sleep, type TestApi, waitFor } from '../harness.js';
@@ -453,6 +455,59 @@ export function definePortSuite(api: TestApi, backend: BackendName, options: Por
       assert.equal(await counted(), 'ERR_PORT_CLOSED', 'a closed port rejects the op');
       assert.equal(calls, 202, 'settled ran for the op the closed port rejected');
       assert.throws(() => port.submitOp({ kind: OpKinds.nop }, () => {}), expectCode('ERR_PORT_CLOSED'));
+    }, timeout);
+
+    it('keeps an op that outlasts thousands of later ops findable: it completes once and cancels', async () => {
+      const port = makePort(backend, { threads: 2 });
+      if (!isNative) return port.close();
+      const core = loadNativeCore();
+      const listener = core.socketOpen(4) as number;
+      assert.equal(typeof listener, 'number');
+      const client = new net.Socket();
+      try {
+        assert.equal(core.socketBind(listener, '127.0.0.1', 0, 16), 0);
+        const [, listenPort] = core.socketName(listener, false) as [string, number];
+        port.associate(listener, 0, { syscall: 'associate' });
+        const outcomes: Array<Array<{ status: number; result: number }>> = [[], []];
+        const accept = (index: number) =>
+          port.submitOp({ kind: SocketOpKinds.accept, handle: listener }, (status, result) => {
+            (outcomes[index] as Array<{ status: number; result: number }>).push({ status, result });
+          });
+        // Op ids are issued in order from 1, and the port keeps the ops in
+        // flight in a table of 4096 slots by id: the second accept comes
+        // 4096 ids after the first, whose slot is still taken, and every
+        // 4096th op after each of them collides with it again.
+        const first = accept(0);
+        const run = async (count: number) => {
+          let done = 0;
+          port.submitOps(Array.from({ length: count }, () => ({ kind: OpKinds.nop })), () => done++);
+          await waitFor(() => done === count, `${count} nops`);
+        };
+        await run(4095);
+        const second = accept(1);
+        assert.equal(second, first - 4096);
+        await run(3 * 4096);
+        assert.equal(port.opsInFlight, 2);
+        // A connection completes one of the two accepts with a socket.
+        await new Promise<void>((resolve, reject) => client.once('error', reject).connect(listenPort, '127.0.0.1', resolve));
+        await waitFor(() => outcomes[0]?.length === 1 || outcomes[1]?.length === 1, 'an accept to complete');
+        const waiting = outcomes[0]?.length === 1 ? 1 : 0;
+        assert.equal(port.cancelOp(waiting === 0 ? first : second), true);
+        await waitFor(() => port.opsInFlight === 0, 'the cancelled accept to complete');
+        const accepted = outcomes[1 - waiting] as Array<{ status: number; result: number }>;
+        const cancelled = outcomes[waiting] as Array<{ status: number; result: number }>;
+        assert.equal(accepted.length, 1, 'the accept completed once');
+        assert.equal(accepted[0]?.status, 0);
+        assert.equal(cancelled.length, 1, 'the cancelled accept completed once');
+        assert.equal(errnoName(cancelled[0]?.status as number), 'ECANCELED');
+        assert.equal(port.cancelOp(first), false);
+        assert.equal(port.cancelOp(second), false);
+        await port.runOp({ kind: SocketOpKinds.close, handle: accepted[0]?.result as number }, { syscall: 'close' });
+      } finally {
+        client.destroy();
+        await port.runOp({ kind: SocketOpKinds.close, handle: listener }, { syscall: 'close' });
+        await port.close();
+      }
     }, timeout);
 
     it('close() settles every op in flight', async () => {

@@ -359,6 +359,23 @@ bool ForwardsBetweenSockets(Backend* backend, QueueSink* sink, const std::string
   return ok;
 }
 
+// Submits an echo (the socket forwarded to itself) through a buffer of
+// `size` bytes, with its counters; the vectors keep op, buffer and counters
+// alive until the test ends.
+Op* SubmitEcho(Backend* backend, int64_t fd, size_t size, std::vector<std::unique_ptr<Op>>* ops,
+               std::vector<std::unique_ptr<uint8_t[]>>* buffers, std::vector<std::unique_ptr<double[]>>* stats) {
+  buffers->emplace_back(new uint8_t[size]);
+  stats->emplace_back(new double[2]{0, 0});
+  auto op = MakeOp(OpKind::kSocketForward, fd);
+  op->arg = fd;
+  op->buffers.push_back({buffers->back().get(), size});
+  op->buffers.push_back({reinterpret_cast<uint8_t*>(stats->back().get()), 16});
+  ops->push_back(std::move(op));
+  Op* raw_op = ops->back().get();
+  backend->Submit(&raw_op, 1);
+  return raw_op;
+}
+
 // Echoes (forwards of a socket to itself) that emptied their sockets and
 // wait, then get their last bytes and the peer's FIN in one segment (the
 // client corks, sends, shuts down): each must echo the bytes, then read
@@ -391,16 +408,7 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
       ok = false;
       break;
     }
-    constexpr size_t kBuffer = 4096;  // larger than each message: short reads
-    buffers.emplace_back(new uint8_t[kBuffer]);
-    stats.emplace_back(new double[2]{0, 0});
-    auto op = MakeOp(OpKind::kSocketForward, fd);
-    op->arg = fd;
-    op->buffers.push_back({buffers.back().get(), kBuffer});
-    op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 16});
-    ops.push_back(std::move(op));
-    Op* raw_op = ops.back().get();
-    backend->Submit(&raw_op, 1);
+    SubmitEcho(backend, fd, 4096, &ops, &buffers, &stats);  // larger than each message: short reads
   }
   close(listener);
   const timeval wait{5, 0};
@@ -497,17 +505,7 @@ bool RunBackend(const std::string& backend_name, bool shared) {
   };
   // An echo: the socket forwarded to itself.
   auto submit_echo = [&](int64_t fd) {
-    constexpr size_t kBuffer = 4096;  // smaller than the messages: partial rounds
-    buffers.emplace_back(new uint8_t[kBuffer]);
-    stats.emplace_back(new double[2]{0, 0});
-    auto op = MakeOp(OpKind::kSocketForward, fd);
-    op->arg = fd;
-    op->buffers.push_back({buffers.back().get(), kBuffer});
-    op->buffers.push_back({reinterpret_cast<uint8_t*>(stats.back().get()), 16});
-    ops.push_back(std::move(op));
-    Op* raw_op = ops.back().get();
-    backend->Submit(&raw_op, 1);
-    return raw_op;
+    return SubmitEcho(backend.get(), fd, 4096, &ops, &buffers, &stats);  // smaller than the messages: partial rounds
   };
 
   // Phase 1: 16 clients echo to completion.

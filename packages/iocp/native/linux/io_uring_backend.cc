@@ -495,7 +495,8 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   // A batch with a buffered read or write is handed to the worker to
   // submit (see Worker::wake_fd), so its copies run there.
   // So is every batch for a ring that only its worker enters.
-  bool handoff = MustHandOff(worker);
+  const bool single_issuer_handoff = MustHandOff(worker);
+  bool handoff = single_issuer_handoff;
   if (!handoff && worker->wake_armed.load(std::memory_order_acquire)) {
     for (size_t i = 0; i < count && !handoff; ++i) handoff = UringOpCopiesInline(ops[i]);
   }
@@ -503,7 +504,6 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
   {
     std::unique_lock<std::mutex> lock(worker->submit_mutex);
     constexpr int kMaxAttempts = 1000;  // as in SubmitWith: about a second
-    const bool hand_off = MustHandOff(worker);
     int failure = worker->ring.is_open() ? 0 : -EBADF;
     for (size_t i = 0; i < count; ++i) {
       Op* op = ops[i];
@@ -512,7 +512,7 @@ void IoUringBackend::Submit(Op* const* ops, size_t count) {
       for (int attempt = 0; sqe == nullptr && failure == 0; ++attempt) {
         if (attempt >= kMaxAttempts) {
           failure = -EBUSY;
-        } else if (hand_off) {
+        } else if (single_issuer_handoff) {
           // The worker takes the SQEs filled so far; the rest follow.
           if (!WaitForSqSpace(worker, lock)) failure = -EBADF;
         } else {

@@ -62,7 +62,6 @@ void PrepareRecv(io_uring_sqe* sqe, int fd, uint8_t* data, uint64_t length, bool
 
 int TargetOf(const Op* op) { return static_cast<int>(OpArgs<OpKind::kSocketForward>::to(*op)); }
 
-
 }  // namespace
 
 int PrepareUringSocketAccept(Op* op, io_uring_sqe* sqe) {

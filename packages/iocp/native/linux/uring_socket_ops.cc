@@ -390,9 +390,13 @@ bool FinishUringSocketForward(Op* op, const io_uring_cqe& cqe) {
   // A multishot recv ends with ENOBUFS when a message comes while the
   // buffer is out, and with ECANCELED when the forward disarmed it: either
   // way the next step (send the rest, or recv again) follows, unless the
-  // op itself was cancelled, which the backend sees before resubmitting.
+  // op itself was cancelled meanwhile: then it ends cancelled, whichever
+  // way its recv ended (not with the ENOBUFS of its own buffer).
   const bool resumable = scratch->buffers != nullptr && (res == -ENOBUFS || (res == -ECANCELED && scratch->pending > scratch->done));
-  if (resumable && !op->cancel_requested.load(std::memory_order_acquire)) {
+  if (resumable) {
+    if (op->cancel_requested.load(std::memory_order_acquire)) {
+      return FailForwardStep(op, scratch, -ECANCELED, kForwardFailedRecv, armed);
+    }
     op->result = kUringContinuing;
     return false;
   }

@@ -117,6 +117,8 @@ export interface NativeBinding {
   eventsRecords?(): number;
   /** Where a driver's memory starts, modulo the page size (0: on a page boundary), or -1 before eventsInit (a check of where the kernel copies received bytes). */
   eventsMemoryPageOffset?(driver: number): number;
+  /** The 'uring' driver's wakes and the wakes among them that found nothing to do (zeros for 'poll'): a check that a wake's own completions make no second one. */
+  eventsWakes?(driver: number): [wakes: number, empty: number];
 }
 
 /** The folder this package is installed in. */

@@ -151,6 +151,8 @@ class EventLoop {
   int64_t MemoryPageOffset() const {
     return data_ == nullptr ? -1 : static_cast<int64_t>(reinterpret_cast<uintptr_t>(data_) % kDataAlignment);
   }
+  double wakes() const { return wakes_; }
+  double empty_wakes() const { return empty_wakes_; }
 
   static void Cleanup(napi_async_cleanup_hook_handle hook, void* self);
 
@@ -158,6 +160,8 @@ class EventLoop {
   static void OnSocket(void* handle, int status, int events);
   static void OnCheck(void* handle);
   static void OnWake(void* handle, int status, int events);
+  void DrainEventfd();
+  void SignalEventfd();
   static void OnPollClosed(void* handle);
   static void OnLoopHandleClosed(void* handle);
   int StartUring();
@@ -223,6 +227,9 @@ class EventLoop {
   // uring
   uring::Ring ring_;
   bool defer_taskrun_ = false;
+  // The kernel flags pending task work in the SQ ring (TASKRUN_FLAG): a wake
+  // enters only when there is some, and drains the eventfd last.
+  bool taskrun_flag_ = false;
   int eventfd_ = -1;
   io_uring_buf_ring* buffers_ = nullptr;
   uint16_t buffer_tail_ = 0;
@@ -231,6 +238,9 @@ class EventLoop {
   std::vector<Conn*> resumed_;          // held bytes to deliver
   bool in_wake_ = false;
   bool unsubmitted_ = false;
+  // Wakes, and wakes that found nothing to do (what eventsWakes reports).
+  double wakes_ = 0;
+  double empty_wakes_ = 0;
   size_t live_ = 0;  // uring: open connections (the eventfd poll is ref'd while any)
 };
 
@@ -286,10 +296,11 @@ int EventLoop::Init(napi_value data, napi_value records, napi_value callback) {
 int EventLoop::StartUring() {
   utsname name{};
   if (uname(&name) != 0 || !uring::ReleaseAtLeast(name.release, 6, 0)) return -ENOSYS;  // multishot recv
-  int result = ring_.Setup(kRingEntries, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, 0);
+  int result = ring_.Setup(kRingEntries, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_TASKRUN_FLAG);
   defer_taskrun_ = result == 0;
-  if (result != 0) result = ring_.Setup(kRingEntries, IORING_SETUP_COOP_TASKRUN, 0);
+  if (result != 0) result = ring_.Setup(kRingEntries, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_TASKRUN_FLAG);
   if (result != 0) return result;
+  taskrun_flag_ = (ring_.setup_flags() & IORING_SETUP_TASKRUN_FLAG) != 0;
   eventfd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (eventfd_ < 0) {
     result = -errno;
@@ -575,10 +586,16 @@ void EventLoop::Flush() {
 
 void EventLoop::OnWake(void* handle, int, int) { static_cast<EventLoop*>(uv::HandleData(handle))->Wake(); }
 
+// One wake: run the ring's task work, deliver what completed as one batch,
+// give the buffers back, post again the recvs the kernel ended. Every CQE
+// the ring posts signals its eventfd, the ones this wake's own
+// io_uring_enter posts too: with TASKRUN_FLAG the eventfd is drained after
+// them (not before), so they make no second, empty wake; what arrived after
+// the drain makes the next one (its signal counted after the drain), and
+// what the drain swallowed (the kernel flags task work and posts CQEs
+// before it signals) is seen by the checks after it.
 void EventLoop::Wake() {
-  uint64_t value;
-  while (read(eventfd_, &value, sizeof(value)) < 0 && errno == EINTR) {
-  }
+  if (!taskrun_flag_) DrainEventfd();
   in_wake_ = true;
   std::vector<Conn*> resumed;
   resumed.swap(resumed_);
@@ -588,14 +605,20 @@ void EventLoop::Wake() {
     conn->ops--;
     Release(conn);
   }
+  unsigned reaped = 0;
   for (int round = 0; round < 4; round++) {
-    // With DEFER_TASKRUN completions are posted only when this thread asks.
-    if (defer_taskrun_ || unsubmitted_) {
+    // With DEFER_TASKRUN completions are posted only when this thread asks;
+    // TASKRUN_FLAG says whether there is anything to ask for.
+    if (unsubmitted_ || (taskrun_flag_ ? ring_.HasTaskWork() : defer_taskrun_)) {
       unsubmitted_ = false;
       uring::SysEnter(ring_.fd(), ring_.Publish(), 0, IORING_ENTER_GETEVENTS);
     }
-    if (ring_.ReapCompletions([this](const io_uring_cqe& cqe) { Complete(cqe); }) == 0) break;
+    const unsigned now = ring_.ReapCompletions([this](const io_uring_cqe& cqe) { Complete(cqe); });
+    if (now == 0) break;
+    reaped += now;
   }
+  wakes_++;
+  if (reaped == 0 && resumed.empty()) empty_wakes_++;
   Flush();
   in_wake_ = false;
   RecycleBuffers();
@@ -607,6 +630,21 @@ void EventLoop::Wake() {
     Release(conn);
   }
   Submit();
+  if (!taskrun_flag_) return;
+  DrainEventfd();
+  // Work whose signal the drain took: the loop's next turn wakes for it.
+  if (!resumed_.empty() || ring_.HasTaskWork() || ring_.HasCompletions()) SignalEventfd();
+}
+
+void EventLoop::DrainEventfd() {
+  uint64_t value;
+  while (read(eventfd_, &value, sizeof(value)) < 0 && errno == EINTR) {
+  }
+}
+
+void EventLoop::SignalEventfd() {
+  const uint64_t one = 1;
+  (void)!write(eventfd_, &one, sizeof(one));
 }
 
 void EventLoop::Complete(const io_uring_cqe& cqe) {
@@ -674,8 +712,7 @@ void EventLoop::QueueResumed(Conn* conn) {
   conn->resume_queued = true;
   conn->ops++;
   resumed_.push_back(conn);
-  const uint64_t one = 1;
-  (void)!write(eventfd_, &one, sizeof(one));
+  SignalEventfd();
 }
 
 void EventLoop::Sent(Conn* conn, int result) {
@@ -1020,6 +1057,16 @@ Napi::Value MemoryPageOffset(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LoopOf(info)->MemoryPageOffset()));
 }
 
+// eventsWakes(driver): [wakes, wakes that found nothing to do] of the
+// 'uring' driver's eventfd (zeros for 'poll').
+Napi::Value Wakes(const Napi::CallbackInfo& info) {
+  EventLoop* loop = LoopOf(info);
+  Napi::Array counts = Napi::Array::New(info.Env(), 2);
+  counts.Set(0u, Napi::Number::New(info.Env(), loop->wakes()));
+  counts.Set(1u, Napi::Number::New(info.Env(), loop->empty_wakes()));
+  return counts;
+}
+
 // eventsKind(): 'poll' when the process's event loop can be reached, else
 // '' (then no driver here runs; 'uring' is asked for by eventsInit).
 Napi::Value Kind(const Napi::CallbackInfo& info) {
@@ -1045,6 +1092,7 @@ void ExportEventCalls(Napi::Env env, Napi::Object exports) {
   exports.Set("eventsReset", Napi::Function::New<Reset>(env, "eventsReset", drivers));
   exports.Set("eventsRecords", Napi::Function::New<Records>(env, "eventsRecords"));
   exports.Set("eventsLend", Napi::Function::New<Lend>(env, "eventsLend", drivers));
+  exports.Set("eventsWakes", Napi::Function::New<Wakes>(env, "eventsWakes", drivers));
   exports.Set("eventsMemoryPageOffset", Napi::Function::New<MemoryPageOffset>(env, "eventsMemoryPageOffset", drivers));
 }
 

@@ -92,6 +92,7 @@ int Ring::MapRings() {
   sq_tail_ = reinterpret_cast<uint32_t*>(sq_base + sq.tail);
   sq_mask_ = *reinterpret_cast<uint32_t*>(sq_base + sq.ring_mask);
   sq_array_ = reinterpret_cast<uint32_t*>(sq_base + sq.array);
+  sq_flags_ = reinterpret_cast<uint32_t*>(sq_base + sq.flags);
   sqe_tail_ = *sq_tail_;
   // The SQ array maps ring slots to SQE indexes; an identity map set once
   // lets Submit publish SQEs by moving the tail alone.
@@ -118,7 +119,7 @@ void Ring::Close() {
   sqes_ = nullptr;
   sq_ring_memory_ = nullptr;
   cq_ring_memory_ = nullptr;
-  sq_head_ = sq_tail_ = sq_array_ = nullptr;
+  sq_head_ = sq_tail_ = sq_array_ = sq_flags_ = nullptr;
   cq_head_ = cq_tail_ = nullptr;
   cqes_ = nullptr;
 }

@@ -65,6 +65,17 @@ class Ring {
   template <typename OnCompletion>
   unsigned ReapCompletions(OnCompletion&& on_completion);
 
+  // True when CQEs wait to be reaped.
+  bool HasCompletions() const {
+    return __atomic_load_n(cq_tail_, __ATOMIC_ACQUIRE) != __atomic_load_n(cq_head_, __ATOMIC_RELAXED);
+  }
+  // True when the kernel has task work of this ring waiting to run (a
+  // completion it posts only when the ring's thread enters: DEFER_TASKRUN,
+  // COOP_TASKRUN); known only on a ring set up with IORING_SETUP_TASKRUN_FLAG.
+  bool HasTaskWork() const {
+    return sq_flags_ != nullptr && (__atomic_load_n(sq_flags_, __ATOMIC_ACQUIRE) & IORING_SQ_TASKRUN) != 0;
+  }
+
   static void PrepareNop(io_uring_sqe* sqe, uint64_t user_data);
 
  private:
@@ -86,6 +97,7 @@ class Ring {
   uint32_t* sq_tail_ = nullptr;
   uint32_t sq_mask_ = 0;
   uint32_t* sq_array_ = nullptr;
+  uint32_t* sq_flags_ = nullptr;  // the kernel's IORING_SQ_* flags
   // SQEs handed out by GetSqe; published to *sq_tail_ by Submit.
   uint32_t sqe_tail_ = 0;
 

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,6 +42,9 @@ struct ReactorState {
   uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
   // forward: 1 when a short receive may end the turn (see ServeQueueLocked)
   uint8_t short_read_waits;
+  // forward: whether the source reports the bytes a receive left queued
+  // (kInq*, see ReceiveForward)
+  uint8_t inq;
   uint64_t done;      // send, sendfile: bytes sent; forward: bytes of the round sent
   uint64_t pending;   // forward: bytes received in the round; sendfile: bytes of the file to send
   uint64_t moved;     // forward: bytes sent to the target in all
@@ -271,6 +276,59 @@ bool ReactorTryClose(Op* op) {
   return true;
 }
 
+// A forward's source reports what a receive left behind: not asked yet,
+// asked (TCP_INQ: the count comes with each recvmsg), or it cannot (not TCP,
+// not Linux).
+#if defined(__linux__)
+#if !defined(TCP_INQ)
+// The prebuilds' glibc 2.17 headers predate it (Linux 4.18; an older kernel
+// refuses the option, and the forward keeps the plain recv).
+#define TCP_INQ 36
+#define TCP_CM_INQ TCP_INQ
+#endif
+constexpr uint8_t kInqUnknown = 0;
+constexpr uint8_t kInqOn = 1;
+constexpr uint8_t kInqOff = 2;
+#endif
+
+// A forward's receive. `*queued` is the bytes it left in the socket where
+// the kernel says (after a TCP_INQ request), else -1. A message that fills
+// the buffer exactly (a 16 KiB echo through a 16 KiB buffer) is the case
+// this is for: without the count the turn must receive again to learn the
+// socket is empty (EAGAIN), one more syscall per message. The count is asked
+// for after the first receive that filled the buffer, so a forward whose
+// messages never do keeps the plain recv.
+ssize_t ReceiveForward(int fd, const OpBuffer& buffer, ReactorState* state, int* queued) {
+  *queued = -1;
+#if defined(__linux__)
+  if (state->inq == kInqOn) {
+    iovec vector{buffer.data, buffer.length};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr message{};
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t got = recvmsg(fd, &message, MSG_DONTWAIT);
+    if (got > 0) {
+      for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_TCP && header->cmsg_type == TCP_CM_INQ) std::memcpy(queued, CMSG_DATA(header), sizeof(int));
+      }
+    }
+    return got;
+  }
+  const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
+  if (state->inq == kInqUnknown && state->short_read_waits != 0 && got > 0 && static_cast<size_t>(got) == buffer.length) {
+    const int on = 1;
+    state->inq = setsockopt(fd, SOL_TCP, TCP_INQ, &on, sizeof on) == 0 ? kInqOn : kInqOff;
+  }
+  return got;
+#else
+  (void)state;
+  return recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
+#endif
+}
+
 // One turn of a forward: recv from the source, send all of it to the
 // target, again, until a socket would block, the source ends or the turn's
 // rounds are spent.
@@ -287,7 +345,8 @@ bool ReactorTryForward(Op* op) {
   bool emptied = false;
   for (int round = 0; round < kForwardRoundsPerTurn; ++round) {
     if (state->stage == 0) {
-      const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
+      int queued;
+      const ssize_t got = ReceiveForward(fd, buffer, state, &queued);
       if (got == 0) {
         // Everything the source sent is out: the target's sending side
         // ends too (best effort, as on the other backends).
@@ -308,10 +367,12 @@ bool ReactorTryForward(Op* op) {
       state->pending = static_cast<uint64_t>(got);
       state->done = 0;
       state->stage = 1;
-      // A receive that took less than the buffer emptied the socket: where
-      // the next data is sure to be reported, the turn ends once these
-      // bytes are out, without a receive that would only say EAGAIN.
-      emptied = state->short_read_waits != 0 && static_cast<uint64_t>(got) < buffer.length;
+      // A receive that took less than the buffer (or that the kernel says
+      // left nothing) emptied the socket: where the next data is sure to be
+      // reported, the turn ends once these bytes are out, without a receive
+      // that would only say EAGAIN. (The kernel counts a peer's FIN that
+      // came behind the bytes as one byte left.)
+      emptied = state->short_read_waits != 0 && (static_cast<uint64_t>(got) < buffer.length || queued == 0);
     }
     while (state->done < state->pending) {
       const ssize_t sent = send(target, buffer.data + state->done, state->pending - state->done,

@@ -477,6 +477,112 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
   return ok;
 }
 
+// Echoes whose messages fill their buffer exactly (4 KiB through 4 KiB):
+// a full receive cannot tell by its size whether more is queued, so where
+// the kernel reports what a receive left (Linux: TCP_INQ) the threadpool
+// echo asks it instead of receiving again until EAGAIN. Each client plays
+// ping-pong, then sends four messages at once (bytes still queued after a
+// full receive: the echo must go on without a new report), then one more
+// after a pause (nothing queued: the echo waits for the report), then its
+// end. A reactor that waited with bytes queued, or trusted a count it did
+// not get, misses a round trip (5 s receive timeout) or the end.
+bool EchoesMessagesThatFillTheBuffer(Backend* backend, QueueSink* sink, const std::string& name) {
+  constexpr size_t kEchoes = 8;
+  constexpr size_t kBuffer = 4096;
+  constexpr int kPingPongs = 30;
+  constexpr size_t kBurst = 4;
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address = Loopback(0);
+  socklen_t length = sizeof address;
+  bool ok = Expect(listener >= 0 && bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                       listen(listener, 64) == 0 &&
+                       getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0,
+                   name, "full-buffer listener");
+  if (!ok) {
+    if (listener >= 0) close(listener);
+    return false;
+  }
+  const std::vector<int> clients = ConnectClients(ntohs(address.sin_port), kEchoes);
+  ok &= Expect(clients.size() == kEchoes, name, "full-buffer clients connect");
+  std::vector<std::unique_ptr<Op>> ops;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers;
+  std::vector<std::unique_ptr<double[]>> stats;
+  for (size_t i = 0; i < clients.size() && ok; ++i) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (!Expect(fd >= 0, name, "full-buffer accept")) {
+      ok = false;
+      break;
+    }
+    SubmitEcho(backend, fd, kBuffer, &ops, &buffers, &stats);
+  }
+  close(listener);
+  const size_t total = (kPingPongs + kBurst + 1) * kBuffer;
+  std::atomic<size_t> clients_ok{0};
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < clients.size() && ok; ++c) {
+    threads.emplace_back([&, c] {
+      const int fd = clients[c];
+      const timeval wait{5, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+      size_t sent = 0;
+      size_t checked = 0;
+      std::vector<uint8_t> out;
+      std::vector<uint8_t> in;
+      auto send_messages = [&](size_t count) {
+        out.resize(count * kBuffer);
+        for (size_t i = 0; i < out.size(); ++i) out[i] = PatternByte(static_cast<int>(c), sent + i);
+        const bool whole = send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+        sent += out.size();
+        return whole;
+      };
+      auto echoed = [&]() {
+        in.assign(sent - checked, 0);
+        size_t got = 0;
+        while (got < in.size()) {
+          const ssize_t n = recv(fd, in.data() + got, in.size() - got, 0);
+          if (n <= 0) return false;
+          got += static_cast<size_t>(n);
+        }
+        for (size_t i = 0; i < in.size(); ++i) {
+          if (in[i] != PatternByte(static_cast<int>(c), checked + i)) return false;
+        }
+        checked = sent;
+        return true;
+      };
+      bool good = true;
+      for (int round = 0; round < kPingPongs && good; ++round) good = send_messages(1) && echoed();
+      good = good && send_messages(kBurst) && echoed();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      good = good && send_messages(1) && echoed();
+      char byte;
+      good = good && shutdown(fd, SHUT_WR) == 0 && recv(fd, &byte, 1, 0) == 0;
+      if (good) clients_ok.fetch_add(1);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ok &= Expect(clients_ok.load() == clients.size(), name,
+               std::to_string(clients_ok.load()) + " of " + std::to_string(clients.size()) +
+                   " clients got every full-buffer message back, then the end");
+  size_t finished = 0;
+  size_t exact = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (finished < ops.size() && std::chrono::steady_clock::now() < deadline) {
+    Op* op = sink->Next(100);
+    if (op == nullptr) continue;
+    ++finished;
+    if (op->result == static_cast<int64_t>(total)) ++exact;
+  }
+  if (finished < ops.size()) {
+    for (auto& op : ops) backend->Cancel(op.get());
+    while (finished < ops.size() && sink->Next(1000) != nullptr) ++finished;
+  }
+  ok &= Expect(exact == ops.size(), name, std::to_string(exact) + " of " + std::to_string(ops.size()) + " full-buffer echoes ended with every byte counted");
+  for (auto& op : ops) close(static_cast<int>(op->handle));
+  for (int fd : clients) close(fd);
+  if (ok) std::printf("%-10s ok (sockets): %zu echoes of messages that fill their buffer, ping-pong, a burst and a pause\n", name.c_str(), clients.size());
+  return ok;
+}
+
 // `shared`: socket ops share the first ring (io_uring's path on kernels
 // without multishot recv; see BackendConfig::sockets_share_ring).
 bool RunBackend(const std::string& backend_name, bool shared) {
@@ -557,6 +663,7 @@ bool RunBackend(const std::string& backend_name, bool shared) {
   ok &= ReceivesKeepOrder(backend.get(), &sink, name);
   ok &= ForwardsBetweenSockets(backend.get(), &sink, name);
   ok &= EchoesSeeEndWithLastBytes(backend.get(), &sink, name);
+  ok &= EchoesMessagesThatFillTheBuffer(backend.get(), &sink, name);
 
   // Phase 2, on a listener of its own: one accept op submitted with the
   // multishot flag. Where the backend has multishot accept, it takes every

@@ -532,9 +532,9 @@ void SocketReactor::Cancel(Op* op) {
     if (!started_ || stopping_) return;
     // A forward may wait in its target's queue.
     for (int fd : {static_cast<int>(op->handle), SpansTwoSockets(op) ? TargetOf(op) : -1}) {
-      auto found = fds_.find(fd);
-      if (found == fds_.end()) continue;
-      for (std::vector<Op*>* queue : {&found->second.readers, &found->second.writers}) {
+      FdOps* found = fds_.Find(fd);
+      if (found == nullptr) continue;
+      for (std::vector<Op*>* queue : {&found->readers, &found->writers}) {
         for (auto it = queue->begin(); it != queue->end(); ++it) {
           if (*it == op) {
             queue->erase(it);
@@ -582,19 +582,24 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
   std::vector<Op*>& queue = readers ? ops.readers : ops.writers;
   while (!queue.empty()) {
     Op* op = queue.front();
-    queue.erase(queue.begin());
     // An echo whose socket's edges are watched hears of every later
     // arrival, but a peer's end that came with the data it is now reading
     // is reported only once: after such a report it receives until EAGAIN
     // (or the end). Elsewhere a forward receives until EAGAIN as before.
     StateOf(op)->short_read_waits = ops.edges && !ops.peer_closed && !SpansTwoSockets(op) ? 1 : 0;
     if (TryOp(op)) {
+      queue.erase(queue.begin());
       finished->push_back(op);
       continue;
     }
-    // A forward may now wait on the other side, or on its other socket
-    // (then the next op here may go); anything else waits where it was,
-    // still first.
+    // An op that waits where it was stays first, untouched (an echo's
+    // usual turn); a forward may now wait on the other side, or on its
+    // other socket (then the next op here may go).
+    if (!SpansTwoSockets(op) && WaitsToRead(op) == readers) {
+      NoteBusy(ops, op);
+      break;
+    }
+    queue.erase(queue.begin());
     if (!ParkLocked(ops, op, true, finished)) continue;
     NoteBusy(ops, op);
     break;
@@ -623,16 +628,18 @@ void SocketReactor::TryAllLocked(FdOps& ops, std::vector<Op*>* finished) {
 }
 
 void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
-  auto found = fds_.find(fd);
-  if (found == fds_.end()) return;
-  FdOps& ops = found->second;
+  FdOps* found = fds_.Find(fd);
+  if (found != nullptr) RearmLocked(fd, *found, finished);
+}
+
+void SocketReactor::RearmLocked(int fd, FdOps& ops, std::vector<Op*>* finished) {
   const uint32_t events = EventsOf(ops);
   if (events == 0) {
     // An echo's socket watched for edges has no forward any more. (An
     // edge report that still comes finds no entry; an Arm makes the
     // socket one-shot again.)
     ops.edges = false;
-    if (ops.to_start == 0) fds_.erase(found);
+    if (ops.to_start == 0) fds_.Erase(fd);
     return;
   }
   if (ops.edges) return;
@@ -647,7 +654,7 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
     }
     queue->clear();
   }
-  if (ops.to_start == 0) fds_.erase(found);
+  if (ops.to_start == 0) fds_.Erase(fd);
 }
 
 bool SocketReactor::StartForwardLocked(int fd, FdOps& ops, Op* op) {
@@ -680,7 +687,7 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
         queue->clear();
       }
       readiness_->Forget(fd);
-      if (ops.to_start == 0) fds_.erase(fd);
+      if (ops.to_start == 0) fds_.Erase(fd);
       TryOp(op);
       finished->push_back(op);
       return;
@@ -738,16 +745,16 @@ void SocketReactor::Run() noexcept {
     // submitting thread waits at most for one socket's syscalls.
     for (const ReadyFd& entry : ready) {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto found = fds_.find(entry.fd);
-      if (found == fds_.end()) continue;
-      // A reference, not the iterator: a forward that moves to its other
-      // socket may add that socket's entry.
-      FdOps& ops = found->second;
+      FdOps* found = fds_.Find(entry.fd);
+      if (found == nullptr) continue;
+      // A forward that moves to its other socket may add that socket's
+      // entry; this one stays where it is.
+      FdOps& ops = *found;
       if ((entry.events & kRetry) != 0 && !ops.edges) continue;
       if ((entry.events & kPeerClosed) != 0) ops.peer_closed = true;
       if ((entry.events & kReadable) != 0) ServeQueueLocked(ops, true, &finished);
       if ((entry.events & kWritable) != 0) ServeQueueLocked(ops, false, &finished);
-      RearmLocked(entry.fd, &finished);
+      RearmLocked(entry.fd, ops, &finished);
     }
     bool stopping = false;
     {
@@ -766,12 +773,12 @@ void SocketReactor::Run() noexcept {
           // one from another thread next, and a poll() in progress would
           // hold the socket open until it returns.
           for (int fd : {static_cast<int>(op->handle), TargetOf(op)}) {
-            auto found = fds_.find(fd);
-            if (found != fds_.end() && EventsOf(found->second) != 0) continue;
+            FdOps* found = fds_.Find(fd);
+            if (found != nullptr && EventsOf(*found) != 0) continue;
             readiness_->Forget(fd);
-            if (found == fds_.end()) continue;
-            found->second.edges = false;
-            if (found->second.to_start == 0) fds_.erase(found);
+            if (found == nullptr) continue;
+            found->edges = false;
+            if (found->to_start == 0) fds_.Erase(fd);
           }
         }
         EndCancelled(op);
@@ -779,15 +786,15 @@ void SocketReactor::Run() noexcept {
       }
       cancelled.clear();
       if (stopping) {
-        for (auto& [fd, ops] : fds_) {
+        fds_.ForEach([&](FdOps& ops) {
           for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
             for (Op* op : *queue) {
               EndCancelled(op);
               finished.push_back(op);
             }
           }
-        }
-        fds_.clear();
+        });
+        fds_.Clear();
       }
     }
     if (!finished.empty()) {

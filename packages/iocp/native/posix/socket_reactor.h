@@ -56,6 +56,51 @@ class SocketReactor {
     bool peer_closed = false;
   };
 
+  // The entries by descriptor: a slot per descriptor number below kSlots
+  // (numbers are small and reused; the slots grow to the highest in use),
+  // a map beside them for any other. An entry stays where it is while it
+  // exists, so a reference to one survives adding others.
+  class FdTable {
+   public:
+    FdOps* Find(int fd) {
+      if (InSlots(fd)) return static_cast<size_t>(fd) < slots_.size() ? slots_[fd].get() : nullptr;
+      auto found = others_.find(fd);
+      return found == others_.end() ? nullptr : &found->second;
+    }
+    // The entry of `fd`, made empty when there is none.
+    FdOps& operator[](int fd) {
+      if (!InSlots(fd)) return others_[fd];
+      if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(static_cast<size_t>(fd) + 1);
+      std::unique_ptr<FdOps>& slot = slots_[fd];
+      if (!slot) slot = std::make_unique<FdOps>();
+      return *slot;
+    }
+    void Erase(int fd) {
+      if (InSlots(fd)) {
+        if (static_cast<size_t>(fd) < slots_.size()) slots_[fd].reset();
+      } else {
+        others_.erase(fd);
+      }
+    }
+    template <typename Visit>
+    void ForEach(Visit&& visit) {
+      for (std::unique_ptr<FdOps>& slot : slots_) {
+        if (slot) visit(*slot);
+      }
+      for (auto& entry : others_) visit(entry.second);
+    }
+    void Clear() {
+      slots_.clear();
+      others_.clear();
+    }
+
+   private:
+    static constexpr int kSlots = 1 << 20;
+    static bool InSlots(int fd) { return fd >= 0 && fd < kSlots; }
+    std::vector<std::unique_ptr<FdOps>> slots_;
+    std::unordered_map<int, FdOps> others_;
+  };
+
   static void RunEntry(void* self) noexcept;
   static uint32_t EventsOf(const FdOps& ops);
   static void Enqueue(FdOps& ops, Op* op, bool front);
@@ -71,13 +116,15 @@ class SocketReactor {
   void NoteBusy(const FdOps& ops, Op* op);
   void TryAllLocked(FdOps& ops, std::vector<Op*>* finished);
   void RearmLocked(int fd, std::vector<Op*>* finished);
+  // The same, for the entry `ops` of `fd` found already.
+  void RearmLocked(int fd, FdOps& ops, std::vector<Op*>* finished);
 
   // Guards everything below but thread_. The reactor holds it while it
   // makes one socket's syscalls, so queues never change under a try.
   std::mutex mutex_;
   std::vector<Op*> incoming_;   // ops to start on the reactor thread
   std::vector<Op*> cancelled_;  // taken out of their queues by Cancel
-  std::unordered_map<int, FdOps> fds_;
+  FdTable fds_;
   std::vector<int> retry_;      // the reactor thread's alone: busy echo sockets
   bool stopping_ = false;
   bool started_ = false;

@@ -429,6 +429,10 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         const running = forward(rig.from, rig.to, { bufferSize, signal: controller.signal });
         const data = pattern(8 << 20, 71);
         const offered = rig.source.send(data);
+        // Both are awaited below; a failure before then closes the sockets
+        // under them, and their rejections must not go unhandled then.
+        running.catch(() => undefined);
+        offered.catch(() => undefined);
         // The sink reads as bytes flow, and the abort lands while they do.
         const received: Buffer[] = [];
         let total = 0;
@@ -470,6 +474,7 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
         // `from` keeps the rest of the stream, less at most the one buffer
         // the forward held when it was aborted.
         const remaining = recvExactly(rig.from, data.length + 1);
+        remaining.catch(() => undefined);
         await offered;
         await rig.source.shutdown();
         const rest = await bounded(remaining, 20_000, 'the rest on `from`');

@@ -376,6 +376,76 @@ Op* SubmitEcho(Backend* backend, int64_t fd, size_t size, std::vector<std::uniqu
   return raw_op;
 }
 
+// `count` blocking clients, each with an echo of its accepted socket
+// through a buffer of `buffer` bytes; `what` names the checks. ok() is
+// false when any of it failed (each failure is reported).
+class EchoRig {
+ public:
+  EchoRig(Backend* backend, size_t count, size_t buffer, const std::string& name, const std::string& what)
+      : backend_(backend), name_(name), what_(what) {
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address = Loopback(0);
+    socklen_t length = sizeof address;
+    ok_ = Expect(listener >= 0 && bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                     listen(listener, 64) == 0 &&
+                     getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0,
+                 name, what + " listener");
+    if (ok_) {
+      clients_ = ConnectClients(ntohs(address.sin_port), count);
+      ok_ = Expect(clients_.size() == count, name, what + " clients connect");
+    }
+    for (size_t i = 0; i < clients_.size() && ok_; ++i) {
+      const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      ok_ = Expect(fd >= 0, name, what + " accept");
+      if (ok_) SubmitEcho(backend, fd, buffer, &ops_, &buffers_, &stats_);
+    }
+    if (listener >= 0) close(listener);
+    const timeval wait{5, 0};
+    for (int fd : clients_) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  }
+  // Closes every socket; Finish must have run.
+  ~EchoRig() {
+    for (auto& op : ops_) close(static_cast<int>(op->handle));
+    for (int fd : clients_) close(fd);
+  }
+  EchoRig(const EchoRig&) = delete;
+  EchoRig& operator=(const EchoRig&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::vector<int>& clients() const { return clients_; }
+
+  // Waits up to 10 s for the echoes to end by themselves (their clients
+  // ended), each having moved `moved` bytes; cancels those still waiting
+  // (a failure above), so that none outlives its socket.
+  bool Finish(QueueSink* sink, int64_t moved) {
+    size_t finished = 0;
+    size_t exact = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (finished < ops_.size() && std::chrono::steady_clock::now() < deadline) {
+      Op* op = sink->Next(100);
+      if (op == nullptr) continue;
+      ++finished;
+      if (op->result == moved) ++exact;
+    }
+    if (finished < ops_.size()) {
+      for (auto& op : ops_) backend_->Cancel(op.get());
+      while (finished < ops_.size() && sink->Next(1000) != nullptr) ++finished;
+    }
+    return Expect(exact == ops_.size(), name_,
+                  std::to_string(exact) + " of " + std::to_string(ops_.size()) + " " + what_ + " echoes ended with every byte counted");
+  }
+
+ private:
+  Backend* backend_;
+  std::string name_;
+  std::string what_;
+  bool ok_ = false;
+  std::vector<int> clients_;
+  std::vector<std::unique_ptr<Op>> ops_;
+  std::vector<std::unique_ptr<uint8_t[]>> buffers_;
+  std::vector<std::unique_ptr<double[]>> stats_;
+};
+
 // Echoes (forwards of a socket to itself) that emptied their sockets and
 // wait, then get their last bytes and the peer's FIN in one segment (the
 // client corks, sends, shuts down): each must echo the bytes, then read
@@ -386,32 +456,9 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
   constexpr size_t kEchoes = 16;
   constexpr size_t kFirst = 64;
   constexpr size_t kLast = 100;
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = Loopback(0);
-  socklen_t length = sizeof address;
-  bool ok = Expect(listener >= 0 && bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                       listen(listener, 64) == 0 &&
-                       getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0,
-                   name, "end-with-bytes listener");
-  if (!ok) {
-    if (listener >= 0) close(listener);
-    return false;
-  }
-  const std::vector<int> clients = ConnectClients(ntohs(address.sin_port), kEchoes);
-  ok &= Expect(clients.size() == kEchoes, name, "end-with-bytes clients connect");
-  std::vector<std::unique_ptr<Op>> ops;
-  std::vector<std::unique_ptr<uint8_t[]>> buffers;
-  std::vector<std::unique_ptr<double[]>> stats;
-  for (size_t i = 0; i < clients.size(); ++i) {
-    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (!Expect(fd >= 0, name, "end-with-bytes accept")) {
-      ok = false;
-      break;
-    }
-    SubmitEcho(backend, fd, 4096, &ops, &buffers, &stats);  // larger than each message: short reads
-  }
-  close(listener);
-  const timeval wait{5, 0};
+  EchoRig rig(backend, kEchoes, 4096, name, "end-with-bytes");  // larger than each message: short reads
+  const std::vector<int>& clients = rig.clients();
+  bool ok = rig.ok();
   auto read_exactly = [&](int fd, std::vector<uint8_t>* into, size_t size) {
     into->assign(size, 0);
     size_t got = 0;
@@ -426,7 +473,6 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
   std::vector<uint8_t> out;
   std::vector<uint8_t> in;
   for (size_t c = 0; c < clients.size() && ok; ++c) {
-    setsockopt(clients[c], SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     out.resize(kFirst);
     for (size_t i = 0; i < kFirst; ++i) out[i] = PatternByte(static_cast<int>(c), i);
     ok &= Expect(send(clients[c], out.data(), kFirst, MSG_NOSIGNAL) == static_cast<ssize_t>(kFirst) &&
@@ -455,24 +501,7 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
     if (end) ++ended;
   }
   // The echoes end by themselves once they read the end.
-  size_t finished = 0;
-  size_t exact = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (finished < ops.size() && std::chrono::steady_clock::now() < deadline) {
-    Op* op = sink->Next(100);
-    if (op == nullptr) continue;
-    ++finished;
-    if (op->result == static_cast<int64_t>(kFirst + kLast)) ++exact;
-  }
-  if (finished < ops.size()) {
-    // Echoes still waiting (the failure above): cancelled, so that none
-    // outlives its socket.
-    for (auto& op : ops) backend->Cancel(op.get());
-    while (finished < ops.size() && sink->Next(1000) != nullptr) ++finished;
-  }
-  ok &= Expect(exact == ops.size(), name, std::to_string(exact) + " of " + std::to_string(ops.size()) + " echoes ended with every byte counted");
-  for (auto& op : ops) close(static_cast<int>(op->handle));
-  for (int fd : clients) close(fd);
+  ok &= rig.Finish(sink, static_cast<int64_t>(kFirst + kLast));
   if (ok) std::printf("%-10s ok (sockets): %zu idle echoes got their last bytes and the end in one segment, echoed both\n", name.c_str(), ended);
   return ok;
 }
@@ -491,39 +520,15 @@ bool EchoesMessagesThatFillTheBuffer(Backend* backend, QueueSink* sink, const st
   constexpr size_t kBuffer = 4096;
   constexpr int kPingPongs = 30;
   constexpr size_t kBurst = 4;
-  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = Loopback(0);
-  socklen_t length = sizeof address;
-  bool ok = Expect(listener >= 0 && bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                       listen(listener, 64) == 0 &&
-                       getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0,
-                   name, "full-buffer listener");
-  if (!ok) {
-    if (listener >= 0) close(listener);
-    return false;
-  }
-  const std::vector<int> clients = ConnectClients(ntohs(address.sin_port), kEchoes);
-  ok &= Expect(clients.size() == kEchoes, name, "full-buffer clients connect");
-  std::vector<std::unique_ptr<Op>> ops;
-  std::vector<std::unique_ptr<uint8_t[]>> buffers;
-  std::vector<std::unique_ptr<double[]>> stats;
-  for (size_t i = 0; i < clients.size() && ok; ++i) {
-    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (!Expect(fd >= 0, name, "full-buffer accept")) {
-      ok = false;
-      break;
-    }
-    SubmitEcho(backend, fd, kBuffer, &ops, &buffers, &stats);
-  }
-  close(listener);
+  EchoRig rig(backend, kEchoes, kBuffer, name, "full-buffer");
+  const std::vector<int>& clients = rig.clients();
+  bool ok = rig.ok();
   const size_t total = (kPingPongs + kBurst + 1) * kBuffer;
   std::atomic<size_t> clients_ok{0};
   std::vector<std::thread> threads;
   for (size_t c = 0; c < clients.size() && ok; ++c) {
     threads.emplace_back([&, c] {
       const int fd = clients[c];
-      const timeval wait{5, 0};
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
       size_t sent = 0;
       size_t checked = 0;
       std::vector<uint8_t> out;
@@ -563,22 +568,7 @@ bool EchoesMessagesThatFillTheBuffer(Backend* backend, QueueSink* sink, const st
   ok &= Expect(clients_ok.load() == clients.size(), name,
                std::to_string(clients_ok.load()) + " of " + std::to_string(clients.size()) +
                    " clients got every full-buffer message back, then the end");
-  size_t finished = 0;
-  size_t exact = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (finished < ops.size() && std::chrono::steady_clock::now() < deadline) {
-    Op* op = sink->Next(100);
-    if (op == nullptr) continue;
-    ++finished;
-    if (op->result == static_cast<int64_t>(total)) ++exact;
-  }
-  if (finished < ops.size()) {
-    for (auto& op : ops) backend->Cancel(op.get());
-    while (finished < ops.size() && sink->Next(1000) != nullptr) ++finished;
-  }
-  ok &= Expect(exact == ops.size(), name, std::to_string(exact) + " of " + std::to_string(ops.size()) + " full-buffer echoes ended with every byte counted");
-  for (auto& op : ops) close(static_cast<int>(op->handle));
-  for (int fd : clients) close(fd);
+  ok &= rig.Finish(sink, static_cast<int64_t>(total));
   if (ok) std::printf("%-10s ok (sockets): %zu echoes of messages that fill their buffer, ping-pong, a burst and a pause\n", name.c_str(), clients.size());
   return ok;
 }

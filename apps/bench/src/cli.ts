@@ -44,7 +44,8 @@ options:
   --json FILE        also write the results as JSON
 
 Every scenario runs its contenders alternately in one process and reports
-each contender's median rate and its ratio to the scenario's baseline. The
+each contender's median rate and its ratio to the scenario's baseline (the
+median of the ratios within each round). The
 file scenarios make their file once under the temp directory and keep it;
 fio (apt-get install fio) is a contender of file-random-read when installed.
 The echo servers run in child processes under the echo-bench load generator

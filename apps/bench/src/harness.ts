@@ -1,8 +1,9 @@
 /**
  * The benchmark harness: contenders of one scenario run in the same process,
  * alternating round by round, so that machine noise hits them alike; the
- * figure reported is each contender's median rate and its ratio to the
- * scenario's baseline.
+ * figures reported are each contender's median rate and its ratio to the
+ * scenario's baseline, the median of the ratios taken round by round (see
+ * {@link pairedRatio}).
  */
 export interface Contender {
   name: string;
@@ -22,10 +23,40 @@ export interface ScenarioResult {
   goals?: GoalResult[];
 }
 
-function median(values: number[]): number {
+/**
+ * The median of `values` (the mean of the middle two for an even count).
+ *
+ * @example
+ * ```ts
+ * median([3, 1, 2]); // 2
+ * ```
+ */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Two contenders' ratio as a run shows it: the median over rounds of
+ * `a[i] / b[i]`, each pair measured in the same round. This machine's speed
+ * drifts during a run (a contender's CPU per round trip has moved 25% between
+ * its first and last round), and a drift moves both figures of a round
+ * alike, where the ratio of two medians may set a figure from a fast round
+ * against one from a slow round. Lists of different lengths (a contender
+ * that missed rounds) fall back to the ratio of the medians.
+ *
+ * @example
+ * ```ts
+ * // The machine slowed by half in the third round: the medians say 1.5x,
+ * // each round says 1.0x.
+ * pairedRatio([2, 2, 3], [2, 2, 3]); // 1
+ * median([2, 3, 3]) / median([2, 2, 3]); // 1.5
+ * ```
+ */
+export function pairedRatio(a: number[], b: number[]): number {
+  if (a.length === 0 || a.length !== b.length) return median(a) / median(b);
+  return median(a.map((value, i) => value / (b[i] as number)));
 }
 
 /** Runs `contenders` for `rounds` rounds, alternating, and computes ratios against `baseline`. */
@@ -48,7 +79,7 @@ export async function runScenario(
     }
   }
   for (const contender of contenders) await contender.dispose?.();
-  const base = median(rates.get(baseline) ?? [1]);
+  const base = rates.get(baseline) ?? [];
   const result: ScenarioResult = {
     scenario,
     unit,
@@ -57,7 +88,7 @@ export async function runScenario(
     contenders: contenders.map((c) => {
       const list = rates.get(c.name) ?? [];
       const m = median(list);
-      return { name: c.name, median: m, rates: list, ratio: m / base };
+      return { name: c.name, median: m, rates: list, ratio: base.length > 0 ? pairedRatio(list, base) : 1 };
     }),
   };
   log(`\n${scenario} (${unit}, median of ${rounds} alternating rounds; ratio vs ${baseline})`);
@@ -73,7 +104,7 @@ export function formatRate(rate: number): string {
   return rate.toFixed(1);
 }
 
-/** A goal of a scenario: `contender`'s median at least `atLeast` times `against`'s. */
+/** A goal of a scenario: `contender`'s rate at least `atLeast` times `against`'s (round by round, {@link pairedRatio}). */
 export interface Goal {
   contender: string;
   against: string;
@@ -86,7 +117,7 @@ export interface GoalResult extends Goal {
 }
 
 /**
- * Checks `goals` against a scenario's medians and logs one line per goal
+ * Checks `goals` against a scenario's rates and logs one line per goal
  * whose two contenders both ran (a contender left out leaves its goal out).
  *
  * @example
@@ -97,13 +128,13 @@ export interface GoalResult extends Goal {
  * ```
  */
 export function reportGoals(result: ScenarioResult, goals: Goal[], log: (line: string) => void): GoalResult[] {
-  const medians = new Map(result.contenders.map((c) => [c.name, c.median]));
+  const rates = new Map(result.contenders.map((c) => [c.name, c.rates]));
   const checked: GoalResult[] = [];
   for (const goal of goals) {
-    const a = medians.get(goal.contender);
-    const b = medians.get(goal.against);
+    const a = rates.get(goal.contender);
+    const b = rates.get(goal.against);
     if (a === undefined || b === undefined) continue;
-    const ratio = a / b;
+    const ratio = pairedRatio(a, b);
     checked.push({ ...goal, ratio, met: ratio >= goal.atLeast });
   }
   if (checked.length > 0) log('  goals:');

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 import { buildC, runEchoBench } from '@overlapped/echo-bench';
 
-import { formatRate } from '../harness.js';
+import { formatRate, median, pairedRatio } from '../harness.js';
 import { findBun, findDeno } from '../runtimes.js';
 import { benchScript, startServer, type ServerProcess } from '../servers/child.js';
 
@@ -126,12 +126,6 @@ function ratio(value: number | undefined): string {
   return value === undefined ? '-' : `${value.toFixed(2)}x`;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 /** The contenders available here: always the two C servers and net; overlapped when built. */
 async function serverSpecs(
   bufferSize: number,
@@ -209,7 +203,7 @@ export async function echoScenarios(options: {
   const results: EchoScenarioResult[] = [];
   for (const size of sizes) {
     const title = `echo: ${connections} connections ping-pong, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages`;
-    log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window)`);
+    log(`\n${title} (median of ${rounds} alternating rounds of ${seconds} s after ${warmup} s warm-up; server CPU from /proc over each window; ratios: the median of each round's)`);
     const specs = await serverSpecs(Math.max(size, 16384), runtimes, only, log);
     const servers: Array<{ spec: ServerSpec; server: ServerProcess }> = [];
     try {
@@ -263,19 +257,23 @@ export async function echoScenarios(options: {
       const reference = contenders.find((c) => c.name === REFERENCE);
       const floor = contenders.find((c) => c.name === FLOOR);
       const bunListen = contenders.find((c) => c.name === BUN_LISTEN);
+      // Ratios round by round (pairedRatio): the machine's speed drifts
+      // during a run, and moves both figures of a round alike.
+      const cpuVs = (c: EchoContenderResult, base: EchoContenderResult) => pairedRatio(c.cpuPerRoundTripUsRounds, base.cpuPerRoundTripUsRounds);
+      const rateVs = (c: EchoContenderResult, base: EchoContenderResult) => pairedRatio(c.rates, base.rates);
       for (const c of contenders) {
-        if (floor) c.cpuVsFloor = c.cpuPerRoundTripUs / floor.cpuPerRoundTripUs;
+        if (floor) c.cpuVsFloor = cpuVs(c, floor);
         if (bunListen) {
-          c.cpuVsBunListen = c.cpuPerRoundTripUs / bunListen.cpuPerRoundTripUs;
-          c.rateVsBunListen = c.roundTripsPerSecond / bunListen.roundTripsPerSecond;
+          c.cpuVsBunListen = cpuVs(c, bunListen);
+          c.rateVsBunListen = rateVs(c, bunListen);
         }
         if (net) {
-          c.cpuVsNet = c.cpuPerRoundTripUs / net.cpuPerRoundTripUs;
-          c.rateVsNet = c.roundTripsPerSecond / net.roundTripsPerSecond;
+          c.cpuVsNet = cpuVs(c, net);
+          c.rateVsNet = rateVs(c, net);
         }
         if (reference) {
-          c.cpuVsReference = c.cpuPerRoundTripUs / reference.cpuPerRoundTripUs;
-          c.rateVsReference = c.roundTripsPerSecond / reference.roundTripsPerSecond;
+          c.cpuVsReference = cpuVs(c, reference);
+          c.rateVsReference = rateVs(c, reference);
         }
       }
       log(
@@ -310,7 +308,7 @@ export async function echoScenarios(options: {
           atMost(c, 'CPU/rt vs floor', c.cpuVsFloor, 1.2);
         }
       }
-      for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(2)}`);
+      for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(3)}`);
       const floorVsNet = floor?.cpuVsNet;
       if (floorVsNet !== undefined) {
         log(`  the floor (recv + send per message, nothing else) costs ${floorVsNet.toFixed(2)}x net's CPU per round trip here`);

@@ -7,7 +7,7 @@
  * children, from /proc) is read before and after it. Figures, medians over
  * the rounds: requests/s and CPU per request for the 4 KiB file, GiB/s and
  * CPU per GiB sent for the large one, and their ratios to nginx's and to
- * Bun's, in one run.
+ * Bun's in one run (the median of the ratios within each round).
  *
  * Before the rounds every server is checked: the 4 KiB file byte for byte,
  * the large one by its length and every block's tag, a missing file 404.
@@ -18,7 +18,7 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { formatRate } from '../harness.js';
+import { formatRate, median, pairedRatio } from '../harness.js';
 import { processTreeCpuSeconds } from '../servers/child.js';
 import {
   BUN_SERVE,
@@ -76,12 +76,6 @@ export interface FileServerScenarioResult {
 
 export const SMALL_FILE = 'small-4k.bin';
 export const LARGE_FILE = 'large.bin';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
 function fetchStatus(port: number, path: string, onBody: (chunk: Buffer) => void): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -248,17 +242,23 @@ export async function fileServerScenarios(options: {
       const large = file === LARGE_FILE;
       // The 4 KiB file's figures are per request; the large file's per GiB.
       const cpuOf = (c: FileServerContenderResult) => (large ? c.cpuPerGiBSeconds : c.cpuPerRequestUs);
-      const rateOf = (c: FileServerContenderResult) => (large ? c.gibPerSecond : c.requestsPerSecond);
+      // Ratios round by round (pairedRatio): the machine's speed drifts
+      // during a run, and moves both figures of a round alike.
+      const rowOf = (c: FileServerContenderResult) => rows.get(c.name) as NonNullable<ReturnType<typeof rows.get>>;
+      const cpuVs = (c: FileServerContenderResult, base: FileServerContenderResult) =>
+        large ? pairedRatio(rowOf(c).cpuPerGiB, rowOf(base).cpuPerGiB) : pairedRatio(rowOf(c).cpuPerRequest, rowOf(base).cpuPerRequest);
+      const rateVs = (c: FileServerContenderResult, base: FileServerContenderResult) =>
+        large ? pairedRatio(rowOf(c).gib, rowOf(base).gib) : pairedRatio(rowOf(c).requests, rowOf(base).requests);
       const nginx = rowsOut.find((c) => c.name === NGINX);
       const bunServe = rowsOut.find((c) => c.name === BUN_SERVE);
       for (const c of rowsOut) {
         if (nginx) {
-          c.cpuVsNginx = cpuOf(c) / cpuOf(nginx);
-          c.rateVsNginx = rateOf(c) / rateOf(nginx);
+          c.cpuVsNginx = cpuVs(c, nginx);
+          c.rateVsNginx = rateVs(c, nginx);
         }
         if (bunServe) {
-          c.cpuVsBun = cpuOf(c) / cpuOf(bunServe);
-          c.rateVsBun = rateOf(c) / rateOf(bunServe);
+          c.cpuVsBun = cpuVs(c, bunServe);
+          c.rateVsBun = rateVs(c, bunServe);
         }
       }
       const ratio = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)}x`);

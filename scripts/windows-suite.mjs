@@ -66,7 +66,7 @@ try {
   writeFileSync(join(fileServer, 'package.json'), '{ "type": "module" }\n');
 
   const summaryInside = join(work, 'summary.json');
-  const args = ['--expose-gc', join(modules, '@overlapped', 'testkit', 'windows', 'run.mjs'), '--summary', summaryInside];
+  const args = ['--expose-gc', join(modules, '@overlapped', 'testkit', 'windows', 'run.mjs'), '--summary', summaryInside, '--wine'];
   args.push('--extra', join(fileServer, 'test', 'windows.js'));
   if (values.volume) args.push('--volume', values.volume);
   // `--suites sendfile,forward`: a part of the suite (while working on it).

@@ -8,11 +8,11 @@
  * moving).
  */
 import { opendirSync, realpathSync } from 'node:fs';
-import { type FileHandle, lstat, readlink, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 
 import type { BackendName } from '@overlapped/common';
-import { lendHandle, open, type OverlappedFile } from '@overlapped/file';
+import { open, type OverlappedFile } from '@overlapped/file';
 import { listen, socketBackend, type Server, type Socket, type SocketAddress } from '@overlapped/socket';
 
 import { sendBody } from './body.js';
@@ -457,6 +457,8 @@ class StaticFileServer implements FileServer {
       // must be inside the root.
       if (!followSymlinks) {
         const opened = await openedPath(file);
+        // Removed since it was opened: as if it had not been there.
+        if (opened === null) return await file.close().then(() => ({ status: 404 }));
         if (opened !== undefined && !isInside(this.root, opened, sep)) return await file.close().then(() => ({ status: 403 }));
       }
       const seen = { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
@@ -564,20 +566,18 @@ export async function createFileServer(options: FileServerOptions): Promise<File
 }
 
 /**
- * The path of the file `file` has open, as the system names it (Linux:
- * `/proc/self/fd/N`, the path the kernel resolved at the open, links and
- * all); undefined where the system does not say.
+ * The path of the file `file` has open, as the system names it (the
+ * handle's `realpath()`: /proc/self/fd on Linux, F_GETPATH on macOS,
+ * GetFinalPathNameByHandleW on Windows); undefined where the system does not
+ * say (the portable backend off Linux), null once the file has no name.
  */
-async function openedPath(file: OverlappedFile): Promise<string | undefined> {
-  if (process.platform !== 'linux') return undefined;
-  return file[lendHandle](async (handle) => {
-    const fd = typeof handle === 'number' ? handle : (handle as FileHandle).fd;
-    try {
-      const path = await readlink(`/proc/self/fd/${fd}`);
-      // A file deleted since it was opened keeps its last name with this mark.
-      return path.endsWith(' (deleted)') ? path.slice(0, -' (deleted)'.length) : path;
-    } catch {
-      return undefined;
-    }
-  });
+async function openedPath(file: OverlappedFile): Promise<string | null | undefined> {
+  try {
+    return await file.realpath();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOTSUP') return undefined;
+    if (code === 'ENOENT') return null;
+    throw error;
+  }
 }

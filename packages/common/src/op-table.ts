@@ -175,6 +175,18 @@ export const OPS = [
     traits: { blockingOnWindows: true },
     summary: 'Flushes the file\'s data, and only the metadata needed to read it back, to its device (fdatasync).',
   },
+  {
+    kind: 14,
+    family: 'file',
+    name: 'realpath',
+    layout: { handle: 'file', buffers: ['path'] },
+    traits: { blockingOnWindows: true, uringHelper: true },
+    summary:
+      'Writes the path the system has for the open file into path, UTF-8 (Linux: /proc/self/fd/N; macOS: ' +
+      'F_GETPATH; Windows: GetFinalPathNameByHandleW, normalized, a drive letter or UNC path without the long-path ' +
+      'prefix). Result: its bytes. ERANGE when path is too small; ENOENT when the file has no name any more (Linux: ' +
+      'no link left); ENOTSUP where the system does not say.',
+  },
 
   {
     kind: 65,

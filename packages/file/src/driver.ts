@@ -61,6 +61,8 @@ export interface FileDriver<H = unknown> {
   allocate(handle: H, size: number, path: string): Promise<void>;
   truncate(handle: H, size: number, path: string): Promise<void>;
   stat(handle: H, path: string): Promise<Float64Array>;
+  /** The path the system has for the open file; ENOTSUP where it does not say, ENOENT once the file has no name. */
+  realpath(handle: H, path: string): Promise<string>;
   close(handle: H, path: string): Promise<void>;
   /** Copies [position, position + length) to `target`'s same range on a worker; absent where the backend has no such op. */
   copyRange?(handle: H, target: H, position: number, length: number, bounce: Uint8Array, path: string, signal: AbortSignal | undefined): Promise<number>;

@@ -779,6 +779,39 @@ export class OverlappedFile {
   }
 
   /**
+   * The path of the file this handle has open, as the system resolves it
+   * now: absolute, links resolved, and following renames and moves made
+   * since the open (where `path` is what was given to {@link open}). Code that
+   * must know where an opened file really is, such as a server confining
+   * requests to a folder, asks the handle rather than the name, which
+   * someone may have swapped for a link in between.
+   *
+   * Linux: `/proc/self/fd/N` (every backend). macOS: `F_GETPATH` (native
+   * backends). Windows: `GetFinalPathNameByHandleW`, normalized, with a
+   * drive letter or a `\\server\share` prefix, as `fs.realpathSync.native`
+   * gives (native backend).
+   *
+   * @throws `ENOENT` once the file has no name (unlinked since, Linux and
+   * macOS); `ENOTSUP` where the system does not say (the portable backend off
+   * Linux, Linux without /proc, other systems); `EBADF` after `close()`
+   *
+   * @example
+   * ```ts
+   * import { open } from '@overlapped/file';
+   * import { sep } from 'node:path';
+   *
+   * const root = '/srv/www';
+   * await using file = await open(`${root}/index.html`);
+   * const where = await file.realpath();
+   * if (!where.startsWith(root + sep)) throw new Error(`${where} is outside ${root}`);
+   * ```
+   */
+  realpath(): Promise<string> {
+    if (this.#closing) return this.#refused('realpath');
+    return this.#track(this.#driver.realpath(this.#handle, this.path));
+  }
+
+  /**
    * A Readable over `[start, end]` (`end` inclusive, as in fs) that keeps
    * `queueDepth` reads of `chunkSize` in flight and delivers them in order.
    *

@@ -220,6 +220,25 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
     return statFields(await handle.stat().catch((error) => rethrow(error, 'fstat', path)));
   }
 
+  async realpath(handle: FileHandle, path: string): Promise<string> {
+    // Only Linux says, through /proc (the native backends also ask macOS
+    // and Windows, which node:fs cannot).
+    if (process.platform !== 'linux') throw systemError({ code: 'ENOTSUP', syscall: 'realpath', path });
+    await handle.stat().catch((error) => rethrow(error, 'realpath', path));
+    let name: string;
+    try {
+      name = await fs.readlink(`/proc/self/fd/${handle.fd}`);
+    } catch (error) {
+      // No /proc here: nothing else says.
+      if ((error as { code?: string }).code === 'ENOENT') throw systemError({ code: 'ENOTSUP', syscall: 'realpath', path });
+      rethrow(error, 'realpath', path);
+    }
+    // Unlinked since (Linux gives the last name with " (deleted)" after it).
+    const { nlink } = await handle.stat().catch((error) => rethrow(error, 'realpath', path));
+    if (nlink === 0) throw systemError({ code: 'ENOENT', syscall: 'realpath', path });
+    return name;
+  }
+
   async close(handle: FileHandle, path: string): Promise<void> {
     await handle.close().catch((error) => rethrow(error, 'close', path));
   }

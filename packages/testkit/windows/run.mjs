@@ -44,6 +44,9 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'iocp' },
     suites: { type: 'string', default: 'port,file,socket,forward,events,sendfile,lifecycle,fuzz,soak,buffers,bad-arguments' },
     'exec-path': { type: 'string' },
+    // Set by the Linux side that starts this Node under Wine: the suites
+    // then expect what Wine does where it differs from Windows.
+    wine: { type: 'boolean', default: false },
     extra: { type: 'string', multiple: true, default: [] },
   },
 });
@@ -90,7 +93,7 @@ for (const backend of values.backends.split(',').map((name) => name.trim()).filt
   }
   const api = apiFor(backend);
   if (suites.has('port')) definePortSuite(api, backend, { volume });
-  if (suites.has('file')) defineFileSuite(api, backend, { volume: fileVolume });
+  if (suites.has('file')) defineFileSuite(api, backend, { volume: fileVolume, wine: values.wine });
   if (suites.has('socket')) defineSocketSuite(api, backend);
   if (suites.has('forward')) defineSocketForwardSuite(api, backend);
   if (suites.has('events')) defineSocketEventsSuite(api, backend);

@@ -4,7 +4,7 @@
  */
 
 /** Identifies this table; the native core must report the same (its `abiVersion`). */
-export const OP_TABLE_ABI_ID = 'ops-150d3a6d2794b33e';
+export const OP_TABLE_ABI_ID = 'ops-d01d7664709fde5e';
 
 /** Generic op kinds (0). */
 export const OpKinds = {
@@ -24,7 +24,8 @@ export const FileOpKinds = {
   truncate: 10,
   stat: 11,
   copyRange: 12,
-  datasync: 13
+  datasync: 13,
+  realpath: 14
 } as const;
 
 /** Socket op kinds (64-127). */
@@ -303,6 +304,28 @@ export const OP_DESCRIPTIONS = [
     traits: {
       blockingOnWindows: true,
       uringHelper: false,
+      uringCopiesInline: false,
+      returnsHandle: 'none',
+      closesHandle: 'none',
+      relays: false,
+      multishot: false,
+      reactor: 'none',
+      reactorQueuesDirectly: false
+    }
+  },
+  {
+    kind: 14,
+    family: 'file',
+    name: 'realpath',
+    layout: {
+      handle: 'file',
+      buffers: [
+        'path'
+      ]
+    },
+    traits: {
+      blockingOnWindows: true,
+      uringHelper: true,
       uringCopiesInline: false,
       returnsHandle: 'none',
       closesHandle: 'none',

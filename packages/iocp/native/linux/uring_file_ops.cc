@@ -189,7 +189,8 @@ bool FinishUringFileStat(Op* op, const io_uring_cqe& cqe) {
 }
 OVERLAPPED_URING_OP(FileStat, PrepareUringFileStat, FinishUringFileStat);
 
-// No opcode: the helper threads run it (posix/pool_file_ops.cc).
+// No opcode: the helper threads run them (posix/pool_file_ops.cc).
 OVERLAPPED_URING_OP(FileCopyRange, nullptr);
+OVERLAPPED_URING_OP(FileRealpath, nullptr);
 
 }  // namespace overlapped

@@ -2,6 +2,9 @@
 // a worker thread. Results follow the op contract: bytes or a new fd, or a
 // negative errno (raw_error stays 0: errno is the platform's own code).
 #include <fcntl.h>
+#ifdef __APPLE__
+#include <sys/param.h>  // MAXPATHLEN
+#endif
 #include <sys/stat.h>
 #include <sys/uio.h>
 #ifdef __linux__
@@ -13,6 +16,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 
 #include "../common/copy_range.h"
@@ -192,6 +196,54 @@ void RunPoolFileDatasync(Op* op) {
   op->result = ResultOf(fdatasync(static_cast<int>(OpArgs<OpKind::kFileDatasync>::file(*op))));
 }
 OVERLAPPED_POOL_WORKER_OP(FileDatasync, RunPoolFileDatasync);
+
+namespace {
+
+// The path the system has for an open file, into `out`: the length, or a
+// negative errno.
+int64_t OpenedPath(int fd, char* out, size_t capacity) {
+  struct stat info;
+  if (fstat(fd, &info) != 0) return -errno;  // EBADF before anything else
+#if defined(__linux__)
+  char link[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  const ssize_t length = readlink(link, out, capacity);
+  // No /proc here: the system has no other way to say.
+  if (length < 0) return errno == ENOENT ? -ENOTSUP : -errno;
+  // readlink truncates silently: a full buffer may be a cut path.
+  if (static_cast<size_t>(length) >= capacity) return -ERANGE;
+#elif defined(__APPLE__)
+  char path[MAXPATHLEN];
+  if (fcntl(fd, F_GETPATH, path) != 0) return -errno;
+  const size_t length = std::strlen(path);
+  if (length > capacity) return -ERANGE;
+  std::memcpy(out, path, length);
+#else
+  (void)out;
+  (void)capacity;
+  return -ENOTSUP;
+#endif
+#if defined(__linux__) || defined(__APPLE__)
+  // A file unlinked since (before or during the call) has no name: Linux
+  // would give its last one with " (deleted)" after it.
+  if (fstat(fd, &info) != 0) return -errno;
+  if (info.st_nlink == 0) return -ENOENT;
+  return static_cast<int64_t>(length);
+#endif
+}
+
+}  // namespace
+
+void RunPoolFileRealpath(Op* op) {
+  const OpBuffer* path = OpArgs<OpKind::kFileRealpath>::path(*op);
+  if (path == nullptr || path->length == 0) {
+    op->result = -EINVAL;
+    return;
+  }
+  op->result = OpenedPath(static_cast<int>(OpArgs<OpKind::kFileRealpath>::file(*op)), reinterpret_cast<char*>(path->data),
+                          path->length);
+}
+OVERLAPPED_POOL_WORKER_OP(FileRealpath, RunPoolFileRealpath);
 
 void RunPoolFileAllocate(Op* op) {
   // posix_fallocate returns the error instead of setting errno.

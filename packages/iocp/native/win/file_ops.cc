@@ -271,6 +271,54 @@ double Millis(const LARGE_INTEGER& time) {
   return static_cast<double>(time.QuadPart) / 1e4 - 11644473600000.0;
 }
 
+// libuv's UV_ERANGE on Windows (uv/errno.h), the errno Node reports for it.
+constexpr int64_t kUvErange = -4034;
+
+// The path the system has for the open file, as libuv's realpath gives it
+// (and so fs.realpathSync.native): GetFinalPathNameByHandleW, normalized,
+// with a drive letter, "\\?\" dropped and "\\?\UNC\" made "\\".
+void RunRealpath(Op* op) {
+  const OpBuffer* out = OpArgs<OpKind::kFileRealpath>::path(*op);
+  if (out == nullptr || out->length == 0) {
+    FailOpWithWin32(op, ERROR_INVALID_PARAMETER);
+    return;
+  }
+  std::wstring wide(MAX_PATH, L'\0');
+  DWORD length;
+  for (;;) {
+    length = GetFinalPathNameByHandleW(HandleOf(op), wide.data(), static_cast<DWORD>(wide.size()),
+                                       FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    if (length == 0) {
+      FailOpWithWin32(op, GetLastError());
+      return;
+    }
+    // Too small: the length asked for counts the terminator.
+    if (length < wide.size()) break;
+    wide.assign(length, L'\0');
+  }
+  wide.resize(length);
+  static const std::wstring kUncPrefix = L"\\\\?\\UNC\\";
+  static const std::wstring kLongPrefix = L"\\\\?\\";
+  if (wide.compare(0, kUncPrefix.size(), kUncPrefix) == 0) {
+    wide = L"\\\\" + wide.substr(kUncPrefix.size());
+  } else if (wide.compare(0, kLongPrefix.size(), kLongPrefix) == 0) {
+    wide.erase(0, kLongPrefix.size());
+  }
+  const int bytes = WideCharToMultiByte(CP_UTF8, 0, wide.data(), static_cast<int>(wide.size()), nullptr, 0, nullptr, nullptr);
+  if (bytes <= 0) {
+    FailOpWithWin32(op, GetLastError());
+    return;
+  }
+  if (static_cast<size_t>(bytes) > out->length) {
+    op->result = kUvErange;
+    op->raw_error = ERROR_INSUFFICIENT_BUFFER;
+    return;
+  }
+  WideCharToMultiByte(CP_UTF8, 0, wide.data(), static_cast<int>(wide.size()), reinterpret_cast<char*>(out->data), bytes,
+                      nullptr, nullptr);
+  Succeed(op, bytes);
+}
+
 void RunStat(Op* op) {
   if (op->buffers.size() != 1 || op->buffers[0].length < kFileStatBytes) {
     FailOpWithWin32(op, ERROR_INVALID_PARAMETER);
@@ -438,6 +486,8 @@ OVERLAPPED_WIN_BLOCKING_OP(FileTruncate, RunWinFileTruncate);
 
 void RunWinFileStat(IocpBackend*, Op* op) { RunStat(op); }
 OVERLAPPED_WIN_BLOCKING_OP(FileStat, RunWinFileStat);
+void RunWinFileRealpath(IocpBackend*, Op* op) { RunRealpath(op); }
+OVERLAPPED_WIN_BLOCKING_OP(FileRealpath, RunWinFileRealpath);
 void RunWinFileCopyRange(IocpBackend*, Op* op) { RunCopyRange(op); }
 OVERLAPPED_WIN_BLOCKING_OP(FileCopyRange, RunWinFileCopyRange);
 

@@ -23,6 +23,8 @@ import {
   openSync,
   promises as fsPromises,
   readFileSync,
+  realpathSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -30,7 +32,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getSystemErrorMap, inspect } from 'node:util';
 import { pipeline } from 'node:stream/promises';
@@ -48,6 +50,12 @@ export interface FileSuiteOptions {
   volume?: number;
   /** Per-test timeout in ms (default 60 s). */
   timeoutMs?: number;
+  /**
+   * The suite runs under Wine, not Windows: where Wine differs (its
+   * GetFinalPathNameByHandleW gives the name a file was opened by, not the
+   * one it was renamed to since), the suite checks what Wine does and says so.
+   */
+  wine?: boolean;
 }
 
 const GiB = 2 ** 30;
@@ -497,6 +505,59 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
       assert.equal(await file.close(), undefined, 'close is idempotent');
       cleanup(path);
     }, timeout);
+
+    // What the system says about an open file's path: Linux on every
+    // backend (/proc), Windows on iocp (GetFinalPathNameByHandleW); the
+    // portable backend elsewhere cannot ask.
+    const realpathSays = process.platform === 'linux' || (native && (process.platform === 'win32' || process.platform === 'darwin'));
+    it(
+      realpathSays
+        ? 'realpath gives the path the system has for the open file: the real one, across a rename and a link; ENOENT once unlinked, EBADF after close'
+        : 'realpath rejects with ENOTSUP: the system does not say here',
+      async () => {
+        // A name past ASCII, in a folder named by its real path (tmpdir may
+        // be a link, as on macOS).
+        const folder = realpathSync.native(mkdtempSync(join(dirname(fresh()), 'realpath-')));
+        const path = join(folder, 'data-\u00fcn\u00efc\u00f6de-\u6587\u4ef6.bin');
+        writeFileSync(path, 'bytes');
+        const file = await open(path, { backend });
+        try {
+          if (!realpathSays) {
+            await expectCode(() => file.realpath(), 'ENOTSUP', 'realpath');
+            return;
+          }
+          assert.equal(await file.realpath(), realpathSync.native(path), 'as opened');
+          // Renamed while open: the handle follows the file, not the name.
+          const moved = join(folder, 'moved.bin');
+          renameSync(path, moved);
+          const named = options.wine ? path : moved;
+          if (options.wine) console.log(`[${backend}] realpath after a rename: Wine keeps the name the file was opened by`);
+          assert.equal(await file.realpath(), named, 'after a rename');
+          // Several at once: each gets the whole path.
+          const many = await Promise.all(Array.from({ length: 16 }, () => file.realpath()));
+          assert.deepEqual(new Set(many), new Set([named]));
+          const link = join(folder, 'link.bin');
+          if (makeSymlink(moved, link)) {
+            const throughLink = await open(link, { backend });
+            try {
+              assert.equal(await throughLink.realpath(), moved, 'opened through a link');
+            } finally {
+              await throughLink.close();
+            }
+          }
+          if (process.platform !== 'win32') {
+            // Unlinked: the file has no name (Linux would say "moved.bin (deleted)").
+            rmSync(moved);
+            await expectCode(() => file.realpath(), 'ENOENT', 'realpath after unlink');
+          }
+        } finally {
+          await file.close();
+        }
+        await expectCode(() => file.realpath(), 'EBADF', 'realpath after close');
+        rmSync(folder, { recursive: true, force: true });
+      },
+      timeout,
+    );
 
     it('an op called after close() while the close is pending reaches nothing: EBADF, the file untouched', async () => {
       const path = fresh();

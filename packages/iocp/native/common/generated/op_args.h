@@ -94,6 +94,13 @@ struct OpArgs<OpKind::kFileDatasync> {
 };
 
 template <>
+struct OpArgs<OpKind::kFileRealpath> {
+  static int64_t file(const Op& op) { return op.handle; }
+  static constexpr size_t kPathBuffer = 0;
+  static const OpBuffer* path(const Op& op) { return op.buffers.size() > 0 ? &op.buffers[0] : nullptr; }
+};
+
+template <>
 struct OpArgs<OpKind::kSocketAccept> {
   static int64_t listener(const Op& op) { return op.handle; }
   static constexpr size_t kAddressesBuffer = 0;

@@ -9,7 +9,7 @@ namespace overlapped {
 
 // Changes whenever the table does; the loader refuses a core whose id
 // differs from the installed @overlapped/common's OP_TABLE_ABI_ID.
-constexpr char kOpTableAbiId[] = "ops-150d3a6d2794b33e";
+constexpr char kOpTableAbiId[] = "ops-d01d7664709fde5e";
 
 // What an I/O operation asks for, with the fields of its record.
 // Kinds are numbered in ranges: 0 generic, 1-63 file, 64-127 socket.
@@ -49,6 +49,12 @@ enum class OpKind : uint32_t {
   // handle = file. Flushes the file's data, and only the metadata needed to read it back, to its
   // device (fdatasync).
   kFileDatasync = 13,
+  // handle = file; buffers = [path]. Writes the path the system has for the open file into path,
+  // UTF-8 (Linux: /proc/self/fd/N; macOS: F_GETPATH; Windows: GetFinalPathNameByHandleW,
+  // normalized, a drive letter or UNC path without the long-path prefix). Result: its bytes. ERANGE
+  // when path is too small; ENOENT when the file has no name any more (Linux: no link left);
+  // ENOTSUP where the system does not say.
+  kFileRealpath = 14,
   // handle = listener; buffers = [addresses?]. Accepts a connection. Result: the socket. addresses
   // (ACCEPT_ADDRESS_BYTES): where a backend that learns them writes the names.
   kSocketAccept = 65,
@@ -92,6 +98,7 @@ enum class OpKind : uint32_t {
   X(FileStat, 11) \
   X(FileCopyRange, 12) \
   X(FileDatasync, 13) \
+  X(FileRealpath, 14) \
   X(SocketAccept, 65) \
   X(SocketConnect, 66) \
   X(SocketRecv, 67) \
@@ -115,6 +122,7 @@ constexpr OpKind kOpKinds[] = {
     OpKind::kFileStat,
     OpKind::kFileCopyRange,
     OpKind::kFileDatasync,
+    OpKind::kFileRealpath,
     OpKind::kSocketAccept,
     OpKind::kSocketConnect,
     OpKind::kSocketRecv,
@@ -142,14 +150,15 @@ constexpr int OpIndex(OpKind kind) {
     case OpKind::kFileStat: return 10;
     case OpKind::kFileCopyRange: return 11;
     case OpKind::kFileDatasync: return 12;
-    case OpKind::kSocketAccept: return 13;
-    case OpKind::kSocketConnect: return 14;
-    case OpKind::kSocketRecv: return 15;
-    case OpKind::kSocketSend: return 16;
-    case OpKind::kSocketShutdown: return 17;
-    case OpKind::kSocketClose: return 18;
-    case OpKind::kSocketForward: return 19;
-    case OpKind::kSocketSendfile: return 20;
+    case OpKind::kFileRealpath: return 13;
+    case OpKind::kSocketAccept: return 14;
+    case OpKind::kSocketConnect: return 15;
+    case OpKind::kSocketRecv: return 16;
+    case OpKind::kSocketSend: return 17;
+    case OpKind::kSocketShutdown: return 18;
+    case OpKind::kSocketClose: return 19;
+    case OpKind::kSocketForward: return 20;
+    case OpKind::kSocketSendfile: return 21;
   }
   return -1;
 }
@@ -216,6 +225,8 @@ constexpr OpTraits kOpTraits[] = {
      "{\"handle\":\"source\",\"offset\":\"position\",\"arg\":\"target\",\"length\":\"length\",\"buffers\":[\"bounce\"]}"},
     {"datasync", OpFamily::kFile, true, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
      "{\"handle\":\"file\"}"},
+    {"realpath", OpFamily::kFile, true, true, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kNone, false,
+     "{\"handle\":\"file\",\"buffers\":[\"path\"]}"},
     {"accept", OpFamily::kSocket, false, false, false, OpHandle::kSocket, OpHandle::kNone, false, true, ReactorRole::kRead, false,
      "{\"handle\":\"listener\",\"buffers\":[\"addresses?\"]}"},
     {"connect", OpFamily::kSocket, false, false, false, OpHandle::kNone, OpHandle::kNone, false, false, ReactorRole::kWrite, false,

@@ -48,10 +48,19 @@ export function toWindowsPath(linuxPath) {
   return `Z:${resolve(linuxPath).replace(/\//g, '\\')}`;
 }
 
+// Wine makes a Windows file name a Linux one in the locale's character set:
+// under the C locale (a bare machine's, a clean environment's) a name past
+// ASCII cannot be made at all (ENOENT). Linux file names are UTF-8.
+function utf8Locale(env) {
+  const current = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return /utf-?8/i.test(current) ? {} : { LC_ALL: 'C.UTF-8' };
+}
+
 function wineEnvironment(extraEnv) {
   return {
     ...process.env,
     ...extraEnv,
+    ...utf8Locale({ ...process.env, ...extraEnv }),
     WINEPREFIX: winePrefix(),
     // Quiet unless asked (OVERLAPPED_WINEDEBUG=fixme+file,err+file to see what Wine converts).
     WINEDEBUG: process.env.OVERLAPPED_WINEDEBUG ?? '-all',

@@ -59,6 +59,22 @@ export function pairedRatio(a: number[], b: number[]): number {
   return median(a.map((value, i) => value / (b[i] as number)));
 }
 
+/**
+ * How far apart a contender's rounds are: the largest over the smallest
+ * (1 for one round). A baseline whose rounds spread widely says the machine
+ * changed speed during the run; a ratio taken round by round holds only as
+ * far as every contender's rounds moved alike.
+ *
+ * @example
+ * ```ts
+ * roundSpread([6.48, 7.3, 8.15]); // 1.2577...
+ * ```
+ */
+export function roundSpread(values: number[]): number {
+  if (values.length === 0) return 1;
+  return Math.max(...values) / Math.min(...values);
+}
+
 /** Runs `contenders` for `rounds` rounds, alternating, and computes ratios against `baseline`. */
 export async function runScenario(
   scenario: string,

@@ -6,12 +6,20 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { median, pairedRatio, reportGoals, runScenario, type Contender } from '../src/harness.js';
+import { median, pairedRatio, reportGoals, roundSpread, runScenario, type Contender } from '../src/harness.js';
 
 describe('median', () => {
   it('is the middle value, or the mean of the middle two', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+});
+
+describe('roundSpread', () => {
+  it('is the slowest round over the fastest, 1 for one round or none', () => {
+    expect(roundSpread([6, 7.5, 6.5])).toBe(1.25);
+    expect(roundSpread([8.44])).toBe(1);
+    expect(roundSpread([])).toBe(1);
   });
 });
 

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 import { buildC, runEchoBench } from '@overlapped/echo-bench';
 
-import { formatRate, median, pairedRatio } from '../harness.js';
+import { formatRate, median, pairedRatio, roundSpread } from '../harness.js';
 import { findBun, findDeno } from '../runtimes.js';
 import { benchScript, startServer, type ServerProcess } from '../servers/child.js';
 
@@ -73,6 +73,8 @@ export interface EchoScenarioResult {
    * does nothing per message beyond its recv and send.
    */
   floorVsNet?: number;
+  /** The floor's slowest round over its fastest (see roundSpread): how much the machine's speed moved. */
+  floorSpread?: number;
   goals: Array<{ goal: string; value: number; limit: number; met: boolean }>;
 }
 
@@ -121,6 +123,9 @@ export function runtimeEchoServers(bufferSize: number): { specs: ServerSpec[]; s
   }
   return { specs, skipped };
 }
+
+/** A floor whose rounds spread more than this (5%) gets a line saying so. */
+const FLOOR_SPREAD_WARNING = 1.05;
 
 function ratio(value: number | undefined): string {
   return value === undefined ? '-' : `${value.toFixed(2)}x`;
@@ -309,11 +314,20 @@ export async function echoScenarios(options: {
         }
       }
       for (const g of goals) log(`  goal ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value.toFixed(3)}`);
+      // The floor does the same work in every round: where its rounds
+      // differ, the machine changed speed under the run.
+      const floorSpread = floor ? roundSpread(floor.cpuPerRoundTripUsRounds) : undefined;
+      if (floorSpread !== undefined && floorSpread > FLOOR_SPREAD_WARNING) {
+        log(
+          `  (the floor's rounds spread ${((floorSpread - 1) * 100).toFixed(0)}% (${floor?.cpuPerRoundTripUsRounds.map((v) => v.toFixed(2)).join(', ')} us): ` +
+            'the machine changed speed during the run, and a ratio holds only as far as every server\'s rounds moved alike)',
+        );
+      }
       const floorVsNet = floor?.cpuVsNet;
       if (floorVsNet !== undefined) {
         log(`  the floor (recv + send per message, nothing else) costs ${floorVsNet.toFixed(2)}x net's CPU per round trip here`);
       }
-      results.push({ scenario: title, size, connections, seconds, rounds, contenders, floorVsNet, goals });
+      results.push({ scenario: title, size, connections, seconds, rounds, contenders, floorVsNet, floorSpread, goals });
     } finally {
       for (const { spec, server } of servers) {
         const code = await server.stop();

@@ -512,7 +512,7 @@ export function defineFileSuite(api: TestApi, backend: BackendName, options: Fil
     const realpathSays = process.platform === 'linux' || (native && (process.platform === 'win32' || process.platform === 'darwin'));
     it(
       realpathSays
-        ? 'realpath gives the path the system has for the open file: the real one, across a rename and a link; ENOENT once unlinked, EBADF after close'
+        ? `realpath gives the path the system has for the open file: the real one, after a rename, through a link${process.platform === 'win32' ? '' : ', ENOENT once unlinked'}; EBADF after close`
         : 'realpath rejects with ENOTSUP: the system does not say here',
       async () => {
         // A name past ASCII, in a folder named by its real path (tmpdir may

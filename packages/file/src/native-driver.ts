@@ -238,27 +238,26 @@ export class NativeFileDriver implements FileDriver<number> {
   }
 
   async realpath(handle: number, path: string): Promise<string> {
-    // Most paths fit the first buffer; the second holds the longest a
-    // system gives (Windows: 32,767 UTF-16 units, 3 bytes each at most).
-    for (const size of REALPATH_BUFFERS) {
-      const buffer = Buffer.allocUnsafe(size);
-      try {
-        const length = await this.#port.runOp({ kind: FileOpKinds.realpath, handle, buffers: buffer }, { syscall: 'realpath', path });
-        return buffer.toString('utf8', 0, length);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'ERANGE' || size === REALPATH_BUFFERS[REALPATH_BUFFERS.length - 1]) throw error;
-      }
+    try {
+      return await this.#realpathInto(handle, path, 4096);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERANGE') throw error;
+      // The longest path a system gives (Windows: 32,767 UTF-16 units, 3
+      // bytes each at most in UTF-8).
+      return this.#realpathInto(handle, path, 3 * 32768);
     }
-    throw systemError({ code: 'ERANGE', syscall: 'realpath', path });
+  }
+
+  async #realpathInto(handle: number, path: string, size: number): Promise<string> {
+    const buffer = Buffer.allocUnsafe(size);
+    const length = await this.#port.runOp({ kind: FileOpKinds.realpath, handle, buffers: buffer }, { syscall: 'realpath', path });
+    return buffer.toString('utf8', 0, length);
   }
 
   async close(handle: number, path: string): Promise<void> {
     await this.#port.runOp({ kind: FileOpKinds.close, handle }, { syscall: 'close', path });
   }
 }
-
-/** The buffers a realpath op tries in turn. */
-const REALPATH_BUFFERS = [4096, 3 * 32768] as const;
 
 function truncateThroughFs(fd: number, size: number, path: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -224,14 +224,15 @@ export class PortableFileDriver implements FileDriver<FileHandle> {
     // Only Linux says, through /proc (the native backends also ask macOS
     // and Windows, which node:fs cannot).
     if (process.platform !== 'linux') throw systemError({ code: 'ENOTSUP', syscall: 'realpath', path });
-    await handle.stat().catch((error) => rethrow(error, 'realpath', path));
     let name: string;
     try {
       name = await fs.readlink(`/proc/self/fd/${handle.fd}`);
     } catch (error) {
-      // No /proc here: nothing else says.
-      if ((error as { code?: string }).code === 'ENOENT') throw systemError({ code: 'ENOTSUP', syscall: 'realpath', path });
-      rethrow(error, 'realpath', path);
+      if ((error as { code?: string }).code !== 'ENOENT') rethrow(error, 'realpath', path);
+      // No such link: the handle is not open (its error), or there is no
+      // /proc here and nothing else says.
+      await handle.stat().catch((statError) => rethrow(statError, 'realpath', path));
+      throw systemError({ code: 'ENOTSUP', syscall: 'realpath', path });
     }
     // Unlinked since (Linux gives the last name with " (deleted)" after it).
     const { nlink } = await handle.stat().catch((error) => rethrow(error, 'realpath', path));

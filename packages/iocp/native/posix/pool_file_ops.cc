@@ -203,13 +203,16 @@ namespace {
 // negative errno.
 int64_t OpenedPath(int fd, char* out, size_t capacity) {
   struct stat info;
-  if (fstat(fd, &info) != 0) return -errno;  // EBADF before anything else
 #if defined(__linux__)
   char link[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
   std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   const ssize_t length = readlink(link, out, capacity);
-  // No /proc here: the system has no other way to say.
-  if (length < 0) return errno == ENOENT ? -ENOTSUP : -errno;
+  if (length < 0) {
+    if (errno != ENOENT) return -errno;
+    // No such link: the descriptor is not open (EBADF), or there is no
+    // /proc here and the system has no other way to say.
+    return fstat(fd, &info) != 0 ? -errno : -ENOTSUP;
+  }
   // readlink truncates silently: a full buffer may be a cut path.
   if (static_cast<size_t>(length) >= capacity) return -ERANGE;
 #elif defined(__APPLE__)
@@ -221,7 +224,7 @@ int64_t OpenedPath(int fd, char* out, size_t capacity) {
 #else
   (void)out;
   (void)capacity;
-  return -ENOTSUP;
+  return fstat(fd, &info) != 0 ? -errno : -ENOTSUP;
 #endif
 #if defined(__linux__) || defined(__APPLE__)
   // A file unlinked since (before or during the call) has no name: Linux

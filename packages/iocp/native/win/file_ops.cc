@@ -10,6 +10,7 @@
 // waited for on the worker), because ReadFileScatter/WriteFileGather take
 // only page-sized, page-aligned buffers on unbuffered handles.
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -304,19 +305,20 @@ void RunRealpath(Op* op) {
   } else if (wide.compare(0, kLongPrefix.size(), kLongPrefix) == 0) {
     wide.erase(0, kLongPrefix.size());
   }
-  const int bytes = WideCharToMultiByte(CP_UTF8, 0, wide.data(), static_cast<int>(wide.size()), nullptr, 0, nullptr, nullptr);
-  if (bytes <= 0) {
-    FailOpWithWin32(op, GetLastError());
+  const int capacity = out->length < INT_MAX ? static_cast<int>(out->length) : INT_MAX;
+  const int bytes = WideCharToMultiByte(CP_UTF8, 0, wide.data(), static_cast<int>(wide.size()),
+                                        reinterpret_cast<char*>(out->data), capacity, nullptr, nullptr);
+  if (bytes > 0) {
+    Succeed(op, bytes);
     return;
   }
-  if (static_cast<size_t>(bytes) > out->length) {
-    op->result = kUvErange;
-    op->raw_error = ERROR_INSUFFICIENT_BUFFER;
+  const DWORD error = GetLastError();
+  if (error != ERROR_INSUFFICIENT_BUFFER) {
+    FailOpWithWin32(op, error);
     return;
   }
-  WideCharToMultiByte(CP_UTF8, 0, wide.data(), static_cast<int>(wide.size()), reinterpret_cast<char*>(out->data), bytes,
-                      nullptr, nullptr);
-  Succeed(op, bytes);
+  op->result = kUvErange;
+  op->raw_error = ERROR_INSUFFICIENT_BUFFER;
 }
 
 void RunStat(Op* op) {

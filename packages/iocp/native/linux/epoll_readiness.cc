@@ -56,23 +56,24 @@ class EpollReadiness final : public Readiness {
 
   bool ArmWakesWaiter() const override { return true; }
 
-  int WatchEdges(int fd) override {
+  int Watch(int fd, uint32_t events) override {
     epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.events = ((events & kReadable) != 0 ? EPOLLIN : 0u) | ((events & kWritable) != 0 ? EPOLLOUT : 0u);
     event.data.fd = fd;
-    // Adding (or modifying) reports the readiness the socket has now, so
-    // nothing that arrived before this call is missed.
+    // Level-triggered and kept: a socket with data left is reported again
+    // by the next wait, as a one-shot arm that was ready would be.
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    if (errno != ENOENT) return errno;
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
-    if (errno == EEXIST && epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
     return errno;
   }
 
   void Forget(int fd) override { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
-  void Wait(std::vector<ReadyFd>* ready, bool block) override {
+  void Wait(std::vector<ReadyFd>* ready) override {
     ready->clear();
     epoll_event events[256];
-    const int count = epoll_wait(epoll_fd_, events, 256, block ? -1 : 0);
+    const int count = epoll_wait(epoll_fd_, events, 256, -1);
     for (int index = 0; index < count; ++index) {
       const epoll_event& event = events[index];
       if (event.data.fd == wake_fd_) {
@@ -82,8 +83,7 @@ class EpollReadiness final : public Readiness {
       }
       uint32_t what = 0;
       if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) what = kReadable | kWritable;
-      if ((event.events & (EPOLLIN | EPOLLRDHUP)) != 0) what |= kReadable;
-      if ((event.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) what |= kPeerClosed;
+      if ((event.events & EPOLLIN) != 0) what |= kReadable;
       if ((event.events & EPOLLOUT) != 0) what |= kWritable;
       ready->push_back(ReadyFd{event.data.fd, what});
     }

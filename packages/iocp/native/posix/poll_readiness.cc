@@ -44,14 +44,14 @@ class PollReadiness final : public Readiness {
 
   bool ArmWakesWaiter() const override { return false; }
 
-  int WatchEdges(int) override { return ENOTSUP; }
+  int Watch(int, uint32_t) override { return ENOTSUP; }
 
   void Forget(int fd) override {
     std::lock_guard<std::mutex> lock(mutex_);
     armed_.erase(fd);
   }
 
-  void Wait(std::vector<ReadyFd>* ready, bool block) override {
+  void Wait(std::vector<ReadyFd>* ready) override {
     ready->clear();
     fds_.clear();
     fds_.push_back(pollfd{wake_read_, POLLIN, 0});
@@ -63,7 +63,7 @@ class PollReadiness final : public Readiness {
         if (wanted != 0) fds_.push_back(pollfd{fd, wanted, 0});
       }
     }
-    if (poll(fds_.data(), fds_.size(), block ? -1 : 0) <= 0) return;  // EINTR: look again
+    if (poll(fds_.data(), fds_.size(), -1) <= 0) return;  // EINTR: look again
     if (fds_[0].revents != 0) {
       char drain[64];
       while (read(wake_read_, drain, sizeof drain) > 0) {

@@ -5,7 +5,7 @@
 // armed for some events is reported at most once and then stays quiet
 // until it is armed again, so the reactor never sees a fd whose ops it has
 // already taken care of.
-// epoll can also watch a fd's edges for good (WatchEdges), which the
+// epoll can also watch a fd for good (Watch), level-triggered, which the
 // reactor uses for an echo's socket (a forward to itself): only the
 // reactor thread uses that socket, so it needs no arm before each wait.
 #pragma once
@@ -18,10 +18,6 @@ namespace overlapped {
 
 constexpr uint32_t kReadable = 1;
 constexpr uint32_t kWritable = 2;
-// The peer's end of sending, a hang-up or an error came with the report
-// (epoll's EPOLLRDHUP / EPOLLHUP / EPOLLERR): a receive that took less than
-// it asked for does not mean the socket has nothing more to tell.
-constexpr uint32_t kPeerClosed = 8;
 
 struct ReadyFd {
   int fd;
@@ -40,17 +36,17 @@ class Readiness {
   // True when a thread blocked in Wait sees a new Arm by itself; false when
   // the arming thread must call Wake for it to count.
   virtual bool ArmWakesWaiter() const = 0;
-  // Reports every change of `fd`'s readiness (both directions, edge-
-  // triggered) until Forget or close, with no Arm needed. The caller must
-  // only wait after a syscall said EAGAIN. Returns 0, or ENOTSUP where the
-  // source has no edges (poll), or an errno.
-  virtual int WatchEdges(int fd) = 0;
+  // Reports `fd` in every Wait while it is ready for `events` (level-
+  // triggered, no Arm needed), until the next Watch changes the events or
+  // Forget drops it. Only the reactor thread calls it. Returns 0, or
+  // ENOTSUP where the source cannot (poll), or an errno.
+  virtual int Watch(int fd, uint32_t events) = 0;
   // Drops `fd` before it is closed, so that no report outlives it.
   virtual void Forget(int fd) = 0;
-  // Blocks (if `block`; else only looks) until some armed fds are ready or
+  // Blocks until some armed or watched fds are ready or
   // Wake is called, and replaces `ready` with the fds that are (none after
   // a bare wake-up). Only one thread waits.
-  virtual void Wait(std::vector<ReadyFd>* ready, bool block) = 0;
+  virtual void Wait(std::vector<ReadyFd>* ready) = 0;
   // Makes the current or next Wait return. Thread-safe.
   virtual void Wake() = 0;
 };

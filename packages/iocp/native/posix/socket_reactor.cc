@@ -39,12 +39,8 @@ namespace {
 struct ReactorState {
   short events;       // POLLIN / POLLOUT the op waits for; 0 = try now
   uint8_t stage;      // connect: 1 once started; forward: 0 recv, 1 send
-  uint8_t busy;       // forward: 1 when it stopped for the others, not for EAGAIN
-  // forward: 1 when a short receive may end the turn (see ServeQueueLocked)
-  uint8_t short_read_waits;
-  // forward: whether the source reports the bytes a receive left queued
-  // (kInq*, see ReceiveForward)
-  uint8_t inq;
+  // forward: 1 when its turn is one receive (see ServeQueueLocked)
+  uint8_t one_receive;
   uint64_t done;      // send, sendfile: bytes sent; forward: bytes of the round sent
   uint64_t pending;   // forward: bytes received in the round; sendfile: bytes of the file to send
   uint64_t moved;     // forward: bytes sent to the target in all
@@ -52,9 +48,6 @@ struct ReactorState {
 static_assert(sizeof(ReactorState) <= sizeof(Op::backend_storage), "ReactorState must fit");
 
 ReactorState* StateOf(Op* op) { return reinterpret_cast<ReactorState*>(op->backend_storage); }
-
-// Marks a busy forward's socket the reactor comes back to without a report.
-constexpr uint32_t kRetry = 4;
 
 bool WouldBlock(int errnum) { return errnum == EAGAIN || errnum == EWOULDBLOCK; }
 
@@ -276,59 +269,6 @@ bool ReactorTryClose(Op* op) {
   return true;
 }
 
-// A forward's source reports what a receive left behind: not asked yet,
-// asked (TCP_INQ: the count comes with each recvmsg), or it cannot (not TCP,
-// not Linux).
-#if defined(__linux__)
-#if !defined(TCP_INQ)
-// The prebuilds' glibc 2.17 headers predate it (Linux 4.18; an older kernel
-// refuses the option, and the forward keeps the plain recv).
-#define TCP_INQ 36
-#define TCP_CM_INQ TCP_INQ
-#endif
-constexpr uint8_t kInqUnknown = 0;
-constexpr uint8_t kInqOn = 1;
-constexpr uint8_t kInqOff = 2;
-#endif
-
-// A forward's receive. `*queued` is the bytes it left in the socket where
-// the kernel says (after a TCP_INQ request), else -1. A message that fills
-// the buffer exactly (a 16 KiB echo through a 16 KiB buffer) is the case
-// this is for: without the count the turn must receive again to learn the
-// socket is empty (EAGAIN), one more syscall per message. The count is asked
-// for after the first receive that filled the buffer, so a forward whose
-// messages never do keeps the plain recv.
-ssize_t ReceiveForward(int fd, const OpBuffer& buffer, ReactorState* state, int* queued) {
-  *queued = -1;
-#if defined(__linux__)
-  if (state->inq == kInqOn) {
-    iovec vector{buffer.data, buffer.length};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    msghdr message{};
-    message.msg_iov = &vector;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    const ssize_t got = recvmsg(fd, &message, MSG_DONTWAIT);
-    if (got > 0) {
-      for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
-        if (header->cmsg_level == SOL_TCP && header->cmsg_type == TCP_CM_INQ) std::memcpy(queued, CMSG_DATA(header), sizeof(int));
-      }
-    }
-    return got;
-  }
-  const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
-  if (state->inq == kInqUnknown && state->short_read_waits != 0 && got > 0 && static_cast<size_t>(got) == buffer.length) {
-    const int on = 1;
-    state->inq = setsockopt(fd, SOL_TCP, TCP_INQ, &on, sizeof on) == 0 ? kInqOn : kInqOff;
-  }
-  return got;
-#else
-  (void)state;
-  return recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
-#endif
-}
-
 // One turn of a forward: recv from the source, send all of it to the
 // target, again, until a socket would block, the source ends or the turn's
 // rounds are spent.
@@ -341,12 +281,9 @@ bool ReactorTryForward(Op* op) {
   const int fd = static_cast<int>(op->handle);
   const int target = TargetOf(op);
   const OpBuffer& buffer = op->buffers[0];
-  state->busy = 0;
-  bool emptied = false;
   for (int round = 0; round < kForwardRoundsPerTurn; ++round) {
     if (state->stage == 0) {
-      int queued;
-      const ssize_t got = ReceiveForward(fd, buffer, state, &queued);
+      const ssize_t got = recv(fd, buffer.data, buffer.length, MSG_DONTWAIT);
       if (got == 0) {
         // Everything the source sent is out: the target's sending side
         // ends too (best effort, as on the other backends).
@@ -367,12 +304,6 @@ bool ReactorTryForward(Op* op) {
       state->pending = static_cast<uint64_t>(got);
       state->done = 0;
       state->stage = 1;
-      // A receive that took less than the buffer (or that the kernel says
-      // left nothing) emptied the socket: where the next data is sure to be
-      // reported, the turn ends once these bytes are out, without a receive
-      // that would only say EAGAIN. (The kernel counts a peer's FIN that
-      // came behind the bytes as one byte left.)
-      emptied = state->short_read_waits != 0 && (static_cast<uint64_t>(got) < buffer.length || queued == 0);
     }
     while (state->done < state->pending) {
       const ssize_t sent = send(target, buffer.data + state->done, state->pending - state->done,
@@ -393,15 +324,14 @@ bool ReactorTryForward(Op* op) {
       state->moved += static_cast<uint64_t>(sent);
     }
     state->stage = 0;
-    if (emptied) {
-      // The socket was emptied (above): wait for its next report.
-      state->events = POLLIN;
-      return false;
-    }
+    // A socket watched level-triggered is reported again while it has
+    // data: the turn ends here, with no receive that would only say
+    // EAGAIN, whether or not this one took all there was.
+    if (state->one_receive != 0) break;
   }
-  // Busy: give the others a turn, and come back at once.
+  // Waits for the source's next report; a busy one (the rounds spent) is
+  // reported at once, after the others had their turn.
   state->events = POLLIN;
-  state->busy = 1;
   return false;
 }
 
@@ -492,7 +422,8 @@ void SocketReactor::Submit(Op* op, CompletionSink* sink) {
       // and arms the socket from this thread. The reactor makes the
       // syscall when the socket is ready, so a recv costs no try that
       // fails with EAGAIN, and with epoll no wake-up of the reactor.
-      if (ops.to_start == 0 && QueuedDirectly(op)) {
+      // (Not on an echo's socket: the reactor keeps that one's watch.)
+      if (ops.to_start == 0 && !ops.watched && QueuedDirectly(op)) {
         const bool reads = StartsReading(op->kind);
         StateOf(op)->events = reads ? POLLIN : POLLOUT;
         std::vector<Op*>& queue = reads ? ops.readers : ops.writers;
@@ -582,11 +513,11 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
   std::vector<Op*>& queue = readers ? ops.readers : ops.writers;
   while (!queue.empty()) {
     Op* op = queue.front();
-    // An echo whose socket's edges are watched hears of every later
-    // arrival, but a peer's end that came with the data it is now reading
-    // is reported only once: after such a report it receives until EAGAIN
-    // (or the end). Elsewhere a forward receives until EAGAIN as before.
-    StateOf(op)->short_read_waits = ops.edges && !ops.peer_closed && !SpansTwoSockets(op) ? 1 : 0;
+    // An echo whose socket is watched level-triggered takes one message
+    // a report, as an epoll loop written by hand does: it never has to ask
+    // whether a receive emptied the socket. Elsewhere a forward receives
+    // until EAGAIN (or its rounds are spent).
+    StateOf(op)->one_receive = ops.watched && !SpansTwoSockets(op) ? 1 : 0;
     if (TryOp(op)) {
       queue.erase(queue.begin());
       finished->push_back(op);
@@ -595,21 +526,11 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
     // An op that waits where it was stays first, untouched (an echo's
     // usual turn); a forward may now wait on the other side, or on its
     // other socket (then the next op here may go).
-    if (!SpansTwoSockets(op) && WaitsToRead(op) == readers) {
-      NoteBusy(ops, op);
-      break;
-    }
+    if (!SpansTwoSockets(op) && WaitsToRead(op) == readers) break;
     queue.erase(queue.begin());
     if (!ParkLocked(ops, op, true, finished)) continue;
-    NoteBusy(ops, op);
     break;
   }
-}
-
-void SocketReactor::NoteBusy(const FdOps& ops, Op* op) {
-  // With edges watched, a socket that still has data reports nothing new:
-  // the reactor comes back to it after one look at the others.
-  if (ops.edges && StateOf(op)->busy != 0) retry_.push_back(static_cast<int>(op->handle));
 }
 
 void SocketReactor::TryAllLocked(FdOps& ops, std::vector<Op*>* finished) {
@@ -635,16 +556,23 @@ void SocketReactor::RearmLocked(int fd, std::vector<Op*>* finished) {
 void SocketReactor::RearmLocked(int fd, FdOps& ops, std::vector<Op*>* finished) {
   const uint32_t events = EventsOf(ops);
   if (events == 0) {
-    // An echo's socket watched for edges has no forward any more. (An
-    // edge report that still comes finds no entry; an Arm makes the
-    // socket one-shot again.)
-    ops.edges = false;
+    // An echo's socket has no forward any more: it stops being watched,
+    // or a socket at its end would be reported in every wait. (An Arm
+    // watches it one-shot again.)
+    if (ops.watched) {
+      readiness_->Forget(fd);
+      ops.watched = false;
+      ops.watching = 0;
+    }
     if (ops.to_start == 0) fds_.Erase(fd);
     return;
   }
-  if (ops.edges) return;
-  const int error = readiness_->Arm(fd, events);
-  if (error == 0) return;
+  if (ops.watched && events == ops.watching) return;
+  const int error = ops.watched ? readiness_->Watch(fd, events) : readiness_->Arm(fd, events);
+  if (error == 0) {
+    if (ops.watched) ops.watching = events;
+    return;
+  }
   // A socket that cannot be watched will never be ready: its ops end with
   // the reason.
   for (std::vector<Op*>* queue : {&ops.readers, &ops.writers}) {
@@ -660,10 +588,12 @@ void SocketReactor::RearmLocked(int fd, FdOps& ops, std::vector<Op*>* finished) 
 bool SocketReactor::StartForwardLocked(int fd, FdOps& ops, Op* op) {
   // An echo (a forward to its own socket) is all that uses its socket
   // while it runs, and only this thread, so where the source can, the
-  // socket's edges are watched once instead of arming it before each wait.
-  // Watching first and trying after means no data is missed in between.
-  if (!SpansTwoSockets(op) && ops.readers.empty() && ops.writers.empty() && readiness_->WatchEdges(fd) == 0) {
-    ops.edges = true;
+  // socket is watched for good instead of armed before each wait: no
+  // epoll_ctl per message. (Its first try comes before any wait, so the
+  // watch sees whatever that try leaves.)
+  if (!SpansTwoSockets(op) && ops.readers.empty() && ops.writers.empty() && readiness_->Watch(fd, kReadable) == 0) {
+    ops.watched = true;
+    ops.watching = kReadable;
   }
   return !TryOp(op);
 }
@@ -687,6 +617,8 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
         queue->clear();
       }
       readiness_->Forget(fd);
+      ops.watched = false;
+      ops.watching = 0;
       if (ops.to_start == 0) fds_.Erase(fd);
       TryOp(op);
       finished->push_back(op);
@@ -718,8 +650,8 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
         // entry; its flag ends it here.
         EndCancelled(op);
         finished->push_back(op);
-      } else if (ParkLocked(ops, op, false, finished)) {
-        NoteBusy(ops, op);
+      } else {
+        ParkLocked(ops, op, false, finished);
       }
       break;
     }
@@ -734,13 +666,7 @@ void SocketReactor::Run() noexcept {
   std::vector<Op*> cancelled;
   std::vector<Op*> finished;
   for (;;) {
-    readiness_->Wait(&ready, retry_.empty());
-    // Busy echoes come back as if their sockets were reported ready. Only
-    // while the echo still watches its socket's edges: a number reused
-    // since must not be tried without readiness (a connect would read
-    // SO_ERROR before it finished).
-    for (int fd : retry_) ready.push_back(ReadyFd{fd, kReadable | kWritable | kRetry});
-    retry_.clear();
+    readiness_->Wait(&ready);
     // Ready sockets first, each under the lock on its own, so that a
     // submitting thread waits at most for one socket's syscalls.
     for (const ReadyFd& entry : ready) {
@@ -750,8 +676,6 @@ void SocketReactor::Run() noexcept {
       // A forward that moves to its other socket may add that socket's
       // entry; this one stays where it is.
       FdOps& ops = *found;
-      if ((entry.events & kRetry) != 0 && !ops.edges) continue;
-      if ((entry.events & kPeerClosed) != 0) ops.peer_closed = true;
       if ((entry.events & kReadable) != 0) ServeQueueLocked(ops, true, &finished);
       if ((entry.events & kWritable) != 0) ServeQueueLocked(ops, false, &finished);
       RearmLocked(entry.fd, ops, &finished);
@@ -768,7 +692,7 @@ void SocketReactor::Run() noexcept {
       taken.clear();
       for (Op* op : cancelled) {
         if (TraitsOf(op->kind).relays) {
-          // Its sockets stop being watched (an echo's edges, or the arm it
+          // Its sockets stop being watched (an echo's watch, or the arm it
           // waited on) where nothing else waits on them: its owner may close
           // one from another thread next, and a poll() in progress would
           // hold the socket open until it returns.
@@ -777,7 +701,8 @@ void SocketReactor::Run() noexcept {
             if (found != nullptr && EventsOf(*found) != 0) continue;
             readiness_->Forget(fd);
             if (found == nullptr) continue;
-            found->edges = false;
+            found->watched = false;
+            found->watching = 0;
             if (found->to_start == 0) fds_.Erase(fd);
           }
         }

@@ -51,9 +51,10 @@ class SocketReactor {
     std::vector<Op*> readers;  // in submission order; the head is tried
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
-    bool edges = false;        // an echo's socket, watched for edges
-    // A report for the socket carried kPeerClosed (kept from then on).
-    bool peer_closed = false;
+    // An echo's socket, watched level-triggered for good (Readiness::Watch)
+    // for `watching`: its forward's side now.
+    bool watched = false;
+    uint32_t watching = 0;
   };
 
   // The entries by descriptor: a slot per descriptor number below kSlots
@@ -113,7 +114,6 @@ class SocketReactor {
   // Queues `op`, which waits, in `ops` (true), or for a forward that now
   // waits on its other socket, in that socket's entry, which it arms.
   bool ParkLocked(FdOps& ops, Op* op, bool front, std::vector<Op*>* finished);
-  void NoteBusy(const FdOps& ops, Op* op);
   void TryAllLocked(FdOps& ops, std::vector<Op*>* finished);
   void RearmLocked(int fd, std::vector<Op*>* finished);
   // The same, for the entry `ops` of `fd` found already.
@@ -125,7 +125,6 @@ class SocketReactor {
   std::vector<Op*> incoming_;   // ops to start on the reactor thread
   std::vector<Op*> cancelled_;  // taken out of their queues by Cancel
   FdTable fds_;
-  std::vector<int> retry_;      // the reactor thread's alone: busy echo sockets
   bool stopping_ = false;
   bool started_ = false;
   CompletionSink* sink_ = nullptr;

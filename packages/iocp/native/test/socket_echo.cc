@@ -507,9 +507,9 @@ bool EchoesSeeEndWithLastBytes(Backend* backend, QueueSink* sink, const std::str
 }
 
 // Echoes whose messages fill their buffer exactly (4 KiB through 4 KiB):
-// a full receive cannot tell by its size whether more is queued, so where
-// the kernel reports what a receive left (Linux: TCP_INQ) the threadpool
-// echo asks it instead of receiving again until EAGAIN. Each client plays
+// a full receive cannot tell by its size whether more is queued, and the
+// threadpool echo takes one receive per report of its level-triggered
+// watch, trusting the next wait to report bytes still queued. Each client plays
 // ping-pong, then sends four messages at once (bytes still queued after a
 // full receive: the echo must go on without a new report), then one more
 // after a pause (nothing queued: the echo waits for the report), then its

@@ -5,7 +5,8 @@
  * upstream echo server) byte for byte from 1 B to 1 MiB; half-close both
  * ways; resets from either side; a `to` that does not read stalls only
  * its own forward and stops its receives; the last bytes before the end;
- * abort (idle and mid-stream), close and misuse; GC while forwards run.
+ * abort (idle and mid-stream), close and misuse; GC while forwards run;
+ * no CPU spent by an echo that waits for its peer or has ended.
  * 127.0.0.1 and ephemeral ports only; every loop is bounded in count and
  * every wait in time.
  */
@@ -329,6 +330,50 @@ export function defineSocketForwardSuite(api: TestApi, backend: BackendName): vo
       } finally {
         await Promise.all(pairs.flatMap(({ client, peer }) => [client.close(), peer.close()]));
         await Promise.all(pairs.map(({ server }) => server.close()));
+      }
+    }, timeout);
+
+    it('burns no CPU while an echo waits for its peer to read, nor once it has ended', async () => {
+      // A reactor that watches an echo's socket for good must stop asking
+      // for data it cannot forward while its peer does not read, and stop
+      // watching a socket at its end: either would report the socket in
+      // every wait, a core spent for nothing. The echo below is the only
+      // thing that could run in this process while the test sleeps.
+      const { server, client, peer } = await connectedPair(backend);
+      /** This process's CPU over `ms` of sleep, as a share of the wall time. */
+      const cpuShare = async (ms: number): Promise<number> => {
+        const before = process.cpuUsage();
+        const started = performance.now();
+        await sleep(ms);
+        const used = process.cpuUsage(before);
+        return (used.user + used.system) / 1000 / (performance.now() - started);
+      };
+      try {
+        const echo = forward(peer, peer, { bufferSize: 16 * 1024 });
+        const flood = pattern(32 << 20, 31);
+        let sent = false;
+        const offered = client.send(flood).then(() => {
+          sent = true;
+        });
+        // Seen below, or ends with the close if an assertion fails first.
+        offered.catch(() => undefined);
+        await sleep(300);
+        assert.equal(sent, false, 'the client sent 32 MiB that nobody read: the echo kept receiving');
+        const stalled = await cpuShare(400);
+        assert.ok(stalled < 0.5, `the stalled echo's process used ${(stalled * 100).toFixed(0)}% of a core`);
+        const [, echoed] = await Promise.all([
+          offered.then(() => client.shutdown()),
+          bounded(recvExactly(client, flood.length), 30_000, 'the echoed flood'),
+        ]);
+        assert.ok(echoed.equals(flood), 'the echo lost or reordered bytes');
+        assert.equal(await bounded(client.recv(Buffer.alloc(8)), 10_000, 'the end'), 0);
+        assert.equal(await echo, flood.length);
+        // Both directions have ended; the socket stays open until closed.
+        const ended = await cpuShare(400);
+        assert.ok(ended < 0.5, `the process used ${(ended * 100).toFixed(0)}% of a core after the echo ended`);
+      } finally {
+        await Promise.all([client.close(), peer.close()]);
+        await server.close();
       }
     }, timeout);
 

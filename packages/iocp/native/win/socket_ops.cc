@@ -174,6 +174,17 @@ void FailForward(Op* op, DWORD error, ForwardSide side) {
   FailOpWithWin32(op, error);
 }
 
+// Whether a continuing op ends here instead of starting its next step: a
+// Cancel came while the step ran, and the step completed all the same (a
+// socket with the bytes already there, or the room, completes at once, so
+// CancelIoEx finds nothing to cancel). Without this look an op whose steps
+// never wait would not end before it was done.
+bool CancelledBetweenSteps(Op* op) {
+  if (!op->cancel_requested.load()) return false;
+  FailOpWithWin32(op, ERROR_OPERATION_ABORTED);
+  return true;
+}
+
 // A step was started after a completion: a Cancel that came between the
 // two found nothing to cancel, so look at the flag again now that the new
 // step is live (Cancel sets it before calling CancelIoEx).
@@ -198,6 +209,7 @@ bool FinishSendStep(Op* op, OpPacket* packet, DWORD bytes, DWORD error, bool (*m
     return true;
   }
   if (bytes > 0 && more(op, scratch)) {
+    if (CancelledBetweenSteps(op)) return true;
     if (next(op, packet, scratch)) {
       RecheckCancel(op, packet);
       return false;
@@ -415,6 +427,13 @@ bool FinishWinSocketForward(Op* op, OpPacket* packet, DWORD bytes, DWORD error) 
     // A failed send step may still have sent part of its bytes.
     if (scratch->stage == kForwardSend && bytes > 0) AddForwardStat(op, 1, bytes);
     FailForward(op, error, scratch->stage == kForwardRecv ? kForwardFailedRecv : kForwardFailedSend);
+    return true;
+  }
+  if (op->cancel_requested.load() && bytes > 0) {
+    // The step's bytes count (a send's reached `to`; a receive's are the
+    // buffer an abort may lose), then the forward ends as cancelled.
+    AddForwardStat(op, scratch->stage == kForwardRecv ? 0 : 1, bytes);
+    CancelledBetweenSteps(op);
     return true;
   }
   if (!ContinueForward(op, packet, scratch, bytes)) return true;

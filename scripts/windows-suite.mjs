@@ -5,7 +5,8 @@
 // and testkit, unpacked into a fresh node_modules, with PREBUILDS_ONLY=1 so
 // that nothing but the shipped prebuild can load. The file server's suite
 // (apps/file-server/test/windows.ts, compiled beside them) runs in the same
-// process and is counted in the same summary.
+// process and is counted in the same summary, as are the backend's own
+// checks without Node (backend_stress_win.exe), run after it.
 //
 //   node scripts/windows-suite.mjs [--summary FILE] [--volume N]
 //
@@ -88,5 +89,22 @@ try {
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+// The backend's own checks without Node (native/test/backend_stress_win.cc:
+// exactly-once delivery under load, Stop, the error table, a stray packet
+// of a continuing op's later step), counted in the same summary.
+if (!values.suites) {
+  const { buildBackendStress } = await import(join(iocpRoot, 'scripts', 'windows', 'build.mjs'));
+  const { runWindowsExecutable } = await import(join(iocpRoot, 'scripts', 'windows', 'wine-node.mjs'));
+  const result = await runWindowsExecutable({ executable: buildBackendStress(), args: ['200000'], timeoutMs: 5 * 60_000 });
+  process.stdout.write(`\n[iocp] backend checks without Node (backend_stress_win.exe under Wine)\n${result.stdout}`);
+  process.stderr.write(result.stderr);
+  const counts = /(\d+) passed, (\d+) failed/.exec(result.stdout);
+  const passed = counts ? Number(counts[1]) : 0;
+  const failed = counts ? Number(counts[2]) : 1;
+  outcome.summary.passed += passed;
+  outcome.summary.failed += failed;
+  if (failed > 0 || result.status !== 0) outcome.code = 1;
 }
 finish(outcome.summary, outcome.code);

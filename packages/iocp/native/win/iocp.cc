@@ -347,8 +347,22 @@ void IocpBackend::FinishOp(OpPacket* packet, DWORD bytes, LONG status) {
     } else {
       entry->run(reinterpret_cast<BlockingScratch*>(packet->scratch)->backend, op);
     }
-  } else if (!entry->finish(op, packet, bytes, error)) {
-    return;  // the op continues: its next step's packet will arrive
+  } else {
+    // A continuing op (a send's rest, a forward's next step) makes its
+    // next call from here, and that call may fail at once and still queue
+    // a packet, as a first call may: the same protocol as in Submit keeps
+    // such a stray from completing the op again, or another op later.
+    packet->call_state.store(CallState::kStarting, std::memory_order_relaxed);
+    if (!entry->finish(op, packet, bytes, error)) {
+      packet->call_state.store(CallState::kPending, std::memory_order_release);
+      return;  // the op continues: its next step's packet will arrive
+    }
+    // Finished here. A failure after a step that succeeded came from the
+    // next call, failed at once (or from a cancel seen between the two):
+    // its stray may still come, so the op is quarantined like a first
+    // call's. A failed step made no call, and queues nothing more.
+    if (error == 0 && op->result < 0) op->quarantine = true;
+    packet->call_state.store(CallState::kFinishedAtOnce, std::memory_order_release);
   }
   CompleteOpHere(op);
 }

@@ -49,6 +49,7 @@
 #include "../common/env_handles.h"
 #include "../common/errors.h"
 #include "../common/events.h"
+#include "loop_host.h"
 #include "probe.h"
 #include "ring.h"
 #include "uv_shim.h"
@@ -135,9 +136,9 @@ struct Conn {
   bool CanDeliver() const { return !paused && !close_requested; }
 };
 
-class EventLoop {
+class EventLoop final : public LoopHost {
  public:
-  EventLoop(napi_env env, bool uring) : env_(env), uring_(uring) {}
+  EventLoop(napi_env env, bool uring) : LoopHost(env), uring_(uring) {}
 
   int Init(napi_value data, napi_value records, napi_value callback);
   int64_t Open(int fd);
@@ -163,9 +164,8 @@ class EventLoop {
   void DrainEventfd();
   void SignalEventfd();
   static void OnPollClosed(void* handle);
-  static void OnLoopHandleClosed(void* handle);
   int StartUring();
-  Conn* Live(uint32_t id) const { return id < conns_.size() ? conns_[id] : nullptr; }
+  Conn* Live(uint32_t id) const { return conns_.Get(id); }
   // poll
   void Serve(Conn* conn, int status, int events);
   bool ReadOnce(Conn* conn);
@@ -193,37 +193,24 @@ class EventLoop {
   bool Push(Conn* conn, RecordType type, int32_t offset, int32_t value);
   void Fail(Conn* conn, Syscall syscall, int error);
   void CloseConn(Conn* conn, bool reset);
-  void CloseHandle(void* handle, uv::CloseCallback closed);
-  void HandleClosed();
   void Flush();
-  void ReleaseIds();
-  void Finish();
 
-  napi_env env_;
   const bool uring_;
-  const uv::Api* uv_ = nullptr;
-  struct uv_loop_s* loop_ = nullptr;
   void* wake_ = nullptr;  // poll: the uv_check; uring: the eventfd's uv_poll
   napi_ref data_ref_ = nullptr;
   napi_ref records_ref_ = nullptr;
-  napi_ref callback_ref_ = nullptr;
-  napi_async_context context_ = nullptr;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
   uint8_t* data_ = nullptr;
   size_t data_length_ = 0;
   int32_t* records_ = nullptr;
   size_t record_capacity_ = 0;
   size_t count_ = 0;
   size_t used_ = 0;
-  std::vector<Conn*> conns_;
+  // A closed connection's slot is emptied at once; its id is reused only
+  // after the batch that may name it.
+  IdSlots<Conn> conns_;
   // uring: closed connections whose ops are still in flight (freed by
   // Release once the last one completed, or by the teardown).
   std::unordered_set<Conn*> dying_;
-  std::vector<uint32_t> free_ids_;
-  // Ids of closed connections that a batch not yet delivered may name.
-  std::vector<uint32_t> dead_ids_;
-  size_t closing_ = 0;  // handles closed whose close callback has not run
-  bool tearing_down_ = false;
   // uring
   uring::Ring ring_;
   bool defer_taskrun_ = false;
@@ -283,11 +270,7 @@ int EventLoop::Init(napi_value data, napi_value records, napi_value callback) {
   }
   napi_create_reference(env_, data, 1, &data_ref_);
   napi_create_reference(env_, records, 1, &records_ref_);
-  napi_create_reference(env_, callback, 1, &callback_ref_);
-  napi_value resource, name;
-  napi_create_object(env_, &resource);
-  napi_create_string_utf8(env_, "overlapped:events", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env_, resource, name, &context_);
+  KeepBatchCallback(callback, "overlapped:events");
   return static_cast<int>(skip);
 }
 
@@ -349,20 +332,12 @@ int64_t EventLoop::Open(int fd) {
     const int result = uv::NewSocketPoll(*uv_, loop_, fd, &poll);
     if (result != 0) return result;
   }
-  uint32_t id;
-  if (!free_ids_.empty()) {
-    id = free_ids_.back();
-    free_ids_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(conns_.size());
-    conns_.push_back(nullptr);
-  }
   auto* conn = new Conn();
   conn->loop = this;
   conn->poll = poll;
   conn->fd = fd;
+  const uint32_t id = conns_.Add(conn);
   conn->id = id;
-  conns_[id] = conn;
   if (uring_) {
     if (live_++ == 0) uv_->ref(wake_);
     PostRecv(conn);
@@ -524,16 +499,11 @@ void EventLoop::CloseConn(Conn* conn, bool reset) {
     close(conn->fd);
   }
   conn->fd = -1;
-  conns_[conn->id] = nullptr;
   // The id is not reused while a batch not yet delivered may name it.
-  dead_ids_.push_back(conn->id);
-  if (count_ == 0) ReleaseIds();
+  conns_.Clear(conn->id);
+  conns_.Retire(conn->id);
+  if (count_ == 0) conns_.ReleaseRetired();
   if (uring_ && !in_wake_) Submit();
-}
-
-void EventLoop::CloseHandle(void* handle, uv::CloseCallback closed) {
-  closing_++;
-  uv_->close(handle, closed);
 }
 
 void EventLoop::OnPollClosed(void* handle) {
@@ -544,40 +514,13 @@ void EventLoop::OnPollClosed(void* handle) {
   loop->HandleClosed();
 }
 
-void EventLoop::OnLoopHandleClosed(void* handle) {
-  auto* loop = static_cast<EventLoop*>(uv::HandleData(handle));
-  free(handle);
-  loop->HandleClosed();
-}
-
-void EventLoop::HandleClosed() {
-  if (--closing_ == 0 && tearing_down_) Finish();
-}
-
-void EventLoop::ReleaseIds() {
-  free_ids_.insert(free_ids_.end(), dead_ids_.begin(), dead_ids_.end());
-  dead_ids_.clear();
-}
-
 void EventLoop::Flush() {
   if (count_ == 0) return;
   const size_t count = count_;
   count_ = 0;
   used_ = 0;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env_, &scope);
-  napi_value callback, global, argument, result;
-  napi_get_reference_value(env_, callback_ref_, &callback);
-  napi_get_global(env_, &global);
-  napi_create_uint32(env_, static_cast<uint32_t>(count), &argument);
-  // Through MakeCallback: microtasks and nextTicks run when it returns.
-  if (napi_make_callback(env_, context_, global, callback, 1, &argument, &result) == napi_pending_exception) {
-    napi_value error;
-    napi_get_and_clear_last_exception(env_, &error);
-    napi_fatal_exception(env_, error);
-  }
-  napi_close_handle_scope(env_, scope);
-  if (count_ == 0) ReleaseIds();
+  CallBatch(count);
+  if (count_ == 0) conns_.ReleaseRetired();
   // The views of the batch are dead: its buffers go back to the ring.
   if (uring_) RecycleBuffers();
 }
@@ -858,7 +801,7 @@ void EventLoop::DrainRing() {
   const auto count = [&in_flight](const Conn* conn) {
     if (conn != nullptr) in_flight += static_cast<size_t>(conn->recv_posted) + static_cast<size_t>(conn->send_posted);
   };
-  for (const Conn* conn : conns_) count(conn);
+  for (const Conn* conn : conns_.all()) count(conn);
   for (const Conn* conn : dying_) count(conn);
   for (int round = 0; round < 50; round++) {
     uring::SysEnter(ring_.fd(), ring_.Publish(), 0, IORING_ENTER_GETEVENTS);
@@ -968,32 +911,25 @@ void EventLoop::Reset(uint32_t id) {
 // closed by EnvHandles.
 void EventLoop::Cleanup(napi_async_cleanup_hook_handle hook, void* self) {
   auto* loop = static_cast<EventLoop*>(self);
-  loop->hook_ = hook;
-  loop->tearing_down_ = true;
-  if (loop->context_ != nullptr) napi_async_destroy(loop->env_, loop->context_);
+  loop->BeginTeardown(hook);
   if (loop->wake_ != nullptr) {
     if (loop->uring_) {
       loop->DrainRing();
       loop->ring_.Close();
       close(loop->eventfd_);
       free(loop->buffers_);
-      for (Conn* conn : loop->conns_) delete conn;
+      for (Conn* conn : loop->conns_.all()) delete conn;
       for (Conn* conn : loop->dying_) delete conn;
       loop->dying_.clear();
     } else {
-      for (Conn* conn : loop->conns_) {
+      for (Conn* conn : loop->conns_.all()) {
         if (conn != nullptr) loop->CloseHandle(conn->poll, OnPollClosed);
       }
     }
-    loop->conns_.clear();
-    loop->CloseHandle(loop->wake_, OnLoopHandleClosed);
+    loop->conns_.Forget();
+    loop->CloseHandle(loop->wake_, OnOwnHandleClosed<EventLoop>);
   }
-  if (loop->closing_ == 0) loop->Finish();
-}
-
-void EventLoop::Finish() {
-  napi_remove_async_cleanup_hook(hook_);
-  delete this;
+  loop->EndTeardown();
 }
 
 // Every call names its driver first: 0 'poll', 1 'uring' (each has its own

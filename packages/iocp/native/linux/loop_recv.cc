@@ -44,6 +44,7 @@
 #include "../common/aligned_buffer.h"
 #include "../common/errors.h"
 #include "../common/loop_recv.h"
+#include "loop_host.h"
 #include "uv_shim.h"
 
 namespace overlapped {
@@ -93,9 +94,9 @@ struct Watcher {
   size_t last_length = 0;
 };
 
-class LoopRecv {
+class LoopRecv final : public LoopHost {
  public:
-  explicit LoopRecv(napi_env env) : env_(env) {}
+  explicit LoopRecv(napi_env env) : LoopHost(env) {}
 
   int Init(napi_value records, napi_value callback, napi_value starts);
   int64_t Open(int fd);
@@ -109,9 +110,8 @@ class LoopRecv {
   static void OnReadable(void* handle, int status, int events);
   static void OnCheck(void* handle);
   static void OnPollClosed(void* handle);
-  static void OnCheckClosed(void* handle);
   Watcher* Live(uint32_t id) const {
-    Watcher* watcher = id < watchers_.size() ? watchers_[id] : nullptr;
+    Watcher* watcher = watchers_.Get(id);
     return watcher != nullptr && !watcher->closed ? watcher : nullptr;
   }
   void Serve(Watcher* watcher, int status);
@@ -119,32 +119,25 @@ class LoopRecv {
   void TakeStaged();
   void Push(Watcher* watcher, double token, int status, size_t bytes);
   void Flush();
+  // Around the batch's call: JS stages the recvs it queues meanwhile in
+  // `starts`, taken when the call returns.
+  void BeforeBatch() override;
+  void AfterBatch() override;
   void StopIdle();
-  void CloseHandle(void* handle, uv::CloseCallback closed);
-  void HandleClosed();
 
-  napi_env env_;
-  const uv::Api* uv_ = nullptr;
-  struct uv_loop_s* loop_ = nullptr;
   void* check_ = nullptr;
   napi_ref records_ref_ = nullptr;
-  napi_ref callback_ref_ = nullptr;
   napi_ref starts_ref_ = nullptr;
   double* starts_ = nullptr;
   size_t start_capacity_ = 0;
-  napi_async_context context_ = nullptr;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
   double* records_ = nullptr;
   size_t record_capacity_ = 0;
   size_t count_ = 0;
   bool delivering_ = false;
-  std::vector<Watcher*> watchers_;
-  std::vector<uint32_t> free_ids_;
-  // Ids of closed watchers that a batch not yet delivered may name.
-  std::vector<uint32_t> dead_ids_;
+  // A closed watcher stays in its slot (closed) while a batch not yet
+  // delivered may name it.
+  IdSlots<Watcher> watchers_;
   std::vector<Watcher*> served_;
-  size_t closing_ = 0;  // handles closed whose close callback has not run
-  bool tearing_down_ = false;
 };
 
 int LoopRecv::Init(napi_value records, napi_value callback, napi_value starts) {
@@ -181,7 +174,6 @@ int LoopRecv::Init(napi_value records, napi_value callback, napi_value starts) {
   records_ = static_cast<double*>(fields);
   record_capacity_ = elements / kRecordFields;
   napi_create_reference(env_, records, 1, &records_ref_);
-  napi_create_reference(env_, callback, 1, &callback_ref_);
   if (start_fields != nullptr) {
     napi_create_reference(env_, starts, 1, &starts_ref_);
     starts_ = static_cast<double*>(start_fields);
@@ -189,34 +181,22 @@ int LoopRecv::Init(napi_value records, napi_value callback, napi_value starts) {
     starts_[0] = 0;
     starts_[1] = 0;
   }
-  napi_value resource, name;
-  napi_create_object(env_, &resource);
-  napi_create_string_utf8(env_, "overlapped:loop-recv", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env_, resource, name, &context_);
+  KeepBatchCallback(callback, "overlapped:loop-recv");
   return 0;
 }
 
 int64_t LoopRecv::Open(int fd) {
-  if (check_ == nullptr || tearing_down_) return -EBADF;
+  if (check_ == nullptr || tearing_down()) return -EBADF;
   void* poll;
   const int result = uv::NewSocketPoll(*uv_, loop_, fd, &poll);
   if (result != 0) return result;
-  uint32_t id;
-  if (!free_ids_.empty()) {
-    id = free_ids_.back();
-    free_ids_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(watchers_.size());
-    watchers_.push_back(nullptr);
-  }
   auto* watcher = new Watcher();
   watcher->owner = this;
   watcher->poll = poll;
   watcher->fd = fd;
-  watcher->id = id;
+  watcher->id = watchers_.Add(watcher);
   uv::HandleData(poll) = watcher;
-  watchers_[id] = watcher;
-  return id;
+  return watcher->id;
 }
 
 int LoopRecv::Recv(uint32_t id, double token, uint8_t* data, size_t length) {
@@ -281,10 +261,9 @@ bool LoopRecv::Close(uint32_t id) {
   bool named = delivering_;
   for (size_t i = 0; i < count_ && !named; i++) named = records_[i * kRecordFields] == static_cast<double>(id);
   if (named) {
-    dead_ids_.push_back(id);
+    watchers_.Retire(id);
   } else {
-    watchers_[id] = nullptr;
-    free_ids_.push_back(id);
+    watchers_.Free(id);
   }
   CloseHandle(watcher->poll, OnPollClosed);
   return !named;
@@ -356,32 +335,20 @@ void LoopRecv::Flush() {
   const size_t count = count_;
   count_ = 0;
   delivering_ = true;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env_, &scope);
-  napi_value callback, global, argument, result;
-  napi_get_reference_value(env_, callback_ref_, &callback);
-  napi_get_global(env_, &global);
-  napi_create_uint32(env_, static_cast<uint32_t>(count), &argument);
-  // Through MakeCallback: microtasks and nextTicks run when it returns, so
-  // the recv an awaiting loop queues next is queued before StopIdle.
-  if (starts_ != nullptr) starts_[0] = 1;
-  const napi_status status = napi_make_callback(env_, context_, global, callback, 1, &argument, &result);
-  if (starts_ != nullptr) {
-    starts_[0] = 0;
-    TakeStaged();
-  }
-  if (status == napi_pending_exception) {
-    napi_value error;
-    napi_get_and_clear_last_exception(env_, &error);
-    napi_fatal_exception(env_, error);
-  }
-  napi_close_handle_scope(env_, scope);
+  // The recv an awaiting loop queues next is queued before StopIdle.
+  CallBatch(count);
   delivering_ = false;
-  for (const uint32_t id : dead_ids_) {
-    watchers_[id] = nullptr;
-    free_ids_.push_back(id);
-  }
-  dead_ids_.clear();
+  watchers_.ReleaseRetired();
+}
+
+void LoopRecv::BeforeBatch() {
+  if (starts_ != nullptr) starts_[0] = 1;
+}
+
+void LoopRecv::AfterBatch() {
+  if (starts_ == nullptr) return;
+  starts_[0] = 0;
+  TakeStaged();
 }
 
 // A served watcher with nothing queued after JS returned stops waiting.
@@ -394,11 +361,6 @@ void LoopRecv::StopIdle() {
     }
   }
   served_.clear();
-}
-
-void LoopRecv::CloseHandle(void* handle, uv::CloseCallback closed) {
-  closing_++;
-  uv_->close(handle, closed);
 }
 
 void LoopRecv::OnPollClosed(void* handle) {
@@ -419,42 +381,24 @@ void LoopRecv::OnPollClosed(void* handle) {
   self->HandleClosed();
 }
 
-void LoopRecv::OnCheckClosed(void* handle) {
-  auto* self = static_cast<LoopRecv*>(uv::HandleData(handle));
-  free(handle);
-  self->HandleClosed();
-}
-
-void LoopRecv::HandleClosed() {
-  if (--closing_ == 0 && tearing_down_) {
-    napi_remove_async_cleanup_hook(hook_);
-    delete this;
-  }
-}
-
 // The environment is going away: every watcher's poll and the check are
 // closed, and the hook waits for their close callbacks, which free them.
 // Queued recvs are dropped (their promises die with the environment); the
 // sockets' descriptors are closed by EnvHandles.
 void LoopRecv::Cleanup(napi_async_cleanup_hook_handle hook, void* data) {
   auto* self = static_cast<LoopRecv*>(data);
-  self->hook_ = hook;
-  self->tearing_down_ = true;
-  if (self->context_ != nullptr) napi_async_destroy(self->env_, self->context_);
+  self->BeginTeardown(hook);
   if (self->check_ != nullptr) {
-    for (Watcher* watcher : self->watchers_) {
+    for (Watcher* watcher : self->watchers_.all()) {
       if (watcher == nullptr || watcher->closed) continue;
       watcher->closed = true;
       DropQueue(&watcher->recvs);
       self->CloseHandle(watcher->poll, OnPollClosed);
     }
-    self->watchers_.clear();
-    self->CloseHandle(self->check_, OnCheckClosed);
+    self->watchers_.Forget();
+    self->CloseHandle(self->check_, OnOwnHandleClosed<LoopRecv>);
   }
-  if (self->closing_ == 0) {
-    napi_remove_async_cleanup_hook(hook);
-    delete self;
-  }
+  self->EndTeardown();
 }
 
 LoopRecv* Of(const Napi::CallbackInfo& info) { return static_cast<LoopRecv*>(info.Data()); }

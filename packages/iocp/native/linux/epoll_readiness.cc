@@ -38,35 +38,16 @@ class EpollReadiness final : public Readiness {
     return 0;
   }
 
-  int Arm(int fd, uint32_t events) override {
-    epoll_event event{};
-    event.events = EPOLLONESHOT | ((events & kReadable) != 0 ? EPOLLIN : 0u) |
-                   ((events & kWritable) != 0 ? EPOLLOUT : 0u);
-    event.data.fd = fd;
-    // Level-triggered one-shot: if the socket is ready already, the next
-    // epoll_wait reports it at once, so no readiness is lost between the
-    // reactor's last try and this arm.
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
-    if (errno != ENOENT) return errno;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
-    // Another thread added it in between: modify what it added.
-    if (errno == EEXIST && epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
-    return errno;
-  }
+  // Level-triggered one-shot: if the socket is ready already, the next
+  // epoll_wait reports it at once, so no readiness is lost between the
+  // reactor's last try and this arm.
+  int Arm(int fd, uint32_t events) override { return Register(fd, EPOLLONESHOT | EpollEvents(events)); }
 
   bool ArmWakesWaiter() const override { return true; }
 
-  int Watch(int fd, uint32_t events) override {
-    epoll_event event{};
-    event.events = ((events & kReadable) != 0 ? EPOLLIN : 0u) | ((events & kWritable) != 0 ? EPOLLOUT : 0u);
-    event.data.fd = fd;
-    // Level-triggered and kept: a socket with data left is reported again
-    // by the next wait, as a one-shot arm that was ready would be.
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
-    if (errno != ENOENT) return errno;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
-    return errno;
-  }
+  // Level-triggered and kept: a socket with data left is reported again by
+  // the next wait, as a one-shot arm that was ready would be.
+  int Watch(int fd, uint32_t events) override { return Register(fd, EpollEvents(events)); }
 
   void Forget(int fd) override { epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr); }
 
@@ -95,6 +76,23 @@ class EpollReadiness final : public Readiness {
   }
 
  private:
+  static uint32_t EpollEvents(uint32_t events) {
+    return ((events & kReadable) != 0 ? EPOLLIN : 0u) | ((events & kWritable) != 0 ? EPOLLOUT : 0u);
+  }
+
+  // Sets what `fd` is registered for, adding it the first time.
+  int Register(int fd, uint32_t epoll_events) {
+    epoll_event event{};
+    event.events = epoll_events;
+    event.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    if (errno != ENOENT) return errno;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    // Another thread added it in between: modify what it added.
+    if (errno == EEXIST && epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0) return 0;
+    return errno;
+  }
+
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
 };

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -271,7 +270,8 @@ bool ReactorTryClose(Op* op) {
 
 // One turn of a forward: recv from the source, send all of it to the
 // target, again, until a socket would block, the source ends or the turn's
-// rounds are spent.
+// rounds are spent; an echo whose socket is watched level-triggered makes
+// one round a turn.
 bool ReactorTryForward(Op* op) {
   ReactorState* state = StateOf(op);
   if (op->buffers.empty() || op->buffers[0].length == 0) {
@@ -423,7 +423,7 @@ void SocketReactor::Submit(Op* op, CompletionSink* sink) {
       // syscall when the socket is ready, so a recv costs no try that
       // fails with EAGAIN, and with epoll no wake-up of the reactor.
       // (Not on an echo's socket: the reactor keeps that one's watch.)
-      if (ops.to_start == 0 && !ops.watched && QueuedDirectly(op)) {
+      if (ops.to_start == 0 && !ops.watched() && QueuedDirectly(op)) {
         const bool reads = StartsReading(op->kind);
         StateOf(op)->events = reads ? POLLIN : POLLOUT;
         std::vector<Op*>& queue = reads ? ops.readers : ops.writers;
@@ -517,7 +517,7 @@ void SocketReactor::ServeQueueLocked(FdOps& ops, bool readers, std::vector<Op*>*
     // a report, as an epoll loop written by hand does: it never has to ask
     // whether a receive emptied the socket. Elsewhere a forward receives
     // until EAGAIN (or its rounds are spent).
-    StateOf(op)->one_receive = ops.watched && !SpansTwoSockets(op) ? 1 : 0;
+    StateOf(op)->one_receive = ops.watched() && !SpansTwoSockets(op) ? 1 : 0;
     if (TryOp(op)) {
       queue.erase(queue.begin());
       finished->push_back(op);
@@ -559,18 +559,17 @@ void SocketReactor::RearmLocked(int fd, FdOps& ops, std::vector<Op*>* finished) 
     // An echo's socket has no forward any more: it stops being watched,
     // or a socket at its end would be reported in every wait. (An Arm
     // watches it one-shot again.)
-    if (ops.watched) {
+    if (ops.watched()) {
       readiness_->Forget(fd);
-      ops.watched = false;
       ops.watching = 0;
     }
     if (ops.to_start == 0) fds_.Erase(fd);
     return;
   }
-  if (ops.watched && events == ops.watching) return;
-  const int error = ops.watched ? readiness_->Watch(fd, events) : readiness_->Arm(fd, events);
+  if (events == ops.watching) return;
+  const int error = ops.watched() ? readiness_->Watch(fd, events) : readiness_->Arm(fd, events);
   if (error == 0) {
-    if (ops.watched) ops.watching = events;
+    if (ops.watched()) ops.watching = events;
     return;
   }
   // A socket that cannot be watched will never be ready: its ops end with
@@ -592,7 +591,6 @@ bool SocketReactor::StartForwardLocked(int fd, FdOps& ops, Op* op) {
   // epoll_ctl per message. (Its first try comes before any wait, so the
   // watch sees whatever that try leaves.)
   if (!SpansTwoSockets(op) && ops.readers.empty() && ops.writers.empty() && readiness_->Watch(fd, kReadable) == 0) {
-    ops.watched = true;
     ops.watching = kReadable;
   }
   return !TryOp(op);
@@ -617,7 +615,6 @@ void SocketReactor::StartLocked(Op* op, std::vector<Op*>* finished) {
         queue->clear();
       }
       readiness_->Forget(fd);
-      ops.watched = false;
       ops.watching = 0;
       if (ops.to_start == 0) fds_.Erase(fd);
       TryOp(op);
@@ -701,7 +698,6 @@ void SocketReactor::Run() noexcept {
             if (found != nullptr && EventsOf(*found) != 0) continue;
             readiness_->Forget(fd);
             if (found == nullptr) continue;
-            found->watched = false;
             found->watching = 0;
             if (found->to_start == 0) fds_.Erase(fd);
           }

@@ -51,10 +51,11 @@ class SocketReactor {
     std::vector<Op*> readers;  // in submission order; the head is tried
     std::vector<Op*> writers;
     int to_start = 0;          // its ops in incoming_
-    // An echo's socket, watched level-triggered for good (Readiness::Watch)
-    // for `watching`: its forward's side now.
-    bool watched = false;
+    // An echo's socket, watched level-triggered for good (Readiness::Watch),
+    // for its forward's side now (kReadable or kWritable); 0 when the socket
+    // is armed one-shot instead.
     uint32_t watching = 0;
+    bool watched() const { return watching != 0; }
   };
 
   // The entries by descriptor: a slot per descriptor number below kSlots

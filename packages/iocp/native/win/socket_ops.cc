@@ -429,11 +429,12 @@ bool FinishWinSocketForward(Op* op, OpPacket* packet, DWORD bytes, DWORD error) 
     FailForward(op, error, scratch->stage == kForwardRecv ? kForwardFailedRecv : kForwardFailedSend);
     return true;
   }
-  if (op->cancel_requested.load() && bytes > 0) {
-    // The step's bytes count (a send's reached `to`; a receive's are the
-    // buffer an abort may lose), then the forward ends as cancelled.
+  if (bytes > 0 && op->cancel_requested.load()) {
+    // A next step would start (see CancelledBetweenSteps). The step's bytes
+    // count (a send's reached `to`; a receive's are the buffer an abort may
+    // lose), then the forward ends as cancelled.
     AddForwardStat(op, scratch->stage == kForwardRecv ? 0 : 1, bytes);
-    CancelledBetweenSteps(op);
+    FailOpWithWin32(op, ERROR_OPERATION_ABORTED);
     return true;
   }
   if (!ContinueForward(op, packet, scratch, bytes)) return true;
